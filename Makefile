@@ -1,0 +1,47 @@
+# The two commands of the README: `make report` and `make test`. Everything else is a helper target.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+
+.PHONY: help env env-dev report test test-fast bench wheel-check clean
+
+help:
+	@echo "make report   build the environment and render the sample's next-quarter report into reports/"
+	@echo "make test     build the environment (dev extras) and run the test suite"
+	@echo "make bench    run every benchmark in bench/ and write bench/results/*.json"
+	@echo "make wheel-check  build the wheel, install it in a fresh venv outside the checkout, run the report"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# stamp files: reinstall when pyproject.toml changes
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(PIP) install -e ".[dev,dask]"
+	touch $(VENV)/.installed $@
+
+env: $(VENV)/.installed
+env-dev: $(VENV)/.installed-dev
+
+report: env
+	$(BIN)/finops-forecast report --sample $(if $(QUARTER),--quarter $(QUARTER),)
+
+test: env-dev
+	$(BIN)/python -m pytest
+
+test-fast: env-dev
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: env-dev
+	$(BIN)/python bench/run_all.py
+
+wheel-check: env-dev
+	$(BIN)/python tools/wheel_check.py
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info

@@ -1,0 +1,42 @@
+"""finops_forecast: forecast GPU demand and recommend cloud GPU commitments.
+
+The package is a pipeline, usage -> forecast -> pricing -> portfolio -> report. Importing it does no I/O and
+loads no heavy dependency: the public names below are imported on first use.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (lazy, so `import finops_forecast` stays fast and side-effect free)
+_EXPORTS = {
+    "FinopsError": "finops_forecast.errors",
+    "UsageError": "finops_forecast.errors",
+    "validate_usage": "finops_forecast.usage.schema",
+    "USAGE_COLUMNS": "finops_forecast.usage.schema",
+    "WORKLOAD_CLASSES": "finops_forecast.usage.schema",
+    "read_usage": "finops_forecast.usage.readers",
+    "read_focus": "finops_forecast.usage.readers",
+    "read_jobs": "finops_forecast.usage.readers",
+    "Reconciliation": "finops_forecast.usage.readers",
+    "classify": "finops_forecast.usage.classify",
+    "decompose": "finops_forecast.usage.decompose",
+    "load_sample": "finops_forecast.usage.sample",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'finops_forecast' has no attribute '{name}'") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
