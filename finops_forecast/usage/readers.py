@@ -1,0 +1,647 @@
+"""Readers that turn billing exports, job records and usage files into the usage table.
+
+Every reader returns ``(usage, reconciliation)``: the validated usage table (see
+:mod:`finops_forecast.usage.schema`) and a :class:`Reconciliation` that accounts for every input row. Nothing is
+dropped silently: each input row is either in the output or in the reconciliation's ``rejected`` summary with a
+reason, and the GPU-hours and costs balance (``in == out + rejected``).
+
+- :func:`read_usage` reads the canonical hourly table (CSV or Parquet).
+- :func:`read_focus` reads FOCUS 1.0-1.2 billing exports with DuckDB (CSV, CSV.GZ or Parquet; a file, a folder or
+  a glob), so a multi-GB export streams in bounded memory: only GPU rows, aggregated to the hour, come back.
+- :func:`read_jobs` reads job records (start, end, GPUs) and apportions each job exactly to the hours it ran.
+"""
+from __future__ import annotations
+
+import glob as _glob
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.errors import UsageError
+from finops_forecast.usage.classify import Heuristic, Rule, classify, normalize_tag
+from finops_forecast.usage.schema import (
+    COST_COLUMNS,
+    ROW_KEYS,
+    UNALLOCATED,
+    USAGE_COLUMNS,
+    check_columns,
+    normalize_provider,
+    parse_numbers,
+    parse_timestamps,
+    validate_usage,
+)
+
+TOTAL_COLUMNS = ["rows", "gpu_hours"] + COST_COLUMNS
+NS_PER_HOUR = 3_600_000_000_000
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Where every input row went.
+
+    Attributes
+    ----------
+    source : str
+        The input (file, folder or glob).
+    kind : str
+        ``usage``, ``focus`` or ``jobs``.
+    totals : pandas.DataFrame
+        Index ``input``, ``output``, ``rejected``; columns ``rows``, ``gpu_hours`` [GPU-h] and the cost columns
+        [USD] (NaN where the input has no such column). ``rows`` counts input rows.
+    rejected : pandas.DataFrame
+        One row per (reason, detail): ``rows``, ``gpu_hours``, costs. Every rejected input row is counted here.
+    rejected_rows : pandas.DataFrame
+        Row-level detail (``file``, ``row``, ``reason``) of rejected rows that point at a data problem (not the
+        rows that are simply not GPU usage), at most ``max_rejected_rows`` of them.
+    notes : tuple of str
+        Things the reader did that a user should know (apportioned multi-hour rows, unknown tag values...).
+    """
+
+    source: str
+    kind: str
+    totals: pd.DataFrame
+    rejected: pd.DataFrame
+    rejected_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: tuple[str, ...] = ()
+
+    def differences(self) -> pd.Series:
+        """``input - output - rejected`` per total column (0 when balanced)."""
+        t = self.totals.fillna(0.0)
+        return t.loc["input"] - t.loc["output"] - t.loc["rejected"]
+
+    def is_balanced(self, tolerance: float = 0.005) -> bool:
+        """True when GPU-hours and every cost column balance within ``tolerance`` [GPU-h or USD]."""
+        d = self.differences()
+        return bool((d.abs() <= tolerance).all())
+
+    def summary(self) -> str:
+        """A short text summary, as printed by ``finops-forecast ingest``."""
+        t = self.totals
+        lines = [f"{self.kind} {self.source}: {int(t.loc['input', 'rows']):,} rows in, "
+                 f"{int(t.loc['output', 'rows']):,} used, {int(t.loc['rejected', 'rows']):,} rejected; "
+                 f"GPU-hours in {t.loc['input', 'gpu_hours']:,.2f} = out {t.loc['output', 'gpu_hours']:,.2f} + "
+                 f"rejected {t.loc['rejected', 'gpu_hours']:,.2f}; balanced: {self.is_balanced()}"]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _totals(inp: dict, out: dict, rej: dict) -> pd.DataFrame:
+    frame = pd.DataFrame([inp, out, rej], index=["input", "output", "rejected"])
+    return frame.reindex(columns=TOTAL_COLUMNS).astype(float)
+
+
+def _resolve_files(path, suffixes: tuple[str, ...]) -> list[str]:
+    """Expand a file, folder or glob into a sorted list of files; errors name what was looked for."""
+    if isinstance(path, (list, tuple)):
+        files = [f for p in path for f in _resolve_files(p, suffixes)]
+        return sorted(dict.fromkeys(files))
+    text = str(path)
+    p = Path(text)
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(suffixes))
+        if not files:
+            raise UsageError(f"the folder has no {' / '.join(suffixes)} files.", path=text)
+        return files
+    if any(ch in text for ch in "*?["):
+        files = sorted(_glob.glob(text, recursive=True))
+        if not files:
+            raise UsageError("the glob matches no file. Check the pattern and the working directory.", path=text)
+        return files
+    if not p.exists():
+        raise UsageError("no such file. Check the path (relative paths start from the working directory).",
+                         path=text)
+    return [text]
+
+
+def _is_parquet(files: list[str]) -> bool:
+    kinds = {f.lower().endswith(".parquet") or f.lower().endswith(".pq") for f in files}
+    if len(kinds) > 1:
+        raise UsageError("the input mixes Parquet and CSV files; read them separately.", path=files[0])
+    return kinds.pop()
+
+
+def _read_table(path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet file (or several) into a frame of strings (CSV) or typed columns (Parquet)."""
+    files = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))
+    frames = []
+    for f in files:
+        try:
+            if f.lower().endswith((".parquet", ".pq")):
+                frames.append(pd.read_parquet(f))
+            else:
+                frames.append(pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""]))
+        except pd.errors.EmptyDataError:
+            raise UsageError("the file is empty (no header, no rows).", path=f) from None
+        except Exception as exc:  # pyarrow / parser errors: name the file
+            raise UsageError(f"cannot read the file: {exc}. Is it a CSV or Parquet file?", path=f) from None
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), (
+        files[0] if len(files) == 1 else str(path))
+
+
+# --------------------------------------------------------------------------------------------- usage table
+def read_usage(path, *, instance_types=None) -> tuple[pd.DataFrame, Reconciliation]:
+    """Read the canonical hourly usage table from CSV or Parquet.
+
+    Parameters
+    ----------
+    path : str, path, folder, glob or list of them
+        One or more files with the columns of :data:`~finops_forecast.usage.schema.USAGE_COLUMNS`.
+    instance_types : path or DataFrame, optional
+        Extra GPU instance types (see :func:`finops_forecast.usage.instances.instance_registry`), or ``False`` to
+        accept any instance type.
+
+    Returns
+    -------
+    (usage, reconciliation)
+        The validated usage table and its reconciliation (no row is rejected: a bad row is an error).
+
+    Raises
+    ------
+    UsageError
+        Naming the file, row and column of the first problem (see :func:`validate_usage`).
+    """
+    raw, source = _read_table(path)
+    known = False if instance_types is False else _known(instance_types)
+    usage = validate_usage(raw, source=source, known_instance_types=known)
+    tot = {"rows": len(raw), "gpu_hours": usage["gpu_hours"].sum()}
+    tot.update({c: usage[c].sum() for c in COST_COLUMNS if c in usage.columns})
+    zero = {k: 0.0 for k in tot}
+    rec = Reconciliation(source=source, kind="usage", totals=_totals(tot, tot, zero),
+                         rejected=pd.DataFrame(columns=["reason", "detail"] + TOTAL_COLUMNS))
+    return usage, rec
+
+
+def _known(instance_types):
+    from finops_forecast.usage.instances import known_instance_types
+    return known_instance_types(instance_types)
+
+
+# --------------------------------------------------------------------------------------------- job records
+JOB_ALIASES = {
+    "start": ["start", "start_time", "started_at", "submit_start", "begin"],
+    "end": ["end", "end_time", "ended_at", "finish", "finish_time", "stop"],
+    "gpus": ["gpus", "gpu_count", "num_gpus", "n_gpus", "gpu_num"],
+}
+
+
+def _pick(raw: pd.DataFrame, name: str) -> str | None:
+    for alias in JOB_ALIASES.get(name, [name]):
+        if alias in raw.columns:
+            return alias
+    return None
+
+
+def apportion_to_hours(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                           np.ndarray]:
+    """Spread intervals over the clock hours they overlap, exactly.
+
+    Parameters
+    ----------
+    start, end : ndarray of datetime64[ns]
+        Interval bounds (UTC); ``end >= start``.
+    weight : ndarray of float
+        Rate per interval, e.g. GPUs [GPU]; each hour gets ``weight * overlap`` with the overlap in hours.
+
+    Returns
+    -------
+    (index, hour, amount) : (ndarray of int, ndarray of datetime64[ns], ndarray of float)
+        For each (interval, hour) pair: the interval's position, the hour start and ``weight * overlap_h``
+        [e.g. GPU-h]. Per interval, the amounts sum to ``weight * duration_h`` (up to float rounding).
+    """
+    s = start.astype("datetime64[ns]").astype(np.int64)
+    e = end.astype("datetime64[ns]").astype(np.int64)
+    first = s // NS_PER_HOUR
+    last = -(-e // NS_PER_HOUR)  # ceil
+    n = np.maximum(last - first, 0)
+    n[(e == s)] = 0
+    idx = np.repeat(np.arange(len(s)), n)
+    offs = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    hour_start = (first[idx] + offs) * NS_PER_HOUR
+    lo = np.maximum(s[idx], hour_start)
+    hi = np.minimum(e[idx], hour_start + NS_PER_HOUR)
+    amount = weight[idx] * ((hi - lo) / NS_PER_HOUR)
+    return idx, hour_start.astype("datetime64[ns]"), amount
+
+
+def read_jobs(path, *, provider: str | None = None, region: str | None = None, instance_type: str | None = None,
+              gpu_type_pools: dict[str, tuple[str, str, str]] | None = None, rules=None,
+              heuristic: Heuristic | None = None, instance_types=None) -> tuple[pd.DataFrame, Reconciliation]:
+    """Read job records and apportion each job exactly to the clock hours it ran.
+
+    A job from 10:30 to 12:15 on 8 GPUs gives 4, 8 and 2 GPU-h to the hours 10:00, 11:00 and 12:00.
+
+    Parameters
+    ----------
+    path : str, path, folder, glob or list
+        CSV or Parquet with one row per job: ``start``, ``end`` (timestamps, UTC if naive), ``gpus`` (GPUs the
+        job held [GPU]) and a pool: ``provider``, ``region`` and ``instance_type`` columns, or a ``gpu_type``
+        column mapped by ``gpu_type_pools``, or the defaults below. Optional: ``workload_class`` (taken as a
+        tag), ``team``, ``job_id``, and any column a rule matches on. Common aliases are accepted
+        (``start_time``, ``gpu_count``, ...).
+    provider, region, instance_type : str, optional
+        Pool for jobs whose file does not name one (e.g. a whole trace from one cluster).
+    gpu_type_pools : dict, optional
+        ``{"A100": ("aws", "us-east-1", "p4d.24xlarge"), ...}`` for files that give a GPU type, not a pool.
+    rules : list of Rule or path, optional
+        Classification rules (see :mod:`finops_forecast.usage.classify`).
+    heuristic : Heuristic, optional
+        Thresholds of the classification heuristic.
+    instance_types : path, DataFrame or False, optional
+        Extra instance types for validation, or False to skip the check.
+
+    Returns
+    -------
+    (usage, reconciliation)
+        The hourly usage table (``classified_by`` says how each row's class was decided) and its
+        reconciliation: total GPU-hours in (sum of duration x GPUs) equal total GPU-hours out.
+
+    Raises
+    ------
+    UsageError
+        On missing columns, unparsable times, an end before its start, negative or missing GPU counts, or a job
+        with no pool; naming the file, row and column.
+    """
+    raw, source = _read_table(path)
+    if raw.empty:
+        raise UsageError("the job file has no rows.", path=source)
+    cols = {k: _pick(raw, k) for k in ("start", "end", "gpus")}
+    missing = [k for k, v in cols.items() if v is None]
+    if missing:
+        check_columns(raw, missing, source=source, what="job file",
+                      hint="A job file needs start, end and gpus (aliases: " +
+                           "; ".join(f"{k}: {', '.join(JOB_ALIASES[k])}" for k in missing) + ").")
+    start = parse_timestamps(raw[cols["start"]], column=cols["start"], source=source)
+    end_text = raw[cols["end"]].astype("string")
+    if end_text.isna().any() or (end_text.str.strip() == "").any():
+        row = int(np.flatnonzero((end_text.isna() | (end_text.str.strip() == "")).to_numpy())[0]) + 1
+        raise UsageError("the job has no end time (still running?). Give it an end, e.g. the export time, or "
+                         "remove it until it finishes.", path=source, row=row, column=cols["end"])
+    end = parse_timestamps(raw[cols["end"]], column=cols["end"], source=source)
+    backwards = (end < start).to_numpy()
+    if backwards.any():
+        row = int(np.flatnonzero(backwards)[0]) + 1
+        raise UsageError(f"the job ends before it starts ({end.iloc[row - 1]} < {start.iloc[row - 1]}). Swap or "
+                         f"fix the times.", path=source, row=row, column=cols["end"])
+    gpus = parse_numbers(raw[cols["gpus"]], column=cols["gpus"], source=source, unit="GPUs")
+
+    jobs = pd.DataFrame({"start": start, "end": end, "gpus": gpus})
+    for col in ("provider", "region", "instance_type"):
+        default = {"provider": provider, "region": region, "instance_type": instance_type}[col]
+        if col in raw.columns:
+            jobs[col] = raw[col].where(raw[col].notna() & (raw[col].astype(str).str.strip() != ""), default)
+        else:
+            jobs[col] = default
+    if gpu_type_pools and "gpu_type" in raw.columns:
+        for gpu_type, pool in gpu_type_pools.items():
+            hit = (raw["gpu_type"].astype(str) == gpu_type) & jobs["instance_type"].isna()
+            jobs.loc[hit, ["provider", "region", "instance_type"]] = list(pool)
+    no_pool = jobs[["provider", "region", "instance_type"]].isna().any(axis=1).to_numpy()
+    if no_pool.any():
+        row = int(np.flatnonzero(no_pool)[0]) + 1
+        raise UsageError(f"the job names no pool ({int(no_pool.sum())} jobs in all). Add provider, region and "
+                         f"instance_type columns, pass provider=/region=/instance_type= for the whole file, or "
+                         f"map gpu_type values with gpu_type_pools=.", path=source, row=row)
+    jobs["provider"] = normalize_provider(jobs["provider"]).astype(object)
+    jobs["team"] = (raw["team"] if "team" in raw.columns else pd.Series(None, index=raw.index)).fillna(UNALLOCATED)
+    jobs["workload_tag"] = raw["workload_class"] if "workload_class" in raw.columns else None
+    for extra in raw.columns:
+        if extra not in jobs.columns and extra not in cols.values():
+            jobs[extra] = raw[extra]
+    jobs["run_hours"] = (jobs["end"] - jobs["start"]).dt.total_seconds() / 3600.0
+    jobs = classify(jobs, tag_col="workload_tag", gpus_col="gpus", hours_col="run_hours", rules=rules,
+                    heuristic=heuristic)
+
+    idx, hour, amount = apportion_to_hours(jobs["start"].dt.tz_convert(None).to_numpy(),
+                                           jobs["end"].dt.tz_convert(None).to_numpy(), jobs["gpus"].to_numpy(float))
+    hourly = pd.DataFrame({"ts": pd.DatetimeIndex(hour).tz_localize("UTC"), "gpu_hours": amount})
+    for col in ("provider", "region", "instance_type", "workload_class", "team", "classified_by"):
+        hourly[col] = jobs[col].to_numpy()[idx]
+    usage = (hourly.groupby(ROW_KEYS, sort=True, observed=True)
+             .agg(gpu_hours=("gpu_hours", "sum"),
+                  classified_by=("classified_by", lambda s: "|".join(sorted(set(s)))))
+             .reset_index())
+    known = False if instance_types is False else _known(instance_types)
+    usage = validate_usage(usage[USAGE_COLUMNS + ["classified_by"]], source=source, known_instance_types=known)
+
+    gpu_in = float((jobs["gpus"] * jobs["run_hours"]).sum())
+    notes = []
+    if jobs["unknown_tag"].any():
+        bad = jobs.loc[jobs["unknown_tag"], "workload_tag"].astype(str)
+        notes.append(f"{int(jobs['unknown_tag'].sum())} jobs had a workload_class value that is not a class "
+                     f"(e.g. '{bad.iloc[0]}'); they were classified by rules/heuristic instead.")
+    counts = jobs["classified_by"].str.split(":").str[0].value_counts().to_dict()
+    notes.append("classified by: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    rec = Reconciliation(source=source, kind="jobs",
+                         totals=_totals({"rows": len(jobs), "gpu_hours": gpu_in},
+                                        {"rows": len(jobs), "gpu_hours": float(usage["gpu_hours"].sum())},
+                                        {"rows": 0, "gpu_hours": 0.0}),
+                         rejected=pd.DataFrame(columns=["reason", "detail"] + TOTAL_COLUMNS), notes=tuple(notes))
+    return usage, rec
+
+
+# --------------------------------------------------------------------------------------------- FOCUS
+FOCUS_REQUIRED = ["ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "ChargeCategory",
+                  "ConsumedQuantity", "ConsumedUnit"]
+FOCUS_PROVIDER = ["ProviderName", "ServiceProviderName"]
+FOCUS_REGION = ["RegionId", "RegionName"]
+DEFAULT_WORKLOAD_TAG_KEYS = ("workload_class", "workload-class", "workload", "ai-workload", "WorkloadClass")
+DEFAULT_TEAM_TAG_KEYS = ("team", "Team", "owner", "cost-center", "business_unit")
+DEFAULT_INSTANCE_COLUMNS = ("x_InstanceType", "x_SkuInstanceType", "InstanceType")
+# where to look for an instance type when no column carries it: regexes on descriptive FOCUS columns
+INSTANCE_PATTERNS = [
+    r"(Standard_[A-Za-z0-9_]+)",                                     # Azure VM sizes
+    r"\b([a-z][a-z0-9]*-(?:highgpu|megagpu|ultragpu|edgegpu|standard|highmem)-[0-9]+g?)\b",  # GCP machine types
+    r"\b([a-z][a-z0-9-]*\.(?:[0-9]*x?large|metal[a-z0-9-]*))\b",  # AWS instance types
+]
+DESCRIPTIVE_COLUMNS = ("ChargeDescription", "SkuMeter", "x_SkuMeterName", "x_SkuDescription", "ResourceName")
+HOUR_UNITS = ("hours", "hour", "hrs", "hr", "h", "1 hour", "instance-hours")
+NULLS = ("", "NULL", "null", "None", "NaN", "nan")
+
+
+def _sql_str(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _nullif(col: str) -> str:
+    return f"CASE WHEN trim(CAST({col} AS VARCHAR)) IN ({', '.join(_sql_str(n) for n in NULLS)}) THEN NULL " \
+           f"ELSE trim(CAST({col} AS VARCHAR)) END"
+
+
+def _q(col: str) -> str:
+    return '"' + col.replace('"', '""') + '"'
+
+
+def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_keys=DEFAULT_TEAM_TAG_KEYS,
+               instance_type_columns=DEFAULT_INSTANCE_COLUMNS, rules: list[Rule] | str | PathLike | None = None,
+               heuristic: Heuristic | None = None, instance_types=None, max_rejected_rows: int = 10_000,
+               memory_limit: str = "1GB", threads: int | None = None) -> tuple[pd.DataFrame, Reconciliation]:
+    """Read a FOCUS 1.0-1.2 billing export into the hourly GPU usage table.
+
+    GPU usage rows are the ``Usage`` charges measured in hours whose instance type (from a column in
+    ``instance_type_columns``, ``SkuPriceDetails``, or the instance-type name in ``ChargeDescription`` /
+    ``SkuMeter`` / ``ResourceName``) is a GPU machine of the instance registry. Their GPU-hours are
+    ``ConsumedQuantity`` [instance-h] x GPUs per instance; charges spanning several hours (daily rows) are
+    spread evenly over their hours. Every other row is rejected with its reason and counted in the
+    reconciliation, so billed and effective cost balance to the cent.
+
+    Parameters
+    ----------
+    path : str, path, folder, glob or list
+        FOCUS CSV (optionally .gz) or Parquet files.
+    workload_tag_keys, team_tag_keys : sequence of str
+        Keys of the FOCUS ``Tags`` JSON to read the workload class and the team from, first present wins.
+    instance_type_columns : sequence of str
+        Columns that carry the instance type directly, if the export has them.
+    rules : list of Rule or path, optional
+        Classification rules for untagged rows; they can match on ``provider``, ``region``, ``instance_type``,
+        ``team``, ``resource_id``, ``sub_account`` and ``tags`` (the raw JSON).
+    heuristic : Heuristic, optional
+        Thresholds of the classification heuristic (run = one resource's usage in the export).
+    instance_types : path, DataFrame, optional
+        Extra GPU instance types for the registry.
+    max_rejected_rows : int, default 10000
+        Cap on the row-level listing of rows rejected for data problems (all are counted in the summary).
+    memory_limit : str, default "1GB"
+        DuckDB memory limit; DuckDB spills to disk beyond it.
+    threads : int, optional
+        DuckDB threads (default: DuckDB's choice).
+
+    Returns
+    -------
+    (usage, reconciliation)
+        The usage table with ``billed_cost``, ``effective_cost``, ``list_cost`` [USD], ``committed_gpu_hours``
+        (GPU-hours a commitment discount covered [GPU-h]) and ``classified_by``; and the reconciliation.
+
+    Raises
+    ------
+    UsageError
+        When the input is empty or not FOCUS (names the missing FOCUS columns), or a timestamp or number in a
+        GPU row cannot be parsed (names the file and row).
+    """
+    import duckdb
+
+    from finops_forecast.usage.instances import instance_registry
+
+    files = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))
+    source = files[0] if len(files) == 1 else str(path)
+    con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
+    try:
+        if _is_parquet(files):
+            scan = f"read_parquet({files!r}, union_by_name=true, filename=true)"
+        else:
+            for f in files:
+                if Path(f).stat().st_size == 0:
+                    raise UsageError("the file is empty (no header, no rows).", path=f)
+            scan = (f"read_csv({files!r}, header=true, all_varchar=true, union_by_name=true, filename=true, "
+                    f"sample_size=-1)")
+        try:
+            con.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM {scan}")
+            columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+        except duckdb.Error as exc:
+            raise UsageError(f"cannot read the export: {str(exc).splitlines()[0]}. Is it a FOCUS CSV or Parquet "
+                             f"file?", path=source) from None
+        provider_col = next((c for c in FOCUS_PROVIDER if c in columns), None)
+        region_col = next((c for c in FOCUS_REGION if c in columns), None)
+        missing = [c for c in FOCUS_REQUIRED if c not in columns]
+        missing += [] if provider_col else ["ProviderName"]
+        missing += [] if region_col else ["RegionId"]
+        if missing:
+            shown = [c for c in columns if c != "filename"]
+            raise UsageError(
+                f"this is not a FOCUS billing export: missing FOCUS column(s) {missing}; found {shown[:25]}"
+                f"{' ...' if len(shown) > 25 else ''}. Export cost and usage data in FOCUS 1.0-1.2 format (AWS Data "
+                f"Exports 'FOCUS', Azure 'FocusCost', GCP FOCUS BigQuery view), or use read_usage for the hourly "
+                f"usage table and read_jobs for job records.", path=source, column=missing[0])
+        n_rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+        if n_rows == 0:
+            raise UsageError("the export has a header but no rows.", path=source)
+
+        reg = instance_registry(instance_types)[["provider", "instance_type", "gpu_count"]]
+        con.register("registry_df", reg)
+        con.execute("CREATE TEMP TABLE registry AS SELECT * FROM registry_df")
+
+        has = set(columns).__contains__
+        cost = {c: (f"TRY_CAST({_nullif(c)} AS DECIMAL(38, 12))" if has(c) else "NULL")
+                for c in ("BilledCost", "EffectiveCost", "ListCost")}
+        inst_sources = [_nullif(_q(c)) for c in instance_type_columns if has(c)]
+        if has("SkuPriceDetails"):
+            spd = _nullif("SkuPriceDetails")
+            inst_sources += [f"CASE WHEN json_valid({spd}) THEN json_extract_string({spd}, '$.{k}') END"
+                             for k in ("InstanceType", "x_InstanceType", "InstanceTypeName")]
+        for c in DESCRIPTIVE_COLUMNS:
+            if has(c):
+                inst_sources += [f"NULLIF(regexp_extract({_nullif(_q(c))}, {_sql_str(p)}, 1), '')"
+                                 for p in INSTANCE_PATTERNS]
+        inst_expr = f"coalesce({', '.join(inst_sources)})" if inst_sources else "NULL"
+        tags = _nullif("Tags") if has("Tags") else "NULL"
+
+        def tag_expr(keys):
+            parts = [f"json_extract_string({tags}, {_sql_str('$.' + json_key(k))})" for k in keys]
+            return f"CASE WHEN json_valid({tags}) THEN coalesce({', '.join(parts)}) END" if parts else "NULL"
+
+        def json_key(k):
+            return '"' + k.replace('"', '\\"') + '"'
+
+        commit = (f"({_nullif('CommitmentDiscountId')} IS NOT NULL)" if has("CommitmentDiscountId") else "false")
+        sub = _nullif("SubAccountId") if has("SubAccountId") else "NULL"
+        rid = _nullif("ResourceId") if has("ResourceId") else "NULL"
+        con.execute(f"""
+            CREATE TEMP TABLE rows AS
+            SELECT row_number() OVER (PARTITION BY filename) AS _row, filename AS _file,
+                   {_nullif(_q(provider_col))} AS provider_raw, {_nullif(_q(region_col))} AS region,
+                   {_nullif('ChargeCategory')} AS charge_category, lower({_nullif('ConsumedUnit')}) AS unit,
+                   {_nullif('ChargePeriodStart')} AS start_raw, {_nullif('ChargePeriodEnd')} AS end_raw,
+                   TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE) AS qty,
+                   {_nullif('ConsumedQuantity')} AS qty_raw,
+                   {cost['BilledCost']} AS billed_cost, {cost['EffectiveCost']} AS effective_cost,
+                   {cost['ListCost']} AS list_cost,
+                   {_nullif('BilledCost')} AS billed_raw, {_nullif('EffectiveCost')} AS effective_raw,
+                   {inst_expr} AS instance_type,
+                   {tag_expr(workload_tag_keys)} AS workload_tag, {tag_expr(team_tag_keys)} AS team,
+                   {tags} AS tags, ({tags} IS NOT NULL AND NOT json_valid({tags})) AS bad_tags,
+                   {commit} AS committed, {sub} AS sub_account, {rid} AS resource_id
+            FROM raw""")
+        # provider names -> short names, done in pandas on the few distinct values
+        provs = con.execute("SELECT DISTINCT provider_raw FROM rows").df()
+        provs["provider"] = normalize_provider(provs["provider_raw"]).astype(object)
+        con.register("prov_df", provs)
+        # cost columns that do not parse are a data error in any row
+        for c, raw_col in (("billed_cost", "billed_raw"), ("effective_cost", "effective_raw")):
+            bad = con.execute(f"SELECT _file, _row, {raw_col} FROM rows WHERE {raw_col} IS NOT NULL AND {c} IS NULL "
+                              f"ORDER BY _file, _row LIMIT 1").fetchall()
+            if bad:
+                bad = bad[0]
+                name = "BilledCost" if c == "billed_cost" else "EffectiveCost"
+                raise UsageError(f"'{bad[2]}' is not a number. FOCUS cost columns are decimals in the billing "
+                                 f"currency.", path=bad[0], row=int(bad[1]), column=name)
+        con.execute(f"""
+            CREATE TEMP TABLE classified AS
+            SELECT r.*, p.provider, g.gpu_count,
+              CASE
+                WHEN r.charge_category IS NULL OR lower(r.charge_category) <> 'usage'
+                  THEN 'not a usage charge'
+                WHEN r.instance_type IS NULL THEN 'no instance type (not a compute instance)'
+                WHEN g.gpu_count IS NULL THEN 'instance type is not a GPU machine in the registry'
+                WHEN r.unit IS NULL OR r.unit NOT IN ({', '.join(_sql_str(u) for u in HOUR_UNITS)})
+                  THEN 'GPU instance row not measured in hours'
+                WHEN r.qty IS NULL THEN 'GPU instance row without a numeric ConsumedQuantity'
+                WHEN r.qty < 0 THEN 'GPU instance row with negative ConsumedQuantity'
+                WHEN TRY_CAST(r.start_raw AS TIMESTAMPTZ) IS NULL OR TRY_CAST(r.end_raw AS TIMESTAMPTZ) IS NULL
+                  THEN 'GPU instance row with an unparsable ChargePeriodStart/End'
+                WHEN TRY_CAST(r.end_raw AS TIMESTAMPTZ) < TRY_CAST(r.start_raw AS TIMESTAMPTZ)
+                  THEN 'GPU instance row whose ChargePeriodEnd is before its start'
+                WHEN r.region IS NULL THEN 'GPU instance row without a region'
+              END AS reason,
+              CASE
+                WHEN r.charge_category IS NULL OR lower(r.charge_category) <> 'usage'
+                  THEN coalesce(r.charge_category, '(empty ChargeCategory)')
+                WHEN r.instance_type IS NULL THEN NULL
+                WHEN g.gpu_count IS NULL THEN r.instance_type
+                ELSE coalesce(r.unit, '(empty ConsumedUnit)')
+              END AS detail
+            FROM rows r LEFT JOIN prov_df p ON r.provider_raw IS NOT DISTINCT FROM p.provider_raw
+                        LEFT JOIN registry g ON g.provider = p.provider AND g.instance_type = r.instance_type""")
+        data_problem = ("reason LIKE 'GPU instance row%'")
+        rejected = con.execute(f"""
+            SELECT reason, detail, count(*) AS rows,
+                   sum(CASE WHEN gpu_count IS NOT NULL AND qty >= 0 THEN qty * gpu_count ELSE 0 END) AS gpu_hours,
+                   CAST(sum(billed_cost) AS DOUBLE) AS billed_cost,
+                   CAST(sum(effective_cost) AS DOUBLE) AS effective_cost,
+                   CAST(sum(list_cost) AS DOUBLE) AS list_cost
+            FROM classified WHERE reason IS NOT NULL GROUP BY ALL ORDER BY rows DESC, reason, detail""").df()
+        rejected_rows = con.execute(f"""
+            SELECT _file AS file, _row AS row, reason, detail FROM classified
+            WHERE reason IS NOT NULL AND {data_problem} ORDER BY _file, _row LIMIT {int(max_rejected_rows)}""").df()
+        totals_in = con.execute("""
+            SELECT count(*) AS rows,
+                   sum(CASE WHEN gpu_count IS NOT NULL AND qty >= 0 THEN qty * gpu_count ELSE 0 END) AS gpu_hours,
+                   CAST(sum(billed_cost) AS DOUBLE) AS billed_cost,
+                   CAST(sum(effective_cost) AS DOUBLE) AS effective_cost,
+                   CAST(sum(list_cost) AS DOUBLE) AS list_cost FROM classified""").df().iloc[0].to_dict()
+
+        # runs for classification: one run = one resource (or, without ResourceId, one pool x team x account)
+        con.execute("""
+            CREATE TEMP TABLE gpu AS
+            SELECT *, CAST(start_raw AS TIMESTAMPTZ) AS t0, CAST(end_raw AS TIMESTAMPTZ) AS t1,
+                   coalesce(resource_id, concat_ws('/', provider, region, instance_type, coalesce(team, ''),
+                                                   coalesce(sub_account, ''))) AS run_key
+            FROM classified WHERE reason IS NULL""")
+        runs = con.execute("""
+            SELECT run_key, provider, region, instance_type, max(gpu_count) AS gpus,
+                   any_value(team) AS team, any_value(resource_id) AS resource_id,
+                   any_value(sub_account) AS sub_account, any_value(tags) AS tags,
+                   epoch(max(t1) - min(t0)) / 3600.0 AS run_hours,
+                   mode(workload_tag) AS workload_tag, count(*) AS n
+            FROM gpu GROUP BY run_key, provider, region, instance_type""").df()
+        tagged_rows = con.execute("SELECT run_key, workload_tag FROM gpu WHERE workload_tag IS NOT NULL").df()
+        runs = classify(runs, tag_col=None, gpus_col="gpus", hours_col="run_hours", rules=rules,
+                        heuristic=heuristic)
+        con.register("run_class", runs[["run_key", "provider", "region", "instance_type", "workload_class",
+                                        "classified_by"]])
+        # tags are per row and take precedence over the run's rule/heuristic class
+        tag_map = pd.DataFrame({"tag_value": sorted(tagged_rows["workload_tag"].dropna().unique())}, dtype=object)
+        tag_class, tag_unknown = normalize_tag(tag_map["tag_value"])
+        tag_map["tag_class"] = tag_class.astype(object)
+        per_value = tagged_rows["workload_tag"].value_counts()
+        unknown_values = tag_map.loc[tag_unknown.to_numpy(bool), "tag_value"].tolist()
+        n_unknown_tags = int(per_value.reindex(unknown_values).sum()) if unknown_values else 0
+        con.register("tag_map", tag_map)
+        hourly = con.execute(f"""
+            WITH g AS (
+              SELECT g.*, coalesce(CAST(t.tag_class AS VARCHAR), c.workload_class) AS workload_class,
+                     CASE WHEN t.tag_class IS NOT NULL THEN 'tag' ELSE c.classified_by END AS classified_by,
+                     greatest(1, CAST(ceil(epoch(date_trunc('hour', t1 - INTERVAL 1 MICROSECOND)
+                                                 - date_trunc('hour', t0)) / 3600) AS BIGINT) + 1) AS n_hours
+              FROM gpu g
+              LEFT JOIN tag_map t ON g.workload_tag = t.tag_value
+              JOIN run_class c ON g.run_key = c.run_key AND g.provider = c.provider AND g.region = c.region
+                                AND g.instance_type = c.instance_type),
+            h AS (
+              SELECT *, unnest(generate_series(0, n_hours - 1)) AS k FROM g)
+            SELECT date_trunc('hour', t0) + k * INTERVAL 1 HOUR AS ts, provider, region, instance_type,
+                   workload_class, coalesce(team, '{UNALLOCATED}') AS team,
+                   sum(qty * gpu_count / n_hours) AS gpu_hours,
+                   CAST(sum(billed_cost / n_hours) AS DOUBLE) AS billed_cost,
+                   CAST(sum(effective_cost / n_hours) AS DOUBLE) AS effective_cost,
+                   CAST(sum(list_cost / n_hours) AS DOUBLE) AS list_cost,
+                   sum(CASE WHEN committed THEN qty * gpu_count / n_hours ELSE 0 END) AS committed_gpu_hours,
+                   string_agg(DISTINCT classified_by, '|' ORDER BY classified_by) AS classified_by
+            FROM h GROUP BY ALL""").df()
+        multi_hour = con.execute("SELECT count(*) FROM gpu WHERE epoch(t1 - t0) > 3600").fetchall()[0][0]
+        bad_tags = con.execute("SELECT count(*) FROM rows WHERE bad_tags").fetchall()[0][0]
+    finally:
+        con.close()
+
+    if not has("ListCost"):
+        hourly["list_cost"] = np.nan
+    if hourly.empty:
+        usage = pd.DataFrame(columns=USAGE_COLUMNS + ["billed_cost", "effective_cost", "list_cost",
+                                                      "committed_gpu_hours", "classified_by"])
+        usage["ts"] = pd.to_datetime(usage["ts"], utc=True)
+    else:
+        hourly["ts"] = pd.to_datetime(hourly["ts"], utc=True)
+        usage = validate_usage(hourly, source=source, known_instance_types=False)
+    out_tot = {"rows": n_rows - int(rejected["rows"].sum()), "gpu_hours": usage["gpu_hours"].sum()}
+    out_tot.update({c: usage[c].sum() if c in usage else np.nan for c in COST_COLUMNS})
+    rej_tot = {"rows": int(rejected["rows"].sum()), "gpu_hours": rejected["gpu_hours"].sum()}
+    rej_tot.update({c: rejected[c].sum() for c in COST_COLUMNS})
+    notes = []
+    if multi_hour:
+        notes.append(f"{multi_hour} GPU rows covered more than one hour (e.g. daily rows); their usage and cost "
+                     f"were spread evenly over their hours.")
+    if n_unknown_tags:
+        notes.append(f"{n_unknown_tags} GPU rows had a workload tag that is not a class (e.g. "
+                     f"'{unknown_values[0]}'); they were classified by rules/heuristic instead.")
+    if bad_tags:
+        notes.append(f"{bad_tags} rows had a Tags value that is not valid JSON; their tags were ignored.")
+    if len(usage):
+        kinds = usage["classified_by"].str.split("|").explode().str.split(":").str[0].value_counts()
+        notes.append("classification: " + ", ".join(f"{k} {v} rows" for k, v in sorted(kinds.items())))
+    if not has("ListCost"):
+        notes.append("the export has no ListCost column.")
+    rec = Reconciliation(source=source, kind="focus", totals=_totals(totals_in, out_tot, rej_tot),
+                         rejected=rejected, rejected_rows=rejected_rows, notes=tuple(notes))
+    return usage, rec

@@ -1,0 +1,276 @@
+"""The usage table: the one data contract every reader produces and every later stage consumes.
+
+One row per hour x pool x workload class x team (see ``docs/glossary.md``):
+
+========================  ===================================================================
+column                    meaning
+========================  ===================================================================
+``ts``                    hour start, ``datetime64[ns, UTC]``
+``provider``              ``aws``, ``gcp``, ``azure`` or another provider's name (lower case)
+``region``                e.g. ``us-east-1``, ``us-central1``, ``eastus``
+``instance_type``         e.g. ``p5.48xlarge``, ``a3-highgpu-8g``, ``Standard_ND96isr_H100_v5``
+``workload_class``        ``training``, ``inference`` or ``experimentation``
+``team``                  owner; ``__unallocated__`` when unknown
+``gpu_hours``             GPU-hours used in that hour [GPU-h], finite and >= 0
+========================  ===================================================================
+
+Optional columns keep FOCUS names in snake_case (``billed_cost``, ``effective_cost``, ``list_cost`` [USD],
+``pricing_category``, ``commitment_discount_id``) plus ``classified_by`` (how the workload class was decided).
+
+:func:`validate_usage` is the single validator; every reader calls it, so a usage table that passed it is
+normalized (dtypes, lower-case provider, UTC hours, sorted) whatever file it came from.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.errors import UsageError, suggest
+
+USAGE_COLUMNS = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
+POOL_KEYS = ["provider", "region", "instance_type"]
+SERIES_KEYS = POOL_KEYS + ["workload_class"]
+ROW_KEYS = ["ts"] + SERIES_KEYS + ["team"]
+WORKLOAD_CLASSES = ("training", "inference", "experimentation")
+COST_COLUMNS = ["billed_cost", "effective_cost", "list_cost"]
+OPTIONAL_COLUMNS = COST_COLUMNS + ["pricing_category", "commitment_discount_id", "classified_by"]
+UNALLOCATED = "__unallocated__"
+
+_PROVIDER_ALIASES = {
+    "amazon web services": "aws", "aws": "aws", "amazon": "aws",
+    "microsoft": "azure", "microsoft azure": "azure", "azure": "azure",
+    "google cloud": "gcp", "google cloud platform": "gcp", "google": "gcp", "gcp": "gcp",
+}
+
+
+def normalize_provider(values: pd.Series) -> pd.Series:
+    """Map provider names to their short lower-case form (``Microsoft`` -> ``azure``, ``AWS`` -> ``aws``).
+
+    Names that are not known aliases are lower-cased and kept (a neocloud such as ``coreweave``).
+    """
+    low = values.astype("string").str.strip().str.lower()
+    return low.map(lambda v: _PROVIDER_ALIASES.get(v, v) if isinstance(v, str) else v)
+
+
+def _row_of(mask: np.ndarray | pd.Series, row_offset: int) -> tuple[int, int]:
+    """First offending data row (1-based) and the number of offending rows."""
+    mask = np.asarray(mask, dtype=bool)
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) + 1 + row_offset, int(idx.size)
+
+
+def _more(n: int) -> str:
+    return "" if n <= 1 else f" ({n} rows in all; this is the first)"
+
+
+def check_columns(df: pd.DataFrame, required: Collection[str], *, source=None, what: str = "usage table",
+                  hint: str = "") -> None:
+    """Raise :class:`UsageError` naming every missing column, what was found, and likely misspellings."""
+    missing = [c for c in required if c not in df.columns]
+    if not missing:
+        return
+    found = [str(c) for c in df.columns]
+    tips = "".join(f" For '{m}':{suggest(m, found).replace('Did you mean', ' did you mean')}"
+                   for m in missing if suggest(m, found))
+    raise UsageError(
+        f"the {what} is missing column(s) {missing}. Expected {list(required)}; found {found}.{tips} "
+        f"Rename the columns or fix the header.{(' ' + hint) if hint else ''}",
+        path=source, column=missing[0])
+
+
+def parse_timestamps(values: pd.Series, *, column: str = "ts", source=None, row_offset: int = 0) -> pd.Series:
+    """Parse a timestamp column to ``datetime64[ns, UTC]``.
+
+    Naive timestamps are taken as UTC. A column that mixes naive and zone-aware values, or several UTC
+    offsets, is rejected: the usage table is in UTC and one export must not mix conventions.
+
+    Raises
+    ------
+    UsageError
+        Naming the first row that cannot be parsed or that carries a different time zone.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+    text = values.astype("string").str.strip()
+    if text.isna().any() or (text == "").any():
+        row, n = _row_of(text.isna() | (text == ""), row_offset)
+        raise UsageError(f"empty timestamp{_more(n)}. Every row needs an hour start such as "
+                         f"'2026-10-01 13:00:00' (UTC).", path=source, row=row, column=column)
+    zone = text.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", expand=False).fillna("naive")
+    zone = zone.replace({"Z": "+00:00", "+0000": "+00:00", "-0000": "+00:00", "-00:00": "+00:00"})
+    kinds = zone.unique()
+    if len(kinds) > 1:
+        first = zone.iloc[0]
+        row, n = _row_of(zone != first, row_offset)
+        raise UsageError(
+            f"mixed time zones: row 1+ use '{first}' but this row uses '{zone.iloc[row - 1 - row_offset]}'"
+            f"{_more(n)}. Write every timestamp in UTC (e.g. '2026-10-01T13:00:00Z') or all without an offset.",
+            path=source, row=row, column=column)
+    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    if parsed.isna().any():
+        row, n = _row_of(parsed.isna(), row_offset)
+        raise UsageError(f"cannot parse timestamp '{text.iloc[row - 1 - row_offset]}'{_more(n)}. Use ISO 8601, "
+                         f"e.g. '2026-10-01 13:00:00'.", path=source, row=row, column=column)
+    return parsed.astype("datetime64[ns, UTC]")
+
+
+def parse_numbers(values: pd.Series, *, column: str, source=None, row_offset: int = 0,
+                  nonnegative: bool = True, unit: str = "") -> pd.Series:
+    """Parse a numeric column to float64, rejecting text, NaN, infinities and (optionally) negatives."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = values.astype("float64")
+        bad_text = pd.Series(False, index=values.index)
+    else:
+        text = values.astype("string").str.strip()
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+        bad_text = num.isna() & text.notna() & (text != "") & ~text.str.lower().isin(["nan", "null", "none"])
+    if bad_text.any():
+        row, n = _row_of(bad_text, row_offset)
+        raise UsageError(f"'{values.iloc[row - 1 - row_offset]}' is not a number{_more(n)}. Write {column} as a "
+                         f"plain number{(' in ' + unit) if unit else ''}.", path=source, row=row, column=column)
+    if num.isna().any():
+        row, n = _row_of(num.isna(), row_offset)
+        raise UsageError(f"{column} is missing (NaN or empty){_more(n)}. Fill it (0 for an idle hour) or remove "
+                         f"the row.", path=source, row=row, column=column)
+    if np.isinf(num.to_numpy()).any():
+        row, n = _row_of(np.isinf(num.to_numpy()), row_offset)
+        raise UsageError(f"{column} is infinite{_more(n)}. Fix the value.", path=source, row=row, column=column)
+    if nonnegative and (num < 0).any():
+        row, n = _row_of(num < 0, row_offset)
+        raise UsageError(f"{column} is negative ({num.iloc[row - 1 - row_offset]:g}){_more(n)}. {column} counts "
+                         f"{unit or 'a quantity'} used and must be >= 0; credits and refunds belong in the cost "
+                         f"columns.", path=source, row=row, column=column)
+    return num
+
+
+def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
+                   known_instance_types: Collection[tuple[str, str]] | None | bool = None,
+                   sort: bool = True) -> pd.DataFrame:
+    """Validate and normalize a usage table.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Candidate usage table with at least :data:`USAGE_COLUMNS`; extra columns are kept.
+    source : str or path, optional
+        File the rows came from, named in every error.
+    row_offset : int, default 0
+        Added to the 1-based row numbers in errors (for tables read in chunks).
+    known_instance_types : collection of (provider, instance_type), None or False
+        Pools whose instance type is not in this collection are rejected. ``None`` uses the bundled GPU
+        instance registry plus any user registry (:func:`finops_forecast.usage.instances.known_instance_types`);
+        ``False`` skips the check (for neocloud or custom machines not in any registry).
+    sort : bool, default True
+        Sort rows by :data:`ROW_KEYS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: ``ts`` as ``datetime64[ns, UTC]`` on the hour, ``provider`` lower case, ``team`` filled with
+        ``__unallocated__`` where missing, ``gpu_hours`` float64 [GPU-h] >= 0, key columns first.
+
+    Raises
+    ------
+    UsageError
+        On an empty table, a missing or misspelled column, an unparsable or non-hourly timestamp, mixed time
+        zones, a negative / NaN / non-numeric ``gpu_hours``, an unknown workload class or instance type, or
+        duplicate rows. The message names the file, the first row at fault and the column, and says the fix.
+    """
+    if df is None or len(df) == 0:
+        raise UsageError("the usage table has no rows. Check that the file is the right one and is not empty; "
+                         f"a usage table needs the columns {USAGE_COLUMNS}.", path=source)
+    check_columns(df, USAGE_COLUMNS, source=source)
+    out = df.copy()
+    out["ts"] = parse_timestamps(out["ts"], source=source, row_offset=row_offset)
+    off_hour = out["ts"] != out["ts"].dt.floor("h")
+    if off_hour.any():
+        row, n = _row_of(off_hour, row_offset)
+        raise UsageError(f"timestamp {out['ts'].iloc[row - 1 - row_offset]} is not on the hour{_more(n)}. The usage "
+                         f"table is hourly: give each row's hour start, or read raw records with read_jobs, "
+                         f"which apportions them to hours.", path=source, row=row, column="ts")
+    for col in ["provider", "region", "instance_type", "workload_class"]:
+        text = out[col].astype("string").str.strip()
+        empty = text.isna() | (text == "")
+        if empty.any():
+            row, n = _row_of(empty, row_offset)
+            raise UsageError(f"{col} is empty{_more(n)}. Every row needs a pool (provider, region, instance_type) "
+                             f"and a workload class.", path=source, row=row, column=col)
+        out[col] = text.astype(object)
+    out["provider"] = normalize_provider(out["provider"]).astype(object)
+    out["workload_class"] = out["workload_class"].str.lower()
+    bad_class = ~out["workload_class"].isin(WORKLOAD_CLASSES)
+    if bad_class.any():
+        row, n = _row_of(bad_class, row_offset)
+        value = out["workload_class"].iloc[row - 1 - row_offset]
+        raise UsageError(f"unknown workload class '{value}'{_more(n)}.{suggest(value, WORKLOAD_CLASSES)} Use one of "
+                         f"{list(WORKLOAD_CLASSES)}.", path=source, row=row, column="workload_class")
+    team = out["team"].astype("string").str.strip()
+    out["team"] = team.mask(team.isna() | (team == ""), UNALLOCATED).astype(object)
+    out["gpu_hours"] = parse_numbers(out["gpu_hours"], column="gpu_hours", source=source, row_offset=row_offset,
+                                     unit="GPU-hours [GPU-h]")
+    for col in COST_COLUMNS:
+        if col in out.columns:
+            out[col] = parse_numbers(out[col], column=col, source=source, row_offset=row_offset, nonnegative=False,
+                                     unit="USD")
+    if known_instance_types is not False:
+        if known_instance_types is None:
+            from finops_forecast.usage.instances import known_instance_types as _known
+            known_instance_types = _known()
+        known = set(known_instance_types)
+        pools = list(zip(out["provider"], out["instance_type"]))
+        unknown = np.fromiter(((p, i) not in known for p, i in pools), dtype=bool, count=len(pools))
+        if unknown.any():
+            row, n = _row_of(unknown, row_offset)
+            prov, inst = pools[row - 1 - row_offset]
+            same = [i for p, i in known if p == prov]
+            raise UsageError(
+                f"unknown instance type '{inst}' for provider '{prov}'{_more(n)}.{suggest(inst, same)} Fix the "
+                f"spelling, or register the machine (provider, instance_type, gpu_type, gpu_count) in a user "
+                f"instance file passed as instance_types=..., so that it can be priced; it is never priced at 0.",
+                path=source, row=row, column="instance_type")
+    dup = out.duplicated(ROW_KEYS, keep=False)
+    if dup.any():
+        rows = np.flatnonzero(dup.to_numpy())[:2] + 1 + row_offset
+        raise UsageError(
+            f"duplicate rows: rows {rows[0]} and {rows[1]} have the same hour, pool, workload class and team "
+            f"({int(dup.sum())} rows are duplicated). Sum them into one row or remove the copy.",
+            path=source, row=int(rows[0]))
+    cols = USAGE_COLUMNS + [c for c in out.columns if c not in USAGE_COLUMNS]
+    out = out[cols]
+    if sort:
+        out = out.sort_values(ROW_KEYS, kind="stable").reset_index(drop=True)
+    return out
+
+
+def aggregate_series(usage: pd.DataFrame, keys: list[str] | None = None, *, fill_hours: bool = True) -> pd.DataFrame:
+    """Sum ``gpu_hours`` over teams into one hourly series per key.
+
+    Parameters
+    ----------
+    usage : pandas.DataFrame
+        A validated usage table.
+    keys : list of str, default :data:`SERIES_KEYS`
+        Columns that identify a series.
+    fill_hours : bool, default True
+        Add the hours a series has no row for, with 0 GPU-hours, between the table's first and last hour
+        (a missing row in a usage table means nothing ran).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``keys + ["ts", "gpu_hours"]``, sorted.
+    """
+    keys = list(SERIES_KEYS if keys is None else keys)
+    agg = usage.groupby(keys + ["ts"], sort=True, observed=True)["gpu_hours"].sum().reset_index()
+    if not fill_hours or agg.empty:
+        return agg
+    hours = pd.date_range(agg["ts"].min(), agg["ts"].max(), freq="h")
+    series = agg[keys].drop_duplicates()
+    grid = series.merge(pd.DataFrame({"ts": hours}), how="cross")
+    full = grid.merge(agg, on=keys + ["ts"], how="left")
+    full["gpu_hours"] = full["gpu_hours"].fillna(0.0)
+    return full.sort_values(keys + ["ts"], kind="stable").reset_index(drop=True)
