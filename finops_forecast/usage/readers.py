@@ -305,7 +305,8 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
                          f"instance_type columns, pass provider=/region=/instance_type= for the whole file, or "
                          f"map gpu_type values with gpu_type_pools=.", path=source, row=row)
     jobs["provider"] = normalize_provider(jobs["provider"]).astype(object)
-    jobs["team"] = (raw["team"] if "team" in raw.columns else pd.Series(None, index=raw.index)).fillna(UNALLOCATED)
+    jobs["team"] = (raw["team"].astype(object) if "team" in raw.columns
+                   else pd.Series(None, index=raw.index, dtype=object)).fillna(UNALLOCATED)
     jobs["workload_tag"] = raw["workload_class"] if "workload_class" in raw.columns else None
     for extra in raw.columns:
         if extra not in jobs.columns and extra not in cols.values():

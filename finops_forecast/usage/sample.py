@@ -128,7 +128,7 @@ def _shape(spec: SampleSeries, ts: pd.DatetimeIndex, rng: np.random.Generator) -
         tail = np.clip((ts - (SAMPLE_END - pd.Timedelta(days=183))) / pd.Timedelta(days=183), 0, 1)
         level = level * (1 - spec.decline * np.asarray(tail, dtype=float))
     hour = ts.hour.to_numpy()
-    dow = ts.dayofweek.to_numpy()
+    dow = ts.day_of_week.to_numpy()
     if spec.workload_class == "inference":
         noise = _ar1(rng, n, CALIBRATION["dlrm_acf1"], CALIBRATION["dlrm_cv"])
         diurnal = 1 + spec.diurnal * np.sin(2 * np.pi * (hour - 11) / 24)  # peak ~17 UTC (US midday)
