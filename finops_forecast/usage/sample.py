@@ -16,8 +16,8 @@ The constants in :data:`CALIBRATION` were measured on the traces in ``../shared/
   assistant service only, a diurnal autoscaling swing of +-12% (an assumption: DLRM is provisioned, not
   autoscaled, so it shows none; user-facing chat traffic does).
 - **Training** follows the Microsoft Philly training cluster (Oct-Dec 2017): demand fluctuates around its level
-  with a coefficient of variation of 0.18, lag-1 autocorrelation 0.97 (lag-24: 0.44), a weekend dip of ~7%
-  and a 5% quantile at 0.78 x the mean. We model it as ``level(t) x weekday(t) x (1 + AR(1) noise)`` with
+  with a coefficient of variation of 0.18, lag-1 autocorrelation 0.97 (lag-24: 0.44), a day-of-week profile
+  that is low on Sundays and Mondays (0.93 x the mean) and a 5% quantile at 0.78 x the mean. We model it as ``level(t) x day_of_week(t) x (1 + AR(1) noise)`` with
   those parameters, clipped at zero, plus **big planned runs** (several hundred GPUs for 2-4 weeks) that sit on
   top, as the large pre-training runs of an AI company do.
 - **Experimentation** has no public trace here; it is modelled as office-hours sessions (weekday 14-24 UTC,
@@ -50,7 +50,8 @@ CALIBRATION = {
     "dlrm_acf1": 0.94,          # lag-1 autocorrelation of the DLRM hourly demand
     "philly_cv": 0.176,         # hourly std / mean of Philly's active nodes
     "philly_acf1": 0.97,        # lag-1 autocorrelation of Philly's hourly active nodes
-    "philly_weekend": 0.933,    # mean of Saturday and Sunday relative to the overall mean
+    # mean by day of week (Monday first) relative to the overall mean: Philly is low on Sunday and Monday
+    "philly_dow": (0.935, 0.986, 1.041, 0.987, 1.064, 1.050, 0.932),
     "philly_q05": 0.78,         # 5% quantile / mean
 }
 
@@ -135,7 +136,7 @@ def _shape(spec: SampleSeries, ts: pd.DatetimeIndex, rng: np.random.Generator) -
         demand = level * diurnal * (1 + noise)
     elif spec.workload_class == "training":
         cal = CALIBRATION
-        weekday = np.where(dow >= 5, cal["philly_weekend"], 1 + (1 - cal["philly_weekend"]) * 2 / 5)
+        weekday = np.asarray(cal["philly_dow"])[dow]
         noise = _ar1(rng, n, cal["philly_acf1"], cal["philly_cv"])
         demand = level * weekday * np.clip(1 + noise, 0, None)
     else:
