@@ -62,3 +62,51 @@ def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError
     valid = sorted({str(v) for v in valid})
     shown = ", ".join(valid[:40]) + (f", ... ({len(valid)} in all)" if len(valid) > 40 else "")
     return UnknownNameError(f"Invalid {kind} '{name}'.{suggest(name, valid)} Provide one of: {shown}.")
+
+
+class PricingError(FinopsError):
+    """A pricing catalog or price file is malformed, or a price that was asked for does not exist.
+
+    Attributes
+    ----------
+    path : str or None
+        The price file at fault, when known.
+    row : int or None
+        1-based data row (header excluded) at fault, when known.
+    column : str or None
+        The column at fault, when known.
+    """
+
+    def __init__(self, message: str, *, path=None, row: int | None = None, column: str | None = None):
+        self.path = None if path is None else str(path)
+        self.row = row
+        self.column = column
+        where = [w for w in (self.path, None if row is None else f"row {row}",
+                             None if column is None else f"column '{column}'") if w]
+        super().__init__((", ".join(where) + ": " if where else "") + message)
+
+
+class ForecastError(FinopsError):
+    """The forecasting stage cannot run as asked (bad horizon, series unusable by every model, bad planned run)."""
+
+
+class PortfolioError(FinopsError):
+    """The portfolio optimizer's inputs or settings are invalid (unpriced pool, bad risk setting, ...)."""
+
+
+class ProgramInfeasible(PortfolioError):
+    """The commitment program has no feasible plan; the message names the constraint(s) to relax.
+
+    Attributes
+    ----------
+    constraints : tuple of str
+        Names of the user constraints whose removal makes the program feasible (config field names).
+    """
+
+    def __init__(self, message: str, constraints=()):
+        self.constraints = tuple(constraints)
+        super().__init__(message)
+
+
+class NumericalSolverError(PortfolioError):
+    """Every solver tried failed or returned a non-optimal status; the message lists what was tried."""

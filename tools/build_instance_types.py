@@ -36,6 +36,9 @@ GCP_GPU = {"a100": "A100", "a100-80gb": "A100-80GB", "h100-80gb": "H100", "h100-
            "l4": "L4", "rtx6000": "RTX-PRO-6000"}
 AZURE_GPU = {"V100-32GB": "V100-32GB", "A100-80GB": "A100-80GB", "Radeon MI25": "MI25"}
 AZURE_COUNT_FIX = {"Standard_ND96isr_H100_v5": 8}
+# G6f / Gr6f are fractional NVIDIA L4 instances (1/8 .. 1/2 of an L4, AWS G6f announcement, 2025); the source
+# names the GPU "NVIDIA L40" and gives the full card's memory.
+AWS_FRACTIONAL_L4 = ("g6f.", "gr6f.")
 
 
 def _mem_gb(text: str) -> str:
@@ -46,12 +49,17 @@ def _mem_gb(text: str) -> str:
 def build() -> list[dict]:
     rows: dict[tuple[str, str], dict] = {}
     for r in csv.DictReader(open(SRC / "aws-vantage-2026-01" / "aws_gpu_instances_2026-01-21.csv")):
-        count = int(float(r["gpu_count"]))
+        count = float(r["gpu_count"])
         total = _mem_gb(r["gpu_memory"])
+        src = "aws-vantage-2026-01 (ec2instances.info, 2026-01-21)"
+        gpu = AWS_GPU[r["gpu"]]
+        if r["instance_type"].startswith(AWS_FRACTIONAL_L4):
+            gpu, total = "L4", f"{24 * count:g}"
+            src += f"; fractional L4 ({count:g} GPU, 24 GB per L4; source says NVIDIA L40)"
         rows[("aws", r["instance_type"])] = dict(
-            provider="aws", instance_type=r["instance_type"], gpu_type=AWS_GPU[r["gpu"]], gpu_count=count,
-            gpu_memory_gb=(f"{float(total) / count:g}" if total and count else ""),
-            source="aws-vantage-2026-01 (ec2instances.info, 2026-01-21)")
+            provider="aws", instance_type=r["instance_type"], gpu_type=gpu,
+            gpu_count=(int(count) if count.is_integer() else count),
+            gpu_memory_gb=(f"{float(total) / count:g}" if total and count else ""), source=src)
     for r in csv.DictReader(open(SRC / "azure-skypilot" / "azure_gpu_vms_skypilot_v6.csv")):
         name = r["InstanceType"]
         count = AZURE_COUNT_FIX.get(name, int(float(r["AcceleratorCount"])))
