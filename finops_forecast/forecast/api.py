@@ -1,0 +1,579 @@
+"""The orchestrators of the forecasting stage: :func:`forecast` and :func:`cross_validate`.
+
+Only this module touches DataFrames: it aggregates the usage table over teams into one series per
+``SERIES_KEYS``, fills gaps, hands numpy arrays to :func:`finops_forecast.forecast.core.forecast_series` through
+an engine, and assembles statsforecast-shaped outputs.
+"""
+from __future__ import annotations
+
+import warnings
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.errors import ForecastError, unknown_name
+from finops_forecast.forecast.core import SeriesSpec, forecast_series
+from finops_forecast.forecast.engines import ENGINES, run_tasks
+from finops_forecast.forecast.metrics import score_windows
+from finops_forecast.forecast.models import MODELS, level_quantiles
+
+__all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "SERIES_KEYS",
+           "POOL_KEYS", "planned_run_hours"]
+
+SERIES_KEYS = ["provider", "region", "instance_type", "workload_class"]
+POOL_KEYS = ["provider", "region", "instance_type"]
+FREQS = {"h": pd.Timedelta(hours=1), "D": pd.Timedelta(days=1)}
+RESOLUTIONS = ("daily", "hourly")
+COMPONENTS = ("split", "total")
+GAPS = ("zero", "interpolate", "raise")
+
+
+class ForecastWarning(UserWarning):
+    """A documented fallback happened (a model swapped for a simpler one, gaps filled, ...)."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# validation and preparation
+
+
+def _check_models(models) -> tuple:
+    if isinstance(models, str):
+        models = (models,)
+    models = tuple(models)
+    if not models:
+        raise ForecastError("models is empty. Pass a model name such as 'ets', 'auto', or a list of candidates.")
+    valid = list(MODELS) + ["auto"]
+    for m in models:
+        if m not in valid:
+            raise unknown_name("model", m, valid)
+    if len(models) > 1 and "auto" in models:
+        raise ForecastError("'auto' cannot be combined with other names: pass 'auto' alone, or the list of "
+                            "candidates to select from, e.g. ['ets', 'theta'].")
+    return models
+
+
+def _check_horizon(horizon) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)):
+        raise ForecastError(f"horizon must be a whole number of steps (hours for freq='h', days for freq='D'), "
+                            f"got {horizon!r}.")
+    if horizon <= 0:
+        raise ForecastError(f"horizon must be >= 1 step, got {horizon}. For the next quarter in hours pass "
+                            "e.g. horizon=2208.")
+    return int(horizon)
+
+
+def _choice(kind, value, valid):
+    if value not in valid:
+        raise unknown_name(kind, value, valid)
+    return value
+
+
+@dataclass
+class _Prepared:
+    keys: pd.DataFrame
+    series: list  # list of ndarray, aligned with keys
+    end: pd.Timestamp  # last observed step (start of the last period)
+    step: pd.Timedelta
+    notes: list  # per-series notes about gaps
+
+
+def _prepare(usage: pd.DataFrame, freq: str, id_cols, time_col, target_col, gaps) -> _Prepared:
+    if not isinstance(usage, pd.DataFrame):
+        raise ForecastError(f"usage must be a pandas DataFrame (a usage table), got {type(usage).__name__}.")
+    need = list(id_cols) + [time_col, target_col]
+    missing = [c for c in need if c not in usage.columns]
+    if missing:
+        raise ForecastError(f"The usage table lacks column(s) {missing}. Expected {need}, found "
+                            f"{list(usage.columns)}.")
+    if usage.empty:
+        raise ForecastError("The usage table has no rows; there is nothing to forecast.")
+    y = pd.to_numeric(usage[target_col], errors="coerce")
+    bad = y.isna() | ~np.isfinite(y.to_numpy(float, na_value=np.nan))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise ForecastError(f"Column '{target_col}' has {int(bad.sum())} missing or non-numeric value(s), first at "
+                            f"row {row}. Fill them (0 if nothing ran) or drop the rows.")
+    if (y < 0).any():
+        row = int(np.flatnonzero((y < 0).to_numpy())[0]) + 1
+        raise ForecastError(f"Column '{target_col}' has negative GPU-hours (first at row {row}); usage must be "
+                            ">= 0.")
+    ts = pd.to_datetime(usage[time_col], utc=True, errors="coerce")
+    if ts.isna().any():
+        row = int(np.flatnonzero(ts.isna().to_numpy())[0]) + 1
+        raise ForecastError(f"Column '{time_col}' has unparseable timestamps (first at row {row}).")
+    df = pd.DataFrame({c: usage[c].astype(str).to_numpy() for c in id_cols})
+    step = FREQS[freq]
+    period = ts.dt.floor("D" if freq == "D" else "h")
+    df["_t"] = period.to_numpy()
+    df["_y"] = y.to_numpy(float)
+    agg = df.groupby(list(id_cols) + ["_t"], sort=True)["_y"].sum()
+    if freq == "D":
+        # hourly input summed to calendar days: drop a partial first or last day of the table
+        hours = ts.dt.floor("h")
+        if (hours != period).any():
+            first, last = hours.min(), hours.max()
+            t = agg.index.get_level_values("_t")
+            keep = np.ones(len(agg), bool)
+            if first.hour != 0:
+                keep &= t != first.floor("D")
+            if last.hour != 23:
+                keep &= t != last.floor("D")
+            agg = agg[keep]
+            if agg.empty:
+                raise ForecastError("The usage table covers less than one whole day; use freq='h'.")
+    end = agg.index.get_level_values("_t").max()
+    notes, series, key_rows = [], [], []
+    for key, s in agg.groupby(level=list(range(len(id_cols))), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        t = s.index.get_level_values("_t")
+        full = pd.date_range(t.min(), end, freq=step)
+        s = pd.Series(s.to_numpy(), index=t).reindex(full)
+        n_missing = int(s.isna().sum())
+        note = ""
+        if n_missing:
+            inner = int(s.loc[:t.max()].isna().sum())
+            if gaps == "raise":
+                raise ForecastError(f"Series {dict(zip(id_cols, key))} misses {n_missing} period(s) between "
+                                    f"{t.min()} and {end}. Pass gaps='zero' (no row = nothing ran) or "
+                                    "gaps='interpolate' (data outage).")
+            if gaps == "interpolate":
+                s = s.interpolate(limit_area="inside").fillna(0.0)
+                note = f"{inner} missing period(s) inside the history interpolated"
+            else:
+                s = s.fillna(0.0)
+                note = f"{n_missing} missing period(s) filled with 0 GPU-hours"
+            if n_missing - inner:
+                note += f"; series ends {n_missing - inner} period(s) before the table (zeros to the end)"
+        series.append(s.to_numpy(float))
+        key_rows.append(key)
+        notes.append(note)
+    keys = pd.DataFrame(key_rows, columns=list(id_cols))
+    return _Prepared(keys=keys, series=series, end=end, step=step, notes=notes)
+
+
+def _series_seed(seed: int, key: tuple, extra: int = 0) -> np.random.SeedSequence:
+    """Seed of one series: from the run seed and a stable hash of the key (not of its position)."""
+    h = zlib.crc32("\x1f".join(map(str, key)).encode())
+    return np.random.SeedSequence([int(seed), h, int(extra)])
+
+
+def _run_one(task):
+    y, spec, seed = task
+    return forecast_series(y, spec, seed)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# planned runs
+
+
+PLANNED_COLUMNS = ["start", "duration_hours", "gpus"]
+
+
+def planned_run_hours(planned_runs: pd.DataFrame, keys: pd.DataFrame, ds: pd.DatetimeIndex,
+                      id_cols=SERIES_KEYS) -> tuple[pd.DataFrame, np.ndarray]:
+    """GPU-hours of planned runs on the forecast grid.
+
+    Parameters
+    ----------
+    planned_runs : DataFrame
+        One row per run: ``start`` (UTC timestamp), ``duration_hours`` [h], ``gpus`` [GPU] and the series
+        keys (``provider, region, instance_type, workload_class``); other columns (team, name) are ignored.
+    keys : DataFrame
+        Series keys of the forecast.
+    ds : DatetimeIndex
+        The forecast grid (hours or days).
+
+    Returns
+    -------
+    keys : DataFrame
+        ``keys`` plus any series that only planned runs use, appended.
+    extra : ndarray (n_series, len(ds))
+        GPU-hours per step added by planned runs [GPU-h].
+    """
+    need = PLANNED_COLUMNS + list(id_cols)
+    missing = [c for c in need if c not in planned_runs.columns]
+    if missing:
+        raise ForecastError(f"planned_runs lacks column(s) {missing}. Expected {need}, found "
+                            f"{list(planned_runs.columns)}.")
+    runs = planned_runs.copy()
+    runs["start"] = pd.to_datetime(runs["start"], utc=True)
+    for c in ("duration_hours", "gpus"):
+        v = pd.to_numeric(runs[c], errors="coerce")
+        if v.isna().any() or (v < 0).any():
+            raise ForecastError(f"planned_runs column '{c}' must be numbers >= 0 (row "
+                                f"{int(np.flatnonzero((v.isna() | (v < 0)).to_numpy())[0]) + 1}).")
+        runs[c] = v
+    keys = keys.copy()
+    index = {tuple(r): i for i, r in enumerate(keys[list(id_cols)].astype(str).itertuples(index=False))}
+    new = []
+    for r in runs[list(id_cols)].astype(str).itertuples(index=False):
+        if tuple(r) not in index:
+            index[tuple(r)] = len(keys) + len(new)
+            new.append(tuple(r))
+    if new:
+        keys = pd.concat([keys, pd.DataFrame(new, columns=list(id_cols))], ignore_index=True)
+    # hourly grid covering ds, then summed to ds's steps
+    step = ds[1] - ds[0] if len(ds) > 1 else pd.Timedelta(hours=1)
+    hours = pd.date_range(ds[0], ds[-1] + step - pd.Timedelta(hours=1), freq="h")
+    per_step = int(step / pd.Timedelta(hours=1))
+    extra = np.zeros((len(keys), len(hours)))
+    h0 = hours[0]
+    for run in runs.itertuples(index=False):
+        i = index[tuple(str(getattr(run, c)) for c in id_cols)]
+        start_h = (run.start - h0) / pd.Timedelta(hours=1)
+        end_h = start_h + float(run.duration_hours)
+        lo, hi = int(np.floor(max(start_h, 0))), int(np.ceil(min(end_h, len(hours))))
+        if hi <= lo:
+            continue
+        idx = np.arange(lo, hi)
+        # fractional first/last hour
+        overlap = np.minimum(idx + 1, end_h) - np.maximum(idx, start_h)
+        extra[i, idx] += float(run.gpus) * np.clip(overlap, 0, 1)
+    extra = extra.reshape(len(keys), len(ds), per_step).sum(axis=2)
+    return keys, extra
+
+
+# --------------------------------------------------------------------------------------------------------------
+# results
+
+
+def _level_columns(name: str, level) -> list[str]:
+    cols = [name]
+    for lv in sorted(level):
+        cols += [f"{name}-lo-{lv:g}", f"{name}-hi-{lv:g}"]
+    return cols + [f"{name}-median"]
+
+
+def _forecast_frame(keys, ds, mean, paths, name, level) -> pd.DataFrame:
+    S, P, H = paths.shape
+    out = keys.loc[keys.index.repeat(H)].reset_index(drop=True)
+    out["ds"] = np.tile(ds.to_numpy(), S)
+    out[name] = mean.reshape(-1)
+    probs = level_quantiles(level)
+    q = np.quantile(paths, probs, axis=1)  # (Q, S, H)
+    qd = dict(zip(probs, q))
+    for lv in sorted(level):
+        lo, hi = round(0.5 - lv / 200, 6), round(0.5 + lv / 200, 6)
+        out[f"{name}-lo-{lv:g}"] = qd[lo].reshape(-1)
+        out[f"{name}-hi-{lv:g}"] = qd[hi].reshape(-1)
+    out[f"{name}-median"] = qd[0.5].reshape(-1)
+    return out
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Output of :func:`forecast`.
+
+    Attributes
+    ----------
+    keys : DataFrame
+        One row per series (``SERIES_KEYS``), aligned with the first axis of ``paths``.
+    ds : DatetimeIndex
+        The forecast steps (UTC), aligned with the last axis of ``paths``.
+    paths : ndarray (n_series, n_paths, n_steps)
+        Sample paths of demand [GPU-h per step], >= 0, planned runs included.
+    forecasts : DataFrame
+        statsforecast-shaped: keys + ``ds`` + ``<model>`` (point forecast) + ``<model>-lo-<level>`` /
+        ``<model>-hi-<level>`` + ``<model>-median`` [GPU-h per step]; quantiles are taken from ``paths``.
+    selection : DataFrame
+        One row per series x component: the model used, the backtest MASE of each candidate (``mase_<name>``),
+        ``interval_scale``, ``fallback`` and a ``note`` explaining any fallback.
+    model : str
+        Name of the model column in ``forecasts``.
+    level : tuple
+        Interval levels [%].
+    freq : str
+        "h" or "D".
+    """
+
+    keys: pd.DataFrame
+    ds: pd.DatetimeIndex
+    paths: np.ndarray
+    forecasts: pd.DataFrame
+    selection: pd.DataFrame
+    model: str
+    level: tuple
+    freq: str
+    mean: np.ndarray = field(repr=False, default=None)
+
+    def pools(self, pool_cols=POOL_KEYS) -> "ForecastResult":
+        """Bottom-up reconciliation: pool totals as sums of their classes' paths and point forecasts.
+
+        Every pool path is the sum of its classes' paths, so classes never exceed the pool, path by path and
+        for every quantile.
+        """
+        grp = self.keys.groupby(list(pool_cols), sort=True).indices
+        pkeys = pd.DataFrame(list(grp.keys()), columns=list(pool_cols))
+        paths = np.stack([self.paths[idx].sum(axis=0) for idx in grp.values()])
+        mean = np.stack([self.mean[idx].sum(axis=0) for idx in grp.values()])
+        frame = _forecast_frame(pkeys, self.ds, mean, paths, self.model, self.level)
+        sel = pd.DataFrame({c: pkeys[c] for c in pool_cols})
+        sel["model"] = "bottom_up"
+        return ForecastResult(keys=pkeys, ds=self.ds, paths=paths, forecasts=frame, selection=sel,
+                              model=self.model, level=self.level, freq=self.freq, mean=mean)
+
+
+def _selection_frame(keys, results, gap_notes) -> pd.DataFrame:
+    rows = []
+    for i, res in enumerate(results):
+        for rec in res.selection:
+            row = {c: keys.iloc[i][c] for c in keys.columns}
+            row.update(component=rec["component"], model=rec["model"], interval_scale=rec["interval_scale"],
+                       fallback=bool(rec["fallback"]),
+                       note="; ".join(n for n in (rec["note"], gap_notes[i]) if n))
+            for cand, score in rec["scores"].items():
+                row[f"mase_{cand}"] = score
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _warn_fallbacks(selection: pd.DataFrame, id_cols) -> None:
+    fb = selection[selection["fallback"]]
+    if len(fb):
+        first = fb.iloc[0]
+        warnings.warn(
+            f"{len(fb)} series component(s) used a simpler model than asked, e.g. "
+            f"{dict((c, first[c]) for c in id_cols)} {first['component']}: {first['note']}. "
+            "See ForecastResult.selection.", ForecastWarning, stacklevel=3)
+
+
+def _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
+          cv_h, cv_windows, calibrate, model_kwargs) -> SeriesSpec:
+    return SeriesSpec(models=models, horizon=horizon, freq=freq, resolution=resolution, components=components,
+                      n_paths=int(n_paths), window_hours=int(window_hours), quantile=float(quantile),
+                      analog_weeks=int(analog_weeks), cv_h=int(cv_h), cv_windows=int(cv_windows),
+                      calibrate=bool(calibrate), model_kwargs=dict(model_kwargs or {}))
+
+
+def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto", level=(80, 90, 95),
+             n_paths: int = 200, seed: int = 0, engine: str = "local", address=None, n_workers: int = 2,
+             planned_runs: pd.DataFrame | None = None, components: str = "split", resolution: str = "daily",
+             gaps: str = "zero", window_hours: int = 168, quantile: float = 0.05, analog_weeks: int = 8,
+             cv_h: int = 7, cv_windows: int = 4, calibrate: bool = True, model_kwargs: dict | None = None,
+             progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
+             target_col: str = "gpu_hours") -> ForecastResult:
+    """Forecast GPU demand per series (pool x workload class) with sample paths.
+
+    Parameters
+    ----------
+    usage : DataFrame
+        Usage table (``ts``, series keys, ``team``, ``gpu_hours`` [GPU-h]); summed over teams and any other
+        column. Hourly or daily rows.
+    horizon : int
+        Steps to forecast: hours for ``freq="h"`` (2208 = a 92-day quarter; 26280 = 36 months), days for
+        ``freq="D"``.
+    freq : {"h", "D"}
+        Output grid. ``"D"`` sums the input to calendar days (a partial first or last day is dropped).
+    models : str or list of str
+        A model name (``seasonal_naive, naive, ets, theta, sarimax, prophet``), ``"auto"`` (per-series
+        backtest selection among ``seasonal_naive, ets, theta``), or a list of candidates to select from.
+    level : tuple of float
+        Central interval levels [%]; 90 gives the 5% and 95% quantiles, 80 the 10% and 90%.
+    n_paths : int
+        Sample paths per series. Quantiles in ``forecasts`` are computed from these paths.
+    seed : int
+        Seed; each series' randomness derives from it and the series key, so results are the same on every
+        engine and whatever other series are in the table.
+    engine : {"local", "dask"}
+        Where the per-series work runs.
+    address : str, dask.distributed.Client or None
+        Dask scheduler; None starts a LocalCluster of ``n_workers`` processes for the call.
+    planned_runs : DataFrame or None
+        Known future runs (``start``, ``duration_hours`` [h], ``gpus`` [GPU] + series keys); their GPU-hours
+        are added to every path (unplanned bursts stay stochastic). A run on a series with no history adds that
+        series.
+    components : {"split", "total"}
+        Forecast baseline and burst separately (default) or the total.
+    resolution : {"daily", "hourly"}
+        For ``freq="h"``: model daily totals and give them an hourly shape from analog days (default, fast), or
+        model the hours directly.
+    gaps : {"zero", "interpolate", "raise"}
+        Missing periods in a series: 0 GPU-hours (no row means nothing ran; default), linear interpolation
+        inside the history (a data outage), or an error.
+    window_hours, quantile :
+        Baseline/burst decomposition: trailing window [h] and floor quantile.
+    analog_weeks : int
+        Weeks of history the hourly shapes are drawn from.
+    cv_h, cv_windows, calibrate :
+        Backtest horizon [days or model steps], windows and interval calibration of the per-series selection.
+    model_kwargs : dict or None
+        Constructor arguments per model name.
+    progress : bool or None
+        Rich progress bar; None shows it for 50 series or more.
+
+    Returns
+    -------
+    ForecastResult
+
+    Raises
+    ------
+    ForecastError
+        Bad horizon, unknown model/engine/option (listing valid ones), missing columns, negative or missing
+        GPU-hours.
+
+    Warns
+    -----
+    ForecastWarning
+        When a series was too short (or constant) for the requested model and a simpler one was used; the
+        choice and reason are in ``.selection``.
+    """
+    horizon = _check_horizon(horizon)
+    freq = _choice("freq", freq, FREQS)
+    models = _check_models(models)
+    _choice("engine", engine, ENGINES)
+    _choice("resolution", resolution, RESOLUTIONS)
+    _choice("components", components, COMPONENTS)
+    _choice("gaps", gaps, GAPS)
+    if int(n_paths) < 1:
+        raise ForecastError(f"n_paths must be >= 1, got {n_paths}.")
+    level = tuple(level)
+    level_quantiles(level)
+    prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
+    spec = _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
+                 cv_h, cv_windows, calibrate, model_kwargs)
+    tasks = [(y, spec, _series_seed(seed, tuple(k)))
+             for y, k in zip(prep.series, prep.keys.itertuples(index=False))]
+    results = run_tasks(_run_one, tasks, engine=engine, address=address, n_workers=n_workers,
+                        progress=progress, description=f"forecast {len(tasks)} series")
+    ds = pd.date_range(prep.end + prep.step, periods=horizon, freq=prep.step)
+    paths = np.stack([r.paths for r in results])
+    mean = np.stack([r.mean for r in results])
+    keys = prep.keys
+    selection = _selection_frame(keys, results, prep.notes)
+    if planned_runs is not None and len(planned_runs):
+        keys, extra = planned_run_hours(planned_runs, keys, ds, id_cols)
+        n_new = len(keys) - len(paths)
+        if n_new:
+            paths = np.concatenate([paths, np.zeros((n_new,) + paths.shape[1:])])
+            mean = np.concatenate([mean, np.zeros((n_new, horizon))])
+            new_sel = keys.iloc[len(keys) - n_new:].copy()
+            new_sel["component"], new_sel["model"], new_sel["fallback"] = "planned", "planned_runs", False
+            new_sel["note"] = "no history: planned runs only"
+            selection = pd.concat([selection, new_sel], ignore_index=True)
+        paths = paths + extra[:, None, :]
+        mean = mean + extra
+    name = models[0] if len(models) == 1 else "auto"
+    frame = _forecast_frame(keys, ds, mean, paths, name, level)
+    _warn_fallbacks(selection, list(id_cols))
+    return ForecastResult(keys=keys, ds=ds, paths=paths, forecasts=frame, selection=selection, model=name,
+                          level=level, freq=freq, mean=mean)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# backtests
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Output of :func:`cross_validate`.
+
+    Attributes
+    ----------
+    cv : DataFrame
+        statsforecast-shaped: keys + ``ds`` + ``cutoff`` + ``y`` + per model ``<model>``, ``<model>-lo-<level>``,
+        ``<model>-hi-<level>`` [GPU-h per step].
+    scores : DataFrame
+        One row per series x model: ``mase`` (MAE over the in-sample seasonal-naive MAE of each window's
+        training data, averaged over windows), ``rel_mae`` (MAE relative to seasonal naive on the same windows,
+        when seasonal naive is among the models), ``smape`` [%], ``pinball`` (mean over the quantiles of
+        ``level`` and the median [GPU-h per step]), ``coverage_<level>`` (share of actuals inside the interval).
+    selection : DataFrame
+        Models chosen by ``auto`` (or a list of candidates) at each cutoff.
+    """
+
+    cv: pd.DataFrame
+    scores: pd.DataFrame
+    selection: pd.DataFrame
+
+
+def _run_cv(task):
+    y, cut, spec, seed, m = task
+    res = forecast_series(y[:cut], spec, seed)
+    return res
+
+
+def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
+                   models=("seasonal_naive", "ets", "theta", "auto"), n_windows: int = 8, step: int = 1,
+                   level=(80, 95), n_paths: int = 1000, seed: int = 0, engine: str = "local", address=None,
+                   n_workers: int = 2, components: str = "total", resolution: str = "daily", gaps: str = "zero",
+                   cv_h: int = 7, cv_windows: int = 4, calibrate: bool = True, model_kwargs: dict | None = None,
+                   progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
+                   target_col: str = "gpu_hours") -> Backtest:
+    """Rolling-origin backtest of each model, scored against seasonal naive.
+
+    The last ``n_windows`` cutoffs, ``step`` steps apart, each forecast ``horizon`` steps from the history up to
+    the cutoff only. ``"auto"`` runs its own selection backtest inside each window's training data, so the score
+    of the selected model is out-of-sample (nested).
+
+    Parameters are those of :func:`forecast`; ``models`` is a list of model names, each scored separately
+    (``"auto"`` is one entry). Defaults backtest daily totals at ``components="total"``.
+
+    Returns
+    -------
+    Backtest
+    """
+    horizon = _check_horizon(horizon)
+    freq = _choice("freq", freq, FREQS)
+    if isinstance(models, str):
+        models = (models,)
+    for mname in models:
+        _check_models(mname)
+    _choice("engine", engine, ENGINES)
+    if n_windows < 1 or step < 1:
+        raise ForecastError(f"n_windows and step must be >= 1, got {n_windows} and {step}.")
+    level = tuple(level)
+    prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
+    m = 7 if freq == "D" else 168
+    tasks, meta = [], []
+    for i, (y, k) in enumerate(zip(prep.series, prep.keys.itertuples(index=False))):
+        n = len(y)
+        cuts = [n - horizon - w * step for w in range(n_windows)][::-1]
+        if cuts[0] < 2:
+            raise ForecastError(f"Series {dict(zip(id_cols, k))} has {n} steps: too short for {n_windows} windows "
+                                f"of {horizon} steps {step} apart. Use fewer windows or a shorter horizon.")
+        for cut in cuts:
+            for mname in models:
+                spec = _spec(horizon, freq, (mname,), resolution, components, n_paths, 168, 0.05, 8, cv_h,
+                             cv_windows, calibrate, model_kwargs)
+                tasks.append((y, cut, spec, _series_seed(seed, tuple(k), cut), m))
+                meta.append((i, cut, mname))
+    results = run_tasks(_run_cv, tasks, engine=engine, address=address, n_workers=n_workers,
+                        progress=progress, description=f"backtest {len(tasks)} fits")
+    probs = level_quantiles(level)
+    frames, sel_rows, win_rows = {}, [], []
+    for (i, cut, mname), res in zip(meta, results):
+        y = prep.series[i]
+        actual = y[cut:cut + horizon]
+        q = np.quantile(res.paths, probs, axis=0)
+        key = (i, cut)
+        if key not in frames:
+            start = prep.end - (len(y) - 1 - cut) * prep.step
+            fr = {c: prep.keys.iloc[i][c] for c in id_cols}
+            frames[key] = dict(fr, ds=pd.date_range(start, periods=horizon, freq=prep.step),
+                               cutoff=start - prep.step, y=actual)
+        f = frames[key]
+        f[mname] = res.mean
+        for lv in sorted(level):
+            f[f"{mname}-lo-{lv:g}"] = q[probs.index(round(0.5 - lv / 200, 6))]
+            f[f"{mname}-hi-{lv:g}"] = q[probs.index(round(0.5 + lv / 200, 6))]
+        win = score_windows(actual, res.mean, dict(zip(probs, q)), y[:cut], m, level)
+        win_rows.append(dict(series=i, cutoff=cut, model=mname, **win))
+        for rec in res.selection:
+            sel_rows.append({**{c: prep.keys.iloc[i][c] for c in id_cols}, "cutoff": f["cutoff"],
+                             "model_asked": mname, "component": rec["component"], "model": rec["model"],
+                             "interval_scale": rec["interval_scale"], "fallback": rec["fallback"],
+                             "note": rec["note"]})
+    cv = pd.concat([pd.DataFrame(f) for f in frames.values()], ignore_index=True)
+    wins = pd.DataFrame(win_rows)
+    agg = {"mase": "mean", "smape": "mean", "pinball": "mean", "mae": "mean"}
+    agg.update({f"coverage_{lv:g}": "mean" for lv in level})
+    scores = wins.groupby(["series", "model"], sort=False).agg(agg).reset_index()
+    if "seasonal_naive" in models:
+        ref = wins[wins["model"] == "seasonal_naive"].groupby("series")["mae"].mean()
+        scores["rel_mae"] = scores["mae"] / scores["series"].map(ref).replace(0, np.nan)
+    keys = prep.keys.reset_index(drop=True)
+    scores = pd.concat([keys.loc[scores["series"]].reset_index(drop=True), scores.drop(columns="series")],
+                       axis=1)
+    return Backtest(cv=cv, scores=scores, selection=pd.DataFrame(sel_rows))

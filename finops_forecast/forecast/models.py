@@ -1,0 +1,536 @@
+"""Forecasting models behind one interface, on numpy arrays.
+
+Every model follows the same small protocol, in the manner of statsforecast: ``fit(y, season_length)`` on a 1-D
+float array of a series' history (oldest first, no missing values) and ``predict(h)`` returning the point forecast
+and the standard deviation of the forecast error for each of the next ``h`` steps, in the unit of ``y``
+(GPU-hours per step [GPU-h]). Fitted state ends in ``_``. Quantiles and sample paths are derived from
+``(mean, sd)`` by :func:`model_forecast`, so every model gives them in the same way and the conformance test in
+``tests/forecast/test_conformance.py`` runs every model through the same checks.
+
+Models
+------
+``seasonal_naive``  the value one season earlier (the reference every score is relative to)
+``naive``           the last value (fallback for series shorter than one season)
+``ets``             statsmodels ``ETSModel``: additive error, additive damped trend, additive season
+``theta``           statsmodels ``ThetaModel`` (deseasonalised theta method, drift)
+``sarimax``         statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m); (1,1,1) without the season on short series
+``prophet``         Prophet, daily steps with weekly seasonality (slow: fit small sets of series)
+``auto``            :class:`AutoSelect`: picks one of its candidates per series by a rolling-origin backtest
+                    and calibrates the width of the intervals on that backtest's errors
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from finops_forecast.errors import ForecastError, unknown_name
+
+__all__ = [
+    "ForecastModel", "SeasonalNaive", "Naive", "ETS", "Theta", "SARIMAX", "Prophet", "AutoSelect",
+    "ModelForecast", "MODELS", "AUTO_CANDIDATES", "make_model", "model_forecast", "sample_paths",
+    "level_quantiles",
+]
+
+
+class ForecastModel:
+    """Base class: a model fitted on one series, predicting mean and error standard deviation.
+
+    Subclasses set ``name`` and implement :meth:`min_length`, :meth:`_fit` and :meth:`_predict`.
+    """
+
+    name: str = "model"
+
+    def min_length(self, season_length: int) -> int:
+        """Fewest observations the model needs [steps]."""
+        return 2
+
+    def fit(self, y, season_length: int = 1) -> "ForecastModel":
+        """Fit the model.
+
+        Parameters
+        ----------
+        y : array_like of float
+            History of one series, oldest first, no NaN [GPU-h per step].
+        season_length : int
+            Steps per season (7 for daily data with a weekly cycle, 24 or 168 for hourly data) [steps].
+
+        Returns
+        -------
+        self
+        """
+        y = np.asarray(y, dtype=float)
+        if y.ndim != 1:
+            raise ForecastError(f"{self.name}: y must be a 1-D array, got shape {y.shape}.")
+        if not np.all(np.isfinite(y)):
+            raise ForecastError(f"{self.name}: y contains NaN or inf; fill gaps before fitting (forecast() "
+                                "fills missing hours with 0 GPU-hours).")
+        need = self.min_length(season_length)
+        if len(y) < need:
+            raise ForecastError(f"{self.name} needs at least {need} observations, the series has {len(y)}. "
+                                "Use a simpler model such as 'naive' or give a longer history.")
+        self.season_length_ = int(season_length)
+        self.n_obs_ = len(y)
+        self._fit(y, int(season_length))
+        return self
+
+    def predict(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """Point forecast and forecast-error standard deviation for steps 1..h.
+
+        Parameters
+        ----------
+        h : int
+            Horizon [steps], >= 1.
+
+        Returns
+        -------
+        mean : ndarray of shape (h,)
+            Point forecast [GPU-h per step].
+        sd : ndarray of shape (h,)
+            Standard deviation of the forecast error, non-decreasing in the horizon [GPU-h per step].
+        """
+        if not hasattr(self, "n_obs_"):
+            raise ForecastError(f"{self.name} is not fitted. Call fit(y, season_length) first.")
+        h = _check_h(h)
+        mean, sd = self._predict(h)
+        mean = np.asarray(mean, dtype=float).reshape(h)
+        sd = np.asarray(sd, dtype=float).reshape(h)
+        sd = np.where(np.isfinite(sd), np.maximum(sd, 0.0), 0.0)
+        # a forecast is never more certain further out: enforce a fan that does not narrow
+        sd = np.maximum.accumulate(sd)
+        return mean, sd
+
+    # -- for subclasses
+    def _fit(self, y: np.ndarray, m: int) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, h: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _check_h(h) -> int:
+    if isinstance(h, bool) or not isinstance(h, (int, np.integer)):
+        raise ForecastError(f"Horizon must be a positive integer number of steps, got {h!r}.")
+    if h <= 0:
+        raise ForecastError(f"Horizon must be >= 1 step, got {h}. Ask for at least one step ahead.")
+    return int(h)
+
+
+class Naive(ForecastModel):
+    """Last value carried forward; errors of a random walk (sd grows with the square root of the horizon)."""
+
+    name = "naive"
+
+    def min_length(self, season_length: int) -> int:
+        return 1
+
+    def _fit(self, y, m):
+        self.last_ = float(y[-1])
+        d = np.diff(y)
+        self.sigma_ = float(np.sqrt(np.mean(d ** 2))) if len(d) else 0.0
+
+    def _predict(self, h):
+        return np.full(h, self.last_), self.sigma_ * np.sqrt(np.arange(1, h + 1))
+
+
+class SeasonalNaive(ForecastModel):
+    """The value one season earlier, repeated.
+
+    Error sd is the root mean square of the in-sample seasonal differences, growing with the square root of the
+    number of seasons ahead (a seasonal random walk).
+    """
+
+    name = "seasonal_naive"
+
+    def min_length(self, season_length: int) -> int:
+        return max(1, season_length)
+
+    def _fit(self, y, m):
+        self.last_season_ = y[-m:].copy()
+        d = y[m:] - y[:-m]
+        self.sigma_ = float(np.sqrt(np.mean(d ** 2))) if len(d) else float(np.std(y))
+
+    def _predict(self, h):
+        m = len(self.last_season_)
+        idx = np.arange(h)
+        k = idx // m + 1
+        return self.last_season_[idx % m], self.sigma_ * np.sqrt(k)
+
+
+class ETS(ForecastModel):
+    """statsmodels ``ETSModel`` with additive errors, an additive damped trend and (when the history allows) an
+    additive season.
+
+    Parameters
+    ----------
+    damped_trend : bool
+        Damp the trend so that long horizons do not extrapolate a line for years.
+    trend : bool
+        Include a trend component.
+    """
+
+    name = "ets"
+
+    def __init__(self, trend: bool = True, damped_trend: bool = True):
+        self.trend = trend
+        self.damped_trend = damped_trend
+
+    def min_length(self, season_length: int) -> int:
+        return 10
+
+    def _fit(self, y, m):
+        import pandas as pd
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        seasonal = m > 1 and len(y) >= 2 * m + 2
+        # heuristic initial states are ~10x faster than estimating them and as accurate on long histories
+        init = "heuristic" if (len(y) >= max(4 * m if seasonal else 0, 20) and len(y) >= 10) else "estimated"
+        self.spec_ = dict(error="add", trend="add" if self.trend else None,
+                          damped_trend=bool(self.trend and self.damped_trend),
+                          seasonal="add" if seasonal else None, seasonal_periods=m if seasonal else None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                res = ETSModel(pd.Series(y), initialization_method=init, **self.spec_).fit(disp=False)
+            except Exception:  # heuristic initialisation refuses some short or odd series
+                res = ETSModel(pd.Series(y), initialization_method="estimated", **self.spec_).fit(disp=False)
+        self.res_ = res
+        self.n_ = len(y)
+
+    def _predict(self, h):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pred = self.res_.get_prediction(start=self.n_, end=self.n_ + h - 1)
+            mean = np.asarray(pred.predicted_mean, dtype=float)
+            var = np.asarray(pred.var_pred_mean, dtype=float)
+        return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+class Theta(ForecastModel):
+    """statsmodels ``ThetaModel`` (Assimakopoulos & Nikolopoulos theta method with drift), deseasonalised
+    multiplicatively when the series is positive and long enough, additively otherwise."""
+
+    name = "theta"
+
+    def min_length(self, season_length: int) -> int:
+        return 4
+
+    def _fit(self, y, m):
+        from statsmodels.tsa.forecasting.theta import ThetaModel
+
+        deseason = m > 1 and len(y) >= 2 * m
+        method = "multiplicative" if (deseason and np.all(y > 0)) else "additive"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.res_ = ThetaModel(y, period=m if m > 1 else None, deseasonalize=deseason,
+                                   method=method).fit()
+
+    def _predict(self, h):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mean = np.asarray(self.res_.forecast(h), dtype=float)
+            pi = np.asarray(self.res_.prediction_intervals(h, alpha=0.2), dtype=float)
+        sd = (pi[:, 1] - pi[:, 0]) / (2 * stats.norm.ppf(0.9))
+        return mean, sd
+
+
+class SARIMAX(ForecastModel):
+    """statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m) when the history holds three seasons, (1,1,1) otherwise."""
+
+    name = "sarimax"
+
+    def min_length(self, season_length: int) -> int:
+        return 10
+
+    def _fit(self, y, m):
+        from statsmodels.tsa.statespace.sarimax import SARIMAX as _SARIMAX
+
+        seasonal = (0, 1, 1, m) if (m > 1 and len(y) >= 3 * m + 2) else (0, 0, 0, 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.res_ = _SARIMAX(y, order=(1, 1, 1), seasonal_order=seasonal).fit(disp=False)
+
+    def _predict(self, h):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = self.res_.get_forecast(h)
+            mean = np.asarray(f.predicted_mean, dtype=float)
+            var = np.asarray(f.var_pred_mean, dtype=float)
+        return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+def _quiet_prophet() -> None:
+    for name in ("cmdstanpy", "prophet", "prophet.plot", "prophet.forecaster"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    # "Importing plotly failed" is logged at ERROR by prophet.plot on import; the plots are not used here
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+
+
+class Prophet(ForecastModel):
+    """Prophet with a piecewise linear trend and a weekly season (daily steps) or a daily season (hourly steps).
+
+    The model is fitted on a synthetic calendar (steps of ``step_hours`` from a Monday); only the period of the
+    season matters to the forecast. Intervals come from Prophet's trend-change simulation
+    (``uncertainty_samples``), so they widen with the horizon.
+
+    Parameters
+    ----------
+    step_hours : int
+        Length of one step of the series [h]: 24 for daily totals, 1 for hourly series.
+    uncertainty_samples : int
+        Prophet's number of simulated trends for the intervals.
+    """
+
+    name = "prophet"
+
+    def __init__(self, step_hours: int = 24, uncertainty_samples: int = 200):
+        self.step_hours = step_hours
+        self.uncertainty_samples = uncertainty_samples
+
+    def min_length(self, season_length: int) -> int:
+        return 10
+
+    def _fit(self, y, m):
+        import pandas as pd
+
+        _quiet_prophet()
+        from prophet import Prophet as _Prophet
+
+        step = pd.Timedelta(hours=self.step_hours)
+        ds = pd.Timestamp("2001-01-01") + step * np.arange(len(y))
+        model = _Prophet(interval_width=0.8, uncertainty_samples=self.uncertainty_samples,
+                         yearly_seasonality=len(y) * self.step_hours >= 2 * 8760,
+                         weekly_seasonality=len(y) * self.step_hours >= 2 * 168,
+                         daily_seasonality=self.step_hours < 24 and len(y) * self.step_hours >= 48)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(pd.DataFrame({"ds": ds, "y": y}))
+        self.res_ = model
+        self.ds_end_ = ds[-1]
+        self.step_ = step
+
+    def _predict(self, h):
+        import pandas as pd
+
+        future = pd.DataFrame({"ds": self.ds_end_ + self.step_ * np.arange(1, h + 1)})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = self.res_.predict(future)
+        mean = p["yhat"].to_numpy(float)
+        sd = (p["yhat_upper"].to_numpy(float) - p["yhat_lower"].to_numpy(float)) / (2 * stats.norm.ppf(0.9))
+        return mean, sd
+
+
+#: single models by name (``auto`` is built by :func:`make_model`)
+MODELS = {cls.name: cls for cls in (SeasonalNaive, Naive, ETS, Theta, SARIMAX, Prophet)}
+#: candidates of ``models="auto"`` (Prophet and SARIMAX are left out for speed; list them to include them)
+AUTO_CANDIDATES = ("seasonal_naive", "ets", "theta")
+
+
+def make_model(name: str, **kwargs) -> ForecastModel:
+    """Build a model by name; an unknown name lists the valid ones.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS` or ``"auto"``.
+    **kwargs
+        Passed to the model's constructor.
+    """
+    if name == "auto":
+        return AutoSelect(**kwargs)
+    if name not in MODELS:
+        raise unknown_name("model", name, list(MODELS) + ["auto"])
+    return MODELS[name](**kwargs)
+
+
+def _scale(y: np.ndarray, m: int) -> float:
+    """MASE scale: mean absolute seasonal difference of the training data [GPU-h per step]."""
+    m = m if len(y) > m else 1
+    d = np.abs(y[m:] - y[:-m])
+    s = float(np.mean(d)) if len(d) else 0.0
+    return s
+
+
+@dataclass
+class AutoSelect(ForecastModel):
+    """Pick, per series, the candidate with the lowest mean MASE in a rolling-origin backtest on the series'
+    own history, then refit it on the whole history.
+
+    The widths of the chosen model's intervals are then calibrated on the same backtest: the forecast-error sd is
+    multiplied by ``interval_scale_`` so that the central 80% interval would have covered 80% of the backtest
+    errors (bounded to [0.5, 4]). Candidates that need more history than the series has are skipped; when no
+    candidate can be backtested the simplest one that fits is used, and ``selection_`` says so.
+
+    Parameters
+    ----------
+    candidates : tuple of str
+        Names from :data:`MODELS`.
+    h : int
+        Backtest horizon [steps].
+    n_windows : int
+        Backtest windows (cutoffs), ``step`` apart.
+    step : int or None
+        Steps between cutoffs; default ``max(1, h // 2)``.
+    calibrate : bool
+        Calibrate interval widths on the backtest errors.
+    model_kwargs : dict
+        Per-candidate constructor arguments, e.g. ``{"prophet": {"step_hours": 1}}``.
+    """
+
+    candidates: tuple = AUTO_CANDIDATES
+    h: int = 7
+    n_windows: int = 4
+    step: int | None = None
+    calibrate: bool = True
+    model_kwargs: dict = field(default_factory=dict)
+    name: str = "auto"
+
+    def __post_init__(self):
+        for c in self.candidates:
+            if c not in MODELS:
+                raise unknown_name("model", c, MODELS)
+        if not self.candidates:
+            raise ForecastError("AutoSelect needs at least one candidate model, e.g. candidates=('ets',).")
+
+    def min_length(self, season_length: int) -> int:
+        return min(MODELS[c]().min_length(season_length) for c in self.candidates)
+
+    def _candidate(self, name):
+        return MODELS[name](**self.model_kwargs.get(name, {}))
+
+    def _fit(self, y, m):
+        n = len(y)
+        h = max(1, min(self.h, n // 3))
+        step = self.step or max(1, h // 2)
+        cutoffs = [n - h - k * step for k in range(self.n_windows)]
+        eligible = [c for c in self.candidates if n >= self._candidate(c).min_length(m)]
+        scores: dict[str, float] = {}
+        z_err: dict[str, list] = {}
+        for c in eligible:
+            errs, zs = [], []
+            for cut in cutoffs:
+                train = y[:cut]
+                mod = self._candidate(c)
+                if cut < mod.min_length(m) or cut < 2:
+                    continue
+                scale = _scale(train, m)
+                try:
+                    mean, sd = mod.fit(train, m).predict(h)
+                except Exception:  # a candidate that fails on a window is scored on the others
+                    continue
+                mean = np.maximum(mean, 0.0)
+                a = y[cut:cut + h]
+                e = a - mean
+                errs.append(np.mean(np.abs(e)) / scale if scale > 0 else np.mean(np.abs(e)))
+                ok = sd > 0
+                zs.extend(np.abs(e[ok]) / sd[ok])
+            if errs:
+                scores[c] = float(np.mean(errs))
+                z_err[c] = zs
+        if scores:
+            best = min(scores, key=lambda c: (scores[c], self.candidates.index(c)))
+            note = f"selected by backtest ({len(cutoffs)} windows of {h} steps)"
+        else:
+            best = eligible[0] if eligible else "naive"
+            note = f"history of {n} steps too short to backtest; used {best} without selection"
+        z = z_err.get(best, [])
+        factor = 1.0
+        if self.calibrate and len(z) >= 5:
+            factor = float(np.quantile(z, 0.8) / stats.norm.ppf(0.9))
+            factor = float(np.clip(factor, 0.5, 4.0))
+        model = MODELS[best](**self.model_kwargs.get(best, {}))
+        self.chosen_ = model.fit(y, m)
+        self.interval_scale_ = factor
+        self.selection_ = {"model": best, "scores": scores, "interval_scale": factor, "note": note}
+
+    def _predict(self, h):
+        mean, sd = self.chosen_.predict(h)
+        return mean, sd * self.interval_scale_
+
+
+# --------------------------------------------------------------------------------------------------------------
+# quantiles and sample paths, shared by every model
+
+
+def level_quantiles(level) -> list[float]:
+    """Quantile probabilities of the central intervals ``level`` [%] plus the median, sorted."""
+    qs = {0.5}
+    for lv in level:
+        if not 0 < lv < 100:
+            raise ForecastError(f"Interval levels must be between 0 and 100 (exclusive), got {lv}.")
+        qs.add(round(0.5 - lv / 200, 6))
+        qs.add(round(0.5 + lv / 200, 6))
+    return sorted(qs)
+
+
+def sample_paths(mean, sd, n_paths: int, rng: np.random.Generator, *, clip: bool = True) -> np.ndarray:
+    """Sample paths with the given per-step mean and sd and persistent errors.
+
+    The standardized error of step ``t`` is ``W_t / sqrt(t)`` for a Gaussian random walk ``W``: each step is
+    N(0, 1) and errors are correlated across steps (corr = sqrt(s / t)), as a level that is wrong stays wrong.
+    Paths are clipped at zero GPU-hours when ``clip``.
+
+    Parameters
+    ----------
+    mean, sd : ndarray of shape (h,)
+        Per-step mean and error sd [GPU-h per step].
+    n_paths : int
+        Number of paths.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    ndarray of shape (n_paths, h) [GPU-h per step]
+    """
+    mean = np.asarray(mean, dtype=float)
+    sd = np.asarray(sd, dtype=float)
+    h = len(mean)
+    w = np.cumsum(rng.standard_normal((n_paths, h)), axis=1) / np.sqrt(np.arange(1, h + 1))
+    paths = mean + sd * w
+    return np.maximum(paths, 0.0) if clip else paths
+
+
+@dataclass(frozen=True)
+class ModelForecast:
+    """One series' forecast from one model.
+
+    Attributes
+    ----------
+    mean : ndarray (h,)
+        Point forecast, clipped at 0 [GPU-h per step].
+    sd : ndarray (h,)
+        Forecast-error sd [GPU-h per step].
+    quantiles : dict[float, ndarray]
+        Quantile probability -> values (h,) [GPU-h per step], non-decreasing in the probability, >= 0.
+    paths : ndarray (n_paths, h)
+        Sample paths [GPU-h per step], >= 0.
+    """
+
+    mean: np.ndarray
+    sd: np.ndarray
+    quantiles: dict
+    paths: np.ndarray
+
+
+def model_forecast(model: ForecastModel, y, season_length: int, h: int, *, level=(80, 90, 95),
+                   n_paths: int = 200, seed=0) -> ModelForecast:
+    """Fit ``model`` on ``y`` and forecast ``h`` steps with quantiles and sample paths.
+
+    Quantiles are Gaussian (``mean + z * sd``) clipped at zero; paths come from :func:`sample_paths`.
+    """
+    h = _check_h(h)
+    mean, sd = model.fit(y, season_length).predict(h)
+    mean = np.maximum(mean, 0.0)
+    qs = {q: np.maximum(mean + stats.norm.ppf(q) * sd, 0.0) for q in level_quantiles(level)}
+    rng = np.random.default_rng(seed)
+    return ModelForecast(mean=mean, sd=sd, quantiles=qs, paths=sample_paths(mean, sd, n_paths, rng))
