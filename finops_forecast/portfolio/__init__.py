@@ -1,0 +1,52 @@
+"""Commitment portfolio: instruments, billing engine, the cvxpy model, policies and the plan.
+
+Public names::
+
+    optimize(scenarios, catalog, inventory=None, config=PortfolioConfig()) -> Plan
+    PortfolioConfig, Plan, Scenarios
+    build_market(catalog, series_keys, ...) -> Market
+    bill(demand, market, held) -> Bill              (the billing engine, shared by every evaluation)
+    newsvendor_commitment(...)                       (closed-form oracle)
+    inventory_from_focus(focus, expires=...)         (owned commitments from a FOCUS export)
+    policies: decide(policy, ...), POLICIES
+
+Imports are lazy so ``import finops_forecast.portfolio`` does not load cvxpy.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "optimize": "finops_forecast.portfolio.optimize",
+    "prepare": "finops_forecast.portfolio.optimize",
+    "Scenarios": "finops_forecast.portfolio.optimize",
+    "PortfolioConfig": "finops_forecast.portfolio.config",
+    "Plan": "finops_forecast.portfolio.plan",
+    "Market": "finops_forecast.portfolio.instruments",
+    "SpotSettings": "finops_forecast.portfolio.instruments",
+    "build_market": "finops_forecast.portfolio.instruments",
+    "Bill": "finops_forecast.portfolio.billing",
+    "bill": "finops_forecast.portfolio.billing",
+    "bill_chunks": "finops_forecast.portfolio.billing",
+    "newsvendor_commitment": "finops_forecast.portfolio.newsvendor",
+    "inventory_from_focus": "finops_forecast.portfolio.inventory",
+    "validate_inventory": "finops_forecast.portfolio.inventory",
+    "decide": "finops_forecast.portfolio.policies",
+    "POLICIES": "finops_forecast.portfolio.policies",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'finops_forecast.portfolio' has no attribute '{name}'") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

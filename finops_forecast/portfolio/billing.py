@@ -1,0 +1,204 @@
+"""The billing engine: what a set of held commitments costs for given hourly demand, vectorized over hours.
+
+Commitments are applied the way the providers do, one hour at a time (every hour is independent, so the whole
+computation is numpy over an ``(N hours, ...)`` axis):
+
+1. **Pool instruments first** (AWS reserved instances, Azure reservations, GCP resource CUDs): each covers its
+   pool's demand up to ``quantity x gpu_count`` GPU-h in that hour, deeper discount first.
+2. **Spend instruments next**, in provider order (AWS: EC2 Instance Savings Plans, then Compute Savings Plans;
+   then Azure savings plans and GCP flexible CUDs), each in turn spending its hourly commitment [USD/h] on the
+   remaining usage it is eligible for, **highest discount first** (the most on-demand dollars displaced per
+   committed dollar: on-demand rate / plan rate). Usage that the user could run on spot is worth only its spot
+   rate, so it is covered after all on-demand usage the plan can reach (a sunk commitment still covers it when
+   budget is left, since an idle commitment hour is paid anyway).
+3. **What is left** runs on spot (the spot-eligible chunk, at the spot effective rate) or on demand.
+
+The commitment fee (``quantity x price`` [USD/h]) is paid whether used or not.
+
+For one spend instrument per scope (or several whose rates are proportional across pools, as the providers'
+1- and 3-year plans nearly are) this greedy order is exactly the cost-minimizing allocation of the hour, so it
+equals the recourse of the linear program in :mod:`finops_forecast.portfolio.model`: the model's promised cost
+is the billed cost (tested).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from finops_forecast.errors import PortfolioError
+from finops_forecast.portfolio.instruments import Market
+
+
+@dataclass
+class Bill:
+    """Per-hour result of :func:`bill` (every array has the leading hour axis N).
+
+    Attributes
+    ----------
+    fee : ndarray (N,)
+        Commitment fees paid [USD/h] (used or not).
+    on_demand_cost, spot_cost : ndarray (N,)
+        Uncovered usage priced on demand and on spot [USD/h].
+    cost : ndarray (N,)
+        fee + on_demand_cost + spot_cost [USD/h].
+    list_cost : ndarray (N,)
+        The same demand all on demand [USD/h].
+    demand : ndarray (N, P)
+        Pool demand [GPU-h per hour].
+    covered : ndarray (N, P)
+        Demand covered by commitments [GPU-h per hour].
+    uncovered : ndarray (N, C)
+        Chunks left to spot / on demand [GPU-h per hour].
+    used, committed : ndarray (N, I)
+        Per instrument, the committed amount used and held, in USD/h at the instrument's own rate.
+    cover_gpu : ndarray (N, I)
+        GPU-h each instrument covered [GPU-h per hour].
+    displaced : ndarray (N, I)
+        What the covered GPU-h would have cost uncovered (on demand or spot) [USD/h].
+    """
+
+    fee: np.ndarray
+    on_demand_cost: np.ndarray
+    spot_cost: np.ndarray
+    cost: np.ndarray
+    list_cost: np.ndarray
+    demand: np.ndarray
+    covered: np.ndarray
+    uncovered: np.ndarray
+    used: np.ndarray
+    committed: np.ndarray
+    cover_gpu: np.ndarray
+    displaced: np.ndarray
+
+    def coverage(self, weights=None) -> float:
+        """Share of demand covered by commitments, in [0, 1] (weighted over hours)."""
+        w = _w(weights, len(self.cost))
+        d = float(w @ self.demand.sum(axis=1))
+        return float(w @ self.covered.sum(axis=1)) / d if d > 0 else 0.0
+
+    def utilization(self, weights=None) -> np.ndarray:
+        """Per instrument, used / committed over the weighted hours, in [0, 1] (NaN where nothing is held)."""
+        w = _w(weights, len(self.cost))
+        c = w @ self.committed
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(c > 0, (w @ self.used) / np.where(c > 0, c, 1.0), np.nan)
+
+    def total_utilization(self, weights=None) -> float:
+        """Used / committed over all instruments, in USD, in [0, 1] (NaN when nothing is held)."""
+        w = _w(weights, len(self.cost))
+        c = float((w @ self.committed).sum())
+        return float((w @ self.used).sum()) / c if c > 0 else float("nan")
+
+
+def _w(weights, n):
+    return np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+
+
+def _fill(avail: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Take ``amount`` (N,) from the columns of ``avail`` (N, k) left to right; returns the take (N, k)."""
+    cum = np.cumsum(avail, axis=1)
+    prev = cum - avail
+    return np.clip(amount[:, None] - prev, 0.0, avail)
+
+
+def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
+    """Bill hours of chunked demand under held commitments.
+
+    Parameters
+    ----------
+    chunks : ndarray (N, C)
+        Demand split into chunks (:meth:`Market.chunks`) [GPU-h per hour].
+    market : Market
+    held : array (I,) or (N, I)
+        Quantity of each instrument held in each hour: instances (pool kind) or USD/h (spend kind).
+
+    Returns
+    -------
+    Bill
+    """
+    chunks = np.atleast_2d(np.asarray(chunks, dtype=float))
+    N, C = chunks.shape
+    if C != market.n_chunks:
+        raise PortfolioError(f"chunks have {C} columns; the market has {market.n_chunks}.")
+    I = market.n_instruments
+    held = np.broadcast_to(np.asarray(held, dtype=float), (N, I)) if I else np.zeros((N, 0))
+    if np.any(held < -1e-9):
+        raise PortfolioError("held commitment quantities must be >= 0.")
+    held = np.maximum(held, 0.0)
+    ins = market.instruments
+    price = market.price
+    rem = chunks.copy()
+    used = np.zeros((N, I))
+    cover_gpu = np.zeros((N, I))
+    displaced = np.zeros((N, I))
+    committed = held * price[None, :] if I else np.zeros((N, 0))
+    pool_cols = [np.flatnonzero(market.chunk_pool == p) for p in range(market.n_pools)]
+    kind = ins["kind"].to_numpy()
+    for i in range(I):  # instruments are stored in billing precedence order
+        if not np.any(held[:, i] > 0):
+            continue
+        if kind[i] == "pool":
+            p = int(ins["pool"].iat[i])
+            cols = pool_cols[p]
+            cap = held[:, i] * float(ins["gpu_per_unit"].iat[i])  # [GPU-h per hour]
+            take = _fill(rem[:, cols], cap)
+            rem[:, cols] -= take
+            cover_gpu[:, i] = take.sum(axis=1)
+            displaced[:, i] = take @ market.chunk_value[cols]
+            used[:, i] = cover_gpu[:, i] * price[i] / float(ins["gpu_per_unit"].iat[i])
+        else:
+            r_pool = market.rate[i]
+            cols = np.flatnonzero(np.isfinite(r_pool[market.chunk_pool]))
+            r = r_pool[market.chunk_pool[cols]]
+            key = market.chunk_value[cols] / r
+            o = np.argsort(-key, kind="stable")
+            cols, r = cols[o], r[o]
+            cost = rem[:, cols] * r[None, :]
+            spend = _fill(cost, held[:, i] * price[i])
+            take = spend / r[None, :]
+            rem[:, cols] -= take
+            cover_gpu[:, i] = take.sum(axis=1)
+            displaced[:, i] = take @ market.chunk_value[cols]
+            used[:, i] = spend.sum(axis=1)
+    np.maximum(rem, 0.0, out=rem)
+    firm = market.chunk_series < 0
+    od_cost = rem[:, firm] @ market.chunk_value[firm]
+    spot_cost = rem[:, ~firm] @ market.chunk_value[~firm]
+    fee = committed.sum(axis=1)
+    cpm = market.chunk_pool_matrix()
+    demand = chunks @ cpm
+    covered = np.clip(demand - rem @ cpm, 0.0, None)
+    list_cost = demand @ market.od_rate
+    return Bill(fee=fee, on_demand_cost=od_cost, spot_cost=spot_cost, cost=fee + od_cost + spot_cost,
+                list_cost=list_cost, demand=demand, covered=covered, uncovered=rem, used=used,
+                committed=committed, cover_gpu=cover_gpu, displaced=displaced)
+
+
+def bill(demand: np.ndarray, market: Market, held) -> Bill:
+    """Bill hourly series demand under held commitments (see module docstring for the rules).
+
+    Parameters
+    ----------
+    demand : ndarray (N, S)
+        Demand per hour and series (pool x workload class) [GPU-h per hour].
+    market : Market
+    held : array (I,) or (N, I)
+        Quantity held per instrument [instance] or [USD/h], constant or per hour.
+
+    Returns
+    -------
+    Bill
+    """
+    demand = np.atleast_2d(np.asarray(demand, dtype=float))
+    return bill_chunks(market.chunks(demand), market, held)
+
+
+def on_demand_floor(chunks: np.ndarray, market: Market) -> np.ndarray:
+    """Cheapest conceivable cost of each hour [USD/h]: every GPU-h at the lowest rate any instrument (or spot)
+    offers for its chunk, with no idle commitment. No allocation of commitments bills below it."""
+    best = market.chunk_value.copy()
+    r = np.where(np.isfinite(market.rate), market.rate, np.inf)
+    if r.size:
+        best = np.minimum(best, r.min(axis=0)[market.chunk_pool])
+    return np.asarray(chunks, dtype=float) @ best

@@ -1,0 +1,130 @@
+"""Settings of the portfolio optimizer (one frozen dataclass, validated once)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from finops_forecast.errors import PortfolioError, unknown_name
+
+
+@dataclass(frozen=True)
+class PortfolioConfig:
+    """What to optimize and under which constraints.
+
+    Parameters
+    ----------
+    quarters : int
+        Quarters planned (the ladder), 12 by default. Demand beyond the forecast's horizon repeats the last
+        forecast quarter (said in ``Plan.notes``).
+    ladder : bool
+        Plan purchases in every quarter (True) or buy only now (False).
+    terms_months : tuple of int
+        Commitment terms to consider [months].
+    payment_options : tuple of str
+        Payment options to consider (no_upfront, partial_upfront, all_upfront).
+    families : tuple of str or None
+        Commitment families to consider (None: all the catalog has).
+    risk_lambda : float
+        Weight of CVaR in the objective, >= 0 (0: expected cost only).
+    alpha : float
+        CVaR level in (0, 1): CVaR is the mean cost of the worst ``1 - alpha`` of scenarios.
+    upfront_budget_usd : float or tuple or None
+        Largest upfront payment per quarter [USD] (one value for every quarter, or one per quarter).
+    max_commitment_share, max_commitment_quantile : float or None, float
+        Commitments held in a quarter, in GPU-equivalents per provider, stay below this share of the
+        ``max_commitment_quantile`` quantile of that provider's hourly demand [GPU-h per hour].
+    min_floor_coverage : float
+        Commitments must be able to cover this share of the inference floor (the ``floor_quantile`` of each
+        pool's hourly ``floor_classes`` demand) in every quarter, in [0, 1].
+    spot_classes : tuple of str
+        Workload classes allowed on spot (never inference by default).
+    spot_cap : float
+        Largest share of a pool's hourly demand spot may serve, in [0, 1].
+    allow_on_demand : bool
+        False forbids on-demand usage: commitments and spot must serve all demand.
+    integer_ri : bool
+        Reserved instances and resource CUDs in whole instances (MILP).
+    scenario_groups, strata, levels : int
+        Compression settings (:mod:`finops_forecast.portfolio.compress`).
+    solver, fallback_solvers : str, tuple of str
+        cvxpy solver and the ones tried, in order, when it fails numerically.
+    allow_inaccurate : bool
+        Return a plan from an ``optimal_inaccurate`` solve (marked in ``Plan.status`` and notes) instead of
+        raising :class:`~finops_forecast.errors.NumericalSolverError`.
+    frontier_lambdas : tuple of float
+        Risk weights of the cost-risk frontier.
+    curve_factors : tuple of float
+        Multiples of this quarter's purchases of the savings-versus-commitment curve.
+    time_limit_s : float
+        Solver time limit [s].
+    """
+
+    quarters: int = 12
+    ladder: bool = True
+    terms_months: tuple = (12, 36)
+    payment_options: tuple = ("no_upfront",)
+    families: tuple | None = None
+    risk_lambda: float = 0.0
+    alpha: float = 0.95
+    upfront_budget_usd: float | tuple | None = None
+    max_commitment_share: float | None = None
+    max_commitment_quantile: float = 0.5
+    min_floor_coverage: float = 0.0
+    floor_quantile: float = 0.05
+    floor_classes: tuple = ("inference",)
+    spot_classes: tuple = ("training", "experimentation")
+    spot_cap: float = 0.5
+    allow_on_demand: bool = True
+    integer_ri: bool = False
+    scenario_groups: int = 16
+    strata: int = 2
+    levels: int = 8
+    solver: str = "HIGHS"
+    fallback_solvers: tuple = ("CLARABEL", "SCIPY")
+    allow_inaccurate: bool = False
+    frontier_lambdas: tuple = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+    curve_factors: tuple = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
+    time_limit_s: float = 600.0
+
+    def __post_init__(self):
+        def bad(name, msg):
+            raise PortfolioError(f"PortfolioConfig.{name}: {msg} (got {getattr(self, name)!r}).")
+        if self.quarters < 1:
+            bad("quarters", "must be >= 1")
+        if self.risk_lambda < 0:
+            bad("risk_lambda", "must be >= 0")
+        if not 0 < self.alpha < 1:
+            bad("alpha", "must be in (0, 1), e.g. 0.95")
+        for n in ("spot_cap", "min_floor_coverage", "floor_quantile", "max_commitment_quantile"):
+            if not 0 <= getattr(self, n) <= 1:
+                bad(n, "must be in [0, 1]")
+        if self.max_commitment_share is not None and self.max_commitment_share < 0:
+            bad("max_commitment_share", "must be >= 0")
+        b = self.upfront_budget_usd
+        if b is not None:
+            vals = b if isinstance(b, (tuple, list)) else (b,)
+            if any(v < 0 for v in vals):
+                bad("upfront_budget_usd", "must be >= 0 [USD]")
+            if isinstance(b, (tuple, list)) and len(b) != self.quarters:
+                bad("upfront_budget_usd", f"needs one value per quarter ({self.quarters})")
+        for n in ("scenario_groups", "strata", "levels"):
+            if getattr(self, n) < 1:
+                bad(n, "must be >= 1")
+        for t in self.terms_months:
+            if int(t) <= 0:
+                bad("terms_months", "terms are > 0 months, e.g. (12, 36)")
+
+    def budget_vector(self, T: int):
+        b = self.upfront_budget_usd
+        if b is None:
+            return None
+        return list(b)[:T] if isinstance(b, (tuple, list)) else [float(b)] * T
+
+    def replace(self, **changes) -> PortfolioConfig:
+        """Copy with some fields changed; unknown names raise with the valid ones."""
+        names = [f.name for f in fields(self)]
+        for k in changes:
+            if k not in names:
+                raise unknown_name("PortfolioConfig field", k, names)
+        return replace(self, **changes)
+
+

@@ -1,0 +1,409 @@
+"""Instruments as data: the market a portfolio is bought in.
+
+A :class:`Market` is built once from a pricing catalog and the series to serve (pool x workload class). It holds
+plain numpy arrays that the billing engine and the cvxpy model both read, so both price the same things:
+
+* **pools** ``P``: (provider, region, instance_type) with the on-demand rate [USD/GPU-h] and GPUs per instance;
+* **series** ``S``: pool x workload class, with the spot effective rate [USD/GPU-h] where spot is allowed;
+* **instruments** ``I``: every commitment that can be bought, one row per
+  (family, scope, term, payment option). Two kinds:
+
+  - ``pool`` instruments (AWS standard RI, Azure reservation, GCP resource CUD, generic ``reserved``/``cud``):
+    cover one pool, counted in instances [instance]; one unit gives ``gpu_count`` GPU-h every hour;
+  - ``spend`` instruments (AWS Compute and EC2 Instance Savings Plans, Azure savings plan, GCP flexible CUD,
+    generic ``savings_plan``): an hourly commitment [USD/h] that covers usage in many pools, each pool at its own
+    discounted rate ``rate[i, p]`` [USD/GPU-h].
+
+* **chunks** ``C``: each pool's hourly demand split into the parts a commitment can displace, in the order a
+  commitment covers them: first the *firm* part (would run on demand, worth the on-demand rate), then the
+  spot-eligible part of each spot-allowed class (worth its spot effective rate), highest value first. Work is
+  in GPU-hours throughout; reserved quantities are converted to instances only at the edges (gpu_count).
+
+Units: rates [USD/GPU-h]; instrument prices per unit [USD/h]; demand [GPU-h per hour].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.errors import PortfolioError, suggest
+
+POOL_KEYS = ["provider", "region", "instance_type"]
+SERIES_KEYS = POOL_KEYS + ["workload_class"]
+HOURS_PER_MONTH = 730.0
+
+#: families counted in instances of one pool
+POOL_FAMILIES = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "reserved", "cud")
+#: families that are an hourly USD commitment, in the order the provider applies them after pool instruments
+#: (AWS: EC2 Instance SP before Compute SP)
+SPEND_FAMILIES = ("aws_ec2_instance_sp", "aws_compute_sp", "azure_sp", "gcp_flex_cud", "savings_plan")
+#: assumed expected rework share per workload class when the pricing package gives no spot effective cost
+DEFAULT_SPOT_REWORK = {"training": 0.10, "experimentation": 0.05}
+
+
+def instance_family(instance_type: str) -> str:
+    """Instance family of an instance type (AWS EC2 Instance SP scope): ``p5.48xlarge`` -> ``p5``."""
+    return str(instance_type).split(".")[0]
+
+
+@dataclass(frozen=True)
+class SpotSettings:
+    """Where spot may run and how much of it.
+
+    Parameters
+    ----------
+    classes : tuple of str
+        Workload classes allowed on spot (default training and experimentation; never inference).
+    cap : float
+        Largest share of a pool's hourly demand that spot may serve, in [0, 1] (GPU spot capacity is scarce).
+    rework : dict
+        Expected rework share per class, used only when the pricing package gives no spot effective cost.
+    """
+
+    classes: tuple = ("training", "experimentation")
+    cap: float = 0.5
+    rework: dict = field(default_factory=lambda: dict(DEFAULT_SPOT_REWORK))
+
+
+@dataclass
+class Market:
+    """Pools, series, instruments and chunk structure, as arrays (see module docstring).
+
+    Attributes
+    ----------
+    pools : DataFrame
+        provider, region, instance_type, gpu_count, od_rate [USD/GPU-h].
+    series : DataFrame
+        SERIES_KEYS, pool (index into pools), spot_rate [USD/GPU-h] (NaN when spot is not allowed).
+    instruments : DataFrame
+        id, provider, family, kind (pool | spend), pool (index or -1), scope, term_months, payment_option,
+        price [USD/h per unit], upfront [USD per unit], recurring [USD/h per unit], gpu_per_unit [GPU per
+        instance, pool kind], unit ("instance" | "USD/h"), discount (mean vs on-demand), order (billing
+        precedence), source.
+    rate : ndarray (I, P)
+        Rate at which instrument i covers one GPU-h of pool p [USD/GPU-h]; NaN where it does not cover p.
+    chunk_pool, chunk_series, chunk_value : ndarray (C,)
+        Pool, series (-1 for the firm chunk) and value of an uncovered GPU-h [USD/GPU-h] of each chunk.
+    spot_cap : float
+        Share of a pool's hourly demand spot may serve.
+    """
+
+    pools: pd.DataFrame
+    series: pd.DataFrame
+    instruments: pd.DataFrame
+    rate: np.ndarray
+    chunk_pool: np.ndarray
+    chunk_series: np.ndarray
+    chunk_value: np.ndarray
+    spot_cap: float
+    notes: list = field(default_factory=list)
+
+    # ---- sizes -------------------------------------------------------------------------------------------
+    @property
+    def n_pools(self) -> int:
+        return len(self.pools)
+
+    @property
+    def n_series(self) -> int:
+        return len(self.series)
+
+    @property
+    def n_instruments(self) -> int:
+        return len(self.instruments)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_value)
+
+    @property
+    def od_rate(self) -> np.ndarray:
+        """On-demand rate per pool [USD/GPU-h]."""
+        return self.pools["od_rate"].to_numpy(float)
+
+    @property
+    def is_pool(self) -> np.ndarray:
+        return (self.instruments["kind"] == "pool").to_numpy()
+
+    @property
+    def price(self) -> np.ndarray:
+        """Effective price per unit of each instrument [USD/h per instance or per USD/h committed]."""
+        return self.instruments["price"].to_numpy(float)
+
+    def pool_gpu_matrix(self) -> np.ndarray:
+        """(I, P): GPUs per unit that instrument i gives pool p (pool instruments only; 0 elsewhere)."""
+        m = np.zeros((self.n_instruments, self.n_pools))
+        ins = self.instruments
+        for i in np.flatnonzero(self.is_pool):
+            m[i, int(ins["pool"].iat[i])] = float(ins["gpu_per_unit"].iat[i])
+        return m
+
+    def chunk_pool_matrix(self) -> np.ndarray:
+        """(C, P) 0/1 incidence of chunks in pools."""
+        m = np.zeros((self.n_chunks, self.n_pools))
+        m[np.arange(self.n_chunks), self.chunk_pool] = 1.0
+        return m
+
+    # ---- demand -> chunks ----------------------------------------------------------------------------------
+    def chunks(self, demand: np.ndarray) -> np.ndarray:
+        """Split series demand into chunks.
+
+        Parameters
+        ----------
+        demand : ndarray (..., S)
+            Demand per series [GPU-h per hour], >= 0.
+
+        Returns
+        -------
+        ndarray (..., C)
+            Firm and spot-eligible parts per pool [GPU-h per hour]; they sum to the pool's demand.
+            Spot takes the cheapest spot classes first, up to ``spot_cap`` of the pool's demand.
+        """
+        demand = np.asarray(demand, dtype=float)
+        if demand.shape[-1] != self.n_series:
+            raise PortfolioError(f"demand has {demand.shape[-1]} series in its last axis; the market has "
+                                 f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
+        if np.any(demand < 0) or not np.all(np.isfinite(demand)):
+            raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
+        P = self.n_pools
+        spool = self.series["pool"].to_numpy(int)
+        pool_d = np.zeros(demand.shape[:-1] + (P,))
+        for p in range(P):
+            pool_d[..., p] = demand[..., spool == p].sum(axis=-1)
+        out = np.zeros(demand.shape[:-1] + (self.n_chunks,))
+        spot_s = self.series["spot_rate"].to_numpy(float)
+        for p in range(P):
+            cols = np.flatnonzero(self.chunk_pool == p)
+            firm_col = cols[self.chunk_series[cols] < 0][0]
+            spot_cols = cols[self.chunk_series[cols] >= 0]
+            left = self.spot_cap * pool_d[..., p]
+            taken = np.zeros_like(left)
+            # cheapest spot first takes the cap
+            for c in sorted(spot_cols, key=lambda c: spot_s[self.chunk_series[c]]):
+                e = np.minimum(demand[..., self.chunk_series[c]], np.maximum(left, 0.0))
+                out[..., c] = e
+                left = left - e
+                taken = taken + e
+            out[..., firm_col] = np.maximum(pool_d[..., p] - taken, 0.0)
+        return out
+
+    def pool_demand(self, chunks: np.ndarray) -> np.ndarray:
+        """Sum chunks (..., C) to pools (..., P)."""
+        return chunks @ self.chunk_pool_matrix()
+
+    def instrument_index(self, instrument_id: str) -> int:
+        ids = list(self.instruments["id"])
+        if instrument_id not in ids:
+            raise PortfolioError(f"Invalid instrument '{instrument_id}'.{suggest(instrument_id, ids)} "
+                                 f"Provide one of {ids[:20]}{' ...' if len(ids) > 20 else ''}.")
+        return ids.index(instrument_id)
+
+
+def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> tuple[float, bool]:
+    """Spot effective rate [USD/GPU-h] for a class: the pricing package's model if present, else the assumed
+    rework share. Returns (rate, is_assumption)."""
+    base = float(row["usd_per_gpu_hour"])
+    try:
+        from finops_forecast.pricing import spot_effective_cost  # noqa: PLC0415
+    except ImportError:
+        spot_effective_cost = None
+    if spot_effective_cost is not None:
+        try:
+            val = spot_effective_cost(row.to_frame().T, workload_class)
+            val = float(np.asarray(getattr(val, "values", val), dtype=float).ravel()[0])
+            gpu = float(row["gpu_count"])
+            # accept either per-GPU or per-instance answers
+            if abs(val - base) > abs(val / gpu - base) and gpu > 1:
+                val = val / gpu
+            return val, False
+        except Exception:  # noqa: BLE001 - different signature: fall back to the documented assumption
+            pass
+    return base * (1.0 + float(spot.rework.get(workload_class, 0.0))), True
+
+
+def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_months=(12, 36),
+                 payment_options=("no_upfront",), families=None, spot: SpotSettings | None = None,
+                 ) -> Market:
+    """Build the :class:`Market` for the given series from a pricing catalog.
+
+    Parameters
+    ----------
+    catalog : DataFrame
+        Pricing catalog (docs/CONTRACTS.md): provider, region, instance_type, gpu_count, pricing_model,
+        commitment_family, term_months, payment_option, usd_per_hour [USD/h], usd_per_gpu_hour [USD/GPU-h],
+        upfront_usd [USD], recurring_usd_per_hour [USD/h]. When several effective dates price an item, the
+        latest is used.
+    series_keys : DataFrame
+        One row per series: provider, region, instance_type, workload_class.
+    terms_months : tuple of int
+        Terms to consider [months].
+    payment_options : tuple of str
+        Payment options to consider.
+    families : tuple of str, optional
+        Commitment families to consider (default: every family the catalog has).
+    spot : SpotSettings, optional
+
+    Returns
+    -------
+    Market
+
+    Raises
+    ------
+    PortfolioError
+        A series' pool has no on-demand price in the catalog (never priced at 0).
+    """
+    spot = spot or SpotSettings()
+    if not 0.0 <= spot.cap <= 1.0:
+        raise PortfolioError(f"spot cap must be in [0, 1] (a share of a pool's demand); got {spot.cap}.")
+    cat = catalog.copy()
+    for c in ("provider", "region", "instance_type", "pricing_model", "payment_option"):
+        cat[c] = cat[c].astype(str)
+    if "commitment_family" not in cat.columns:
+        cat["commitment_family"] = ""
+    cat["commitment_family"] = cat["commitment_family"].fillna("").astype(str)
+    cat.loc[(cat["commitment_family"] == "") & (cat["pricing_model"] != "on_demand")
+            & (cat["pricing_model"] != "spot"), "commitment_family"] = cat["pricing_model"]
+    if "usd_per_gpu_hour" not in cat.columns or cat["usd_per_gpu_hour"].isna().any():
+        cat["usd_per_gpu_hour"] = cat["usd_per_hour"] / cat["gpu_count"]
+    if "upfront_usd" not in cat.columns:
+        cat["upfront_usd"] = 0.0
+    cat["upfront_usd"] = cat["upfront_usd"].fillna(0.0)
+    if "recurring_usd_per_hour" not in cat.columns:
+        cat["recurring_usd_per_hour"] = cat["usd_per_hour"]
+    cat["recurring_usd_per_hour"] = cat["recurring_usd_per_hour"].fillna(cat["usd_per_hour"])
+    if "effective_date" in cat.columns:  # latest price of each item
+        cat = cat.sort_values("effective_date", kind="stable")
+        keys = POOL_KEYS + ["pricing_model", "commitment_family", "term_months", "payment_option"]
+        cat = cat.drop_duplicates(keys, keep="last")
+    if "source" not in cat.columns:
+        cat["source"] = ""
+
+    sk = series_keys[SERIES_KEYS].astype(str).reset_index(drop=True)
+    pools = sk[POOL_KEYS].drop_duplicates().reset_index(drop=True)
+    od = cat[cat["pricing_model"] == "on_demand"].set_index(POOL_KEYS)
+    od_rate, gpus = [], []
+    known = [" ".join(k) for k in od.index]
+    for key in pools.itertuples(index=False):
+        key = tuple(key)
+        if key not in od.index:
+            raise PortfolioError(
+                f"The catalog has no on-demand price for pool {' '.join(key)}: an unpriced pool is never billed "
+                f"at 0.{suggest(' '.join(key), known)} Add its on_demand row to the pricing catalog or drop the "
+                "pool from the demand.")
+        row = od.loc[[key]].iloc[0]
+        od_rate.append(float(row["usd_per_gpu_hour"]))
+        gpus.append(float(row["gpu_count"]))
+    pools["gpu_count"] = gpus
+    pools["od_rate"] = od_rate
+    pool_index = {tuple(k): i for i, k in enumerate(pools[POOL_KEYS].itertuples(index=False))}
+
+    # series and spot rates
+    series = sk.copy()
+    series["pool"] = [pool_index[tuple(k)] for k in sk[POOL_KEYS].itertuples(index=False)]
+    spot_rows = cat[cat["pricing_model"] == "spot"].set_index(POOL_KEYS)
+    srate, sassumed = [], False
+    for s in series.itertuples(index=False):
+        key = (s.provider, s.region, s.instance_type)
+        r = np.nan
+        if s.workload_class in spot.classes and spot.cap > 0 and key in spot_rows.index:
+            r, assumed = _spot_effective(spot_rows.loc[[key]].iloc[0], s.workload_class, spot)
+            sassumed |= assumed
+            if r >= pools["od_rate"].iat[pool_index[key]]:
+                r = np.nan  # spot not cheaper than on demand once rework is counted: never used
+        srate.append(r)
+    series["spot_rate"] = srate
+    notes = []
+    if sassumed:
+        notes.append(f"spot effective cost = spot price x (1 + rework) with assumed rework {spot.rework} "
+                     "(the pricing package gave none)")
+
+    # chunks: firm first, then spot classes by value (highest first)
+    cpool, cser, cval = [], [], []
+    for p in range(len(pools)):
+        cpool.append(p); cser.append(-1); cval.append(pools["od_rate"].iat[p])
+        ss = [i for i in np.flatnonzero(series["pool"].to_numpy() == p) if np.isfinite(srate[i])]
+        for i in sorted(ss, key=lambda i: -srate[i]):
+            cpool.append(p); cser.append(i); cval.append(srate[i])
+
+    # instruments
+    com = cat[cat["pricing_model"].isin(["reserved", "cud", "savings_plan"])]
+    com = com[com["term_months"].astype(int).isin([int(t) for t in terms_months])
+              & com["payment_option"].isin(payment_options)]
+    if families is not None:
+        com = com[com["commitment_family"].isin(families)]
+    pkeys = set(pool_index)
+    com = com[[tuple(k) in pkeys or f in SPEND_FAMILIES
+               for k, f in zip(com[POOL_KEYS].itertuples(index=False), com["commitment_family"])]]
+    rows, rate_rows = [], []
+    P = len(pools)
+    for r in com[com["commitment_family"].isin(POOL_FAMILIES)].itertuples(index=False):
+        p = pool_index.get((r.provider, r.region, r.instance_type))
+        if p is None:
+            continue
+        rt = np.full(P, np.nan)
+        rt[p] = float(r.usd_per_gpu_hour)
+        rows.append(dict(
+            id=f"{r.commitment_family}:{r.region}:{r.instance_type}:{int(r.term_months)}m:{r.payment_option}",
+            provider=r.provider, family=r.commitment_family, kind="pool", pool=p,
+            scope=f"{r.provider} {r.region} {r.instance_type}", term_months=int(r.term_months),
+            payment_option=r.payment_option, price=float(r.usd_per_hour), upfront=float(r.upfront_usd),
+            recurring=float(r.recurring_usd_per_hour), gpu_per_unit=float(r.gpu_count), unit="instance",
+            source=str(r.source)))
+        rate_rows.append(rt)
+    sp = com[com["commitment_family"].isin(SPEND_FAMILIES)].copy()
+    if len(sp):
+        sp["scope"] = [
+            f"{r.provider} {r.region} {instance_family(r.instance_type)}" if r.commitment_family ==
+            "aws_ec2_instance_sp" else f"{r.provider} all regions"
+            for r in sp.itertuples(index=False)]
+        for (fam, scope, term, pay), g in sp.groupby(["commitment_family", "scope", "term_months",
+                                                      "payment_option"], sort=True):
+            rt = np.full(P, np.nan)
+            for r in g.itertuples(index=False):
+                p = pool_index.get((r.provider, r.region, r.instance_type))
+                if p is not None:
+                    rt[p] = float(r.usd_per_gpu_hour)
+            if not np.isfinite(rt).any():
+                continue
+            share = float(np.clip((g["upfront_usd"] / (g["usd_per_hour"] * HOURS_PER_MONTH * term)).mean(),
+                                  0, 1))
+            th = HOURS_PER_MONTH * int(term)
+            rows.append(dict(
+                id=f"{fam}:{scope.replace(' ', ':')}:{int(term)}m:{pay}", provider=g["provider"].iat[0],
+                family=fam, kind="spend", pool=-1, scope=scope, term_months=int(term), payment_option=pay,
+                price=1.0, upfront=share * th, recurring=1.0 - share, gpu_per_unit=np.nan, unit="USD/h",
+                source="; ".join(sorted(set(g["source"].astype(str))))[:200]))
+            rate_rows.append(rt)
+    ins = pd.DataFrame(rows, columns=["id", "provider", "family", "kind", "pool", "scope", "term_months",
+                                      "payment_option", "price", "upfront", "recurring", "gpu_per_unit", "unit",
+                                      "source"])
+    rate = np.array(rate_rows).reshape(len(rows), P)
+    odr = pools["od_rate"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        disc = np.nanmean(np.where(np.isfinite(rate), 1 - rate / odr, np.nan), axis=1) if len(rows) else []
+    ins["discount"] = disc
+    # billing precedence: pool instruments first, then spend families in provider order, deeper discount first
+    fam_rank = {f: i for i, f in enumerate(SPEND_FAMILIES)}
+    ins["_k"] = [0 if k == "pool" else 1 + fam_rank.get(f, len(fam_rank)) for k, f in zip(ins["kind"],
+                                                                                          ins["family"])]
+    order = np.lexsort((ins["id"].to_numpy(), -ins["discount"].to_numpy(float), ins["_k"].to_numpy()))
+    ins = ins.iloc[order].drop(columns="_k").reset_index(drop=True)
+    rate = rate[order]
+    ins["order"] = np.arange(len(ins))
+    if np.any(rate >= odr[None, :]):
+        bad = np.argwhere(rate >= odr[None, :])[0]
+        notes.append(f"instrument {ins['id'].iat[bad[0]]} is not cheaper than on demand in pool {bad[1]}")
+    return Market(pools=pools, series=series, instruments=ins, rate=rate, chunk_pool=np.array(cpool, int),
+                  chunk_series=np.array(cser, int), chunk_value=np.array(cval, float), spot_cap=spot.cap,
+                  notes=notes)
+
+
+def subset(market: Market, keep) -> Market:
+    """The market with only the instruments where ``keep`` (bool, (I,)) is True (pools and chunks unchanged)."""
+    keep = np.asarray(keep, bool)
+    ins = market.instruments[keep].reset_index(drop=True)
+    ins["order"] = np.arange(len(ins))
+    return Market(pools=market.pools, series=market.series, instruments=ins, rate=market.rate[keep],
+                  chunk_pool=market.chunk_pool, chunk_series=market.chunk_series,
+                  chunk_value=market.chunk_value, spot_cap=market.spot_cap, notes=list(market.notes))

@@ -1,0 +1,357 @@
+"""The commitment program (cvxpy; HiGHS for LP and MILP).
+
+First stage and ladder: ``x[t, i]`` units of instrument ``i`` bought at the start of period ``t`` (t = 0 is
+"now"); a purchase is active for ``term_periods[i]`` periods, so purchases in different periods expire at
+different times. Recourse, per representative row ``r`` (scenario group x period x hour-vector,
+:mod:`~finops_forecast.portfolio.compress`): spend-instrument coverage ``G[r, j]`` of pool ``p_j`` by
+instrument ``i_j`` [GPU-h per hour] and uncovered demand ``W[r, c]`` per chunk [GPU-h per hour], which runs on
+spot (spot chunks) or on demand (firm chunks)::
+
+    minimize    E[L] + lambda * CVaR_alpha(L)                  (Rockafellar-Uryasev, over scenario groups)
+    L_m       = sum_t hours_t * (a_t . price + inventory fee_t) + sum_{r in m} hours_r * (W_r . value)
+    a_t       = sum_{q <= t < q + term_i} x[q, i] + inventory[t, i]                  (the ladder)
+    W_r A + G_r B + (a_{t_r} Gpool) >= D_r A                  (each pool's demand is covered or left over)
+    G_r rate <= a_{t_r}[spend]                                 (a spend commitment's hourly budget [USD/h])
+    0 <= W_r <= D_r  (firm chunks 0 when on demand is forbidden)
+    user constraints: upfront budget per quarter, max commitment share, min floor coverage
+
+Objective terms are small objects (:class:`ExpectedCost`, :class:`CVaR`) added together; ``lambda`` and
+``lambda / (1 - alpha)`` and the demand ``D`` are ``cp.Parameter``s created once, so re-solving for another
+risk weight (the frontier) or another window of demand of the same shape (backtests) does not recompile (DPP).
+Constraints are matrix expressions over all rows at once, never Python loops over hours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from finops_forecast.errors import NumericalSolverError, PortfolioError, ProgramInfeasible
+from finops_forecast.portfolio.compress import Compressed
+from finops_forecast.portfolio.instruments import Market
+
+
+@dataclass
+class Solution:
+    """Result of one solve.
+
+    Attributes
+    ----------
+    x, active : ndarray (T, I)
+        Purchases and active quantities per period [instance] or [USD/h].
+    objective_usd, expected_usd, cvar_usd : float
+        Objective, expected cost and CVaR over the horizon [USD].
+    status, solver : str
+    notes : list of str
+    """
+
+    x: np.ndarray
+    active: np.ndarray
+    objective_usd: float
+    expected_usd: float
+    cvar_usd: float
+    status: str
+    solver: str
+    notes: list = field(default_factory=list)
+    group_cost_usd: np.ndarray | None = None
+
+
+class ExpectedCost:
+    """Objective term: expected cost over scenario groups [USD]."""
+
+    def build(self, model: "CommitmentModel"):
+        return model.prob_w @ model.loss
+
+
+class CVaR:
+    """Objective term: ``lambda x CVaR_alpha(loss)`` by Rockafellar-Uryasev, with lambda and alpha in
+    parameters (``lam`` and ``lam_tail = lambda / (1 - alpha)``) so they change without recompiling."""
+
+    def __init__(self, lam: float = 0.0, alpha: float = 0.95):
+        self.lam = cp.Parameter(nonneg=True, value=float(lam))
+        self.lam_tail = cp.Parameter(nonneg=True, value=float(lam) / (1 - alpha))
+        self.eta = cp.Variable()
+        self.alpha = alpha
+
+    def set(self, lam: float, alpha: float):
+        self.lam.value = float(lam)
+        self.lam_tail.value = float(lam) / (1 - alpha)
+        self.alpha = alpha
+
+    def build(self, model: "CommitmentModel"):
+        self.xi = cp.Variable(model.M, nonneg=True)
+        model.constraints["cvar"] = [self.xi >= model.loss - self.eta]
+        return self.lam * self.eta + self.lam_tail * (model.prob_w @ self.xi)
+
+    def value(self, losses: np.ndarray, prob: np.ndarray) -> float:
+        return cvar(losses, prob, self.alpha)
+
+
+def cvar(losses: np.ndarray, prob: np.ndarray, alpha: float) -> float:
+    """CVaR_alpha of a discrete loss distribution (mean of the worst 1 - alpha probability mass) [USD]."""
+    losses, prob = np.asarray(losses, float), np.asarray(prob, float)
+    o = np.argsort(-losses)
+    l, p = losses[o], prob[o] / prob.sum()
+    tail = 1 - alpha
+    cum = np.cumsum(p)
+    take = np.clip(tail - (cum - p), 0, p)
+    return float(take @ l / tail)
+
+
+@dataclass
+class UserConstraints:
+    """Right-hand sides of the user constraints (None: not imposed).
+
+    budget : (T,) [USD] upfront per period; max_commit : (T, K) [GPU] per provider group with ``commit_equiv``
+    (I, K) GPU-equivalents per unit; floor : (T, P) [GPU-h per hour] with ``floor_share``.
+    """
+
+    budget: np.ndarray | None = None
+    max_commit: np.ndarray | None = None
+    commit_equiv: np.ndarray | None = None
+    floor: np.ndarray | None = None
+    floor_share: float = 0.0
+    allow_on_demand: bool = True
+    purchasable: np.ndarray | None = None
+    ladder: bool = True
+
+    NAMES = {"budget": "upfront_budget_usd", "max_commit": "max_commitment_share",
+             "floor": "min_floor_coverage", "allow_on_demand": "allow_on_demand"}
+
+
+class CommitmentModel:
+    """The program of the module docstring, built once for a market, compressed demand and settings.
+
+    Parameters
+    ----------
+    market : Market
+    comp : Compressed
+    term_periods : ndarray (I,)
+        Term of each instrument in periods (4 or 12 for quarters; 1 for a one-period decision).
+    inventory : ndarray (T, I)
+        Quantities already owned and active in each period.
+    user : UserConstraints
+    integer_pool : bool
+        Pool instruments in whole instances.
+    risk_lambda, alpha : float
+    """
+
+    def __init__(self, market: Market, comp: Compressed, term_periods, inventory=None,
+                 user: UserConstraints | None = None, integer_pool: bool = False, risk_lambda: float = 0.0,
+                 alpha: float = 0.95):
+        self.market, self.comp = market, comp
+        self.user = user or UserConstraints()
+        T, I, P, C = len(comp.hours), market.n_instruments, market.n_pools, market.n_chunks
+        R, M = comp.n_rows, comp.n_groups
+        self.T, self.I, self.P, self.C, self.R, self.M = T, I, P, C, R, M
+        self.term = np.asarray(term_periods, int)
+        self.inventory = np.zeros((T, I)) if inventory is None else np.asarray(inventory, float)
+        self.integer_pool = integer_pool
+        self.prob_w = comp.prob
+        price = market.price
+        v = market.chunk_value
+        # scale: expected all-on-demand cost, so the objective is O(1)
+        pd_rows = comp.D @ market.chunk_pool_matrix() @ market.od_rate
+        E = sp.csr_matrix((comp.row_hours() * comp.prob[comp.group], (comp.group, np.arange(R))), shape=(M, R))
+        self.scale = max(float(comp.prob @ (sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(R))),
+                                                           shape=(M, R)) @ pd_rows)), 1.0)
+        Eh = sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(R))), shape=(M, R))
+        Sel = sp.csr_matrix((np.ones(R), (np.arange(R), comp.period)), shape=(R, T))
+        Apc = sp.csr_matrix(market.chunk_pool_matrix())
+        self.constraints: dict[str, list] = {}
+
+        # ---- first stage and ladder
+        is_pool = market.is_pool
+        n_pool = int(is_pool.sum())
+        parts = []
+        if n_pool:
+            self.xp = cp.Variable((T, n_pool), nonneg=True, integer=bool(integer_pool), name="x_pool")
+            parts.append(self.xp)
+        if I - n_pool:
+            self.xs = cp.Variable((T, I - n_pool), nonneg=True, name="x_spend")
+            parts.append(self.xs)
+        if not I:
+            raise PortfolioError("The market has no commitment instrument to buy for these pools: check the "
+                                 "catalog's reserved / cud / savings_plan rows and the config's terms_months, "
+                                 "payment_options and families.")
+        x = cp.hstack(parts) if len(parts) > 1 else parts[0]
+        self.x = x
+        act = None
+        for tau in np.unique(self.term):
+            Mt = sp.csr_matrix(np.tril(np.ones((T, T))) - np.tril(np.ones((T, T)), -int(tau)))
+            Dg = sp.diags((self.term == tau).astype(float))
+            term_expr = Mt @ x @ Dg
+            act = term_expr if act is None else act + term_expr
+        self.active = act + self.inventory
+        cons = []
+        if not self.user.ladder and T > 1:
+            cons.append(x[1:, :] == 0)
+        if self.user.purchasable is not None and not np.all(self.user.purchasable):
+            cons.append(x @ sp.diags((~np.asarray(self.user.purchasable, bool)).astype(float)) == 0)
+        self.constraints["structure"] = cons
+
+        # ---- recourse
+        self.D = cp.Parameter((R, C), nonneg=True, name="demand")
+        self.D.value = comp.D
+        self.W = cp.Variable((R, C), nonneg=True, name="uncovered")
+        spend = np.flatnonzero(~is_pool)
+        pairs = [(i, p) for i in spend for p in range(P) if np.isfinite(market.rate[i, p])]
+        J = len(pairs)
+        Gpool = sp.csr_matrix(market.pool_gpu_matrix())
+        cover = self.W @ Apc + Sel @ (self.active @ Gpool)
+        if J:
+            self.G = cp.Variable((R, J), nonneg=True, name="spend_cover")
+            ji = np.array([a for a, _ in pairs]); jp = np.array([b for _, b in pairs])
+            rates = market.rate[ji, jp]
+            B = sp.csr_matrix((np.ones(J), (np.arange(J), jp)), shape=(J, P))
+            Rm = sp.csr_matrix((rates, (np.arange(J), np.searchsorted(spend, ji))), shape=(J, len(spend)))
+            Es = sp.csr_matrix((np.ones(len(spend)), (spend, np.arange(len(spend)))), shape=(I, len(spend)))
+            cover = cover + self.G @ B
+            self.constraints["spend_budget"] = [self.G @ Rm <= Sel @ (self.active @ Es)]
+        else:
+            self.G = None
+        self.constraints["cover"] = [cover >= self.D @ Apc]
+        ub = [self.W <= self.D]
+        if not self.user.allow_on_demand:
+            firm = np.flatnonzero(market.chunk_series < 0)
+            ub.append(self.W[:, firm] == 0)
+        self.constraints["uncovered_bounds"] = ub[:1]
+        if len(ub) > 1:
+            self.constraints["allow_on_demand"] = ub[1:]
+
+        # ---- loss per scenario group [USD]
+        fees = self.active @ price  # (T,) [USD/h]
+        inv_fee = 0.0
+        self.fee_total = comp.hours @ fees
+        self.loss = Eh @ (self.W @ v) + self.fee_total + inv_fee
+        self._E = E
+
+        # ---- user constraints
+        u = self.user
+        if u.budget is not None:
+            upfront = market.instruments["upfront"].to_numpy(float)
+            self.constraints["budget"] = [x @ upfront <= np.asarray(u.budget, float)[:T]]
+        if u.max_commit is not None:
+            self.constraints["max_commit"] = [self.active @ u.commit_equiv <= u.max_commit]
+        if u.floor is not None and u.floor_share > 0:
+            fl = Sel @ (u.floor_share * np.asarray(u.floor, float))
+            cov = Sel @ (self.active @ Gpool)
+            if J:
+                cov = cov + self.G @ B
+            self.constraints["floor"] = [cov >= fl]
+
+        # ---- objective terms
+        self.expected_term = ExpectedCost()
+        self.risk_term = CVaR(risk_lambda, alpha)
+        obj = self.expected_term.build(self) + self.risk_term.build(self)
+        self.problem = cp.Problem(cp.Minimize(obj / self.scale),
+                                  [c for cs in self.constraints.values() for c in cs])
+
+    # ---- sizes
+    def size(self) -> dict:
+        """Variables, constraints (scalar rows) and nonzeros of the compiled program."""
+        n_var = int(sum(v.size for v in self.problem.variables()))
+        n_con = int(sum(c.size for c in self.problem.constraints))
+        return {"variables": n_var, "constraints": n_con, "rows": self.R, "groups": self.M,
+                "periods": self.T, "instruments": self.I, "chunks": self.C}
+
+    # ---- solve
+    def solve(self, risk_lambda: float | None = None, alpha: float | None = None, *, solver: str = "HIGHS",
+              fallback_solvers=("CLARABEL", "SCIPY"), allow_inaccurate: bool = False,
+              time_limit_s: float = 600.0, diagnose: bool = True) -> Solution:
+        """Solve (re-using the compiled program) and map statuses to typed errors.
+
+        Raises
+        ------
+        ProgramInfeasible
+            Naming the user constraint(s) whose relaxation makes the program feasible.
+        NumericalSolverError
+            When every solver tried failed or was not optimal (and ``allow_inaccurate`` is False).
+        """
+        if risk_lambda is not None or alpha is not None:
+            self.risk_term.set(self.risk_term.lam.value if risk_lambda is None else risk_lambda,
+                               self.risk_term.alpha if alpha is None else alpha)
+        notes, tried = [], []
+        solvers = [solver] + [s for s in fallback_solvers if s != solver]
+        installed = set(cp.installed_solvers())
+        status = None
+        for s in solvers:
+            if s not in installed:
+                tried.append(f"{s}: not installed")
+                continue
+            if self.integer_pool and s == "CLARABEL":
+                continue  # not a MILP solver
+            try:
+                self.problem.solve(solver=s, **_solver_opts(s, time_limit_s))
+            except cp.error.SolverError as e:
+                tried.append(f"{s}: {str(e).splitlines()[0][:200]}")
+                continue
+            status = self.problem.status
+            if status == cp.OPTIMAL:
+                break
+            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                if diagnose:
+                    raise self._infeasible()
+                raise ProgramInfeasible("The commitment program is infeasible.")
+            if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+                raise PortfolioError("The commitment program is unbounded: a commitment priced at or below 0 "
+                                     "or a negative demand; check the catalog's commitment rates.")
+            tried.append(f"{s}: status {status}")
+            if status == cp.OPTIMAL_INACCURATE and allow_inaccurate and s == solvers[-1]:
+                break
+        if status != cp.OPTIMAL:
+            if status == cp.OPTIMAL_INACCURATE and allow_inaccurate:
+                notes.append("solution is optimal_inaccurate (allow_inaccurate=True): " + "; ".join(tried))
+            else:
+                raise NumericalSolverError(
+                    "No solver returned an optimal commitment plan. Tried: " + "; ".join(tried) + ". Reduce "
+                    "the problem (fewer scenario_groups/levels), relax integer_ri, or set allow_inaccurate=True "
+                    "to accept an inaccurate plan (it is marked as such).")
+        if tried:
+            notes.append(f"{solvers[0]} failed ({'; '.join(tried)}); solved with {s}.")
+        xv = np.maximum(np.asarray(self.x.value, float), 0.0)
+        if self.integer_pool:
+            xv[:, self.market.is_pool] = np.round(xv[:, self.market.is_pool])
+        xv[np.abs(xv) < 1e-9] = 0.0
+        act = np.maximum(np.asarray(self.active.value, float), 0.0)
+        losses = np.asarray(self.loss.value, float).ravel()
+        exp = float(self.prob_w @ losses)
+        return Solution(x=xv, active=act, objective_usd=float(self.problem.value) * self.scale,
+                        expected_usd=exp, cvar_usd=cvar(losses, self.prob_w, self.risk_term.alpha),
+                        status=str(self.problem.status), solver=s, notes=notes, group_cost_usd=losses)
+
+    def _infeasible(self) -> ProgramInfeasible:
+        """Find which user constraints, dropped one at a time (then all), make the program feasible."""
+        names = [k for k in UserConstraints.NAMES if k in self.constraints]
+        culprits = []
+        for k in names:
+            keep = [c for n, cs in self.constraints.items() if n != k for c in cs]
+            p = cp.Problem(cp.Minimize(0), keep)
+            p.solve(solver="HIGHS")
+            if p.status == cp.OPTIMAL:
+                culprits.append(UserConstraints.NAMES[k])
+        if not culprits and names:
+            culprits = [UserConstraints.NAMES[k] for k in names]
+            how = "relax these together: "
+        else:
+            how = "relax " + ("one of: " if len(culprits) > 1 else "")
+        if not names:
+            return ProgramInfeasible("The commitment program is infeasible with no user constraint set; this is "
+                                     "a bug in the model, please report it.")
+        msg = "The commitment program is infeasible: " + how + ", ".join(culprits) + "."
+        if "allow_on_demand" in culprits:
+            msg += (" With on demand forbidden, commitments and spot must serve every GPU-hour; raise spot_cap "
+                    "or allow spot for more workload classes, or allow on demand.")
+        if "upfront_budget_usd" in culprits:
+            msg += " The upfront budget cannot buy enough commitments; raise it or choose no_upfront options."
+        return ProgramInfeasible(msg, culprits)
+
+
+def _solver_opts(s: str, time_limit_s: float) -> dict:
+    if s == "HIGHS":
+        return {"time_limit": float(time_limit_s)}
+    if s == "SCIPY":
+        return {"scipy_options": {"time_limit": float(time_limit_s)}}
+    return {}

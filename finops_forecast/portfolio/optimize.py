@@ -1,0 +1,446 @@
+"""``optimize(scenarios, catalog, inventory, config) -> Plan``: the orchestrator.
+
+Steps: build the market from the catalog (:mod:`instruments`), cut the forecast horizon into calendar quarters,
+compress each quarter's scenario hours (:mod:`compress`), build and solve the program (:mod:`model`), then bill
+the solution with the billing engine on every scenario path (:mod:`billing`) to report expected cost, CVaR,
+coverage, utilization (and its 10th percentile), break-even months, the savings-versus-commitment curve and the
+cost-risk frontier (:mod:`plan`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.errors import PortfolioError
+from finops_forecast.portfolio.billing import bill_chunks
+from finops_forecast.portfolio.compress import Compressed, compress, full
+from finops_forecast.portfolio.config import PortfolioConfig
+from finops_forecast.portfolio.instruments import (HOURS_PER_MONTH, SERIES_KEYS, Market, SpotSettings,
+                                                   build_market, subset)
+from finops_forecast.portfolio.inventory import active_quantities, match_instruments, validate_inventory
+from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
+from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
+
+_CACHE_ELEMENTS = 60_000_000  # cache chunked periods below this many floats (~480 MB)
+
+
+@dataclass
+class Scenarios:
+    """Demand sample paths (the forecast's contract): ``paths`` (series x path x hour) [GPU-h per hour], or a
+    ``generator(start, stop)`` returning that slice of hours, so a long horizon need not sit in memory."""
+
+    keys: pd.DataFrame
+    ds: pd.DatetimeIndex
+    paths: np.ndarray | None = None
+    generator: object = None
+    n_paths: int | None = None
+
+    def __post_init__(self):
+        missing = [c for c in SERIES_KEYS if c not in self.keys.columns]
+        if missing:
+            raise PortfolioError(f"scenario keys: missing column(s) {missing}; expected {SERIES_KEYS}.")
+        self.ds = pd.DatetimeIndex(self.ds)
+        if self.ds.tz is None:
+            self.ds = self.ds.tz_localize("UTC")
+        if self.paths is not None:
+            p = np.asarray(self.paths)
+            if p.ndim != 3 or p.shape[0] != len(self.keys) or p.shape[2] != len(self.ds):
+                raise PortfolioError(f"scenario paths must be (series={len(self.keys)}, paths, hours="
+                                     f"{len(self.ds)}); got {p.shape}.")
+            self.n_paths = p.shape[1]
+        elif self.generator is None or self.n_paths is None:
+            raise PortfolioError("Scenarios need paths, or a generator and n_paths.")
+
+    def slice(self, a: int, b: int) -> np.ndarray:
+        """Hours a..b of every path, as (paths, hours, series) [GPU-h per hour]."""
+        p = self.paths[:, :, a:b] if self.paths is not None else self.generator(a, b)
+        return np.ascontiguousarray(np.transpose(p, (1, 2, 0)), dtype=float)
+
+
+def as_scenarios(obj) -> Scenarios:
+    """Accept a :class:`Scenarios` or anything with ``.keys``, ``.ds`` and ``.paths`` (a ForecastResult)."""
+    if isinstance(obj, Scenarios):
+        return obj
+    for a in ("keys", "ds", "paths"):
+        if not hasattr(obj, a):
+            raise PortfolioError(f"scenarios need .keys, .ds and .paths (a forecast result); {type(obj).__name__} "
+                                 f"has no .{a}.")
+    return Scenarios(keys=obj.keys.reset_index(drop=True), ds=obj.ds, paths=np.asarray(obj.paths))
+
+
+@dataclass
+class Periods:
+    """Quarters of the plan: start, end, hours, and the forecast hours (a, b) that stand for each."""
+
+    start: pd.DatetimeIndex
+    end: pd.DatetimeIndex
+    hours: np.ndarray
+    src: list
+    repeated: int
+
+    @property
+    def T(self) -> int:
+        return len(self.hours)
+
+
+def quarter_periods(ds: pd.DatetimeIndex, quarters: int) -> Periods:
+    """Cut the forecast hours into calendar quarters; extend with the last full quarter when it is short."""
+    naive = ds.tz_convert("UTC").tz_localize(None)
+    q = naive.to_period("Q")
+    change = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
+    bounds = list(zip(change, list(change[1:]) + [len(ds)]))[:quarters]
+    start = [ds[a] for a, _ in bounds]
+    end = [ds[b - 1] + pd.Timedelta(hours=1) for _, b in bounds]
+    hours = [b - a for a, b in bounds]
+    src = list(bounds)
+    full_q = [k for k, (a, b) in enumerate(bounds)
+              if (b - a) >= 0.9 * (q[a].end_time - q[a].start_time).total_seconds() / 3600]
+    last = full_q[-1] if full_q else len(bounds) - 1
+    repeated = 0
+    while len(src) < quarters:
+        nq = (q[bounds[-1][0]] + (len(src) - len(bounds) + 1))
+        s = pd.Timestamp(nq.start_time).tz_localize("UTC")
+        e = pd.Timestamp((nq + 1).start_time).tz_localize("UTC")
+        start.append(s); end.append(e); hours.append(int((e - s).total_seconds() // 3600))
+        src.append(bounds[last]); repeated += 1
+    return Periods(start=pd.DatetimeIndex(start), end=pd.DatetimeIndex(end), hours=np.array(hours, float),
+                   src=src, repeated=repeated)
+
+
+@dataclass
+class Prepared:
+    """Everything built before the solve (reused by policies and benchmarks)."""
+
+    scen: Scenarios
+    market: Market
+    periods: Periods
+    comp: Compressed
+    model: CommitmentModel
+    inventory_active: np.ndarray
+    term_periods: np.ndarray
+    notes: list
+    chunk_period: object
+    config: PortfolioConfig
+
+
+def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
+            config: PortfolioConfig | None = None, *, compression: str = "compressed",
+            months_per_period: float = 3.0) -> Prepared:
+    """Build market, periods, compressed scenarios and the program (no solve).
+
+    ``compression="full"`` keeps every path and hour (the reference model for small checks).
+    """
+    config = config or PortfolioConfig()
+    scen = as_scenarios(scenarios)
+    spot = SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap)
+    mk = build_market(catalog, scen.keys, terms_months=tuple(sorted(set(catalog.get("term_months", []))
+                                                                   - {0})) or (12, 36),
+                      payment_options=("no_upfront", "partial_upfront", "all_upfront"), spot=spot)
+    ins = mk.instruments
+    purch = ins["term_months"].isin([int(t) for t in config.terms_months]).to_numpy() & \
+        ins["payment_option"].isin(config.payment_options).to_numpy()
+    if config.families is not None:
+        purch &= ins["family"].isin(config.families).to_numpy()
+    inv = validate_inventory(inventory)
+    used = np.zeros(len(ins), bool)
+    if len(inv):
+        idx, _ = match_instruments(inv, mk)
+        used[idx] = True
+    keep = purch | used
+    mk = subset(mk, keep)
+    purch = purch[keep]
+    notes = list(mk.notes)
+    if not mk.n_instruments:
+        raise PortfolioError("No commitment instrument is priced for these pools with the chosen "
+                             f"terms_months={config.terms_months} and payment_options={config.payment_options}; "
+                             "the catalog's commitment rows are needed.")
+    per = quarter_periods(scen.ds, config.quarters)
+    if per.repeated:
+        notes.append(f"the forecast covers {per.T - per.repeated} quarter(s); the last {per.repeated} planned "
+                     "quarter(s) repeat the last full forecast quarter's demand")
+    inv_active, inv_notes = active_quantities(inv, mk, per.start, per.end)
+    notes += inv_notes
+
+    cache = {}
+    big = scen.n_paths * sum(b - a for a, b in set(per.src)) * mk.n_chunks > _CACHE_ELEMENTS
+
+    def chunk_period(t):
+        key = per.src[t]
+        if key in cache:
+            return cache[key]
+        X = mk.chunks(scen.slice(*key))
+        if not big:
+            cache[key] = X
+        return X
+
+    # pass 1: path scores, provider quantiles, floors
+    v = mk.chunk_value
+    T = per.T
+    score = np.zeros(scen.n_paths)
+    providers = sorted(mk.pools["provider"].unique())
+    prov_of_series = mk.series["provider"].to_numpy()
+    Q = np.zeros((T, len(providers)))
+    floor = np.zeros((T, mk.n_pools))
+    spool = mk.series["pool"].to_numpy(int)
+    fl_series = mk.series["workload_class"].isin(config.floor_classes).to_numpy()
+    seen = {}
+    for t in range(T):
+        key = per.src[t]
+        if key not in seen:
+            X = mk.chunks(scen.slice(*key)) if big else chunk_period(t)
+            S = scen.slice(*key)
+            seen[key] = (X @ v).sum(axis=1) / X.shape[1]
+            q_t = [np.quantile(S[..., prov_of_series == pr].sum(-1), config.max_commitment_quantile)
+                   for pr in providers]
+            f_t = [np.quantile(S[..., (spool == p) & fl_series].sum(-1), config.floor_quantile)
+                   if np.any((spool == p) & fl_series) else 0.0 for p in range(mk.n_pools)]
+            seen[key] = (seen[key], q_t, f_t)
+        sc, q_t, f_t = seen[key]
+        score += sc * per.hours[t]
+        Q[t], floor[t] = q_t, f_t
+    if compression == "full":
+        comp = full(chunk_period, per.hours)
+    else:
+        comp = compress(chunk_period, v, per.hours, n_groups=config.scenario_groups, strata=config.strata,
+                        levels=config.levels, score=score)
+
+    term_periods = np.maximum(1, np.round(mk.instruments["term_months"].to_numpy(float) / months_per_period)
+                              ).astype(int)
+    user = UserConstraints(allow_on_demand=config.allow_on_demand, purchasable=purch, ladder=config.ladder)
+    b = config.budget_vector(T)
+    if b is not None:
+        user.budget = np.array(b, float)
+    if config.max_commitment_share is not None:
+        eq = np.zeros((mk.n_instruments, len(providers)))
+        for i, r in enumerate(mk.instruments.itertuples(index=False)):
+            k = providers.index(r.provider)
+            if r.kind == "pool":
+                eq[i, k] = r.gpu_per_unit
+            else:
+                rr = mk.rate[i][np.isfinite(mk.rate[i])]
+                eq[i, k] = 1.0 / float(np.mean(rr))
+        user.commit_equiv = eq
+        user.max_commit = config.max_commitment_share * Q
+    if config.min_floor_coverage > 0:
+        user.floor = floor
+        user.floor_share = config.min_floor_coverage
+    model = CommitmentModel(mk, comp, term_periods, inv_active, user, integer_pool=config.integer_ri,
+                            risk_lambda=config.risk_lambda, alpha=config.alpha)
+    return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
+                    term_periods=term_periods, notes=notes, chunk_period=chunk_period, config=config)
+
+
+def _solve(prep: Prepared, risk_lambda=None) -> Solution:
+    c = prep.config
+    return prep.model.solve(risk_lambda, c.alpha, solver=c.solver, fallback_solvers=c.fallback_solvers,
+                            allow_inaccurate=c.allow_inaccurate, time_limit_s=c.time_limit_s)
+
+
+def bill_compressed(prep: Prepared, active: np.ndarray):
+    """Bill the compressed rows under ``active`` (T, I): (expected cost [USD], group costs (M,) [USD], Bill)."""
+    comp = prep.comp
+    b = bill_chunks(comp.D, prep.market, active[comp.period])
+    rh = comp.row_hours()
+    grp = np.bincount(comp.group, weights=b.cost * rh, minlength=comp.n_groups)
+    return float(comp.prob @ grp), grp, b
+
+
+def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
+             config: PortfolioConfig | None = None) -> Plan:
+    """Recommend commitments: what to buy this quarter and the ladder of the next quarters.
+
+    Parameters
+    ----------
+    scenarios : ForecastResult or Scenarios
+        Demand sample paths: ``.keys`` (provider, region, instance_type, workload_class), ``.ds`` (hourly
+        DatetimeIndex), ``.paths`` (series x path x hour) [GPU-h per hour].
+    catalog : DataFrame
+        Pricing catalog (``finops_forecast.pricing.load_pricing()``).
+    inventory : DataFrame, optional
+        Commitments already owned (:mod:`finops_forecast.portfolio.inventory`).
+    config : PortfolioConfig, optional
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ProgramInfeasible
+        The user constraints admit no plan; the message names the one(s) to relax.
+    NumericalSolverError
+        No solver returned an optimal plan (after trying the fallbacks).
+    PortfolioError
+        Unpriced pools, no instrument to buy, bad settings.
+    """
+    config = config or PortfolioConfig()
+    prep = prepare(scenarios, catalog, inventory, config)
+    sol = _solve(prep)
+    return make_plan(prep, sol)
+
+
+def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bool = True) -> Plan:
+    """Bill a solution on every scenario path and assemble the :class:`Plan`."""
+    mk, per, cfg = prep.market, prep.periods, prep.config
+    T, I, N = per.T, mk.n_instruments, prep.scen.n_paths
+    ins = mk.instruments
+    active = sol.active
+    is_pool = mk.is_pool
+    firm = mk.chunk_series < 0
+    path_cost = np.zeros(N)
+    path_od = np.zeros(N)
+    used = np.zeros((T, N, I)); committed = np.zeros((T, N, I)); displaced = np.zeros((T, I))
+    qrows = []
+    alloc = None
+    cov0 = util0 = float("nan")
+    for t in range(T):
+        X = prep.chunk_period(t)
+        n, H, C = X.shape
+        b = bill_chunks(X.reshape(-1, C), mk, active[t])
+        f = per.hours[t] / H
+        path_cost += b.cost.reshape(n, H).sum(1) * f
+        path_od += b.list_cost.reshape(n, H).sum(1) * f
+        used[t] = b.used.reshape(n, H, I).sum(1)
+        committed[t] = b.committed.reshape(n, H, I).sum(1)
+        displaced[t] = b.displaced.mean(axis=0)
+        cg = b.cover_gpu.mean(axis=0)
+        unc = b.uncovered.mean(axis=0)
+        qrows.append(dict(quarter=t, start=per.start[t], hours=per.hours[t],
+                          expected_cost_usd=float(b.cost.mean() * per.hours[t]),
+                          on_demand_cost_usd=float(b.list_cost.mean() * per.hours[t]),
+                          reserved_gpu_hours=float(cg[is_pool].sum() * per.hours[t]),
+                          savings_plan_gpu_hours=float(cg[~is_pool].sum() * per.hours[t]),
+                          spot_gpu_hours=float(unc[~firm].sum() * per.hours[t]),
+                          on_demand_gpu_hours=float(unc[firm].sum() * per.hours[t]),
+                          commitment_fee_usd=float(b.fee.mean() * per.hours[t])))
+        if t == 0:
+            cov0 = b.coverage()
+            util0 = b.total_utilization()
+            alloc = _allocation(prep, t, b, per.hours[t])
+    expected = float(path_cost.mean())
+    od_cost = float(path_od.mean())
+    model_cost, _, _ = bill_compressed(prep, active)
+
+    # purchases
+    rows = []
+    for t, i in zip(*np.nonzero(sol.x > 1e-9)):
+        q = float(sol.x[t, i])
+        r = ins.iloc[i]
+        span = slice(t, min(T, t + int(prep.term_periods[i])))
+        u_path = used[span, :, i].sum(0) / np.maximum(committed[span, :, i].sum(0), 1e-12)
+        held = active[span, i]
+        w = per.hours[span]
+        value_u = float((displaced[span, i] * w).sum() / max((held * w).sum(), 1e-12))  # [USD/h per unit]
+        upfront_u, recurring_u = float(r["upfront"]), float(r["recurring"])
+        net_month = (value_u - recurring_u) * HOURS_PER_MONTH
+        if net_month <= 0:
+            be = float("nan")
+        else:
+            be = max(1.0, math.ceil(upfront_u / net_month)) if upfront_u > 0 else 1.0
+            if be > r["term_months"]:
+                be = float("nan")
+        rows.append(dict(quarter=int(t), quarter_start=per.start[t], instrument=r["id"], family=r["family"],
+                         provider=r["provider"], scope=r["scope"], term_months=int(r["term_months"]),
+                         payment_option=r["payment_option"], quantity=q, unit=r["unit"],
+                         gpu_capacity=q * r["gpu_per_unit"] if r["kind"] == "pool" else float("nan"),
+                         commitment_usd_per_hour=q * float(r["price"]), upfront_usd=q * upfront_u,
+                         monthly_usd=q * recurring_u * HOURS_PER_MONTH,
+                         expected_utilization=float(np.mean(u_path)),
+                         utilization_p10=float(np.quantile(u_path, 0.10)), break_even_month=be))
+    purchases = pd.DataFrame(rows, columns=PURCHASE_COLUMNS)
+
+    lad = []
+    for t in range(T):
+        for i in np.flatnonzero(active[t] > 1e-9):
+            own = float(prep.inventory_active[t, i])
+            lad.append(dict(quarter=t, quarter_start=per.start[t], instrument=ins["id"].iat[i],
+                            family=ins["family"].iat[i], unit=ins["unit"].iat[i], owned=own,
+                            planned=float(active[t, i]) - own, held=float(active[t, i])))
+    ladder = pd.DataFrame(lad, columns=["quarter", "quarter_start", "instrument", "family", "unit", "owned",
+                                        "planned", "held"])
+
+    curve_df = _curve(prep, sol) if curve else pd.DataFrame()
+    front = _frontier(prep, sol) if frontier else pd.DataFrame()
+    notes = list(prep.notes) + list(sol.notes)
+    size = prep.model.size()
+    size["full_equivalent"] = full_model_size(prep)
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
+    return Plan(purchases=purchases, ladder=ladder, quarters=pd.DataFrame(qrows), expected_cost_usd=expected,
+                on_demand_cost_usd=od_cost, savings_usd=od_cost - expected,
+                effective_savings_rate=(od_cost - expected) / od_cost if od_cost > 0 else 0.0, coverage=cov0,
+                utilization=util0, cvar_usd=cvar(path_cost, np.full(N, 1 / N), cfg.alpha), alpha=cfg.alpha,
+                risk_lambda=cfg.risk_lambda, model_cost_usd=model_cost, allocation=alloc,
+                savings_curve=curve_df, frontier=front, status=sol.status, solver=sol.solver, notes=notes,
+                model_size=size, settings=settings, instruments=ins.copy())
+
+
+def _allocation(prep: Prepared, t: int, b, hours: float) -> pd.DataFrame:
+    """GPU-hours per workload class on commitments, spot and on demand (commitments and on demand are shared
+    within a pool in proportion to each class's non-spot demand)."""
+    mk = prep.market
+    X = prep.scen.slice(*prep.periods.src[t])
+    dem = X.reshape(-1, X.shape[-1]).mean(axis=0)  # per series [GPU-h per hour]
+    unc = b.uncovered.mean(axis=0)
+    spot = np.zeros(mk.n_series)
+    for c in np.flatnonzero(mk.chunk_series >= 0):
+        spot[mk.chunk_series[c]] += unc[c]
+    firm_unc = np.array([unc[(mk.chunk_pool == p) & (mk.chunk_series < 0)].sum() for p in range(mk.n_pools)])
+    covered = b.covered.mean(axis=0)
+    spool = mk.series["pool"].to_numpy(int)
+    nonspot = dem - spot
+    pool_ns = np.bincount(spool, weights=nonspot, minlength=mk.n_pools)
+    share = np.where(pool_ns[spool] > 0, nonspot / np.where(pool_ns[spool] > 0, pool_ns[spool], 1), 0)
+    df = pd.DataFrame({"workload_class": mk.series["workload_class"], "demand_gpu_hours": dem * hours,
+                       "committed_gpu_hours": share * covered[spool] * hours, "spot_gpu_hours": spot * hours,
+                       "on_demand_gpu_hours": share * firm_unc[spool] * hours})
+    g = df.groupby("workload_class", as_index=False).sum()
+    for c in ("committed", "spot", "on_demand"):
+        g[f"{c}_share"] = g[f"{c}_gpu_hours"] / g["demand_gpu_hours"].where(g["demand_gpu_hours"] > 0)
+    return g
+
+
+def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
+    """Savings versus commitment: this quarter's purchases scaled by each factor, billed on the compressed rows."""
+    mk = prep.market
+    T = prep.periods.T
+    first = np.zeros_like(sol.active)
+    for i in range(mk.n_instruments):
+        first[: min(T, prep.term_periods[i]), i] = sol.x[0, i]
+    od, _, _ = bill_compressed(prep, np.zeros_like(sol.active))
+    held0 = sol.active[0] @ mk.price
+    rows = []
+    for f in prep.config.curve_factors:
+        act = np.maximum(sol.active + (f - 1.0) * first, 0.0)
+        e, _, _ = bill_compressed(prep, act)
+        rows.append(dict(factor=f, commitment_usd_per_hour=float(act[0] @ mk.price), expected_cost_usd=e,
+                         savings_usd=od - e, savings_rate=(od - e) / od if od > 0 else 0.0,
+                         recommended=bool(abs(f - 1.0) < 1e-12)))
+    _ = held0
+    return pd.DataFrame(rows)
+
+
+def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
+    """Cost-risk frontier: re-solve (no recompile) for each risk weight."""
+    cfg = prep.config
+    rows = []
+    for lam in cfg.frontier_lambdas:
+        s = _solve(prep, lam)
+        rows.append(dict(risk_lambda=lam, expected_cost_usd=s.expected_usd, cvar_usd=s.cvar_usd,
+                         commitment_usd_per_hour=float(s.active[0] @ prep.market.price)))
+    prep.model.risk_term.set(cfg.risk_lambda, cfg.alpha)
+    return pd.DataFrame(rows)
+
+
+def full_model_size(prep: Prepared) -> dict:
+    """Size of the uncompressed program: every path is a scenario and every hour a row."""
+    mk, per = prep.market, prep.periods
+    rows = int(prep.scen.n_paths * per.hours.sum())
+    spend = ~mk.is_pool
+    J = int(np.isfinite(mk.rate[spend]).sum())
+    T, I = per.T, mk.n_instruments
+    nvar = rows * (mk.n_chunks + J) + T * I + prep.scen.n_paths + 1
+    ncon = rows * (mk.n_pools + int(spend.sum()) + mk.n_chunks) + prep.scen.n_paths
+    return {"rows": rows, "variables": nvar, "constraints": ncon}

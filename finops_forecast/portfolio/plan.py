@@ -1,0 +1,140 @@
+"""The plan the optimizer returns, and its CSV / JSON export."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PURCHASE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "provider", "scope", "term_months",
+                    "payment_option", "quantity", "unit", "gpu_capacity", "commitment_usd_per_hour", "upfront_usd",
+                    "monthly_usd", "expected_utilization", "utilization_p10", "break_even_month"]
+
+
+@dataclass
+class Plan:
+    """What to buy now, what to buy later, and what it is expected to cost.
+
+    Attributes
+    ----------
+    purchases : DataFrame
+        One row per purchase (:data:`PURCHASE_COLUMNS`); ``quarter`` 0 is this quarter (buy now), later
+        quarters are the planned ladder. quantity is in ``unit`` (instance or USD/h); gpu_capacity [GPU] for
+        instances; commitment_usd_per_hour [USD/h] effective (upfront amortized); upfront_usd [USD];
+        monthly_usd [USD/month] recurring; expected_utilization and utilization_p10 over scenarios in the
+        purchase quarter, in [0, 1]; break_even_month: months until the purchase's savings over on demand
+        repay what was paid for it (NaN: never within the term at expected utilization).
+    ladder : DataFrame
+        Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held.
+    quarters : DataFrame
+        Per quarter: start, hours, expected cost and all-on-demand cost [USD], GPU-hours served by reserved
+        (pool instruments), savings plans (spend instruments), spot and on demand [GPU-h] (the stacked view).
+    expected_cost_usd, on_demand_cost_usd, savings_usd : float
+        Over the planned horizon, billed by the billing engine on every scenario path [USD]; on_demand is the
+        same demand all on demand.
+    effective_savings_rate : float
+        savings / on_demand cost.
+    coverage, utilization : float
+        Share of GPU-hours covered by commitments; used / committed [USD], in [0, 1] (this quarter).
+    cvar_usd : float
+        CVaR_alpha of the horizon cost over scenario paths [USD].
+    model_cost_usd : float
+        The program's expected cost on the compressed scenarios [USD] (equals the billing engine's bill of the
+        compressed rows; differs from expected_cost_usd by the compression error).
+    allocation : DataFrame
+        Per workload class this quarter: GPU-hours on commitments, spot and on demand, and their shares.
+    savings_curve : DataFrame
+        factor (multiple of this quarter's purchases), commitment_usd_per_hour, expected_cost_usd, savings_usd,
+        savings_rate: the savings-versus-commitment curve (factor 1 is the recommendation).
+    frontier : DataFrame
+        risk_lambda, expected_cost_usd, cvar_usd, commitment_usd_per_hour: the cost-risk frontier.
+    status, solver : str
+        Solver status (always "optimal" unless the config allowed inaccurate plans) and solver used.
+    notes : list of str
+        Assumptions and solver events the reader must know.
+    model_size : dict
+        Sizes of the compressed program and of the full hourly program it stands for.
+    settings : dict
+        The PortfolioConfig used.
+    """
+
+    purchases: pd.DataFrame
+    ladder: pd.DataFrame
+    quarters: pd.DataFrame
+    expected_cost_usd: float
+    on_demand_cost_usd: float
+    savings_usd: float
+    effective_savings_rate: float
+    coverage: float
+    utilization: float
+    cvar_usd: float
+    alpha: float
+    risk_lambda: float
+    model_cost_usd: float
+    allocation: pd.DataFrame
+    savings_curve: pd.DataFrame
+    frontier: pd.DataFrame
+    status: str
+    solver: str
+    notes: list = field(default_factory=list)
+    model_size: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    instruments: pd.DataFrame | None = None
+
+    @property
+    def buy_now(self) -> pd.DataFrame:
+        """The purchases of this quarter (quarter 0)."""
+        return self.purchases[self.purchases["quarter"] == 0].reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field (tables as lists of records)."""
+        def rec(df):
+            if df is None:
+                return []
+            return json.loads(df.to_json(orient="records", date_format="iso"))
+        scal = {k: _num(getattr(self, k)) for k in (
+            "expected_cost_usd", "on_demand_cost_usd", "savings_usd", "effective_savings_rate", "coverage",
+            "utilization", "cvar_usd", "alpha", "risk_lambda", "model_cost_usd")}
+        return {**scal, "status": self.status, "solver": self.solver, "notes": list(self.notes),
+                "purchases": rec(self.purchases), "ladder": rec(self.ladder), "quarters": rec(self.quarters),
+                "allocation": rec(self.allocation), "savings_curve": rec(self.savings_curve),
+                "frontier": rec(self.frontier), "model_size": self.model_size, "settings": self.settings}
+
+    def to_json(self, path=None, indent: int = 2) -> str:
+        """Write (when ``path`` is given) and return the plan as JSON."""
+        text = json.dumps(self.to_dict(), indent=indent, default=_num)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_csv(self, path=None) -> str:
+        """Write (when ``path`` is given) and return the purchase table as CSV."""
+        text = self.purchases.to_csv(index=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def summary(self) -> str:
+        """A one-paragraph recommendation."""
+        now = self.buy_now
+        what = "; ".join(f"{r.quantity:,.2f} {r.unit} of {r.instrument}" for r in now.itertuples()) or "nothing"
+        return (f"Buy now: {what}. Expected cost {self.expected_cost_usd:,.0f} USD over the plan versus "
+                f"{self.on_demand_cost_usd:,.0f} USD all on demand: savings {self.savings_usd:,.0f} USD "
+                f"({self.effective_savings_rate:.1%}); coverage {self.coverage:.1%}, utilization "
+                f"{self.utilization:.1%}; CVaR{int(round(self.alpha * 100))} {self.cvar_usd:,.0f} USD "
+                f"(status {self.status}).")
+
+
+def _num(v):
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (pd.Timestamp,)):
+        return v.isoformat()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
