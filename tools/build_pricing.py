@@ -156,9 +156,13 @@ def build_gcp() -> pd.DataFrame:
                     gpu_count=count, effective_date=r.snapshot_date, payment_option="no_upfront",
                     is_assumption=False, origin="cyclenerd")
         items = [("on_demand", "", 0, r.hour, src + " hour"),
-                 ("spot", "", 0, r.hour_spot, src + " hour_spot"),
-                 ("cud", "gcp_resource_cud", 12, r.month_1y / HOURS_PER_MONTH, src + " month_1y / 730 h"),
-                 ("cud", "gcp_resource_cud", 36, r.month_3y / HOURS_PER_MONTH, src + " month_3y / 730 h")]
+                 ("spot", "", 0, r.hour_spot, src + " hour_spot")]
+        # where no CUD is sold, pricing.yml repeats the on-demand month as month_1y / month_3y (A2 ultra
+        # until 2024-07, then leaves them out): not a commitment price, so it is skipped
+        for term, value in ((12, r.month_1y), (36, r.month_3y)):
+            if pd.notna(value) and not np.isclose(value, r.month, rtol=1e-9):
+                items.append(("cud", "gcp_resource_cud", term, value / HOURS_PER_MONTH,
+                              src + f" month_{term // 12}y / 730 h"))
         for model, fam, term, value, s in items:
             if pd.notna(value) and value > 0:
                 rows.append(dict(base, pricing_model=model, commitment_family=fam, term_months=term,
@@ -167,7 +171,19 @@ def build_gcp() -> pd.DataFrame:
             rows += _rows_from_derived(base, A.gcp_flex_cud_rates(float(r.hour)), "cyclenerd-derived")
     cat = pd.DataFrame(rows)
     cat["effective_date"] = pd.to_datetime(cat["effective_date"])
-    return finish(cat)
+    cat = finish(cat)
+    # items the newest snapshots no longer list are withdrawn: end_date = first snapshot without them
+    snaps = np.sort(pd.to_datetime(h["snapshot_date"]).unique())
+    seen = pd.DataFrame(rows)[PRICE_KEYS + ["effective_date"]]
+    seen["effective_date"] = pd.to_datetime(seen["effective_date"])
+    last_seen = seen.groupby(PRICE_KEYS)["effective_date"].max()
+    gone = last_seen[last_seen < snaps[-1]]
+    ends = pd.Series([snaps[np.searchsorted(snaps, d, side="right")] for d in gone], index=gone.index,
+                     name="end")
+    cat = cat.merge(ends.reset_index(), on=PRICE_KEYS, how="left")
+    is_last = ~cat.duplicated(PRICE_KEYS, keep="last")
+    cat["end_date"] = cat["end"].where(is_last)
+    return validate_catalog(cat.drop(columns="end"))[CATALOG_COLUMNS]
 
 
 # --------------------------------------------------------------------------------------------------- Azure
@@ -199,8 +215,15 @@ def build_azure() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------------- output
 
+#: where two sources price the same item on the same day, the snapshot with published RI rates wins
+ORIGIN_PRIORITY = {"vantage": 0, "vantage-derived": 0, "advisor": 0, "karpenter": 1, "karpenter-derived": 1}
+
+
 def finish(cat: pd.DataFrame) -> pd.DataFrame:
-    cat = changes_only(cat).drop(columns=["origin"])
+    cat = changes_only(cat)
+    cat = cat.assign(_prio=cat["origin"].map(ORIGIN_PRIORITY).fillna(0))
+    cat = cat.sort_values(PRICE_KEYS + ["effective_date", "_prio"], kind="stable")
+    cat = cat.drop_duplicates(PRICE_KEYS + ["effective_date"], keep="first").drop(columns=["origin", "_prio"])
     cat = validate_catalog(cat)
     return cat.sort_values(PRICE_KEYS + ["effective_date", "source"], kind="stable").reset_index(drop=True)[
         CATALOG_COLUMNS]
@@ -211,6 +234,7 @@ def write(cat: pd.DataFrame, path: Path) -> None:
     out["effective_date"] = out["effective_date"].dt.strftime("%Y-%m-%d")
     out["is_assumption"] = out["is_assumption"].map({True: "true", False: "false"})
     out["gpu_count"] = out["gpu_count"].map("{:g}".format)
+    out["end_date"] = out["end_date"].dt.strftime("%Y-%m-%d")
     text = out.to_csv(index=False, lineterminator="\n")
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:

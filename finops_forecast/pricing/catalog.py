@@ -50,6 +50,9 @@ def _read_user(p) -> pd.DataFrame:
 def select_as_of(catalog: pd.DataFrame, as_of=None, *, strict: bool = False) -> pd.DataFrame:
     """For each priced item keep the row in effect on ``as_of``.
 
+    A row is in effect from its ``effective_date`` until the item's next row; a row with an ``end_date`` (the
+    first snapshot in which the source no longer lists the item) is not in effect from that day on.
+
     Parameters
     ----------
     catalog : pandas.DataFrame
@@ -69,10 +72,13 @@ def select_as_of(catalog: pd.DataFrame, as_of=None, *, strict: bool = False) -> 
     if catalog.empty:
         return catalog.copy()
     df = catalog.sort_values(PRICE_KEYS + ["effective_date"], kind="stable")
+    end = df["end_date"] if "end_date" in df.columns else pd.Series(pd.NaT, index=df.index)
     if as_of is None:
-        return df.groupby(PRICE_KEYS, sort=False).tail(1).reset_index(drop=True)
+        last = df.groupby(PRICE_KEYS, sort=False).tail(1)
+        return last[end.loc[last.index].isna()].reset_index(drop=True)
     cut = pd.Timestamp(as_of).normalize()
     before = df[df["effective_date"] <= cut].groupby(PRICE_KEYS, sort=False).tail(1)
+    before = before[~(end.loc[before.index] <= cut)]  # withdrawn items are gone
     if strict:
         return before.reset_index(drop=True)
     after = df[df["effective_date"] > cut].groupby(PRICE_KEYS, sort=False).head(1)

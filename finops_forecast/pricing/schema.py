@@ -43,7 +43,7 @@ CATALOG_COLUMNS = [
     "pricing_model", "commitment_family", "term_months", "payment_option",
     "usd_per_hour", "usd_per_gpu_hour", "upfront_usd", "recurring_usd_per_hour",
     "effective_date", "source", "is_assumption",
-    "spot_savings_pct", "interruption_label", "interruption_max_pct",
+    "spot_savings_pct", "interruption_label", "interruption_max_pct", "end_date",
 ]
 
 #: a priced item is unique on these columns (at one effective_date)
@@ -204,6 +204,17 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
     out["effective_date"] = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
     out["effective_date"] = out["effective_date"].dt.normalize().astype("datetime64[ns]")
 
+    if "end_date" in out.columns:
+        end = pd.to_datetime(out["end_date"], errors="coerce")
+        bad = out["end_date"].notna() & (out["end_date"].astype(str).str.strip() != "") & end.isna()
+        if bad.any():
+            _fail("end_date must be empty or a date (YYYY-MM-DD).", source, out, bad, "end_date")
+        out["end_date"] = end.dt.normalize().astype("datetime64[ns]")
+        bad = out["end_date"].notna() & (out["end_date"] <= out["effective_date"])
+        if bad.any():
+            _fail("end_date must be after effective_date.", source, out, bad, "end_date")
+    else:
+        out["end_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
     if "is_assumption" not in out.columns:
         out["is_assumption"] = False
     out["is_assumption"] = out["is_assumption"].map(_to_bool)
