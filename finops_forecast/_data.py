@@ -1,7 +1,7 @@
-"""Paths of the data bundled with the package (pricing catalog, instance registry).
+"""Paths of the data bundled with the package (pricing catalog, instance registry, notebook templates).
 
-The top-level ``pricing/`` folder of the repository is shipped inside the wheel as
-``finops_forecast/_bundled/pricing`` (see ``pyproject.toml``). In a source checkout or an editable install that
+The top-level ``pricing/`` and ``notebooks/`` folders of the repository are shipped inside the wheel as
+``finops_forecast/_bundled/pricing`` and ``finops_forecast/_bundled/notebooks`` (see ``pyproject.toml``). In a source checkout or an editable install that
 folder does not exist, so the accessor falls back to the repository's ``pricing/``. Nothing is read here:
 callers open the files they need, when they need them.
 """
@@ -30,6 +30,16 @@ def pricing_dir() -> Path:
         "pricing/ beside the package (source checkout) exists. Reinstall finops_forecast from a wheel or "
         "run from a full checkout."
     )
+
+
+@cache
+def notebooks_dir() -> Path:
+    """Folder of the bundled notebook templates (``notebooks/`` of the repository, shipped in the wheel)."""
+    for candidate in (_PACKAGE / "_bundled" / "notebooks", _PACKAGE.parent / "notebooks"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("The bundled notebooks are missing: reinstall finops_forecast from a wheel or run from "
+                            "a full checkout.")
 
 
 def pricing_file(name: str) -> Path:
