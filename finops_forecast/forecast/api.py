@@ -340,10 +340,10 @@ def _warn_fallbacks(selection: pd.DataFrame, id_cols) -> None:
 
 
 def _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
-          cv_h, cv_windows, calibrate, model_kwargs) -> SeriesSpec:
+          cv_h, cv_windows, calibrate, model_kwargs, cv_step=1) -> SeriesSpec:
     return SeriesSpec(models=models, horizon=horizon, freq=freq, resolution=resolution, components=components,
                       n_paths=int(n_paths), window_hours=int(window_hours), quantile=float(quantile),
-                      analog_weeks=int(analog_weeks), cv_h=int(cv_h), cv_windows=int(cv_windows),
+                      analog_weeks=int(analog_weeks), cv_h=int(cv_h), cv_windows=int(cv_windows), cv_step=int(cv_step),
                       calibrate=bool(calibrate), model_kwargs=dict(model_kwargs or {}))
 
 
@@ -351,8 +351,8 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
              n_paths: int = 200, seed: int = 0, engine: str = "local", address=None, n_workers: int = 2,
              planned_runs: pd.DataFrame | None = None, components: str = "split", resolution: str = "daily",
              gaps: str = "zero", window_hours: int = 168, quantile: float = 0.05, analog_weeks: int = 8,
-             cv_h: int = 7, cv_windows: int = 4, calibrate: bool = True, model_kwargs: dict | None = None,
-             progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
+             cv_h: int = 7, cv_windows: int = 4, cv_step: int = 1, calibrate: bool = True,
+             model_kwargs: dict | None = None, progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
              target_col: str = "gpu_hours") -> ForecastResult:
     """Forecast GPU demand per series (pool x workload class) with sample paths.
 
@@ -396,8 +396,9 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         Baseline/burst decomposition: trailing window [h] and floor quantile.
     analog_weeks : int
         Weeks of history the hourly shapes are drawn from.
-    cv_h, cv_windows, calibrate :
-        Backtest horizon [days or model steps], windows and interval calibration of the per-series selection.
+    cv_h, cv_windows, cv_step, calibrate :
+        Per-series selection backtest: horizon [model steps: days unless resolution="hourly"], windows, steps
+        between windows, and interval calibration on its errors.
     model_kwargs : dict or None
         Constructor arguments per model name.
     progress : bool or None
@@ -432,7 +433,7 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
     level_quantiles(level)
     prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
     spec = _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
-                 cv_h, cv_windows, calibrate, model_kwargs)
+                 cv_h, cv_windows, calibrate, model_kwargs, cv_step)
     tasks = [(y, spec, _series_seed(seed, tuple(k)))
              for y, k in zip(prep.series, prep.keys.itertuples(index=False))]
     results = run_tasks(_run_one, tasks, engine=engine, address=address, n_workers=n_workers,
@@ -498,8 +499,8 @@ def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
                    models=("seasonal_naive", "ets", "theta", "auto"), n_windows: int = 8, step: int = 1,
                    level=(80, 95), n_paths: int = 1000, seed: int = 0, engine: str = "local", address=None,
                    n_workers: int = 2, components: str = "total", resolution: str = "daily", gaps: str = "zero",
-                   cv_h: int = 7, cv_windows: int = 4, calibrate: bool = True, model_kwargs: dict | None = None,
-                   progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
+                   cv_h: int = 7, cv_windows: int = 4, cv_step: int = 1, calibrate: bool = True,
+                   model_kwargs: dict | None = None, progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
                    target_col: str = "gpu_hours") -> Backtest:
     """Rolling-origin backtest of each model, scored against seasonal naive.
 
@@ -536,7 +537,7 @@ def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
         for cut in cuts:
             for mname in models:
                 spec = _spec(horizon, freq, (mname,), resolution, components, n_paths, 168, 0.05, 8, cv_h,
-                             cv_windows, calibrate, model_kwargs)
+                             cv_windows, calibrate, model_kwargs, cv_step)
                 tasks.append((y, cut, spec, _series_seed(seed, tuple(k), cut), m))
                 meta.append((i, cut, mname))
     results = run_tasks(_run_cv, tasks, engine=engine, address=address, n_workers=n_workers,

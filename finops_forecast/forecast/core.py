@@ -63,8 +63,8 @@ class SeriesSpec:
         Decomposition window [h] and floor quantile.
     analog_weeks : int
         Weeks of history the hourly shapes are drawn from.
-    cv_h, cv_windows :
-        Backtest horizon [model steps] and windows of the per-series selection.
+    cv_h, cv_windows, cv_step :
+        Backtest horizon [model steps], windows and steps between windows of the per-series selection.
     calibrate : bool
         Calibrate interval widths on the selection backtest.
     """
@@ -80,6 +80,7 @@ class SeriesSpec:
     analog_weeks: int = 8
     cv_h: int = 7
     cv_windows: int = 4
+    cv_step: int = 1
     calibrate: bool = True
     model_kwargs: dict = field(default_factory=dict)
 
@@ -151,6 +152,7 @@ def _model_for(spec: SeriesSpec, name_or_cands: tuple, h: int, step_hours: int):
         return make_model(name, **kwargs.get(name, {}))
     cands = AUTO_CANDIDATES if name_or_cands == ("auto",) else tuple(name_or_cands)
     return AutoSelect(candidates=cands, h=max(1, min(spec.cv_h, h)), n_windows=spec.cv_windows,
+                      step=spec.cv_step,
                       calibrate=spec.calibrate, model_kwargs=kwargs)
 
 

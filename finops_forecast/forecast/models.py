@@ -43,6 +43,8 @@ class ForecastModel:
     """
 
     name: str = "model"
+    #: add the uncertainty of the series' long-run growth rate to the model's own (see :func:`drift_se`)
+    drift_uncertainty: bool = True
 
     def min_length(self, season_length: int) -> int:
         """Fewest observations the model needs [steps]."""
@@ -74,6 +76,7 @@ class ForecastModel:
                                 "Use a simpler model such as 'naive' or give a longer history.")
         self.season_length_ = int(season_length)
         self.n_obs_ = len(y)
+        self.drift_se_ = drift_se(y, int(season_length)) if self.drift_uncertainty else 0.0
         self._fit(y, int(season_length))
         return self
 
@@ -99,6 +102,8 @@ class ForecastModel:
         mean = np.asarray(mean, dtype=float).reshape(h)
         sd = np.asarray(sd, dtype=float).reshape(h)
         sd = np.where(np.isfinite(sd), np.maximum(sd, 0.0), 0.0)
+        # long horizons: the growth rate itself is uncertain, its error grows linearly with the horizon
+        sd = np.sqrt(sd ** 2 + (self.drift_se_ * np.arange(1, h + 1)) ** 2)
         # a forecast is never more certain further out: enforce a fan that does not narrow
         sd = np.maximum.accumulate(sd)
         return mean, sd
@@ -112,6 +117,22 @@ class ForecastModel:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def drift_se(y: np.ndarray, season_length: int) -> float:
+    """Standard error of the series' growth per step, from its non-overlapping seasonal differences.
+
+    With ``d`` the differences over one season (``y[t] - y[t-m]``), the growth per step is ``mean(d) / m`` and
+    its standard error ``std(d) / (m * sqrt(len(d) / m))`` (only ``len(d) / m`` of the overlapping differences
+    are independent). ``predict`` adds ``(drift_se * h) ** 2`` to every model's error variance, as the
+    random walk with drift does (``var = h sigma^2 (1 + h / T)``): negligible at a week, dominant at years,
+    so forecasts fan out over the 1- and 3-year terms of commitments [GPU-h per step per step].
+    """
+    m = season_length if len(y) > 2 * season_length else 1
+    d = y[m:] - y[:-m]
+    if len(d) < 2:
+        return 0.0
+    return float(np.std(d, ddof=1) / (m * np.sqrt(max(len(d) / m, 1.0))))
 
 
 def _check_h(h) -> int:
@@ -304,6 +325,8 @@ class Prophet(ForecastModel):
         _quiet_prophet()
         from prophet import Prophet as _Prophet
 
+        _quiet_prophet()  # cmdstanpy sets its own handler and level on import
+
         step = pd.Timedelta(hours=self.step_hours)
         ds = pd.Timestamp("2001-01-01") + step * np.arange(len(y))
         model = _Prophet(interval_width=0.8, uncertainty_samples=self.uncertainty_samples,
@@ -312,7 +335,7 @@ class Prophet(ForecastModel):
                          daily_seasonality=self.step_hours < 24 and len(y) * self.step_hours >= 48)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(pd.DataFrame({"ds": ds, "y": y}))
+            model.fit(pd.DataFrame({"ds": ds, "y": y}), seed=0)
         self.res_ = model
         self.ds_end_ = ds[-1]
         self.step_ = step
@@ -321,9 +344,16 @@ class Prophet(ForecastModel):
         import pandas as pd
 
         future = pd.DataFrame({"ds": self.ds_end_ + self.step_ * np.arange(1, h + 1)})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p = self.res_.predict(future)
+        # Prophet draws its interval trends from numpy's global generator: fix it for this call only, so that
+        # the widths (a property of the fitted model) are reproducible, and restore the caller's state
+        state = np.random.get_state()
+        try:
+            np.random.seed(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                p = self.res_.predict(future)
+        finally:
+            np.random.set_state(state)
         mean = p["yhat"].to_numpy(float)
         sd = (p["yhat_upper"].to_numpy(float) - p["yhat_lower"].to_numpy(float)) / (2 * stats.norm.ppf(0.9))
         return mean, sd
@@ -365,9 +395,12 @@ class AutoSelect(ForecastModel):
     """Pick, per series, the candidate with the lowest mean MASE in a rolling-origin backtest on the series'
     own history, then refit it on the whole history.
 
-    The widths of the chosen model's intervals are then calibrated on the same backtest: the forecast-error sd is
-    multiplied by ``interval_scale_`` so that the central 80% interval would have covered 80% of the backtest
-    errors (bounded to [0.5, 4]). Candidates that need more history than the series has are skipped; when no
+    The widths of the chosen model's intervals are then calibrated on the same backtest. ``raw`` is the factor
+    by which the model's error sd must be multiplied for its central 80% interval to cover 80% of the backtest
+    errors; the sd is multiplied by ``raw ** calibration_weight`` (bounded to [0.5, 4]). The default weight 0.5
+    takes the geometric mean of the model's own width and the backtest's: on short histories the backtest
+    windows train on less data than the final fit and overstate its errors (measured on the Philly and DLRM
+    traces, see docs/forecast.md). Candidates that need more history than the series has are skipped; when no
     candidate can be backtested the simplest one that fits is used, and ``selection_`` says so.
 
     Parameters
@@ -382,6 +415,8 @@ class AutoSelect(ForecastModel):
         Steps between cutoffs; default ``max(1, h // 2)``.
     calibrate : bool
         Calibrate interval widths on the backtest errors.
+    calibration_weight : float
+        Weight in [0, 1] of the backtest's evidence in log space (0: model widths, 1: backtest widths).
     model_kwargs : dict
         Per-candidate constructor arguments, e.g. ``{"prophet": {"step_hours": 1}}``.
     """
@@ -391,8 +426,10 @@ class AutoSelect(ForecastModel):
     n_windows: int = 4
     step: int | None = None
     calibrate: bool = True
+    calibration_weight: float = 0.5
     model_kwargs: dict = field(default_factory=dict)
     name: str = "auto"
+    drift_uncertainty: bool = False  # the chosen model adds it
 
     def __post_init__(self):
         for c in self.candidates:
@@ -445,7 +482,8 @@ class AutoSelect(ForecastModel):
         z = z_err.get(best, [])
         factor = 1.0
         if self.calibrate and len(z) >= 5:
-            factor = float(np.quantile(z, 0.8) / stats.norm.ppf(0.9))
+            raw = float(np.quantile(z, 0.8) / stats.norm.ppf(0.9))
+            factor = raw ** float(self.calibration_weight)
             factor = float(np.clip(factor, 0.5, 4.0))
         model = MODELS[best](**self.model_kwargs.get(best, {}))
         self.chosen_ = model.fit(y, m)

@@ -4,7 +4,9 @@ The traces are not shipped with the package: they are found next to the reposito
 (``<repo>/../shared/datasets``) or where the environment variable ``FINOPS_SHARED_DATASETS`` points.
 
 ``philly``        Microsoft Philly training cluster, Oct-Dec 2017: hourly mean active NODES (not GPUs; Philly
-                  nodes hold 2 or 8 GPUs), 1,771 hours. Used as class ``training``.
+                  nodes hold 2 or 8 GPUs), 1,771 hours. Used as class ``training``. The 9 hours
+                  2017-10-25 15:00-23:00 are missing in the trace (the cluster was nearly idle on the 26th,
+                  an outage); their rows are dropped, so ``forecast(gaps=...)`` decides how to treat them.
 ``alibaba-dlrm``  Alibaba DLRM inference fleet (cluster-trace-gpu-v2025), 31 days: hourly GPUs in use, 744 hours.
                   Used as class ``inference``; the trace has no calendar date, it is placed from 2025-01-06.
 """
@@ -66,5 +68,6 @@ def load_trace(name: str, root: str | os.PathLike | None = None) -> pd.DataFrame
     else:
         ts = pd.Timestamp("2025-01-06", tz="UTC") + pd.to_timedelta(raw["hour_index"], unit="h")
         y, pool, cls = raw["gpus_total"], ("alibaba", "cn", "dlrm-gpu"), "inference"
-    return pd.DataFrame({"ts": ts, "provider": pool[0], "region": pool[1], "instance_type": pool[2],
+    out = pd.DataFrame({"ts": ts, "provider": pool[0], "region": pool[1], "instance_type": pool[2],
                          "workload_class": cls, "team": "unallocated", "gpu_hours": y.astype(float)})
+    return out[out["gpu_hours"].notna()].reset_index(drop=True)
