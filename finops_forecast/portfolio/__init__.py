@@ -17,9 +17,9 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "optimize": "finops_forecast.portfolio.optimize",
-    "prepare": "finops_forecast.portfolio.optimize",
-    "Scenarios": "finops_forecast.portfolio.optimize",
+    "optimize": "finops_forecast.portfolio.api",
+    "prepare": "finops_forecast.portfolio.api",
+    "Scenarios": "finops_forecast.portfolio.api",
     "PortfolioConfig": "finops_forecast.portfolio.config",
     "Plan": "finops_forecast.portfolio.plan",
     "Market": "finops_forecast.portfolio.instruments",

@@ -201,24 +201,21 @@ class Market:
 
 
 def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> tuple[float, bool]:
-    """Spot effective rate [USD/GPU-h] for a class: the pricing package's model if present, else the assumed
-    rework share. Returns (rate, is_assumption)."""
+    """Spot effective rate [USD/GPU-h] for a class and whether it rests on an assumption.
+
+    Uses :func:`finops_forecast.pricing.spot_effective_cost` (spot x (1 + expected rework) for the class's
+    profile and the row's interruption bucket); a row without interruption information falls back to
+    ``spot x (1 + spot.rework[class])``, flagged as an assumption.
+    """
     base = float(row["usd_per_gpu_hour"])
-    try:
-        from finops_forecast.pricing import spot_effective_cost  # noqa: PLC0415
-    except ImportError:
-        spot_effective_cost = None
-    if spot_effective_cost is not None:
-        try:
-            val = spot_effective_cost(row.to_frame().T, workload_class)
-            val = float(np.asarray(getattr(val, "values", val), dtype=float).ravel()[0])
-            gpu = float(row["gpu_count"])
-            # accept either per-GPU or per-instance answers
-            if abs(val - base) > abs(val / gpu - base) and gpu > 1:
-                val = val / gpu
-            return val, False
-        except Exception:  # noqa: BLE001 - different signature: fall back to the documented assumption
-            pass
+    label = row.get("interruption_label", "")
+    pct = row.get("interruption_max_pct", np.nan)
+    interruption = label if isinstance(label, str) and label.strip() else (
+        float(pct) / 100.0 if pd.notna(pct) else None)
+    if interruption is not None:
+        from finops_forecast.pricing.spot import spot_effective_cost  # noqa: PLC0415
+
+        return float(spot_effective_cost(base, interruption, workload_class)), False
     return base * (1.0 + float(spot.rework.get(workload_class, 0.0))), True
 
 
@@ -333,8 +330,7 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     if families is not None:
         com = com[com["commitment_family"].isin(families)]
     pkeys = set(pool_index)
-    com = com[[tuple(k) in pkeys or f in SPEND_FAMILIES
-               for k, f in zip(com[POOL_KEYS].itertuples(index=False), com["commitment_family"])]]
+    com = com[[tuple(k) in pkeys for k in com[POOL_KEYS].itertuples(index=False)]]
     rows, rate_rows = [], []
     P = len(pools)
     for r in com[com["commitment_family"].isin(POOL_FAMILIES)].itertuples(index=False):

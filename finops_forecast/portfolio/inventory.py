@@ -100,10 +100,10 @@ def active_quantities(inv: pd.DataFrame, market: Market, starts: pd.DatetimeInde
     if inv is None or not len(inv):
         return out, []
     idx, notes = match_instruments(inv, market)
-    s = starts.asi8 / 3.6e12
-    e = ends.asi8 / 3.6e12
+    s = pd.DatetimeIndex(starts).as_unit("ns").asi8 / 3.6e12  # [h since epoch]
+    e = pd.DatetimeIndex(ends).as_unit("ns").asi8 / 3.6e12
     for k, r in zip(idx, inv.itertuples(index=False)):
-        exp = pd.Timestamp(r.expires).value / 3.6e12
+        exp = pd.Timestamp(r.expires).as_unit("ns").value / 3.6e12
         frac = np.clip((exp - s) / (e - s), 0.0, 1.0)
         out[:, k] += frac * float(r.quantity)
     return out, notes

@@ -1,0 +1,155 @@
+"""Purchasing policies, all priced by the same billing engine: one decision for one holding window.
+
+A policy answers: "given what I know now and what I already hold, how much of each instrument do I buy for the
+window that starts now?" It returns a quantity per market instrument (instances or USD/h). The backtest
+(:mod:`finops_forecast.evaluate`) calls :func:`decide` at every decision time and bills the realized demand
+with :func:`finops_forecast.portfolio.billing.bill`.
+
+=============  ===============================================================================================
+policy         what it sees and does
+=============  ===============================================================================================
+``forecast``   forecast sample paths of the window: the optimizer's one-period model (compressed, with CVaR)
+``hindsight``  the realized demand of the window: the same model on it, uncompressed: the physical limit; no
+               policy bills less on that window (tested)
+``lookback``   the clouds' own rule (AWS/Azure recommendations): the commitment that would have saved most over
+               the last ``lookback_hours`` of history, no forecast
+``stable``     GCP's "stable usage": per pool, the minimum hourly usage over the last ``stable_hours`` (30
+               days) committed as resource commitments (or, where none is priced, the provider's spend plan)
+``on_demand``  buys nothing
+=============  ===============================================================================================
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from finops_forecast.errors import PortfolioError, unknown_name
+from finops_forecast.portfolio.compress import compress, full
+from finops_forecast.portfolio.config import PortfolioConfig
+from finops_forecast.portfolio.instruments import Market
+from finops_forecast.portfolio.model import CommitmentModel, UserConstraints
+
+POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
+
+
+def _purchasable(market: Market, config: PortfolioConfig) -> np.ndarray:
+    ins = market.instruments
+    ok = ins["term_months"].isin([int(t) for t in config.terms_months]).to_numpy() & \
+        ins["payment_option"].isin(config.payment_options).to_numpy()
+    if config.families is not None:
+        ok &= ins["family"].isin(config.families).to_numpy()
+    return ok
+
+
+def window_model(market: Market, paths: np.ndarray, held=None, config: PortfolioConfig | None = None, *,
+                 exact: bool = False) -> CommitmentModel:
+    """The one-period program for a holding window.
+
+    Parameters
+    ----------
+    paths : ndarray (N, H, S)
+        Demand paths of the window [GPU-h per hour] (N = 1 for realized demand).
+    held : ndarray (I,), optional
+        Quantities already held through the window.
+    exact : bool
+        Keep every hour (no compression).
+    """
+    config = config or PortfolioConfig()
+    paths = np.asarray(paths, float)
+    if paths.ndim == 2:
+        paths = paths[None]
+    X = market.chunks(paths)
+    H = X.shape[1]
+    hours = np.array([float(H)])
+    comp = full(lambda t: X, hours) if exact else compress(
+        lambda t: X, market.chunk_value, hours, n_groups=config.scenario_groups, strata=config.strata,
+        levels=config.levels)
+    inv = np.zeros((1, market.n_instruments)) if held is None else np.asarray(held, float)[None, :]
+    user = UserConstraints(allow_on_demand=config.allow_on_demand, purchasable=_purchasable(market, config))
+    if config.upfront_budget_usd is not None:
+        user.budget = np.array(config.budget_vector(1), float)
+    return CommitmentModel(market, comp, np.ones(market.n_instruments, int), inv, user,
+                           integer_pool=config.integer_ri, risk_lambda=config.risk_lambda, alpha=config.alpha)
+
+
+def _solve(model: CommitmentModel, config: PortfolioConfig) -> np.ndarray:
+    s = model.solve(config.risk_lambda, config.alpha, solver=config.solver,
+                    fallback_solvers=config.fallback_solvers, allow_inaccurate=config.allow_inaccurate,
+                    time_limit_s=config.time_limit_s)
+    return s.x[0]
+
+
+def decide(policy: str, market: Market, *, history=None, future=None, scenarios=None, held=None,
+           config: PortfolioConfig | None = None, lookback_hours: int | None = None,
+           stable_hours: int = 720) -> np.ndarray:
+    """Quantities each policy buys now, for the window that starts now.
+
+    Parameters
+    ----------
+    policy : str
+        One of :data:`POLICIES`.
+    market : Market
+    history : ndarray (H_hist, S), optional
+        Realized demand before the decision [GPU-h per hour] (lookback, stable).
+    future : ndarray (H, S), optional
+        Realized demand of the window (hindsight only: it is the future).
+    scenarios : ndarray (N, H, S), optional
+        Forecast sample paths of the window (forecast).
+    held : ndarray (I,), optional
+        Quantities already held through the window (inventory, earlier purchases).
+    config : PortfolioConfig, optional
+        Risk, terms, payment options, compression, solver settings.
+    lookback_hours : int, optional
+        Lookback window (default: all history given).
+    stable_hours : int
+        Window of the stable-usage rule [h] (30 days).
+
+    Returns
+    -------
+    ndarray (I,)
+        Quantity to buy per market instrument [instance] or [USD/h].
+    """
+    config = config or PortfolioConfig()
+    if policy not in POLICIES:
+        raise unknown_name("policy", policy, POLICIES)
+    I = market.n_instruments
+    if policy == "on_demand":
+        return np.zeros(I)
+    if policy == "hindsight":
+        if future is None:
+            raise PortfolioError("policy 'hindsight' needs future= (the realized demand of the window).")
+        return _solve(window_model(market, future, held, config, exact=True), config)
+    if policy == "forecast":
+        if scenarios is None:
+            raise PortfolioError("policy 'forecast' needs scenarios= (forecast paths of the window).")
+        return _solve(window_model(market, scenarios, held, config), config)
+    if history is None or len(history) == 0:
+        raise PortfolioError(f"policy '{policy}' needs history= (realized demand before the decision).")
+    history = np.asarray(history, float)
+    if policy == "lookback":
+        h = history if lookback_hours is None else history[-int(lookback_hours):]
+        return _solve(window_model(market, h, held, config, exact=True), config)
+    # stable: the minimum continuous usage of the last stable_hours, per pool
+    h = history[-int(stable_hours):]
+    pool_d = market.pool_demand(market.chunks(h))  # (H, P)
+    floor = pool_d.min(axis=0)
+    buy = np.zeros(I)
+    ok = _purchasable(market, config)
+    ins = market.instruments
+    gpu = market.pool_gpu_matrix()
+    have = np.zeros(market.n_pools) if held is None else np.asarray(held, float) @ gpu
+    # spend plans held cover floors too: count them at their mean rate
+    for p in range(market.n_pools):
+        need = max(floor[p] - have[p], 0.0)
+        if need <= 0:
+            continue
+        cand = [i for i in np.flatnonzero(ok & market.is_pool) if int(ins["pool"].iat[i]) == p]
+        if cand:
+            i = min(cand, key=lambda i: ins["price"].iat[i] / ins["gpu_per_unit"].iat[i])
+            q = need / float(ins["gpu_per_unit"].iat[i])
+            buy[i] += np.floor(q) if config.integer_ri else q
+        else:
+            cand = [i for i in np.flatnonzero(ok & ~market.is_pool) if np.isfinite(market.rate[i, p])]
+            if cand:
+                i = min(cand, key=lambda i: market.rate[i, p])
+                buy[i] += need * market.rate[i, p]
+    return buy
