@@ -1,0 +1,35 @@
+"""Run every benchmark of the project (``bench/bench_*.py``), each in its own process.
+
+    python bench/run_all.py            # or: make bench
+
+Each script prints its medians and ratios and writes ``bench/results/<name>.json``; this runner prints a
+summary and exits non-zero if any script failed.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    scripts = sorted(HERE.glob("bench_*.py"))
+    failed = []
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
+        print(f"== {script.name}: exit {proc.returncode} in {time.perf_counter() - t0:.1f} s", flush=True)
+        if proc.returncode:
+            failed.append(script.name)
+    print(f"{len(scripts) - len(failed)} of {len(scripts)} benchmarks ran; results in {HERE / 'results'}")
+    if failed:
+        print("failed: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Prove the wheel works outside the checkout: build it, install it in a fresh virtual environment in a
+temporary folder, and run ``finops-forecast report --sample`` there (pricing data, notebook and sample fleet
+must all come from the installed wheel).
+
+    python tools/wheel_check.py          # or: make wheel-check
+
+Exits non-zero, printing the failing step's output, when any step fails.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(cmd, cwd, env=None, timeout=1800):
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        sys.stderr.write(f"FAILED ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stdout[-4000:]}\n"
+                         f"{proc.stderr[-4000:]}\n")
+        raise SystemExit(1)
+    print(f"ok ({time.perf_counter() - t0:.0f} s): {' '.join(map(str, cmd))}")
+    return proc
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="finops-wheel-") as tmp:
+        tmp = Path(tmp)
+        run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp / "dist"), str(ROOT)], cwd=tmp)
+        wheel = next((tmp / "dist").glob("finops_forecast-*.whl"))
+        run([sys.executable, "-m", "venv", str(tmp / "venv")], cwd=tmp)
+        py = tmp / "venv" / "bin" / "python"
+        run([str(py), "-m", "pip", "install", "-q", str(wheel)], cwd=tmp)
+        work = tmp / "elsewhere"
+        work.mkdir()
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env["PATH"] = f"{tmp / 'venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        proc = run([str(py), "-c", "import finops_forecast._data as d, finops_forecast; "
+                                   "print(d.pricing_dir()); print(d.notebooks_dir()); print(finops_forecast.__file__)"],
+                   cwd=work, env=env)
+        if str(ROOT) in proc.stdout:
+            sys.stderr.write(f"the installed package reads files from the checkout:\n{proc.stdout}")
+            return 1
+        run([str(tmp / "venv" / "bin" / "finops-forecast"), "report", "--sample", "--output", "reports"],
+            cwd=work, env=env)
+        html = work / "reports" / "2027Q1" / "report.html"
+        if not html.exists():
+            sys.stderr.write(f"no report at {html}\n")
+            return 1
+        print(f"wheel {wheel.name} installs and renders {html.relative_to(work)} outside the checkout")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
