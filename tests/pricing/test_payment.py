@@ -109,8 +109,11 @@ def test_payment_maths_properties(rate, term, pay, r):
     assert amortized_rate(up, rec, term) == pytest.approx(rate, rel=1e-12)
     assert equivalent_hourly_rate(up, rec, term, 0.0) == pytest.approx(rate, rel=1e-12)
     eq = equivalent_hourly_rate(up, rec, term, r)
-    if up > 0 and r > 1e-6:
-        assert eq > rate  # money paid earlier weighs more
+    if up > 0 and r > 0:
+        # money paid earlier weighs more, by at most the capital's growth over the term
+        assert rate * (1 - 1e-12) <= eq <= rate * (1 + r) ** (term / 12) * (1 + 1e-12)
+        if r > 1e-6:
+            assert eq > rate
     else:
         assert eq == pytest.approx(rate, rel=1e-12)
     assert annuity_factor(r, term) <= term + 1e-9
