@@ -26,7 +26,7 @@ SERIES_KEYS = ["provider", "region", "instance_type", "workload_class"]
 POOL_KEYS = ["provider", "region", "instance_type"]
 FREQS = {"h": pd.Timedelta(hours=1), "D": pd.Timedelta(days=1)}
 RESOLUTIONS = ("daily", "hourly")
-COMPONENTS = ("split", "total")
+COMPONENTS = ("hybrid", "split", "total")
 GAPS = ("zero", "interpolate", "raise")
 
 
@@ -286,6 +286,11 @@ class ForecastResult:
         Interval levels [%].
     freq : str
         "h" or "D".
+    mean : ndarray (n_series, n_steps)
+        Point forecasts [GPU-h per step].
+    baseline_paths, baseline_mean : ndarray or None
+        The baseline (persistent floor, what a commitment can cover fully) forecast, <= ``paths`` path by path
+        [GPU-h per step]; None with ``components="total"``. Planned runs are burst and are not in it.
     """
 
     keys: pd.DataFrame
@@ -297,6 +302,8 @@ class ForecastResult:
     level: tuple
     freq: str
     mean: np.ndarray = field(repr=False, default=None)
+    baseline_paths: np.ndarray | None = field(repr=False, default=None)
+    baseline_mean: np.ndarray | None = field(repr=False, default=None)
 
     def pools(self, pool_cols=POOL_KEYS) -> "ForecastResult":
         """Bottom-up reconciliation: pool totals as sums of their classes' paths and point forecasts.
@@ -308,11 +315,16 @@ class ForecastResult:
         pkeys = pd.DataFrame(list(grp.keys()), columns=list(pool_cols))
         paths = np.stack([self.paths[idx].sum(axis=0) for idx in grp.values()])
         mean = np.stack([self.mean[idx].sum(axis=0) for idx in grp.values()])
+        bp = bm = None
+        if self.baseline_paths is not None:
+            bp = np.stack([self.baseline_paths[idx].sum(axis=0) for idx in grp.values()])
+            bm = np.stack([self.baseline_mean[idx].sum(axis=0) for idx in grp.values()])
         frame = _forecast_frame(pkeys, self.ds, mean, paths, self.model, self.level)
         sel = pd.DataFrame({c: pkeys[c] for c in pool_cols})
         sel["model"] = "bottom_up"
         return ForecastResult(keys=pkeys, ds=self.ds, paths=paths, forecasts=frame, selection=sel,
-                              model=self.model, level=self.level, freq=self.freq, mean=mean)
+                              model=self.model, level=self.level, freq=self.freq, mean=mean, baseline_paths=bp,
+                              baseline_mean=bm)
 
 
 def _selection_frame(keys, results, gap_notes) -> pd.DataFrame:
@@ -349,7 +361,7 @@ def _spec(horizon, freq, models, resolution, components, n_paths, window_hours, 
 
 def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto", level=(80, 90, 95),
              n_paths: int = 200, seed: int = 0, engine: str = "local", address=None, n_workers: int = 2,
-             planned_runs: pd.DataFrame | None = None, components: str = "split", resolution: str = "daily",
+             planned_runs: pd.DataFrame | None = None, components: str = "hybrid", resolution: str = "daily",
              gaps: str = "zero", window_hours: int = 168, quantile: float = 0.05, analog_weeks: int = 8,
              cv_h: int = 7, cv_windows: int = 4, cv_step: int = 1, calibrate: bool = True,
              model_kwargs: dict | None = None, progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
@@ -384,8 +396,10 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         Known future runs (``start``, ``duration_hours`` [h], ``gpus`` [GPU] + series keys); their GPU-hours
         are added to every path (unplanned bursts stay stochastic). A run on a series with no history adds that
         series.
-    components : {"split", "total"}
-        Forecast baseline and burst separately (default) or the total.
+    components : {"hybrid", "split", "total"}
+        "hybrid" (default): forecast the total and the baseline (persistent floor) separately, burst = total -
+        baseline; "split": forecast baseline and burst separately and add them; "total": the total only.
+        ``.baseline_paths`` holds the baseline for "hybrid" and "split".
     resolution : {"daily", "hourly"}
         For ``freq="h"``: model daily totals and give them an hourly shape from analog days (default, fast), or
         model the hours directly.
@@ -441,6 +455,9 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
     ds = pd.date_range(prep.end + prep.step, periods=horizon, freq=prep.step)
     paths = np.stack([r.paths for r in results])
     mean = np.stack([r.mean for r in results])
+    has_base = results[0].baseline_paths is not None
+    base_paths = np.stack([r.baseline_paths for r in results]) if has_base else None
+    base_mean = np.stack([r.baseline_mean for r in results]) if has_base else None
     keys = prep.keys
     selection = _selection_frame(keys, results, prep.notes)
     if planned_runs is not None and len(planned_runs):
@@ -449,6 +466,9 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         if n_new:
             paths = np.concatenate([paths, np.zeros((n_new,) + paths.shape[1:])])
             mean = np.concatenate([mean, np.zeros((n_new, horizon))])
+            if has_base:
+                base_paths = np.concatenate([base_paths, np.zeros((n_new,) + base_paths.shape[1:])])
+                base_mean = np.concatenate([base_mean, np.zeros((n_new, horizon))])
             new_sel = keys.iloc[len(keys) - n_new:].copy()
             new_sel["component"], new_sel["model"], new_sel["fallback"] = "planned", "planned_runs", False
             new_sel["note"] = "no history: planned runs only"
@@ -459,7 +479,7 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
     frame = _forecast_frame(keys, ds, mean, paths, name, level)
     _warn_fallbacks(selection, list(id_cols))
     return ForecastResult(keys=keys, ds=ds, paths=paths, forecasts=frame, selection=selection, model=name,
-                          level=level, freq=freq, mean=mean)
+                          level=level, freq=freq, mean=mean, baseline_paths=base_paths, baseline_mean=base_mean)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -6,9 +6,13 @@ and sample paths for the horizon.
 
 Method for hourly output (``resolution="daily"``, the default)
 ------------------------------------------------------------------
-1. Split demand into baseline and burst (``components="split"``): ``baseline_t = min(y_t, Q_q(y_{t-w+1..t}))``
-   with the trailing ``q``-quantile over ``w`` hours, the same definition as
-   :func:`finops_forecast.usage.decompose.decompose`; ``burst = y - baseline``.
+1. Split demand into baseline and burst: ``baseline_t = min(y_t, Q_q(y_{t-w+1..t}))`` with the trailing
+   ``q``-quantile over ``w`` hours, the same definition as :func:`finops_forecast.usage.decompose.decompose`;
+   ``burst = y - baseline``. ``components="hybrid"`` (default) forecasts the total and the baseline, each with
+   its own model, and takes burst = total - baseline (the baseline capped at the total path by path);
+   ``"split"`` forecasts baseline and burst and adds them; ``"total"`` forecasts the total only. Backtests on the
+   real traces (docs/forecast.md) show that adding separately forecast bursts loses accuracy on the total
+   (Philly's bursts are large and erratic), hence the hybrid default.
 2. Sum each component into 24-hour blocks that end at the last observed hour (so no block is partial) and
    forecast the block totals with the chosen model (season of 7 blocks). Paths of daily totals are drawn by
    :func:`finops_forecast.forecast.models.sample_paths`.
@@ -16,7 +20,7 @@ Method for hourly output (``resolution="daily"``, the default)
    ``analog_weeks`` observed days at the same position in the week and spreads the day's total like that day
    (its hourly shares). The point forecast uses the mean share. Within-day peaks and troughs are therefore as
    sharp as in the history, which matters to an optimizer that prices hours.
-4. Baseline + burst = demand; the point forecast is the sum of the component point forecasts.
+4. Demand paths are the total's (hybrid, total) or baseline + burst (split).
 
 ``resolution="hourly"`` fits the model directly on hours (season 24) instead: slower, measured in
 ``bench/bench_forecast_accuracy.py``.
@@ -56,7 +60,8 @@ class SeriesSpec:
     resolution : str
         For freq "h": "daily" (daily totals + analog-day hourly shape) or "hourly" (model on hours).
     components : str
-        "split" (baseline and burst forecast separately) or "total".
+        "hybrid" (total and baseline forecast separately; burst = total - baseline), "split" (baseline and
+        burst forecast separately, total = their sum) or "total".
     n_paths : int
         Sample paths to return.
     window_hours, quantile :
@@ -73,7 +78,7 @@ class SeriesSpec:
     horizon: int = 24
     freq: str = "h"
     resolution: str = "daily"
-    components: str = "split"
+    components: str = "hybrid"
     n_paths: int = 200
     window_hours: int = 168
     quantile: float = 0.05
@@ -106,11 +111,15 @@ class SeriesForecast:
     selection : list of dict
         One record per component: component, model, interval_scale, scores (backtest MASE per candidate),
         fallback (bool) and note.
+    baseline_mean, baseline_paths : ndarray or None
+        The baseline (persistent floor) forecast, <= demand path by path; None for ``components="total"``.
     """
 
     mean: np.ndarray
     paths: np.ndarray
     selection: list
+    baseline_mean: np.ndarray | None = None
+    baseline_paths: np.ndarray | None = None
 
 
 def split_baseline(y: np.ndarray, window: int = 168, quantile: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -213,15 +222,20 @@ def _analog_shapes(hist_blocks: np.ndarray, n_days: int, analog_weeks: int) -> n
     return per_class[day_class]
 
 
-def _shares(blocks: np.ndarray) -> np.ndarray:
+def _shares(blocks: np.ndarray, shrink: float = 0.25) -> np.ndarray:
+    """Hourly shares of each day, shrunk toward the average profile on days with small totals.
+
+    ``share = (block + lam * profile) / (total + lam)`` with ``profile`` the total-weighted mean shape and
+    ``lam = shrink * mean daily total``: a quiet day whose few GPU-hours fell in one hour does not make a forecast
+    day with a large total put it all in that hour.
+    """
     tot = blocks.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sh = blocks / tot
-    empty = tot[:, 0] <= 0
-    if empty.any():
-        fill = sh[~empty].mean(axis=0) if (~empty).any() else np.full(24, 1 / 24)
-        sh[empty] = fill
-    return sh
+    grand = tot.sum()
+    profile = blocks.sum(axis=0) / grand if grand > 0 else np.full(24, 1 / 24)
+    lam = shrink * grand / max(len(blocks), 1)
+    if lam <= 0:
+        return np.broadcast_to(profile, blocks.shape).copy()
+    return (blocks + lam * profile) / (tot + lam)
 
 
 def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
@@ -246,15 +260,15 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
     H = int(spec.horizon)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     comp_seeds = ss.spawn(2)
-    if spec.components == "split":
+    if spec.components in ("split", "hybrid"):
         window = max(1, spec.window_hours // spec.step_hours)
         base, burst = split_baseline(y, window, spec.quantile)
-        comps = [("baseline", base), ("burst", burst)]
+        comps = [("baseline", base), ("burst", burst)] if spec.components == "split" else \
+            [("total", y), ("baseline", base)]
     else:
         comps = [("total", y)]
 
-    mean_total = np.zeros(H)
-    paths_total = np.zeros((spec.n_paths, H))
+    out = {}
     records = []
     hourly_via_days = spec.freq == "h" and spec.resolution == "daily" and len(y) >= 24
     for (name, comp), cseed in zip(comps, comp_seeds):
@@ -268,17 +282,28 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
             paths_d = sample_paths(mean_d, sd_d, spec.n_paths, rng_model)
             shares = _shares(blocks)
             analogs = _analog_shapes(blocks, n_days, spec.analog_weeks)  # (n_days, K)
-            mean_h = (mean_d[:, None] * shares[analogs].mean(axis=1)).reshape(-1)[:H]
+            mean_c = (mean_d[:, None] * shares[analogs].mean(axis=1)).reshape(-1)[:H]
             pick = rng_shape.integers(0, analogs.shape[1], size=(spec.n_paths, n_days))
             chosen = analogs[np.arange(n_days)[None, :], pick]  # (n_paths, n_days)
-            paths_h = (paths_d[:, :, None] * shares[chosen]).reshape(spec.n_paths, -1)[:, :H]
-            mean_total += mean_h
-            paths_total += paths_h
+            paths_c = (paths_d[:, :, None] * shares[chosen]).reshape(spec.n_paths, -1)[:, :H]
         else:
             m = 7 if spec.freq == "D" else 24
-            mean, sd, rec = _fit_predict(comp, m, H, spec, spec.step_hours, name)
-            mean = np.maximum(mean, 0.0)
-            mean_total += mean
-            paths_total += sample_paths(mean, sd, spec.n_paths, rng_model)
+            mean_c, sd, rec = _fit_predict(comp, m, H, spec, spec.step_hours, name)
+            mean_c = np.maximum(mean_c, 0.0)
+            paths_c = sample_paths(mean_c, sd, spec.n_paths, rng_model)
+        out[name] = (mean_c, paths_c)
         records.append(rec)
-    return SeriesForecast(mean=mean_total, paths=paths_total, selection=records)
+    if spec.components == "split":
+        mean = out["baseline"][0] + out["burst"][0]
+        paths = out["baseline"][1] + out["burst"][1]
+        base_mean, base_paths = out["baseline"]
+    elif spec.components == "hybrid":
+        mean, paths = out["total"]
+        # the floor never exceeds the demand, path by path
+        base_mean = np.minimum(out["baseline"][0], mean)
+        base_paths = np.minimum(out["baseline"][1], paths)
+    else:
+        mean, paths = out["total"]
+        base_mean = base_paths = None
+    return SeriesForecast(mean=mean, paths=paths, selection=records, baseline_mean=base_mean,
+                          baseline_paths=base_paths)

@@ -72,7 +72,7 @@ def _apply_chunk(fn, chunk):
     return [fn(t) for t in chunk]
 
 
-def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size):
+def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size, connect_timeout="10s"):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a declared extra
@@ -81,14 +81,14 @@ def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size):
     own = False
     if address is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
         own = True
     elif isinstance(address, Client):
         client = address
     else:
         try:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout=connect_timeout)
         except OSError as exc:
             raise ForecastError(f"Could not connect to the dask scheduler at {address!r} ({exc}). Check the "
                                 "address, or pass address=None to start a LocalCluster.") from exc
