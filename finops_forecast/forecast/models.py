@@ -286,11 +286,22 @@ class SARIMAX(ForecastModel):
         return mean, np.sqrt(np.maximum(var, 0.0))
 
 
+class _BelowWarning(logging.Filter):
+    def filter(self, record):  # keep warnings and errors only
+        return record.levelno >= logging.WARNING
+
+
 def _quiet_prophet() -> None:
-    for name in ("cmdstanpy", "prophet", "prophet.plot", "prophet.forecaster"):
+    """Silence cmdstanpy's and Prophet's INFO chatter (warnings and errors still show).
+
+    cmdstanpy resets its logger's level on first use, so a filter (which survives that) is added instead of
+    only setting the level.
+    """
+    for name in ("cmdstanpy", "prophet", "prophet.forecaster", "prophet.models"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.WARNING)
-        logger.propagate = False
+        if not any(isinstance(f, _BelowWarning) for f in logger.filters):
+            logger.addFilter(_BelowWarning())
     # "Importing plotly failed" is logged at ERROR by prophet.plot on import; the plots are not used here
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
 

@@ -80,3 +80,15 @@ def test_model_rejects_nan_and_unfitted(name):
 def test_unknown_model_lists_valid_names():
     with pytest.raises(UnknownNameError, match="Did you mean 'ets'.*Provide one of: auto, ets, naive"):
         make_model("etss")
+
+
+def test_prophet_is_quiet(capfd, caplog):
+    """cmdstanpy's INFO lines ("Chain [1] start processing") are silenced; Prophet stays usable."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    make_model("prophet").fit(series(40), 7).predict(5)
+    make_model("prophet").fit(series(40, seed=3), 7).predict(5)
+    out, err = capfd.readouterr()
+    assert "start processing" not in out + err
+    assert not [r for r in caplog.records if r.name.startswith("cmdstanpy") and r.levelno < logging.WARNING]
