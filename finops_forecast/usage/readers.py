@@ -23,6 +23,7 @@ import pandas as pd
 from finops_forecast.errors import UsageError
 from finops_forecast.usage.classify import Heuristic, Rule, classify, normalize_tag
 from finops_forecast.usage.schema import (
+    _PROVIDER_ALIASES,
     COST_COLUMNS,
     ROW_KEYS,
     UNALLOCATED,
@@ -456,8 +457,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                 f"{' ...' if len(shown) > 25 else ''}. Export cost and usage data in FOCUS 1.0-1.2 format (AWS Data "
                 f"Exports 'FOCUS', Azure 'FocusCost', GCP FOCUS BigQuery view), or use read_usage for the hourly "
                 f"usage table and read_jobs for job records.", path=source, column=missing[0])
-        n_rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
-        if n_rows == 0:
+        if not con.execute("SELECT 1 FROM raw LIMIT 1").fetchall():
             raise UsageError("the export has a header but no rows.", path=source)
 
         reg = instance_registry(instance_types)[["provider", "instance_type", "gpu_count"]]
@@ -479,9 +479,10 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         inst_expr = f"coalesce({', '.join(inst_sources)})" if inst_sources else "NULL"
         tags = _nullif("Tags") if has("Tags") else "NULL"
 
-        def tag_expr(keys):
-            parts = [f"json_extract_string({tags}, {_sql_str('$.' + json_key(k))})" for k in keys]
-            return f"CASE WHEN json_valid({tags}) THEN coalesce({', '.join(parts)}) END" if parts else "NULL"
+        def tag_expr(keys, col="tags"):
+            paths = "[" + ", ".join(_sql_str("$." + json_key(k)) for k in keys) + "]"
+            return (f"CASE WHEN json_valid({col}) THEN list_filter(json_extract_string({col}, {paths}), "
+                    f"lambda x: x IS NOT NULL)[1] END") if keys else "NULL"
 
         def json_key(k):
             return '"' + k.replace('"', '\\"') + '"'
@@ -489,130 +490,140 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         commit = (f"({_nullif('CommitmentDiscountId')} IS NOT NULL)" if has("CommitmentDiscountId") else "false")
         sub = _nullif("SubAccountId") if has("SubAccountId") else "NULL"
         rid = _nullif("ResourceId") if has("ResourceId") else "NULL"
+        provider_sql = ("CASE lower(trim(CAST({c} AS VARCHAR))) "
+                        + " ".join(f"WHEN {_sql_str(k)} THEN {_sql_str(v)}" for k, v in _PROVIDER_ALIASES.items())
+                        + " ELSE lower(trim(CAST({c} AS VARCHAR))) END").format(c=_nullif(_q(provider_col)))
+        start_sql, end_sql = _nullif("ChargePeriodStart"), _nullif("ChargePeriodEnd")
+        # the export as typed rows with their fate (reason NULL = GPU usage). A view, not a table: every query
+        # below is one streaming aggregate over the files, so memory stays bounded whatever the export's size.
         con.execute(f"""
-            CREATE TEMP TABLE rows AS
-            SELECT row_number() OVER (PARTITION BY filename) AS _row, filename AS _file,
-                   {_nullif(_q(provider_col))} AS provider_raw, {_nullif(_q(region_col))} AS region,
-                   {_nullif('ChargeCategory')} AS charge_category, lower({_nullif('ConsumedUnit')}) AS unit,
-                   {_nullif('ChargePeriodStart')} AS start_raw, {_nullif('ChargePeriodEnd')} AS end_raw,
-                   TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE) AS qty,
-                   {_nullif('ConsumedQuantity')} AS qty_raw,
-                   {cost['BilledCost']} AS billed_cost, {cost['EffectiveCost']} AS effective_cost,
-                   {cost['ListCost']} AS list_cost,
-                   {_nullif('BilledCost')} AS billed_raw, {_nullif('EffectiveCost')} AS effective_raw,
-                   {inst_expr} AS instance_type,
-                   {tag_expr(workload_tag_keys)} AS workload_tag, {tag_expr(team_tag_keys)} AS team,
-                   {tags} AS tags, ({tags} IS NOT NULL AND NOT json_valid({tags})) AS bad_tags,
-                   {commit} AS committed, {sub} AS sub_account, {rid} AS resource_id
-            FROM raw""")
-        # provider names -> short names, done in pandas on the few distinct values
-        provs = con.execute("SELECT DISTINCT provider_raw FROM rows").df()
-        provs["provider"] = normalize_provider(provs["provider_raw"]).astype(object)
-        con.register("prov_df", provs)
-        # cost columns that do not parse are a data error in any row
-        for c, raw_col in (("billed_cost", "billed_raw"), ("effective_cost", "effective_raw")):
-            bad = con.execute(f"SELECT _file, _row, {raw_col} FROM rows WHERE {raw_col} IS NOT NULL AND {c} IS NULL "
-                              f"ORDER BY _file, _row LIMIT 1").fetchall()
-            if bad:
-                bad = bad[0]
-                name = "BilledCost" if c == "billed_cost" else "EffectiveCost"
-                raise UsageError(f"'{bad[2]}' is not a number. FOCUS cost columns are decimals in the billing "
-                                 f"currency.", path=bad[0], row=int(bad[1]), column=name)
-        con.execute(f"""
-            CREATE TEMP TABLE classified AS
-            SELECT r.*, p.provider, g.gpu_count,
+            CREATE TEMP VIEW rows AS
+            WITH base AS (
+              SELECT filename AS _file, {provider_sql} AS provider, {_nullif(_q(region_col))} AS region,
+                     {_nullif('ChargeCategory')} AS charge_category, lower({_nullif('ConsumedUnit')}) AS unit,
+                     TRY_CAST({start_sql} AS TIMESTAMPTZ) AS t0, TRY_CAST({end_sql} AS TIMESTAMPTZ) AS t1,
+                     ({start_sql} IS NULL OR {end_sql} IS NULL) AS missing_period,
+                     TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE) AS qty,
+                     {cost['BilledCost']} AS billed_cost, {cost['EffectiveCost']} AS effective_cost,
+                     {cost['ListCost']} AS list_cost,
+                     ({_nullif('BilledCost')} IS NOT NULL AND {cost['BilledCost']} IS NULL) AS bad_billed,
+                     ({_nullif('EffectiveCost')} IS NOT NULL AND {cost['EffectiveCost']} IS NULL) AS bad_effective,
+                     {inst_expr} AS instance_type, {tags} AS tags,
+                     {commit} AS committed, {sub} AS sub_account, {rid} AS resource_id
+              FROM raw)
+            SELECT b.*, g.gpu_count,
               CASE
-                WHEN r.charge_category IS NULL OR lower(r.charge_category) <> 'usage'
-                  THEN 'not a usage charge'
-                WHEN r.instance_type IS NULL THEN 'no instance type (not a compute instance)'
+                WHEN b.charge_category IS NULL OR lower(b.charge_category) <> 'usage' THEN 'not a usage charge'
+                WHEN b.instance_type IS NULL THEN 'no instance type (not a compute instance)'
                 WHEN g.gpu_count IS NULL THEN 'instance type is not a GPU machine in the registry'
-                WHEN r.unit IS NULL OR r.unit NOT IN ({', '.join(_sql_str(u) for u in HOUR_UNITS)})
+                WHEN b.unit IS NULL OR b.unit NOT IN ({', '.join(_sql_str(u) for u in HOUR_UNITS)})
                   THEN 'GPU instance row not measured in hours'
-                WHEN r.qty IS NULL THEN 'GPU instance row without a numeric ConsumedQuantity'
-                WHEN r.qty < 0 THEN 'GPU instance row with negative ConsumedQuantity'
-                WHEN TRY_CAST(r.start_raw AS TIMESTAMPTZ) IS NULL OR TRY_CAST(r.end_raw AS TIMESTAMPTZ) IS NULL
-                  THEN 'GPU instance row with an unparsable ChargePeriodStart/End'
-                WHEN TRY_CAST(r.end_raw AS TIMESTAMPTZ) < TRY_CAST(r.start_raw AS TIMESTAMPTZ)
-                  THEN 'GPU instance row whose ChargePeriodEnd is before its start'
-                WHEN r.region IS NULL THEN 'GPU instance row without a region'
+                WHEN b.qty IS NULL THEN 'GPU instance row without a numeric ConsumedQuantity'
+                WHEN b.qty < 0 THEN 'GPU instance row with negative ConsumedQuantity'
+                WHEN b.t0 IS NULL OR b.t1 IS NULL THEN 'GPU instance row with an unparsable ChargePeriodStart/End'
+                WHEN b.t1 < b.t0 THEN 'GPU instance row whose ChargePeriodEnd is before its start'
+                WHEN b.region IS NULL THEN 'GPU instance row without a region'
               END AS reason,
               CASE
-                WHEN r.charge_category IS NULL OR lower(r.charge_category) <> 'usage'
-                  THEN coalesce(r.charge_category, '(empty ChargeCategory)')
-                WHEN r.instance_type IS NULL THEN NULL
-                WHEN g.gpu_count IS NULL THEN r.instance_type
-                ELSE coalesce(r.unit, '(empty ConsumedUnit)')
+                WHEN b.charge_category IS NULL OR lower(b.charge_category) <> 'usage'
+                  THEN coalesce(b.charge_category, '(empty ChargeCategory)')
+                WHEN b.instance_type IS NULL THEN NULL
+                WHEN g.gpu_count IS NULL THEN b.instance_type
+                ELSE coalesce(b.unit, '(empty ConsumedUnit)')
               END AS detail
-            FROM rows r LEFT JOIN prov_df p ON r.provider_raw IS NOT DISTINCT FROM p.provider_raw
-                        LEFT JOIN registry g ON g.provider = p.provider AND g.instance_type = r.instance_type""")
-        data_problem = ("reason LIKE 'GPU instance row%'")
-        rejected = con.execute(f"""
-            SELECT reason, detail, count(*) AS rows,
-                   sum(CASE WHEN gpu_count IS NOT NULL AND qty >= 0 THEN qty * gpu_count ELSE 0 END) AS gpu_hours,
-                   CAST(sum(billed_cost) AS DOUBLE) AS billed_cost,
-                   CAST(sum(effective_cost) AS DOUBLE) AS effective_cost,
-                   CAST(sum(list_cost) AS DOUBLE) AS list_cost
-            FROM classified WHERE reason IS NOT NULL GROUP BY ALL ORDER BY rows DESC, reason, detail""").df()
-        rejected_rows = con.execute(f"""
-            SELECT _file AS file, _row AS row, reason, detail FROM classified
-            WHERE reason IS NOT NULL AND {data_problem} ORDER BY _file, _row LIMIT {int(max_rejected_rows)}""").df()
-        totals_in = con.execute("""
-            SELECT count(*) AS rows,
-                   sum(CASE WHEN gpu_count IS NOT NULL AND qty >= 0 THEN qty * gpu_count ELSE 0 END) AS gpu_hours,
-                   CAST(sum(billed_cost) AS DOUBLE) AS billed_cost,
-                   CAST(sum(effective_cost) AS DOUBLE) AS effective_cost,
-                   CAST(sum(list_cost) AS DOUBLE) AS list_cost FROM classified""").df().iloc[0].to_dict()
+            FROM base b LEFT JOIN registry g ON g.provider = b.provider AND g.instance_type = b.instance_type""")
+        gpu_h = "CASE WHEN gpu_count IS NOT NULL AND qty >= 0 THEN qty * gpu_count ELSE 0 END"
+        sums = ("CAST(sum(billed_cost) AS DOUBLE) AS billed_cost, CAST(sum(effective_cost) AS DOUBLE) AS "
+                "effective_cost, CAST(sum(list_cost) AS DOUBLE) AS list_cost")
+        fates = con.execute(f"""
+            SELECT reason, detail, count(*) AS rows, sum({gpu_h}) AS gpu_hours, {sums},
+                   count(*) FILTER (WHERE bad_billed) AS bad_billed, count(*) FILTER (WHERE bad_effective)
+                   AS bad_effective, count(*) FILTER (WHERE tags IS NOT NULL AND NOT json_valid(tags)) AS bad_tags,
+                   count(*) FILTER (WHERE reason IS NULL AND epoch(t1 - t0) > 3600) AS multi_hour
+            FROM rows GROUP BY ALL ORDER BY rows DESC, reason, detail""").df()
+
+        def locate(condition: str, limit: int) -> pd.DataFrame:
+            """File, 1-based row, reason and detail of the rows matching ``condition`` (error paths only)."""
+            return con.execute(f"""
+                SELECT _file AS file, _row AS row, reason, detail
+                FROM (SELECT *, row_number() OVER (PARTITION BY _file) AS _row FROM rows)
+                WHERE {condition} ORDER BY _file, _row LIMIT {int(limit)}""").df()
+
+        for flag, name in (("bad_billed", "BilledCost"), ("bad_effective", "EffectiveCost")):
+            if fates[flag].sum():
+                bad = locate(flag, 1).iloc[0]
+                raise UsageError("the value is not a number. FOCUS cost columns are decimals in the billing "
+                                 "currency.", path=bad["file"], row=int(bad["row"]), column=name)
+        value_cols = ["rows", "gpu_hours", "billed_cost", "effective_cost", "list_cost"]
+        totals_in = fates[value_cols].sum().to_dict()
+        rejected = fates.loc[fates["reason"].notna(), ["reason", "detail"] + value_cols].reset_index(drop=True)
+        problems = rejected["reason"].str.startswith("GPU instance row")
+        rejected_rows = (locate("reason LIKE 'GPU instance row%'", max_rejected_rows) if problems.any()
+                         else pd.DataFrame(columns=["file", "row", "reason", "detail"]))
+        bad_tags = int(fates["bad_tags"].sum())
+        multi_hour = int(fates["multi_hour"].sum())
+
+        # workload tag and team: parsed once per distinct Tags value
+        con.execute(f"""
+            CREATE TEMP TABLE tag_info AS
+            SELECT tags, n, {tag_expr(workload_tag_keys)} AS workload_tag, {tag_expr(team_tag_keys)} AS team
+            FROM (SELECT tags, count(*) AS n FROM rows WHERE reason IS NULL AND tags IS NOT NULL GROUP BY tags)""")
+        tag_values = con.execute("SELECT workload_tag AS tag_value, sum(n) AS n FROM tag_info "
+                                 "WHERE workload_tag IS NOT NULL GROUP BY 1").df()
+        tag_class, tag_unknown = normalize_tag(tag_values["tag_value"].astype(object))
+        tag_map = pd.DataFrame({"tag_value": tag_values["tag_value"].astype(object),
+                                "tag_class": tag_class.astype(object)})
+        unknown_values = tag_values.loc[tag_unknown.to_numpy(bool), "tag_value"].tolist()
+        n_unknown_tags = int(tag_values.loc[tag_unknown.to_numpy(bool), "n"].sum())
+        con.register("tag_map_df", tag_map)
+        con.execute("CREATE TEMP TABLE tag_map AS SELECT CAST(tag_value AS VARCHAR) AS tag_value, "
+                    "CAST(tag_class AS VARCHAR) AS tag_class FROM tag_map_df")
 
         # runs for classification: one run = one resource (or, without ResourceId, one pool x team x account)
         con.execute("""
-            CREATE TEMP TABLE gpu AS
-            SELECT *, CAST(start_raw AS TIMESTAMPTZ) AS t0, CAST(end_raw AS TIMESTAMPTZ) AS t1,
-                   coalesce(resource_id, concat_ws('/', provider, region, instance_type, coalesce(team, ''),
-                                                   coalesce(sub_account, ''))) AS run_key
-            FROM classified WHERE reason IS NULL""")
+            CREATE TEMP VIEW gpu AS
+            SELECT r.t0, r.t1, r.provider, r.region, r.instance_type, r.gpu_count, r.qty,
+                   r.billed_cost, r.effective_cost, r.list_cost, r.committed, r.resource_id, r.sub_account, r.tags,
+                   i.team, m.tag_class,
+                   hash(coalesce(r.resource_id, ''), r.provider, r.region, r.instance_type,
+                        CASE WHEN r.resource_id IS NULL THEN coalesce(i.team, '') ELSE '' END,
+                        CASE WHEN r.resource_id IS NULL THEN coalesce(r.sub_account, '') ELSE '' END) AS run_key
+            FROM rows r LEFT JOIN tag_info i USING (tags) LEFT JOIN tag_map m ON i.workload_tag = m.tag_value
+            WHERE r.reason IS NULL""")
         runs = con.execute("""
-            SELECT run_key, provider, region, instance_type, max(gpu_count) AS gpus,
+            SELECT run_key, any_value(provider) AS provider, any_value(region) AS region,
+                   any_value(instance_type) AS instance_type, max(gpu_count) AS gpus,
                    any_value(team) AS team, any_value(resource_id) AS resource_id,
                    any_value(sub_account) AS sub_account, any_value(tags) AS tags,
-                   epoch(max(t1) - min(t0)) / 3600.0 AS run_hours,
-                   mode(workload_tag) AS workload_tag, count(*) AS n
-            FROM gpu GROUP BY run_key, provider, region, instance_type""").df()
-        tagged_rows = con.execute("SELECT run_key, workload_tag FROM gpu WHERE workload_tag IS NOT NULL").df()
+                   epoch(max(t1) - min(t0)) / 3600.0 AS run_hours, count(*) AS n
+            FROM gpu WHERE tag_class IS NULL GROUP BY run_key""").df()
         runs = classify(runs, tag_col=None, gpus_col="gpus", hours_col="run_hours", rules=rules,
                         heuristic=heuristic)
-        con.register("run_class", runs[["run_key", "provider", "region", "instance_type", "workload_class",
-                                        "classified_by"]])
-        # tags are per row and take precedence over the run's rule/heuristic class
-        tag_map = pd.DataFrame({"tag_value": sorted(tagged_rows["workload_tag"].dropna().unique())}, dtype=object)
-        tag_class, tag_unknown = normalize_tag(tag_map["tag_value"])
-        tag_map["tag_class"] = tag_class.astype(object)
-        per_value = tagged_rows["workload_tag"].value_counts()
-        unknown_values = tag_map.loc[tag_unknown.to_numpy(bool), "tag_value"].tolist()
-        n_unknown_tags = int(per_value.reindex(unknown_values).sum()) if unknown_values else 0
-        con.register("tag_map", tag_map)
+        con.register("run_class_df", runs[["run_key", "workload_class", "classified_by"]])
+        con.execute("CREATE TEMP TABLE run_class AS SELECT CAST(run_key AS UBIGINT) AS run_key, "
+                    "CAST(workload_class AS VARCHAR) AS workload_class, "
+                    "CAST(classified_by AS VARCHAR) AS classified_by FROM run_class_df")
+        # spread each row over the clock hours it covers (most rows cover exactly one) and aggregate
         hourly = con.execute(f"""
             WITH g AS (
-              SELECT g.*, coalesce(CAST(t.tag_class AS VARCHAR), c.workload_class) AS workload_class,
-                     CASE WHEN t.tag_class IS NOT NULL THEN 'tag' ELSE c.classified_by END AS classified_by,
-                     greatest(1, CAST(ceil(epoch(date_trunc('hour', t1 - INTERVAL 1 MICROSECOND)
-                                                 - date_trunc('hour', t0)) / 3600) AS BIGINT) + 1) AS n_hours
-              FROM gpu g
-              LEFT JOIN tag_map t ON g.workload_tag = t.tag_value
-              JOIN run_class c ON g.run_key = c.run_key AND g.provider = c.provider AND g.region = c.region
-                                AND g.instance_type = c.instance_type),
+              SELECT g.*, coalesce(g.tag_class, c.workload_class) AS workload_class,
+                     CASE WHEN g.tag_class IS NOT NULL THEN 'tag' ELSE c.classified_by END AS classified_by,
+                     greatest(1, CAST(ceil(epoch(date_trunc('hour', g.t1 - INTERVAL 1 MICROSECOND)
+                                                 - date_trunc('hour', g.t0)) / 3600) AS BIGINT) + 1) AS n_hours
+              FROM gpu g LEFT JOIN run_class c ON g.run_key = c.run_key),
             h AS (
-              SELECT *, unnest(generate_series(0, n_hours - 1)) AS k FROM g)
+              SELECT *, 0 AS k FROM g WHERE n_hours = 1
+              UNION ALL
+              SELECT *, unnest(generate_series(0, n_hours - 1)) AS k FROM g WHERE n_hours > 1)
             SELECT date_trunc('hour', t0) + k * INTERVAL 1 HOUR AS ts, provider, region, instance_type,
-                   workload_class, coalesce(team, '{UNALLOCATED}') AS team,
+                   workload_class, coalesce(team, '{UNALLOCATED}') AS team, classified_by,
                    sum(qty * gpu_count / n_hours) AS gpu_hours,
                    CAST(sum(billed_cost / n_hours) AS DOUBLE) AS billed_cost,
                    CAST(sum(effective_cost / n_hours) AS DOUBLE) AS effective_cost,
                    CAST(sum(list_cost / n_hours) AS DOUBLE) AS list_cost,
-                   sum(CASE WHEN committed THEN qty * gpu_count / n_hours ELSE 0 END) AS committed_gpu_hours,
-                   string_agg(DISTINCT classified_by, '|' ORDER BY classified_by) AS classified_by
+                   sum(CASE WHEN committed THEN qty * gpu_count / n_hours ELSE 0 END) AS committed_gpu_hours
             FROM h GROUP BY ALL""").df()
-        multi_hour = con.execute("SELECT count(*) FROM gpu WHERE epoch(t1 - t0) > 3600").fetchall()[0][0]
-        bad_tags = con.execute("SELECT count(*) FROM rows WHERE bad_tags").fetchall()[0][0]
+        n_rows = int(totals_in["rows"])
     finally:
         con.close()
 
@@ -624,6 +635,10 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         usage["ts"] = pd.to_datetime(usage["ts"], utc=True)
     else:
         hourly["ts"] = pd.to_datetime(hourly["ts"], utc=True)
+        if hourly.duplicated(ROW_KEYS).any():  # rows of one key classified in several ways: one row, ways joined
+            value_cols = ["gpu_hours", "billed_cost", "effective_cost", "list_cost", "committed_gpu_hours"]
+            agg = {c: "sum" for c in value_cols} | {"classified_by": lambda v: "|".join(sorted(set(v)))}
+            hourly = hourly.groupby(ROW_KEYS, sort=False, observed=True).agg(agg).reset_index()
         usage = validate_usage(hourly, source=source, known_instance_types=False)
     out_tot = {"rows": n_rows - int(rejected["rows"].sum()), "gpu_hours": usage["gpu_hours"].sum()}
     out_tot.update({c: usage[c].sum() if c in usage else np.nan for c in COST_COLUMNS})
