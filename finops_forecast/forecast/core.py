@@ -305,5 +305,9 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
     else:
         mean, paths = out["total"]
         base_mean = base_paths = None
+    # paths travel (dask) and are stored as float32 values: 7 significant digits are plenty for GPU-hours and
+    # halve what workers send back; both engines round the same way, so results stay identical
+    paths = paths.astype(np.float32)
+    base_paths = None if base_paths is None else base_paths.astype(np.float32)
     return SeriesForecast(mean=mean, paths=paths, selection=records, baseline_mean=base_mean,
                           baseline_paths=base_paths)
