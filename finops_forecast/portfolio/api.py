@@ -9,6 +9,7 @@ cost-risk frontier (:mod:`plan`).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -124,6 +125,7 @@ class Prepared:
     notes: list
     chunk_period: object
     config: PortfolioConfig
+    build_s: float = 0.0
 
 
 def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
@@ -187,17 +189,23 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     spool = mk.series["pool"].to_numpy(int)
     fl_series = mk.series["workload_class"].isin(config.floor_classes).to_numpy()
     seen = {}
+    need_q = config.max_commitment_share is not None
+    need_f = config.min_floor_coverage > 0
     for t in range(T):
         key = per.src[t]
         if key not in seen:
-            X = mk.chunks(scen.slice(*key)) if big else chunk_period(t)
             S = scen.slice(*key)
-            seen[key] = (X @ v).sum(axis=1) / X.shape[1]
+            if not big:
+                cache[key] = mk.chunks(S)
+            # path score: on-demand value of the path's demand [USD/h], no chunking needed
+            sc = (S @ mk.od_rate[spool]).sum(axis=1) / S.shape[1]
             q_t = [np.quantile(S[..., prov_of_series == pr].sum(-1), config.max_commitment_quantile)
-                   for pr in providers]
+                   for pr in providers] if need_q else np.zeros(len(providers))
             f_t = [np.quantile(S[..., (spool == p) & fl_series].sum(-1), config.floor_quantile)
-                   if np.any((spool == p) & fl_series) else 0.0 for p in range(mk.n_pools)]
-            seen[key] = (seen[key], q_t, f_t)
+                   if np.any((spool == p) & fl_series) else 0.0 for p in range(mk.n_pools)] if need_f else \
+                np.zeros(mk.n_pools)
+            seen[key] = (sc, q_t, f_t)
+            del S
         sc, q_t, f_t = seen[key]
         score += sc * per.hours[t]
         Q[t], floor[t] = q_t, f_t
@@ -227,10 +235,12 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     if config.min_floor_coverage > 0:
         user.floor = floor
         user.floor_share = config.min_floor_coverage
+    t0 = time.perf_counter()
     model = CommitmentModel(mk, comp, term_periods, inv_active, user, integer_pool=config.integer_ri,
                             risk_lambda=config.risk_lambda, alpha=config.alpha)
     return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
-                    term_periods=term_periods, notes=notes, chunk_period=chunk_period, config=config)
+                    term_periods=term_periods, notes=notes, chunk_period=chunk_period, config=config,
+                    build_s=time.perf_counter() - t0)
 
 
 def _solve(prep: Prepared, risk_lambda=None) -> Solution:

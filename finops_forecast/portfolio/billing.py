@@ -97,9 +97,10 @@ def _w(weights, n):
 
 def _fill(avail: np.ndarray, amount: np.ndarray) -> np.ndarray:
     """Take ``amount`` (N,) from the columns of ``avail`` (N, k) left to right; returns the take (N, k)."""
-    cum = np.cumsum(avail, axis=1)
-    prev = cum - avail
-    return np.clip(amount[:, None] - prev, 0.0, avail)
+    avail = np.maximum(avail, 0.0)
+    cum = np.minimum(np.cumsum(avail, axis=1), np.maximum(amount, 0.0)[:, None])
+    take = np.diff(cum, axis=1, prepend=0.0)
+    return np.clip(take, 0.0, avail)
 
 
 def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
@@ -122,7 +123,11 @@ def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
     if C != market.n_chunks:
         raise PortfolioError(f"chunks have {C} columns; the market has {market.n_chunks}.")
     I = market.n_instruments
-    held = np.broadcast_to(np.asarray(held, dtype=float), (N, I)) if I else np.zeros((N, 0))
+    held = np.asarray(held, dtype=float)
+    if held.shape[-1:] != (I,):
+        raise PortfolioError(f"held has shape {held.shape}; expected (I,) or (N, I) with I = {I} instruments "
+                             f"({list(market.instruments['id'])[:5]} ...).")
+    held = np.broadcast_to(held, (N, I))
     if np.any(held < -1e-9):
         raise PortfolioError("held commitment quantities must be >= 0.")
     held = np.maximum(held, 0.0)
@@ -143,7 +148,7 @@ def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
             cols = pool_cols[p]
             cap = held[:, i] * float(ins["gpu_per_unit"].iat[i])  # [GPU-h per hour]
             take = _fill(rem[:, cols], cap)
-            rem[:, cols] -= take
+            rem[:, cols] = np.maximum(rem[:, cols] - take, 0.0)
             cover_gpu[:, i] = take.sum(axis=1)
             displaced[:, i] = take @ market.chunk_value[cols]
             used[:, i] = cover_gpu[:, i] * price[i] / float(ins["gpu_per_unit"].iat[i])
@@ -157,11 +162,12 @@ def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
             cost = rem[:, cols] * r[None, :]
             spend = _fill(cost, held[:, i] * price[i])
             take = spend / r[None, :]
-            rem[:, cols] -= take
+            rem[:, cols] = np.maximum(rem[:, cols] - take, 0.0)
             cover_gpu[:, i] = take.sum(axis=1)
             displaced[:, i] = take @ market.chunk_value[cols]
             used[:, i] = spend.sum(axis=1)
     np.maximum(rem, 0.0, out=rem)
+    np.minimum(used, committed, out=used)  # rounding: never more used than held
     firm = market.chunk_series < 0
     od_cost = rem[:, firm] @ market.chunk_value[firm]
     spot_cost = rem[:, ~firm] @ market.chunk_value[~firm]

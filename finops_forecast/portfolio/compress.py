@@ -76,22 +76,35 @@ def group_paths(score: np.ndarray, n_groups: int) -> np.ndarray:
     return labels
 
 
+def _bin_means(Y: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Means of equal-count bins of each column of ``Y`` (n, C) by value, without a full sort.
+
+    ``np.partition`` at the bin boundaries puts every bin's values in its segment (O(n) per column)."""
+    n = Y.shape[0]
+    kth = [int(b) for b in bounds[1:-1] if 0 < b < n]
+    P = np.partition(Y, kth, axis=0) if kth else Y
+    starts = bounds[:-1]
+    sums = np.add.reduceat(P, starts, axis=0, dtype=np.float64)
+    return sums / np.diff(bounds)[:, None]
+
+
 def representatives(X: np.ndarray, values: np.ndarray, strata: int, levels: int):
     """Compress hour-vectors ``X`` (n, C) into rows (k, C) and weights (k,) summing to 1."""
     n = X.shape[0]
     strata = max(1, min(strata, n))
-    order = np.argsort(X @ values, kind="stable")
+    if strata == 1:
+        parts = [X]
+    else:
+        sb = np.linspace(0, n, strata + 1).round().astype(int)
+        order = np.argpartition(X @ values, sb[1:-1], kind="introselect")
+        parts = [X[order[a:b]] for a, b in zip(sb[:-1], sb[1:]) if b > a]
     rows, weights = [], []
-    for idx in np.array_split(order, strata):
-        Y = np.sort(X[idx], axis=0)
-        lv = max(1, min(levels, len(idx)))
-        bounds = np.linspace(0, len(idx), lv + 1).round().astype(int)
-        starts = bounds[:-1]
-        sizes = np.diff(bounds)
-        keep = sizes > 0
-        sums = np.add.reduceat(Y, starts[keep], axis=0)
-        rows.append(sums / sizes[keep][:, None])
-        weights.append(sizes[keep] / n)
+    for Y in parts:
+        lv = max(1, min(levels, len(Y)))
+        bounds = np.linspace(0, len(Y), lv + 1).round().astype(int)
+        bounds = np.unique(bounds)
+        rows.append(_bin_means(Y, bounds))
+        weights.append(np.diff(bounds) / n)
     return np.vstack(rows), np.concatenate(weights)
 
 

@@ -76,8 +76,8 @@ class PortfolioConfig:
     allow_on_demand: bool = True
     integer_ri: bool = False
     scenario_groups: int = 16
-    strata: int = 2
-    levels: int = 8
+    strata: int = 1
+    levels: int = 4
     solver: str = "HIGHS"
     fallback_solvers: tuple = ("CLARABEL", "SCIPY")
     allow_inaccurate: bool = False

@@ -166,27 +166,32 @@ class Market:
                                  f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
         if np.any(demand < 0) or not np.all(np.isfinite(demand)):
             raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
-        P = self.n_pools
+        P, S, C = self.n_pools, self.n_series, self.n_chunks
+        lead = demand.shape[:-1]
+        # work series-major (contiguous rows), transpose once at the end
+        DT = np.ascontiguousarray(demand.reshape(-1, S).T)  # (S, n)
         spool = self.series["pool"].to_numpy(int)
-        pool_d = np.zeros(demand.shape[:-1] + (P,))
-        for p in range(P):
-            pool_d[..., p] = demand[..., spool == p].sum(axis=-1)
-        out = np.zeros(demand.shape[:-1] + (self.n_chunks,))
-        spot_s = self.series["spot_rate"].to_numpy(float)
-        for p in range(P):
-            cols = np.flatnonzero(self.chunk_pool == p)
-            firm_col = cols[self.chunk_series[cols] < 0][0]
-            spot_cols = cols[self.chunk_series[cols] >= 0]
-            left = self.spot_cap * pool_d[..., p]
-            taken = np.zeros_like(left)
-            # cheapest spot first takes the cap
-            for c in sorted(spot_cols, key=lambda c: spot_s[self.chunk_series[c]]):
-                e = np.minimum(demand[..., self.chunk_series[c]], np.maximum(left, 0.0))
-                out[..., c] = e
-                left = left - e
-                taken = taken + e
-            out[..., firm_col] = np.maximum(pool_d[..., p] - taken, 0.0)
-        return out
+        s2p = np.zeros((P, S))
+        s2p[spool, np.arange(S)] = 1.0
+        pool_d = s2p @ DT  # (P, n)
+        out = np.empty((C, DT.shape[1]))
+        spot_cols = np.flatnonzero(self.chunk_series >= 0)
+        firm_cols = np.flatnonzero(self.chunk_series < 0)  # one per pool, in pool order
+        if len(spot_cols):
+            spot_s = self.series["spot_rate"].to_numpy(float)
+            left = self.spot_cap * pool_d
+            taken = np.zeros_like(pool_d)
+            # cheapest spot class of each pool takes the cap first
+            for c in sorted(spot_cols, key=lambda c: (self.chunk_pool[c], spot_s[self.chunk_series[c]])):
+                p = self.chunk_pool[c]
+                e = np.minimum(DT[self.chunk_series[c]], np.maximum(left[p], 0.0))
+                out[c] = e
+                left[p] -= e
+                taken[p] += e
+            out[firm_cols] = np.maximum(pool_d - taken, 0.0)
+        else:
+            out[firm_cols] = pool_d
+        return np.ascontiguousarray(out.T).reshape(lead + (C,))
 
     def pool_demand(self, chunks: np.ndarray) -> np.ndarray:
         """Sum chunks (..., C) to pools (..., P)."""

@@ -62,7 +62,7 @@ class ExpectedCost:
     """Objective term: expected cost over scenario groups [USD]."""
 
     def build(self, model: "CommitmentModel"):
-        return model.prob_w @ model.loss
+        return model.prob_w @ model.loss_n
 
 
 class CVaR:
@@ -82,7 +82,7 @@ class CVaR:
 
     def build(self, model: "CommitmentModel"):
         self.xi = cp.Variable(model.M, nonneg=True)
-        model.constraints["cvar"] = [self.xi >= model.loss - self.eta]
+        model.constraints["cvar"] = [self.xi >= model.loss_n - self.eta]
         return self.lam * self.eta + self.lam_tail * (model.prob_w @ self.xi)
 
     def value(self, losses: np.ndarray, prob: np.ndarray) -> float:
@@ -154,10 +154,8 @@ class CommitmentModel:
         v = market.chunk_value
         # scale: expected all-on-demand cost, so the objective is O(1)
         pd_rows = comp.D @ market.chunk_pool_matrix() @ market.od_rate
-        E = sp.csr_matrix((comp.row_hours() * comp.prob[comp.group], (comp.group, np.arange(R))), shape=(M, R))
         self.scale = max(float(comp.prob @ (sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(R))),
                                                            shape=(M, R)) @ pd_rows)), 1.0)
-        Eh = sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(R))), shape=(M, R))
         Sel = sp.csr_matrix((np.ones(R), (np.arange(R), comp.period)), shape=(R, T))
         Apc = sp.csr_matrix(market.chunk_pool_matrix())
         self.constraints: dict[str, list] = {}
@@ -165,6 +163,10 @@ class CommitmentModel:
         # ---- first stage and ladder
         is_pool = market.is_pool
         n_pool = int(is_pool.sum())
+        if not I:
+            raise PortfolioError("The market has no commitment instrument to buy for these pools: check the "
+                                 "catalog's reserved / cud / savings_plan rows and the config's terms_months, "
+                                 "payment_options and families.")
         parts = []
         if n_pool:
             self.xp = cp.Variable((T, n_pool), nonneg=True, integer=bool(integer_pool), name="x_pool")
@@ -172,35 +174,42 @@ class CommitmentModel:
         if I - n_pool:
             self.xs = cp.Variable((T, I - n_pool), nonneg=True, name="x_spend")
             parts.append(self.xs)
-        if not I:
-            raise PortfolioError("The market has no commitment instrument to buy for these pools: check the "
-                                 "catalog's reserved / cud / savings_plan rows and the config's terms_months, "
-                                 "payment_options and families.")
         x = cp.hstack(parts) if len(parts) > 1 else parts[0]
         self.x = x
-        act = None
+        ladder = None
         for tau in np.unique(self.term):
             Mt = sp.csr_matrix(np.tril(np.ones((T, T))) - np.tril(np.ones((T, T)), -int(tau)))
             Dg = sp.diags((self.term == tau).astype(float))
             term_expr = Mt @ x @ Dg
-            act = term_expr if act is None else act + term_expr
-        self.active = act + self.inventory
-        cons = []
+            ladder = term_expr if ladder is None else ladder + term_expr
+        # held quantities as their own variable, so every recourse row refers to one entry, not to the ladder
+        # sum (keeps the constraint matrix sparse: no dense columns for the interior point method)
+        self.active = cp.Variable((T, I), nonneg=True, name="held")
+        cons = [self.active == ladder + self.inventory]
         if not self.user.ladder and T > 1:
             cons.append(x[1:, :] == 0)
         if self.user.purchasable is not None and not np.all(self.user.purchasable):
             cons.append(x @ sp.diags((~np.asarray(self.user.purchasable, bool)).astype(float)) == 0)
         self.constraints["structure"] = cons
 
-        # ---- recourse
+        # ---- recourse. Uncovered demand W exists for spot chunks (bounded by their size: spot is cheaper, so
+        # they are filled first) and for firm chunks when on demand is allowed (no upper bound needed: the
+        # remainder after cheaper chunks is at most the firm chunk).
         self.D = cp.Parameter((R, C), nonneg=True, name="demand")
         self.D.value = comp.D
-        self.W = cp.Variable((R, C), nonneg=True, name="uncovered")
+        firm = market.chunk_series < 0
+        wcols = np.flatnonzero(~firm | bool(self.user.allow_on_demand))
+        self.wcols = wcols
+        spotc = np.flatnonzero(~firm[wcols])
+        self.W = cp.Variable((R, len(wcols)), nonneg=True, name="uncovered") if len(wcols) else None
         spend = np.flatnonzero(~is_pool)
         pairs = [(i, p) for i in spend for p in range(P) if np.isfinite(market.rate[i, p])]
         J = len(pairs)
         Gpool = sp.csr_matrix(market.pool_gpu_matrix())
-        cover = self.W @ Apc + Sel @ (self.active @ Gpool)
+        cover = Sel @ (self.active @ Gpool)
+        if self.W is not None:
+            cover = cover + self.W @ Apc[wcols]
+        B = None
         if J:
             self.G = cp.Variable((R, J), nonneg=True, name="spend_cover")
             ji = np.array([a for a, _ in pairs]); jp = np.array([b for _, b in pairs])
@@ -213,20 +222,29 @@ class CommitmentModel:
         else:
             self.G = None
         self.constraints["cover"] = [cover >= self.D @ Apc]
-        ub = [self.W <= self.D]
+        if len(spotc):
+            self.constraints["uncovered_bounds"] = [self.W[:, spotc] <= self.D[:, wcols[spotc]]]
         if not self.user.allow_on_demand:
-            firm = np.flatnonzero(market.chunk_series < 0)
-            ub.append(self.W[:, firm] == 0)
-        self.constraints["uncovered_bounds"] = ub[:1]
-        if len(ub) > 1:
-            self.constraints["allow_on_demand"] = ub[1:]
+            self.constraints["allow_on_demand"] = []  # marker: firm chunks have no uncovered variable
 
-        # ---- loss per scenario group [USD]
+        # ---- loss per scenario group, normalized by the expected all-on-demand cost ``scale`` [USD] so every
+        # coefficient is O(1). Recourse cost per group x period is its own variable (sparse rows), measured per
+        # hour relative to the mean all-on-demand cost per hour ``c0`` [USD/h].
         fees = self.active @ price  # (T,) [USD/h]
-        inv_fee = 0.0
-        self.fee_total = comp.hours @ fees
-        self.loss = Eh @ (self.W @ v) + self.fee_total + inv_fee
-        self._E = E
+        self.fee_total = comp.hours @ fees  # [USD]
+        total_h = float(comp.hours.sum())
+        c0 = self.scale / total_h
+        gt = comp.group * T + comp.period
+        K = sp.csr_matrix((comp.weight / c0, (gt, np.arange(R))), shape=(M * T, R))
+        hw = np.tile(comp.hours / total_h, M)
+        Sum = sp.csr_matrix((hw, (np.repeat(np.arange(M), T), np.arange(M * T))), shape=(M, M * T))
+        if self.W is not None:
+            self.q = cp.Variable(M * T, name="recourse_cost")
+            self.constraints["recourse_cost"] = [self.q == K @ (self.W @ v[wcols])]
+            self.loss_n = Sum @ self.q + self.fee_total / self.scale
+        else:
+            self.loss_n = self.fee_total / self.scale + np.zeros(M)
+        self.loss = self.loss_n * self.scale  # [USD]
 
         # ---- user constraints
         u = self.user
@@ -238,7 +256,7 @@ class CommitmentModel:
         if u.floor is not None and u.floor_share > 0:
             fl = Sel @ (u.floor_share * np.asarray(u.floor, float))
             cov = Sel @ (self.active @ Gpool)
-            if J:
+            if B is not None:
                 cov = cov + self.G @ B
             self.constraints["floor"] = [cov >= fl]
 
@@ -246,7 +264,7 @@ class CommitmentModel:
         self.expected_term = ExpectedCost()
         self.risk_term = CVaR(risk_lambda, alpha)
         obj = self.expected_term.build(self) + self.risk_term.build(self)
-        self.problem = cp.Problem(cp.Minimize(obj / self.scale),
+        self.problem = cp.Problem(cp.Minimize(obj),
                                   [c for cs in self.constraints.values() for c in cs])
 
     # ---- sizes
@@ -324,34 +342,49 @@ class CommitmentModel:
 
     def _infeasible(self) -> ProgramInfeasible:
         """Find which user constraints, dropped one at a time (then all), make the program feasible."""
-        names = [k for k in UserConstraints.NAMES if k in self.constraints]
-        culprits = []
-        for k in names:
-            keep = [c for n, cs in self.constraints.items() if n != k for c in cs]
-            p = cp.Problem(cp.Minimize(0), keep)
-            p.solve(solver="HIGHS")
-            if p.status == cp.OPTIMAL:
-                culprits.append(UserConstraints.NAMES[k])
-        if not culprits and names:
-            culprits = [UserConstraints.NAMES[k] for k in names]
-            how = "relax these together: "
-        else:
-            how = "relax " + ("one of: " if len(culprits) > 1 else "")
-        if not names:
+        import dataclasses  # noqa: PLC0415
+
+        u = self.user
+        drop = {"budget": dict(budget=None), "max_commit": dict(max_commit=None),
+                "floor": dict(floor=None, floor_share=0.0), "allow_on_demand": dict(allow_on_demand=True)}
+        active = [k for k in drop if (k == "allow_on_demand" and not u.allow_on_demand)
+                  or (k != "allow_on_demand" and getattr(u, k) is not None
+                      and (k != "floor" or u.floor_share > 0))]
+        if not active:
             return ProgramInfeasible("The commitment program is infeasible with no user constraint set; this is "
                                      "a bug in the model, please report it.")
+
+        def feasible(changes):
+            m = CommitmentModel(self.market, self.comp, self.term, self.inventory,
+                                dataclasses.replace(u, **changes), integer_pool=False)
+            p = cp.Problem(cp.Minimize(0), m.problem.constraints)
+            p.solve(solver="HIGHS")
+            return p.status == cp.OPTIMAL
+
+        culprits = [UserConstraints.NAMES[k] for k in active if feasible(drop[k])]
+        how = "relax " + ("one of: " if len(culprits) > 1 else "")
+        if not culprits:
+            culprits = [UserConstraints.NAMES[k] for k in active]
+            how = "relax these together: "
         msg = "The commitment program is infeasible: " + how + ", ".join(culprits) + "."
         if "allow_on_demand" in culprits:
             msg += (" With on demand forbidden, commitments and spot must serve every GPU-hour; raise spot_cap "
                     "or allow spot for more workload classes, or allow on demand.")
         if "upfront_budget_usd" in culprits:
             msg += " The upfront budget cannot buy enough commitments; raise it or choose no_upfront options."
+        if "max_commitment_share" in culprits:
+            msg += " The commitment cap is below what must be committed; raise max_commitment_share."
         return ProgramInfeasible(msg, culprits)
+
+
+#: HiGHS method for the LP ("ipm", "simplex", "choose"); a MILP always uses branch and bound
+HIGHS_LP_METHOD = "simplex"
 
 
 def _solver_opts(s: str, time_limit_s: float) -> dict:
     if s == "HIGHS":
-        return {"time_limit": float(time_limit_s)}
+        # dual simplex: measured faster than IPX (interior point + crossover) on this block-angular LP
+        return {"time_limit": float(time_limit_s), "highs_options": {"solver": HIGHS_LP_METHOD}}
     if s == "SCIPY":
         return {"scipy_options": {"time_limit": float(time_limit_s)}}
     return {}

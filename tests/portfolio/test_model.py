@@ -105,12 +105,12 @@ def _two_pool_case(rng, n=10, hours=2160):
 
 
 def test_compressed_within_half_percent_of_full_hourly_model(rng, two_pool_catalog):
-    d, ks = _two_pool_case(rng)
+    d, ks = _two_pool_case(rng, n=8, hours=720)
     cfg = PortfolioConfig(**ONE_Q)
     comp = prepare(scen(d, ks), two_pool_catalog, config=cfg)
     ref = prepare(scen(d, ks), two_pool_catalog, config=cfg, compression="full")
     s_c, s_f = _solve(comp), _solve(ref)
-    assert ref.model.R == d.shape[1] * d.shape[2] and comp.model.R < ref.model.R / 100
+    assert ref.model.R == d.shape[1] * d.shape[2] and comp.model.R <= ref.model.R / 40
     # the optimum's value, and the compressed plan billed on every hour, both within 0.5% of the full optimum
     assert s_c.expected_usd == pytest.approx(s_f.expected_usd, rel=0.005)
     billed_c, _, _ = bill_compressed(ref, s_c.active)

@@ -1,0 +1,82 @@
+"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``optimize`` to the app."""
+
+    @app.command("optimize")
+    def optimize_cmd(
+        path: Optional[Path] = typer.Argument(None, help="usage table (.csv or .parquet)"),
+        sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
+        pricing: Optional[Path] = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+        inventory: Optional[Path] = typer.Option(None, help="CSV of commitments already owned "
+                                                            "(docs/portfolio.md, 'Inventory')"),
+        horizon: int = typer.Option(2208, help="forecast hours; quarters beyond repeat the last one"),
+        n_paths: int = typer.Option(100, help="forecast sample paths per series"),
+        quarters: int = typer.Option(12, help="quarters planned (the ladder)"),
+        risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of CVaR in the objective (>= 0)"),
+        alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),
+        budget: Optional[float] = typer.Option(None, help="upfront budget per quarter [USD]"),
+        payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
+        terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
+        spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
+        integer_ri: bool = typer.Option(False, "--integer-ri", help="whole reserved instances (MILP)"),
+        seed: int = typer.Option(0, help="forecast random seed"),
+        csv: Optional[Path] = typer.Option(None, help="write the purchase table (CSV)"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="write the whole plan (JSON)"),
+    ):
+        """Recommend the GPU commitments to buy this quarter (and the ladder after it)."""
+        import pandas as pd
+        from rich.console import Console
+        from rich.table import Table
+
+        from finops_forecast.errors import FinopsError
+        from finops_forecast.portfolio.api import optimize
+        from finops_forecast.portfolio.config import PortfolioConfig
+
+        console = Console()
+        try:
+            if sample:
+                from finops_forecast.usage.sample import load_sample
+                usage = load_sample()
+            elif path is not None:
+                from finops_forecast.usage.readers import read_usage
+                usage, _ = read_usage(path)
+            else:
+                raise FinopsError("give a usage PATH, or --sample.")
+            from finops_forecast.forecast import forecast
+            from finops_forecast.pricing import load_pricing
+            catalog = load_pricing(path=pricing) if pricing else load_pricing()
+            fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+            inv = pd.read_csv(inventory) if inventory else None
+            cfg = PortfolioConfig(quarters=quarters, risk_lambda=risk_lambda, alpha=alpha,
+                                  upfront_budget_usd=budget,
+                                  payment_options=tuple(p.strip() for p in payment.split(",") if p.strip()),
+                                  terms_months=tuple(int(t) for t in terms.split(",") if t.strip()),
+                                  spot_cap=spot_cap, integer_ri=integer_ri)
+            plan = optimize(fc, catalog, inventory=inv, config=cfg)
+        except FinopsError as e:
+            Console(stderr=True).print(f"[bold red]error:[/] {e}", soft_wrap=True, highlight=False)
+            raise typer.Exit(2) from None
+        t = Table(title="Buy this quarter")
+        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "util.", "util. p10",
+                  "break-even month"):
+            t.add_column(c)
+        for r in plan.buy_now.itertuples():
+            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.upfront_usd:,.0f}",
+                      f"{r.monthly_usd:,.0f}", f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
+                      "never" if pd.isna(r.break_even_month) else f"{r.break_even_month:.0f}")
+        console.print(t)
+        console.print(plan.summary(), soft_wrap=True)
+        for n in plan.notes:
+            console.print(f"[yellow]note:[/] {n}", soft_wrap=True)
+        if csv:
+            plan.to_csv(csv)
+        if json_out:
+            plan.to_json(json_out)
