@@ -321,6 +321,7 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
         qrows.append(dict(quarter=t, start=per.start[t], hours=per.hours[t],
                           expected_cost_usd=float(b.cost.mean() * per.hours[t]),
                           on_demand_cost_usd=float(b.list_cost.mean() * per.hours[t]),
+                          demand_gpu_hours=float(b.demand.sum(1).mean() * per.hours[t]),
                           reserved_gpu_hours=float(cg[is_pool].sum() * per.hours[t]),
                           savings_plan_gpu_hours=float(cg[~is_pool].sum() * per.hours[t]),
                           spot_gpu_hours=float(unc[~firm].sum() * per.hours[t]),
@@ -424,8 +425,10 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
     rows = []
     for f in prep.config.curve_factors:
         act = np.maximum(sol.active + (f - 1.0) * first, 0.0)
-        e, _, _ = bill_compressed(prep, act)
+        e, grp, _ = bill_compressed(prep, act)
+        cv = cvar(grp, prep.comp.prob, prep.config.alpha)
         rows.append(dict(factor=f, commitment_usd_per_hour=float(act[0] @ mk.price), expected_cost_usd=e,
+                         cvar_usd=cv, objective_usd=e + prep.config.risk_lambda * cv,
                          savings_usd=od - e, savings_rate=(od - e) / od if od > 0 else 0.0,
                          recommended=bool(abs(f - 1.0) < 1e-12)))
     _ = held0

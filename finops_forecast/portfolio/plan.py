@@ -47,8 +47,9 @@ class Plan:
     allocation : DataFrame
         Per workload class this quarter: GPU-hours on commitments, spot and on demand, and their shares.
     savings_curve : DataFrame
-        factor (multiple of this quarter's purchases), commitment_usd_per_hour, expected_cost_usd, savings_usd,
-        savings_rate: the savings-versus-commitment curve (factor 1 is the recommendation).
+        factor (multiple of this quarter's purchases), commitment_usd_per_hour, expected_cost_usd, cvar_usd,
+        objective_usd (expected + lambda x CVaR), savings_usd, savings_rate: the savings-versus-commitment curve
+        on the compressed scenarios (factor 1, ``recommended``, is the plan; it minimizes objective_usd).
     frontier : DataFrame
         risk_lambda, expected_cost_usd, cvar_usd, commitment_usd_per_hour: the cost-risk frontier.
     status, solver : str
