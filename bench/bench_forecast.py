@@ -73,8 +73,9 @@ def run_case(case: str, repeats: int) -> dict:
         client = Client(cluster)
         startup = time.perf_counter() - t0
         extra = dict(engine="dask", address=client)
-    times = []
+    times, r = [], None
     for _ in range(repeats):
+        r = None  # free the previous run's paths: peak memory is that of one run
         t0 = time.perf_counter()
         r = forecast(usage, n_paths=200, seed=0, progress=False, **kw, **extra)
         times.append(time.perf_counter() - t0)
