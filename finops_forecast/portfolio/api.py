@@ -170,13 +170,16 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     big = scen.n_paths * sum(b - a for a, b in set(per.src)) * mk.n_chunks > _CACHE_ELEMENTS
 
     def chunk_period(t):
+        """Period t's data and the transform that makes it chunks: cached chunks for small inputs; series
+        demand (chunked later, one group or batch of paths at a time) for large ones."""
         key = per.src[t]
         if key in cache:
-            return cache[key]
+            return cache[key], None
+        if big:
+            return scen.slice(*key), mk.chunks
         X = mk.chunks(scen.slice(*key))
-        if not big:
-            cache[key] = X
-        return X
+        cache[key] = X
+        return X, None
 
     # pass 1: path scores, provider quantiles, floors
     v = mk.chunk_value
@@ -210,9 +213,9 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
         score += sc * per.hours[t]
         Q[t], floor[t] = q_t, f_t
     if compression == "full":
-        comp = full(chunk_period, per.hours)
+        comp = full(lambda t: chunk_period(t)[0], per.hours, transform=mk.chunks if big else None)
     else:
-        comp = compress(chunk_period, v, per.hours, n_groups=config.scenario_groups, strata=config.strata,
+        comp = compress(lambda t: chunk_period(t)[0], v, per.hours, transform=mk.chunks if big else None, n_groups=config.scenario_groups, strata=config.strata,
                         levels=config.levels, score=score)
 
     term_periods = np.maximum(1, np.round(mk.instruments["term_months"].to_numpy(float) / months_per_period)
@@ -307,30 +310,35 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
     alloc = None
     cov0 = util0 = float("nan")
     for t in range(T):
-        X = prep.chunk_period(t)
-        n, H, C = X.shape
-        b = bill_chunks(X.reshape(-1, C), mk, active[t])
+        X, transform = prep.chunk_period(t)
+        n, H = X.shape[:2]
         f = per.hours[t] / H
-        path_cost += b.cost.reshape(n, H).sum(1) * f
-        path_od += b.list_cost.reshape(n, H).sum(1) * f
-        used[t] = b.used.reshape(n, H, I).sum(1)
-        committed[t] = b.committed.reshape(n, H, I).sum(1)
-        displaced[t] = b.displaced.mean(axis=0)
-        cg = b.cover_gpu.mean(axis=0)
-        unc = b.uncovered.mean(axis=0)
+        acc = _bill_paths(X, mk, active[t], transform=transform)
+        path_cost += acc["path_cost"] * f
+        path_od += acc["path_od"] * f
+        used[t] = acc["used"]
+        committed[t] = acc["committed"]
+        rows_n = n * H
+        m = {k: acc[k] / rows_n for k in ("displaced", "cover_gpu", "uncovered", "fee", "cost", "list_cost",
+                                          "demand", "covered")}
+        displaced[t] = m["displaced"]
+        cg, unc = m["cover_gpu"], m["uncovered"]
         qrows.append(dict(quarter=t, start=per.start[t], hours=per.hours[t],
-                          expected_cost_usd=float(b.cost.mean() * per.hours[t]),
-                          on_demand_cost_usd=float(b.list_cost.mean() * per.hours[t]),
-                          demand_gpu_hours=float(b.demand.sum(1).mean() * per.hours[t]),
+                          expected_cost_usd=float(m["cost"] * per.hours[t]),
+                          on_demand_cost_usd=float(m["list_cost"] * per.hours[t]),
+                          demand_gpu_hours=float(m["demand"].sum() * per.hours[t]),
                           reserved_gpu_hours=float(cg[is_pool].sum() * per.hours[t]),
                           savings_plan_gpu_hours=float(cg[~is_pool].sum() * per.hours[t]),
                           spot_gpu_hours=float(unc[~firm].sum() * per.hours[t]),
                           on_demand_gpu_hours=float(unc[firm].sum() * per.hours[t]),
-                          commitment_fee_usd=float(b.fee.mean() * per.hours[t])))
+                          commitment_fee_usd=float(m["fee"] * per.hours[t])))
         if t == 0:
-            cov0 = b.coverage()
-            util0 = b.total_utilization()
-            alloc = _allocation(prep, t, b, per.hours[t])
+            d = m["demand"].sum()
+            cov0 = float(m["covered"].sum() / d) if d > 0 else 0.0
+            c = acc["committed"].sum()
+            util0 = float(acc["used"].sum() / c) if c > 0 else float("nan")
+            alloc = _allocation(prep, t, m["uncovered"], m["covered"], per.hours[t])
+        del X
     expected = float(path_cost.mean())
     od_cost = float(path_od.mean())
     model_cost, _, _ = bill_compressed(prep, active)
@@ -388,18 +396,54 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                 model_size=size, settings=settings, instruments=ins.copy())
 
 
-def _allocation(prep: Prepared, t: int, b, hours: float) -> pd.DataFrame:
+def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 200_000, transform=None) -> dict:
+    """Bill (paths, hours, chunks) in batches of paths (bounded memory); sums per path and over all rows.
+    ``transform`` (e.g. ``Market.chunks``) turns each batch of ``X`` into chunks first."""
+    n, H = X.shape[:2]
+    C = mk.n_chunks
+    I = mk.n_instruments
+    step = max(1, batch_rows // max(H, 1))
+    acc = {"path_cost": np.zeros(n), "path_od": np.zeros(n), "used": np.zeros((n, I)),
+           "committed": np.zeros((n, I)), "displaced": np.zeros(I), "cover_gpu": np.zeros(I),
+           "uncovered": np.zeros(C), "fee": 0.0, "cost": 0.0, "list_cost": 0.0,
+           "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools)}
+    for a in range(0, n, step):
+        xb = X[a:a + step] if transform is None else transform(X[a:a + step])
+        b = bill_chunks(xb.reshape(-1, C), mk, held)
+        k = min(step, n - a)
+        acc["path_cost"][a:a + k] = b.cost.reshape(k, H).sum(1)
+        acc["path_od"][a:a + k] = b.list_cost.reshape(k, H).sum(1)
+        acc["used"][a:a + k] = b.used.reshape(k, H, I).sum(1)
+        acc["committed"][a:a + k] = b.committed.reshape(k, H, I).sum(1)
+        for key in ("displaced", "cover_gpu", "uncovered", "demand", "covered"):
+            acc[key] += getattr(b, key).sum(axis=0)
+        for key, arr in (("fee", b.fee), ("cost", b.cost), ("list_cost", b.list_cost)):
+            acc[key] += float(arr.sum())
+    return acc
+
+
+def _allocation(prep: Prepared, t: int, unc: np.ndarray, covered: np.ndarray, hours: float) -> pd.DataFrame:
     """GPU-hours per workload class on commitments, spot and on demand (commitments and on demand are shared
-    within a pool in proportion to each class's non-spot demand)."""
+    within a pool in proportion to each class's non-spot demand). ``unc`` (C,) and ``covered`` (P,) are mean
+    uncovered chunks and covered pool demand per hour [GPU-h per hour]."""
     mk = prep.market
-    X = prep.scen.slice(*prep.periods.src[t])
-    dem = X.reshape(-1, X.shape[-1]).mean(axis=0)  # per series [GPU-h per hour]
-    unc = b.uncovered.mean(axis=0)
+    a, bnd = prep.periods.src[t]
+    dem = np.zeros(mk.n_series)
+    n_rows = 0
+    for s0 in range(0, prep.scen.n_paths, 64):
+        X = prep.scen.slice(a, bnd) if prep.scen.paths is None else np.transpose(
+            prep.scen.paths[:, s0:s0 + 64, a:bnd], (1, 2, 0))
+        if prep.scen.paths is None:
+            dem += X.reshape(-1, X.shape[-1]).sum(axis=0)
+            n_rows += X.shape[0] * X.shape[1]
+            break
+        dem += X.reshape(-1, X.shape[-1]).sum(axis=0)
+        n_rows += X.shape[0] * X.shape[1]
+    dem = dem / n_rows  # per series [GPU-h per hour]
     spot = np.zeros(mk.n_series)
     for c in np.flatnonzero(mk.chunk_series >= 0):
         spot[mk.chunk_series[c]] += unc[c]
     firm_unc = np.array([unc[(mk.chunk_pool == p) & (mk.chunk_series < 0)].sum() for p in range(mk.n_pools)])
-    covered = b.covered.mean(axis=0)
     spool = mk.series["pool"].to_numpy(int)
     nonspot = dem - spot
     pool_ns = np.bincount(spool, weights=nonspot, minlength=mk.n_pools)

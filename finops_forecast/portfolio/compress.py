@@ -108,8 +108,8 @@ def representatives(X: np.ndarray, values: np.ndarray, strata: int, levels: int)
     return np.vstack(rows), np.concatenate(weights)
 
 
-def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 16, strata: int = 2,
-             levels: int = 8, score: np.ndarray | None = None) -> Compressed:
+def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 16, strata: int = 1,
+             levels: int = 4, score: np.ndarray | None = None, transform=None) -> Compressed:
     """Compress chunked scenario demand period by period.
 
     Parameters
@@ -125,6 +125,9 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
         Scenario groups, strata per group x period, levels per stratum.
     score : ndarray (N,), optional
         Path score for grouping; default: total on-demand value of the path over all periods [USD].
+    transform : callable, optional
+        Applied to each group's slice of ``periods(t)`` before compressing (e.g. ``Market.chunks`` when
+        ``periods`` returns series demand), so the chunked data of only one group is in memory at a time.
 
     Returns
     -------
@@ -138,9 +141,11 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
     D, per, grp, wgt = [], [], [], []
     for t in range(T):
         X = periods(t)
-        N, H, C = X.shape
         for m in range(M):
-            rows, w = representatives(X[labels == m].reshape(-1, C), values, strata, levels)
+            Xm = X[labels == m]
+            if transform is not None:
+                Xm = transform(Xm)
+            rows, w = representatives(Xm.reshape(-1, Xm.shape[-1]), values, strata, levels)
             D.append(rows); wgt.append(w)
             per.append(np.full(len(w), t)); grp.append(np.full(len(w), m))
     prob = np.bincount(labels, minlength=M) / len(labels)
@@ -149,13 +154,15 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
                       group_of_path=labels)
 
 
-def full(periods, hours: np.ndarray) -> Compressed:
+def full(periods, hours: np.ndarray, transform=None) -> Compressed:
     """No compression: every path is a group and every hour a row (for checks on small cases)."""
     T = len(hours)
     D, per, grp, wgt = [], [], [], []
     N = None
     for t in range(T):
         X = periods(t)
+        if transform is not None:
+            X = transform(X)
         N, H, C = X.shape
         D.append(X.reshape(-1, C))
         per.append(np.full(N * H, t)); grp.append(np.repeat(np.arange(N), H)); wgt.append(np.full(N * H, 1 / H))
