@@ -5,7 +5,7 @@ loads no heavy dependency: the public names below are imported on first use.
 """
 from __future__ import annotations
 
-import importlib
+from finops_forecast._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -25,18 +25,5 @@ _EXPORTS = {
     "load_sample": "finops_forecast.usage.sample",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
-
-
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'finops_forecast' has no attribute '{name}'") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, _names = lazy_exports(__name__, _EXPORTS)
+__all__ = _names + ["__version__"]

@@ -10,7 +10,7 @@ See docs/pricing.md.
 """
 from __future__ import annotations
 
-import importlib
+from finops_forecast._lazy import lazy_exports
 
 _EXPORTS = {
     # catalog
@@ -49,18 +49,4 @@ _EXPORTS = {
     "SPOT_PROFILES": "finops_forecast.pricing.spot",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'finops_forecast.pricing' has no attribute '{name}'") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -1,7 +1,7 @@
 """Report: parameters, analysis, charts and the papermill renderer of the quarterly commitment report."""
 from __future__ import annotations
 
-import importlib
+from finops_forecast._lazy import lazy_exports
 
 _EXPORTS = {
     "ReportParams": "finops_forecast.report.params",
@@ -12,13 +12,4 @@ _EXPORTS = {
     "ReportError": "finops_forecast.report.render",
     "charts": "finops_forecast.report.charts",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'finops_forecast.report' has no attribute '{name}'")
-    module = importlib.import_module(_EXPORTS[name])
-    value = module if name == "charts" else getattr(module, name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
