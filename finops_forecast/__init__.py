@@ -23,6 +23,15 @@ _EXPORTS = {
     "classify": "finops_forecast.usage.classify",
     "decompose": "finops_forecast.usage.decompose",
     "load_sample": "finops_forecast.usage.sample",
+    "forecast": "finops_forecast.forecast",
+    "cross_validate": "finops_forecast.forecast",
+    "ForecastResult": "finops_forecast.forecast",
+    "Backtest": "finops_forecast.forecast",
+    "ForecastWarning": "finops_forecast.forecast",
+    "load_pricing": "finops_forecast.pricing",
+    "price": "finops_forecast.pricing",
+    "ReportParams": "finops_forecast.report",
+    "render_report": "finops_forecast.report",
 }
 
 __getattr__, __dir__, _names = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,8 @@ Usage in a package's ``__init__.py``::
     from finops_forecast._lazy import lazy_exports
     __getattr__, __dir__, __all__ = lazy_exports(__name__, {"load_pricing": "finops_forecast.pricing.catalog"})
 
-A name mapped to a module path that *is* the name's own module (``{"charts": "finops_forecast.report.charts"}``)
-exports the module itself.
+A name is taken from its module; a name that the module does not define but that *is* the module's own name
+(``{"charts": "finops_forecast.report.charts"}``) exports the module itself.
 """
 from __future__ import annotations
 
@@ -24,7 +24,12 @@ def lazy_exports(package: str, exports: dict[str, str]):
         except KeyError:
             raise AttributeError(f"module '{package}' has no attribute '{name}'") from None
         module = importlib.import_module(module_name)
-        value = module if module_name.rsplit(".", 1)[-1] == name else getattr(module, name)
+        try:
+            value = getattr(module, name)
+        except AttributeError:
+            if module_name.rsplit(".", 1)[-1] != name:
+                raise
+            value = module
         setattr(sys.modules[package], name, value)
         return value
 
