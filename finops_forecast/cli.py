@@ -24,7 +24,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 # stages that add their own commands: finops_forecast/<stage>/cli.py defines register(app)
-STAGE_CLIS = ("pricing", "forecast", "portfolio", "evaluate")
+STAGE_CLIS = ("pricing", "forecast", "portfolio", "evaluate", "showback")
 
 
 def fail(exc: Exception, code: int = 2) -> None:
