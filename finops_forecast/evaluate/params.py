@@ -1,0 +1,99 @@
+"""Parameters of the ``policy_backtest.ipynb`` notebook, validated in one place.
+
+papermill only warns on unknown parameters, so the notebook's second cell calls :func:`validate_params` with
+every name of its ``parameters`` cell: a typo (``n_path=``) is an error that lists the valid names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from finops_forecast.errors import unknown_name
+from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
+
+__all__ = ["BacktestParams", "validate_params"]
+
+
+@dataclass(frozen=True)
+class BacktestParams:
+    """Notebook parameters.
+
+    Parameters
+    ----------
+    traces : str
+        Comma-separated trace names (philly, alibaba-dlrm).
+    policies : str
+        Comma-separated policies.
+    decision_every, term, lookback : str
+        Durations for every trace ("" keeps each trace's default of ``bench/bench_backtest.py``).
+    n_paths : int
+        Forecast sample paths per series.
+    max_windows : int
+        Windows per trace (0: every full window).
+    seed : int
+        Forecast seed.
+    results_dir : str
+        Folder of the committed benchmark results shown beside the fresh run ("" to skip).
+    """
+
+    traces: str = "philly,alibaba-dlrm"
+    policies: str = ",".join(POLICIES)
+    decision_every: str = ""
+    term: str = ""
+    lookback: str = ""
+    n_paths: int = 100
+    max_windows: int = 0
+    seed: int = 0
+    results_dir: str = ""
+
+    def __post_init__(self):
+        from finops_forecast.evaluate.traces import TRACE_MAPPINGS
+
+        if not self.trace_list:
+            raise EvaluateError("traces is empty: pass e.g. 'philly,alibaba-dlrm'.")
+        for t in self.trace_list:
+            if t not in TRACE_MAPPINGS:
+                raise unknown_name("trace", t, TRACE_MAPPINGS)
+        for p in self.policy_list:
+            if p not in POLICIES:
+                raise unknown_name("policy", p, POLICIES)
+        for n in ("decision_every", "term", "lookback"):
+            if getattr(self, n):
+                parse_hours(getattr(self, n), n)
+        for n in ("n_paths", "max_windows", "seed"):
+            v = getattr(self, n)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise EvaluateError(f"{n} must be a whole number, got {v!r}.")
+        if self.n_paths < 1:
+            raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
+        if self.max_windows < 0:
+            raise EvaluateError(f"max_windows must be >= 0 (0: every window), got {self.max_windows}.")
+
+    @property
+    def trace_list(self) -> list:
+        return [t.strip() for t in str(self.traces).split(",") if t.strip()]
+
+    @property
+    def policy_list(self) -> list:
+        return [p.strip() for p in str(self.policies).split(",") if p.strip()]
+
+
+def validate_params(values: dict) -> BacktestParams:
+    """Check notebook parameters and return them as :class:`BacktestParams`.
+
+    Parameters
+    ----------
+    values : dict
+        Name -> value, every name of the notebook's ``parameters`` cell.
+
+    Raises
+    ------
+    UnknownNameError
+        A name that is not a parameter (lists the valid ones).
+    EvaluateError
+        A value that is not valid.
+    """
+    names = [f.name for f in fields(BacktestParams)]
+    for k in values:
+        if k not in names:
+            raise unknown_name("notebook parameter", k, names)
+    return BacktestParams(**values)

@@ -1,0 +1,448 @@
+"""Rolling backtest of purchasing policies against realized demand.
+
+At each decision time ``t`` (every ``decision_every`` hours after a warm-up) every policy sees only the demand
+before ``t`` (the hindsight policy, the physical limit, also sees the window after it), and buys commitments with
+:func:`finops_forecast.portfolio.policies.decide`. Each purchase is held for ``term`` hours from ``t``: purchases
+made at different times overlap and expire as their terms say. The realized demand is then billed hour by hour
+with the shared billing engine :func:`finops_forecast.portfolio.billing.bill`, under the quantities each policy
+held in that hour.
+
+Simulation setting (not a product feature): the real traces are months long, shorter than any catalog term, so
+``term`` may be set shorter than the catalog's (e.g. 7 days) while the rate stays the catalog's ``rate_term_months``
+(12-month) rate. Commitments are then "1-year prices for a week".
+
+Decision horizon: a policy decides for the hours its purchase will live through, ``[t, t + term)`` cut at the end
+of the trace; purchases made earlier and still held count pro rata over that horizon. With ``term ==
+decision_every`` (the default) every window is independent and the hindsight policy is the exact optimum of each
+window (no policy can bill less, tested); with overlapping terms each decision is optimal for its own horizon but
+the sequence is not a global optimum.
+
+Metrics per policy and window: cost, all-on-demand cost, savings = on-demand cost - cost, effective savings rate =
+savings / on-demand cost, commitment utilization = used / committed [USD], coverage = covered / demand [GPU-h],
+savings capture = savings / hindsight savings over the same windows. Where spot is allowed the savings include
+spot's, which every policy gets (even ``on_demand``); ``commitment_savings_usd`` and ``commitment_capture`` count
+only what commitments saved over running the same demand with no commitment.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.errors import FinopsError, unknown_name
+
+__all__ = ["EvaluateError", "BacktestSettings", "BacktestResult", "backtest", "parse_hours", "demand_matrix",
+           "POLICIES"]
+
+POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
+SERIES_KEYS = ["provider", "region", "instance_type", "workload_class"]
+POOL_KEYS = ["provider", "region", "instance_type"]
+
+
+class EvaluateError(FinopsError):
+    """Bad input to a backtest (durations, policies, too little history, unpriced pools)."""
+
+
+def parse_hours(value, name: str = "duration") -> int:
+    """A duration as whole hours.
+
+    Parameters
+    ----------
+    value : str, int or pandas.Timedelta
+        ``"7D"``, ``"36h"``, ``"2W"`` or a number of hours.
+    name : str
+        Parameter name, for the error message.
+
+    Returns
+    -------
+    int
+        Hours [h], >= 1.
+    """
+    if isinstance(value, bool):
+        raise EvaluateError(f"{name} must be a duration such as '7D' or '36h', got {value!r}.")
+    if isinstance(value, (int, np.integer)):
+        hours = float(value)
+    else:
+        try:
+            td = pd.Timedelta(str(value).strip())
+        except (ValueError, TypeError):
+            raise EvaluateError(f"{name} must be a duration such as '7D', '36h' or '2W', got {value!r}.") from None
+        hours = td / pd.Timedelta(hours=1)
+    if not math.isfinite(hours) or hours < 1 or hours != int(hours):
+        raise EvaluateError(f"{name} must be a whole number of hours >= 1 (e.g. '7D' or '36h'), got {value!r}.")
+    return int(hours)
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    """Settings of a rolling backtest (validated once).
+
+    Parameters
+    ----------
+    policies : tuple of str
+        Policies to simulate (``hindsight`` is always simulated: savings capture needs it).
+    decision_every : int
+        Hours between decisions [h] (the window length).
+    term : int
+        Hours a purchase is held [h] (simulation setting; the rate stays the ``rate_term_months`` rate).
+    lookback : int
+        History the ``lookback`` policy optimizes on [h].
+    stable : int
+        History of the ``stable`` policy's minimum-usage rule [h].
+    warmup : int
+        Hours of history before the first decision [h] (at least ``lookback``).
+    rate_term_months : int
+        Catalog term whose rates are used [months].
+    payment_option : str
+        Catalog payment option of the commitments.
+    families : tuple of str or None
+        Commitment families offered (None: all the catalog prices for the pools).
+    spot_cap : float
+        Largest share of a pool's hourly demand on spot, in [0, 1] (spot classes only).
+    spot_classes : tuple of str
+        Workload classes allowed on spot (never inference by default).
+    risk_lambda : float
+        CVaR weight of the forecast policy's model (>= 0).
+    n_paths : int
+        Forecast sample paths per series.
+    models : str
+        Forecast model(s) (``finops_forecast.forecast.forecast(models=...)``).
+    seed : int
+        Forecast seed (each window adds its index).
+    max_windows : int or None
+        Simulate only the first windows (for quick runs); None: every full window.
+    """
+
+    policies: tuple = POLICIES
+    decision_every: int = 168
+    term: int = 168
+    lookback: int = 336
+    stable: int = 720
+    warmup: int = 336
+    rate_term_months: int = 12
+    payment_option: str = "no_upfront"
+    families: tuple | None = None
+    spot_cap: float = 0.5
+    spot_classes: tuple = ("training", "experimentation")
+    risk_lambda: float = 0.0
+    n_paths: int = 100
+    models: str = "auto"
+    seed: int = 0
+    max_windows: int | None = None
+
+    def __post_init__(self):
+        pol = tuple(self.policies)
+        if not pol:
+            raise EvaluateError("policies is empty: pass e.g. 'forecast,lookback,hindsight'.")
+        for p in pol:
+            if p not in POLICIES:
+                raise unknown_name("policy", p, POLICIES)
+        object.__setattr__(self, "policies", pol)
+        for n in ("decision_every", "term", "lookback", "stable", "warmup"):
+            object.__setattr__(self, n, parse_hours(getattr(self, n), n))
+        if self.warmup < self.lookback:
+            object.__setattr__(self, "warmup", self.lookback)
+        if not 0.0 <= float(self.spot_cap) <= 1.0:
+            raise EvaluateError(f"spot_cap must be in [0, 1] (a share of a pool's demand), got {self.spot_cap}.")
+        if self.risk_lambda < 0:
+            raise EvaluateError(f"risk_lambda must be >= 0, got {self.risk_lambda}.")
+        if int(self.n_paths) < 1:
+            raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
+        if self.max_windows is not None and int(self.max_windows) < 1:
+            raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """What a backtest returns.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per policy: cost_usd, on_demand_cost_usd, savings_usd [USD], effective_savings_rate,
+        utilization, coverage, savings_capture, committed_usd (fees) [USD], commitment_savings_usd (cost with
+        no commitments, spot still used, minus cost) [USD], commitment_capture (that / hindsight's), windows,
+        seconds (decision time [s]).
+    windows : DataFrame
+        One row per policy x window: policy, window, start, end, hours and the same metrics.
+    purchases : DataFrame
+        One row per policy x decision x instrument bought: policy, window, start, expires, instrument, quantity,
+        unit, usd_per_hour [USD/h].
+    settings : dict
+        The settings, the pools and the catalog rates used.
+    notes : tuple of str
+    """
+
+    summary: pd.DataFrame
+    windows: pd.DataFrame
+    purchases: pd.DataFrame
+    settings: dict
+    notes: tuple = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: ``{"policies": {NAME: {...}}, "windows": [...], "purchases": [...], "settings": {...}}``."""
+        def clean(v):
+            if isinstance(v, (float, np.floating)):
+                return None if not np.isfinite(v) else float(v)
+            if isinstance(v, (np.integer,)):
+                return int(v)
+            if isinstance(v, pd.Timestamp):
+                return v.isoformat()
+            return v
+        pol = {r["policy"]: {k: clean(v) for k, v in r.items() if k != "policy"}
+               for r in self.summary.to_dict("records")}
+        win = [{k: clean(v) for k, v in r.items()} for r in self.windows.to_dict("records")]
+        pur = [{k: clean(v) for k, v in r.items()} for r in self.purchases.to_dict("records")]
+        return {"policies": pol, "windows": win, "purchases": pur, "settings": self.settings,
+                "notes": list(self.notes)}
+
+    def to_json(self, path) -> Path:
+        """Write :meth:`to_dict` as JSON; returns the path."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
+        return path
+
+
+def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
+    """Dense hourly demand per series.
+
+    Parameters
+    ----------
+    usage : DataFrame
+        Usage table (summed over teams and any other column).
+
+    Returns
+    -------
+    keys : DataFrame
+        SERIES_KEYS, one row per series.
+    ts : DatetimeIndex
+        Every hour from the first to the last (UTC); hours missing from the table are 0 demand.
+    demand : ndarray (T, S)
+        [GPU-h per hour].
+    """
+    g = usage.groupby(SERIES_KEYS + ["ts"], observed=True)["gpu_hours"].sum().unstack(SERIES_KEYS)
+    ts = pd.date_range(g.index.min(), g.index.max(), freq="h")
+    g = g.reindex(ts).fillna(0.0)
+    keys = pd.DataFrame(list(g.columns), columns=SERIES_KEYS)
+    return keys, ts, g.to_numpy(float)
+
+
+def _metrics(b, weights) -> dict:
+    w = weights
+    cost = float(w @ b.cost)
+    od = float(w @ b.list_cost)
+    sav = od - cost
+    return dict(cost_usd=cost, on_demand_cost_usd=od, savings_usd=sav,
+                effective_savings_rate=sav / od if od > 0 else float("nan"),
+                utilization=b.total_utilization(w), coverage=b.coverage(w),
+                committed_usd=float(w @ b.fee))
+
+
+def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, decision_every="7D", term="7D",
+             lookback="14D", stable="30D", warmup=None, settings: BacktestSettings | None = None,
+             progress=None, **kwargs) -> BacktestResult:
+    """Rolling backtest of purchasing policies on a usage table (see the module docstring for the method).
+
+    Parameters
+    ----------
+    usage : DataFrame
+        Usage table (docs/CONTRACTS.md) [GPU-h]; every pool must be priced on demand in ``catalog``.
+    catalog : DataFrame
+        Pricing catalog (:func:`finops_forecast.pricing.load_pricing`).
+    policies : str or sequence of str
+        Policies to compare (comma-separated string or list): forecast, lookback, stable, hindsight, on_demand.
+    decision_every, term, lookback, stable, warmup : str or int
+        Durations (``"7D"``, ``"36h"`` or hours): between decisions, a purchase's holding time, the lookback
+        policy's history, the stable policy's history, history before the first decision (default: the
+        lookback, at least 14 days so the forecast has two weeks).
+    settings : BacktestSettings, optional
+        All settings at once (the keyword durations are then ignored).
+    progress : callable, optional
+        Called with a one-line message after each window.
+    **kwargs
+        Other :class:`BacktestSettings` fields (spot_cap, n_paths, models, seed, max_windows, ...).
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    EvaluateError
+        Bad settings, or too little history for one window.
+    PricingError
+        A pool of the usage table is not priced on demand by the catalog.
+    """
+    from finops_forecast.portfolio.billing import bill
+    from finops_forecast.portfolio.config import PortfolioConfig
+    from finops_forecast.portfolio.instruments import SpotSettings, build_market
+    from finops_forecast.portfolio.policies import decide
+    from finops_forecast.pricing import check_pools
+    from finops_forecast.usage.schema import validate_usage
+
+    from dataclasses import fields as _fields
+
+    valid = [f.name for f in _fields(BacktestSettings)]
+    for k in kwargs:
+        if k not in valid:
+            raise unknown_name("backtest setting", k, valid)
+    if settings is None:
+        if isinstance(policies, str):
+            policies = tuple(p.strip() for p in policies.split(",") if p.strip())
+        lb = parse_hours(lookback, "lookback")
+        wu = parse_hours(warmup, "warmup") if warmup is not None else max(lb, 336)
+        settings = BacktestSettings(policies=tuple(policies), decision_every=decision_every, term=term,
+                                    lookback=lb, stable=stable, warmup=wu, **kwargs)
+    elif kwargs:
+        raise EvaluateError(f"pass either settings= or keyword settings, not both (got {sorted(kwargs)}).")
+    s = settings
+    usage = validate_usage(usage, source="backtest usage")
+    if len(usage) == 0:
+        raise EvaluateError("the usage table has no rows: nothing to backtest.")
+    check_pools(catalog, usage[POOL_KEYS].drop_duplicates())
+    keys, ts, D = demand_matrix(usage)
+    T = len(ts)
+    D_win = s.decision_every
+    starts = list(range(s.warmup, T - D_win + 1, D_win))
+    if s.max_windows is not None:
+        starts = starts[: int(s.max_windows)]
+    if not starts:
+        raise EvaluateError(
+            f"the usage spans {T} hours; a backtest needs warmup ({s.warmup} h) + one window "
+            f"(decision_every = {D_win} h). Pass shorter durations, e.g. --lookback 7D --decision-every 3D.")
+    end = starts[-1] + D_win
+    spot = SpotSettings(classes=tuple(s.spot_classes), cap=float(s.spot_cap))
+    market = build_market(catalog, keys, terms_months=(int(s.rate_term_months),),
+                          payment_options=(s.payment_option,), families=s.families, spot=spot)
+    if market.n_instruments == 0:
+        raise EvaluateError(
+            f"the catalog prices no {s.rate_term_months}-month {s.payment_option} commitment for the pools "
+            f"{keys[POOL_KEYS].drop_duplicates().to_dict('records')}: pass another rate_term_months / "
+            "payment_option, or add commitment rows to the catalog.")
+    cfg = PortfolioConfig(quarters=1, ladder=False, terms_months=(int(s.rate_term_months),),
+                          payment_options=(s.payment_option,), families=s.families, risk_lambda=s.risk_lambda,
+                          spot_cap=float(s.spot_cap), spot_classes=tuple(s.spot_classes))
+    I = market.n_instruments
+    run = list(s.policies)
+    if "hindsight" not in run:
+        run.append("hindsight")
+    notes = list(market.notes)
+    if s.term > D_win:
+        notes.append(f"term ({s.term} h) > decision_every ({D_win} h): purchases overlap; each decision is "
+                     "optimal for its own horizon, the sequence is not a global optimum, and fees of the last "
+                     "purchases after the last window are not billed.")
+    elif s.term < D_win:
+        notes.append(f"term ({s.term} h) < decision_every ({D_win} h): the last hours of each window run "
+                     "uncommitted.")
+    notes.append(f"commitments held {s.term} h at the catalog's {s.rate_term_months}-month {s.payment_option} "
+                 "rate (simulation setting for traces shorter than a term).")
+
+    # forecasts are shared by every window's forecast policy run; computed lazily
+    held = {p: np.zeros((T, I)) for p in run}
+    purchases, seconds = [], {p: 0.0 for p in run}
+    series_names = [tuple(k) for k in keys.itertuples(index=False)]
+    for w, t in enumerate(starts):
+        H = min(s.term, T - t)
+        hist = D[:t]
+        for p in run:
+            t0 = time.perf_counter()
+            h_now = held[p][t:t + H].mean(axis=0)  # earlier purchases, pro rata over the horizon
+            kw = dict(held=h_now, config=cfg)
+            if p == "hindsight":
+                kw["future"] = D[t:t + H]
+            elif p == "forecast":
+                kw["scenarios"] = _forecast_paths(usage, ts[t], H, series_names, s, w)
+            elif p == "lookback":
+                kw.update(history=hist, lookback_hours=s.lookback)
+            elif p == "stable":
+                kw.update(history=hist, stable_hours=s.stable)
+            q = np.maximum(np.asarray(decide(p, market, **kw), float), 0.0)
+            q[q < 1e-9] = 0.0
+            held[p][t:t + s.term] += q  # numpy slicing cuts at the end of the trace
+            seconds[p] += time.perf_counter() - t0
+            for i in np.flatnonzero(q > 0):
+                purchases.append(dict(policy=p, window=w, start=ts[t], expires=ts[t] + pd.Timedelta(hours=s.term),
+                                      instrument=market.instruments["id"].iat[i], quantity=float(q[i]),
+                                      unit=market.instruments["unit"].iat[i],
+                                      usd_per_hour=float(q[i] * market.price[i])))
+        if progress is not None:
+            progress(f"window {w + 1}/{len(starts)} ({ts[t]:%Y-%m-%d %H:%M}) decided")
+
+    # bill the realized demand of the evaluated hours under what each policy held
+    span = slice(starts[0], end)
+    rows, bills = [], {}
+    for p in run:
+        b = bill(D[span], market, held[p][span])
+        bills[p] = b
+        for w, t in enumerate(starts):
+            wt = np.zeros(end - starts[0])
+            wt[t - starts[0]: t - starts[0] + D_win] = 1.0
+            rows.append(dict(policy=p, window=w, start=ts[t], end=ts[t] + pd.Timedelta(hours=D_win),
+                             hours=D_win, **_metrics(b, wt)))
+    # no commitments at all (spot still used where allowed): separates commitment savings from spot savings
+    base = bill(D[span], market, np.zeros(I))
+    win = pd.DataFrame(rows)
+    hs = win[win["policy"] == "hindsight"].set_index("window")["savings_usd"]
+    win["savings_capture"] = [r.savings_usd / hs[r.window] if hs[r.window] > 0 else float("nan")
+                              for r in win.itertuples()]
+    base_w = {w: float(base.cost[t - starts[0]: t - starts[0] + D_win].sum()) for w, t in enumerate(starts)}
+    win["commitment_savings_usd"] = [base_w[r.window] - r.cost_usd for r in win.itertuples()]
+    ones = np.ones(end - starts[0])
+    hs_total = _metrics(bills["hindsight"], ones)["savings_usd"]
+    base_total = float(base.cost.sum())
+    hs_commit = base_total - float(bills["hindsight"].cost.sum())
+    summ = []
+    for p in run:
+        m = _metrics(bills[p], ones)
+        m["savings_capture"] = m["savings_usd"] / hs_total if hs_total > 0 else float("nan")
+        m["commitment_savings_usd"] = base_total - m["cost_usd"]
+        m["commitment_capture"] = m["commitment_savings_usd"] / hs_commit if hs_commit > 0 else float("nan")
+        summ.append(dict(policy=p, **m, windows=len(starts), seconds=seconds[p]))
+    summary = pd.DataFrame(summ)
+    order = [p for p in POLICIES if p in run]
+    summary = summary.set_index("policy").loc[order].reset_index()
+    win = win[win["policy"].isin(order)].reset_index(drop=True)
+    pur = pd.DataFrame(purchases, columns=["policy", "window", "start", "expires", "instrument", "quantity",
+                                           "unit", "usd_per_hour"])
+    info = s.to_dict()
+    info.update(
+        first_decision=ts[starts[0]].isoformat(), end=(ts[end - 1] + pd.Timedelta(hours=1)).isoformat(),
+        hours_evaluated=int(end - starts[0]), trace_hours=int(T), windows=len(starts),
+        pools=market.pools[POOL_KEYS + ["gpu_count", "od_rate"]].to_dict("records"),
+        series=keys.to_dict("records"),
+        instruments=[dict(id=r.id, unit=r.unit, usd_per_hour_per_unit=float(r.price), discount=float(r.discount))
+                     for r in market.instruments.itertuples()],
+        spot_rate_usd_per_gpu_hour=[None if not np.isfinite(v) else float(v)
+                                    for v in market.series["spot_rate"].to_numpy(float)])
+    return BacktestResult(summary=summary, windows=win, purchases=pur, settings=info, notes=tuple(notes))
+
+
+def _forecast_paths(usage: pd.DataFrame, t: pd.Timestamp, H: int, series_names: list, s: BacktestSettings,
+                    w: int) -> np.ndarray:
+    """Forecast sample paths (N, H, S) of the H hours from ``t``, from the usage strictly before ``t``."""
+    from finops_forecast.forecast import forecast
+
+    hist = usage[usage["ts"] < t]
+    last = hist["ts"].max()
+    gap = int((t - last) / pd.Timedelta(hours=1)) - 1  # hours missing at the end of the history
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = forecast(hist, H + gap, n_paths=int(s.n_paths), seed=int(s.seed) + w, models=s.models)
+    idx = {tuple(k): i for i, k in enumerate(fc.keys[SERIES_KEYS].astype(str).itertuples(index=False))}
+    N = fc.paths.shape[1]
+    out = np.zeros((N, H, len(series_names)))
+    for j, name in enumerate(series_names):
+        i = idx.get(tuple(str(x) for x in name))
+        if i is not None:  # a series with no history before t is forecast at 0
+            out[:, :, j] = fc.paths[i, :, gap:gap + H]
+    return out

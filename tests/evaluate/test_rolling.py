@@ -1,0 +1,149 @@
+"""The rolling backtest on a small synthetic fleet: billing identities, hindsight bound, no look-ahead,
+overlapping terms, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finops_forecast.errors import FinopsError, PricingError, UnknownNameError
+from finops_forecast.evaluate import POLICIES, EvaluateError, backtest, demand_matrix, parse_hours
+
+from .conftest import FAST, make_usage
+
+REL = 1e-7  # solver tolerance, relative to a window's cost
+
+
+def test_shape_and_identities(result):
+    s = result.summary.set_index("policy")
+    assert list(s.index) == list(POLICIES)
+    w = result.windows
+    n = result.settings["windows"]
+    # 24 days, a 7-day warm-up, 3-day windows: (24 - 7) // 3 = 5 full windows
+    assert n == 5 and len(w) == n * len(POLICIES)
+    for p, g in w.groupby("policy"):
+        assert g["cost_usd"].sum() == pytest.approx(s.loc[p, "cost_usd"], rel=1e-12)
+        assert g["on_demand_cost_usd"].sum() == pytest.approx(s.loc[p, "on_demand_cost_usd"], rel=1e-12)
+    assert np.allclose(s["savings_usd"], s["on_demand_cost_usd"] - s["cost_usd"])
+    assert np.allclose(s["effective_savings_rate"], s["savings_usd"] / s["on_demand_cost_usd"])
+    # the same demand for everyone: the all-on-demand cost does not depend on the policy
+    assert s["on_demand_cost_usd"].nunique() == 1 or np.ptp(s["on_demand_cost_usd"]) < 1e-6
+    assert s.loc["hindsight", "savings_capture"] == pytest.approx(1.0)
+    assert s.loc["on_demand", "coverage"] == 0 and np.isnan(s.loc["on_demand", "utilization"])
+    assert s.loc["on_demand", "commitment_capture"] == pytest.approx(0.0, abs=1e-12)
+    for col in ("coverage", "utilization"):
+        v = w[col].dropna()
+        assert ((v >= -1e-12) & (v <= 1 + 1e-9)).all()
+    # the demand is well above zero all the time: committing pays, the forecast and lookback policies buy
+    assert s.loc["forecast", "coverage"] > 0.3 and s.loc["lookback", "coverage"] > 0.3
+
+
+def test_hindsight_is_never_beaten(result):
+    w = result.windows
+    hs = w[w["policy"] == "hindsight"].set_index("window")["cost_usd"]
+    for r in w.itertuples():
+        assert r.cost_usd >= hs[r.window] * (1 - REL), (r.policy, r.window, r.cost_usd, hs[r.window])
+    caps = result.summary.set_index("policy")["savings_capture"]
+    assert (caps <= 1 + 1e-6).all()
+
+
+def test_bill_recomputed_from_purchases(usage, catalog, result):
+    """The result's costs equal a fresh bill of the demand under the quantities the purchase table says were held."""
+    from finops_forecast.portfolio.billing import bill
+    from finops_forecast.portfolio.instruments import SpotSettings, build_market
+
+    keys, ts, D = demand_matrix(usage)
+    m = build_market(catalog, keys, terms_months=(12,), payment_options=("no_upfront",),
+                     spot=SpotSettings(cap=0.3))
+    ids = list(m.instruments["id"])
+    first = ts.get_loc(pd.Timestamp(result.settings["first_decision"]))
+    hours = result.settings["hours_evaluated"]
+    for p in ("forecast", "lookback", "stable"):
+        held = np.zeros((len(ts), len(ids)))
+        for r in result.purchases[result.purchases["policy"] == p].itertuples():
+            a, b = ts.get_loc(r.start), min(ts.searchsorted(r.expires), len(ts))
+            held[a:b, ids.index(r.instrument)] += r.quantity
+        b = bill(D[first:first + hours], m, held[first:first + hours])
+        assert b.cost.sum() == pytest.approx(result.summary.set_index("policy").loc[p, "cost_usd"], rel=1e-9)
+
+
+def test_no_look_ahead(usage, catalog, result):
+    """Changing the demand after the first decision does not change what non-hindsight policies bought then."""
+    first = pd.Timestamp(result.settings["first_decision"])
+    changed = usage.copy()
+    later = changed["ts"] >= first
+    changed.loc[later, "gpu_hours"] *= 0.2
+    other = backtest(changed, catalog, max_windows=1, **FAST)
+    for p in ("forecast", "lookback", "stable"):
+        a = result.purchases[(result.purchases["policy"] == p) & (result.purchases["window"] == 0)]
+        b = other.purchases[(other.purchases["policy"] == p) & (other.purchases["window"] == 0)]
+        assert a["instrument"].tolist() == b["instrument"].tolist()
+        assert np.allclose(a["quantity"], b["quantity"], rtol=1e-6), p
+    # hindsight sees the window: it buys less for the smaller demand
+    ha = result.purchases.query("policy == 'hindsight' and window == 0")["usd_per_hour"].sum()
+    hb = other.purchases.query("policy == 'hindsight' and window == 0")["usd_per_hour"].sum()
+    assert hb < 0.5 * ha
+
+
+def test_overlapping_terms_expire(usage, catalog):
+    """term = 2 x decision_every: each purchase is held over two windows, then expires."""
+    res = backtest(usage, catalog, policies="lookback,hindsight", **{**FAST, "term": "6D"})
+    pur = res.purchases
+    assert ((pur["expires"] - pur["start"]) == pd.Timedelta(days=6)).all()
+    assert any("overlap" in n for n in res.notes)
+    # the second lookback decision already holds the first purchase: it buys less than the first
+    lb = pur[pur["policy"] == "lookback"].groupby("window")["usd_per_hour"].sum()
+    assert lb.loc[1] < lb.loc[0]
+    # fees of a window: what was bought in it and the window before (constant per window: exact check)
+    w = res.windows.set_index(["policy", "window"])
+    hours = res.settings["decision_every"]
+    for k in range(1, res.settings["windows"]):
+        fee = (lb.get(k, 0.0) + lb.get(k - 1, 0.0)) * hours
+        assert w.loc[("lookback", k), "committed_usd"] == pytest.approx(fee, rel=1e-9)
+    assert w.loc[("lookback", 0), "committed_usd"] == pytest.approx(lb.loc[0] * hours, rel=1e-9)
+
+
+def test_short_term_leaves_hours_uncommitted(usage, catalog):
+    res = backtest(usage, catalog, policies="lookback", **{**FAST, "term": "1D"})
+    assert any("uncommitted" in n for n in res.notes)
+    assert res.summary.set_index("policy").loc["lookback", "coverage"] < 0.5
+
+
+def test_unpriced_pool_is_an_error(catalog):
+    u = make_usage(days=12)
+    u.loc[u["instance_type"] == "g6.xlarge", "region"] = "eu-nowhere-1"
+    with pytest.raises(PricingError, match="eu-nowhere-1 g6.xlarge"):
+        backtest(u, catalog, **FAST)
+
+
+@pytest.mark.parametrize("kw, err, match", [
+    (dict(decision_every="3X"), EvaluateError, "decision_every"),
+    (dict(term="90min"), EvaluateError, "whole number of hours"),
+    (dict(lookback=0), EvaluateError, "lookback"),
+    (dict(policies="forecast,lokback"), UnknownNameError, "Did you mean 'lookback'"),
+    (dict(policies=""), EvaluateError, "policies is empty"),
+    (dict(spot_cap=1.5), EvaluateError, "spot_cap"),
+    (dict(n_paths=0), EvaluateError, "n_paths"),
+    (dict(decision_every="30D"), EvaluateError, "needs warmup"),
+    (dict(n_path=3), UnknownNameError, "Did you mean .n_paths."),
+])
+def test_bad_settings(usage, catalog, kw, err, match):
+    args = {**FAST, **kw}
+    with pytest.raises(err, match=match):
+        backtest(usage, catalog, **args)
+
+
+def test_errors_are_value_errors():
+    assert issubclass(EvaluateError, FinopsError) and issubclass(EvaluateError, ValueError)
+
+
+@pytest.mark.parametrize("v, h", [("7D", 168), ("36h", 36), ("2W", 336), (5, 5)])
+def test_parse_hours(v, h):
+    assert parse_hours(v) == h
+
+
+def test_demand_matrix_fills_missing_hours():
+    u = make_usage(days=2)
+    keys, ts, D = demand_matrix(u[u["ts"] != u["ts"].iloc[5]])
+    assert len(ts) == 48 and D.shape == (48, 2) and (D[5] == 0).all()
+    assert D.sum() == pytest.approx(u[u["ts"] != u["ts"].iloc[5]]["gpu_hours"].sum())
