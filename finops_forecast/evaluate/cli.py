@@ -22,8 +22,9 @@ def register(app: typer.Typer) -> None:
         decision_every: str = typer.Option("7D", help="time between purchase decisions (window length)"),
         term: str = typer.Option("7D", help="how long a purchase is held (simulation setting; the rate "
                                             "stays the catalog's 1-year rate)"),
-        lookback: str = typer.Option("14D", help="history of the lookback policy (and warm-up before the "
-                                                 "first decision)"),
+        lookback: str = typer.Option("14D", help="history of the lookback policy"),
+        warmup: Optional[str] = typer.Option(None, help="history before the first decision (default: the "
+                                                        "lookback, at least 14D)"),
         spot_cap: float = typer.Option(0.5, help="largest share of a pool's hourly demand on spot "
                                                  "(training and experimentation only)"),
         n_paths: int = typer.Option(100, help="forecast sample paths per series"),
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
             catalog = load_pricing(path=pricing) if pricing else load_pricing()
             with console.status("backtesting ..."):
                 res = backtest(usage, catalog, policies, decision_every=decision_every, term=term,
-                               lookback=lookback, spot_cap=spot_cap, n_paths=n_paths, seed=seed)
+                               lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed)
         except (FinopsError, FileNotFoundError) as e:
             msg = str(e).replace("\n", " ")
             err.print(f"[bold red]error:[/] {msg}", soft_wrap=True, highlight=False, markup=True)
