@@ -1,0 +1,77 @@
+"""Policy backtests on the real traces (slow; they run in CI). Missing data fails, never skips."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finops_forecast.evaluate import TRACE_MAPPINGS, TRACE_SETTINGS, backtest_trace, trace_usage
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    from finops_forecast.pricing import load_pricing
+    return load_pricing("aws")
+
+
+@pytest.fixture(scope="module")
+def results(datasets, catalog):
+    return {name: backtest_trace(name, catalog, root=datasets) for name in TRACE_MAPPINGS}
+
+
+def test_mapping(datasets):
+    from finops_forecast.forecast.traces import load_trace
+    for name, m in TRACE_MAPPINGS.items():
+        raw, u = load_trace(name, datasets), trace_usage(name, datasets)
+        assert np.allclose(u["gpu_hours"], raw["gpu_hours"] * m.gpus_per_unit)
+        assert set(u["instance_type"]) == {m.instance_type} and set(u["workload_class"]) == {m.workload_class}
+    philly = trace_usage("philly", datasets)
+    assert 2000 < philly["gpu_hours"].mean() < 3000  # ~313 nodes x 8 GPUs
+    assert 2900 < trace_usage("alibaba-dlrm", datasets)["gpu_hours"].mean() < 3500
+
+
+def test_windows_and_settings(results):
+    assert results["philly"].settings["windows"] == 8  # (1771 h - 14 d) // 7 d
+    assert results["alibaba-dlrm"].settings["windows"] == 5  # (744 h - 14 d) // 3 d
+    for name, r in results.items():
+        hours = pd.Timedelta(TRACE_SETTINGS[name]["decision_every"]) / pd.Timedelta(hours=1)
+        assert r.settings["trace"] == name and r.settings["decision_every"] == hours
+    # spot only where the mapping allows it
+    assert results["philly"].settings["spot_rate_usd_per_gpu_hour"][0] is not None
+    assert results["alibaba-dlrm"].settings["spot_rate_usd_per_gpu_hour"][0] is None
+
+
+def test_hindsight_never_beaten_on_real_traces(results):
+    for name, r in results.items():
+        w = r.windows
+        hs = w[w["policy"] == "hindsight"].set_index("window")["cost_usd"]
+        for row in w.itertuples():
+            assert row.cost_usd >= hs[row.window] * (1 - 1e-7), (name, row.policy, row.window)
+
+
+def test_commitments_pay_on_real_traces(results):
+    for name, r in results.items():
+        s = r.summary.set_index("policy")
+        assert s.loc["hindsight", "cost_usd"] < s.loc["on_demand", "cost_usd"]
+        assert s.loc["hindsight", "commitment_capture"] == pytest.approx(1.0)
+        for p in ("forecast", "lookback"):
+            assert s.loc[p, "commitment_capture"] > 0.8, (name, p)
+
+
+def test_mean_forecast_capture_at_least_095(results):
+    caps = [r.summary.set_index("policy").loc["forecast", "savings_capture"] for r in results.values()]
+    assert np.mean(caps) >= 0.95, caps
+
+
+def test_forecast_beats_lookback_on_dlrm(results):
+    s = results["alibaba-dlrm"].summary.set_index("policy")["savings_capture"]
+    assert s["forecast"] >= s["lookback"]
+
+
+@pytest.mark.xfail(strict=True, reason="measured shortfall (docs/backtest.md): on Philly the week-ahead forecast "
+                                       "captures 0.941 of hindsight, the 14-day lookback 0.972")
+def test_forecast_beats_lookback_on_philly(results):
+    s = results["philly"].summary.set_index("policy")["savings_capture"]
+    assert s["forecast"] >= s["lookback"]
