@@ -27,6 +27,7 @@ _EXPORTS = {
     "TRACE_SETTINGS": "finops_forecast.evaluate.traces",
     "BacktestParams": "finops_forecast.evaluate.params",
     "validate_params": "finops_forecast.evaluate.params",
+    "params_from_namespace": "finops_forecast.evaluate.params",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

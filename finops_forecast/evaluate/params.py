@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from finops_forecast.errors import unknown_name
 from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
 
-__all__ = ["BacktestParams", "validate_params"]
+__all__ = ["BacktestParams", "validate_params", "params_from_namespace"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,17 @@ def validate_params(values: dict) -> BacktestParams:
         if k not in names:
             raise unknown_name("notebook parameter", k, names)
     return BacktestParams(**values)
+
+
+def params_from_namespace(namespace: dict) -> BacktestParams:
+    """Collect and validate the parameters from a notebook's globals (after papermill injected its values).
+
+    Every public, non-module, non-callable global is taken as a parameter, so a misspelled injected name
+    (``n_path``) is an error here rather than silently ignored.
+    """
+    import types
+
+    skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+    values = {k: v for k, v in namespace.items()
+              if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType) and not callable(v)}
+    return validate_params(values)
