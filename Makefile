@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: help env env-dev report test test-fast bench wheel-check clean
+.PHONY: help env env-dev browser report test test-fast bench wheel-check clean
 
 help:
 	@echo "make report   build the environment and render the sample's next-quarter report into reports/"
@@ -31,7 +31,11 @@ env-dev: $(VENV)/.installed-dev
 report: env
 	$(BIN)/finops-forecast report --sample $(if $(QUARTER),--quarter $(QUARTER),)
 
-test: env-dev
+# headless Chromium (Debian's package) for the test that opens report.html offline and screenshots it
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: env-dev browser
 	$(BIN)/python -m pytest
 
 test-fast: env-dev

@@ -11,5 +11,7 @@ _EXPORTS = {
     "render_report": "finops_forecast.report.render",
     "ReportError": "finops_forecast.report.render",
     "charts": "finops_forecast.report.charts",
+    "explorer": "finops_forecast.report.explorer",
+    "NotebookParams": "finops_forecast.report.params",
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

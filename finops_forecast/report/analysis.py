@@ -3,11 +3,11 @@
 :func:`quarterly_analysis` is the thin orchestrator the notebook calls: it loads usage, forecasts demand paths to
 the end of the planned quarter, prices each pool from the catalog and recommends a commitment per pool.
 
-This first version recommends, per pool, the **newsvendor** commitment: with on-demand price ``p`` and an
-effective commitment rate ``c`` (1-year, no upfront), committing ``q`` instances costs ``c q`` every hour and
-saves ``p`` for each instance-hour of demand it covers, so the expected cost is minimal at the ``1 - c/p``
-quantile of hourly demand (in instances, pooled over the forecast paths and the hours of the quarter). The
-portfolio optimizer (``finops_forecast.portfolio``) deepens this with ladders, savings plans, spot and risk.
+The recommendation is the portfolio optimizer's plan (:func:`finops_forecast.portfolio.optimize`): first-stage
+purchases for the quarter and a ladder for the quarters after it, over the forecast's sample paths, minimizing
+expected cost plus ``risk_lambda`` x CVaR. Beside it the report bills, under the same forecast paths, what the
+clouds' own lookback rule would buy (the commitment that would have saved most over the last
+``lookback_days``), and all on-demand.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams, next_quarter, quarter_bounds
 from finops_forecast.usage.schema import POOL_KEYS
 
-COMMITMENT_MODELS = ("reserved", "cud")
 
 
 def load_report_usage(params: ReportParams) -> pd.DataFrame:
@@ -59,28 +58,6 @@ def read_any(path) -> pd.DataFrame:
     return usage
 
 
-def newsvendor_level(demand: np.ndarray, rate_ratio: float) -> float:
-    """Commitment level that minimizes expected cost: the ``1 - rate_ratio`` quantile of demand.
-
-    Parameters
-    ----------
-    demand : ndarray
-        Hourly demand samples [instances] (any shape; pooled).
-    rate_ratio : float
-        Effective commitment rate / on-demand rate, in (0, 1).
-
-    Returns
-    -------
-    float
-        The smallest whole number of instances ``q`` with ``P(demand <= q) >= 1 - rate_ratio`` [instances].
-    """
-    if not 0 < rate_ratio < 1:
-        return 0.0
-    values = np.sort(np.asarray(demand, dtype=float).ravel())
-    q = np.quantile(values, 1 - rate_ratio, method="inverted_cdf")
-    return float(np.ceil(q - 1e-9))
-
-
 @dataclass
 class QuarterlyAnalysis:
     """Everything the report shows. Built by :func:`quarterly_analysis`.
@@ -96,13 +73,18 @@ class QuarterlyAnalysis:
     history : pandas.DataFrame
         Baseline / burst decomposition per series and hour [GPU-h].
     forecast : ForecastResult
-        Demand forecast per series from the hour after the history to the end of the quarter.
-    recommendations : pandas.DataFrame
-        One row per pool: the commitment to buy and its expected economics.
-    summary : dict
-        Headline numbers of the recommendation.
+        Demand forecast per series from the hour after the history to the end of the planning horizon.
+    plan : Plan
+        The optimizer's plan (purchases, ladder, quarters, savings curve, frontier).
+    comparison : pandas.DataFrame
+        The plan, the clouds' lookback rule and all on-demand, billed on the same forecast paths of the quarter.
+    inventory : pandas.DataFrame
+        Commitments already owned (empty when none).
     provenance : pandas.DataFrame
-        Every price used: source, effective date, assumption flag.
+        Every price the plan uses: source, effective date, assumption flag.
+    instrument_prices : pandas.Series
+        Price of one unit of each instrument of the market [USD/h per instance, or 1 per USD/h].
+    notes : list of str
     """
 
     params: ReportParams
@@ -112,81 +94,222 @@ class QuarterlyAnalysis:
     usage: pd.DataFrame
     history: pd.DataFrame
     forecast: object
-    recommendations: pd.DataFrame
-    summary: dict
+    plan: object
+    comparison: pd.DataFrame
+    inventory: pd.DataFrame
     provenance: pd.DataFrame
+    instrument_prices: pd.Series = field(default_factory=pd.Series)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def purchases(self) -> pd.DataFrame:
+        """What to buy this quarter (the plan's first-stage purchases)."""
+        return self.plan.buy_now
+
+    @property
+    def summary(self) -> dict:
+        """Headline numbers: the quarter's expected cost, savings and risk under the plan."""
+        q0 = self.plan.quarters.iloc[0]
+        buy = self.purchases
+        fc = self.comparison.set_index("policy")
+        return {
+            "quarter": self.quarter, "n_purchases": int(len(buy)),
+            "commitment_usd_per_hour": float(buy["commitment_usd_per_hour"].sum()),
+            "upfront_usd": float(buy["upfront_usd"].sum()), "monthly_usd": float(buy["monthly_usd"].sum()),
+            "quarter_expected_cost_usd": float(q0["expected_cost_usd"]),
+            "quarter_on_demand_cost_usd": float(q0["on_demand_cost_usd"]),
+            "quarter_savings_usd": float(q0["on_demand_cost_usd"] - q0["expected_cost_usd"]),
+            "quarter_effective_savings_rate": float(1 - q0["expected_cost_usd"] / q0["on_demand_cost_usd"]),
+            "horizon_quarters": int(len(self.plan.quarters)),
+            "horizon_expected_cost_usd": float(self.plan.expected_cost_usd),
+            "horizon_savings_usd": float(self.plan.savings_usd),
+            "horizon_effective_savings_rate": float(self.plan.effective_savings_rate),
+            "coverage": float(self.plan.coverage), "utilization": float(self.plan.utilization),
+            "cvar_usd": float(self.plan.cvar_usd), "alpha": float(self.plan.alpha),
+            "risk_lambda": float(self.plan.risk_lambda),
+            "lookback_quarter_cost_usd": float(fc.loc["cloud lookback rule", "expected_cost_usd"]),
+            "plan_vs_lookback_usd": float(fc.loc["cloud lookback rule", "expected_cost_usd"]
+                                          - fc.loc["this plan", "expected_cost_usd"]),
+            "status": str(self.plan.status), "solver": str(self.plan.solver),
+        }
 
     def recommendation_text(self) -> str:
         """The recommendation in one paragraph (Markdown)."""
         s = self.summary
-        buys = self.recommendations[self.recommendations["commit_instances"] > 0]
-        lines = ", ".join(f"{int(r.commit_instances)} x {r.instance_type} ({r.provider} {r.region}, {r.instrument})"
-                          for r in buys.itertuples())
+        buy = self.purchases.sort_values("commitment_usd_per_hour", ascending=False)
+        items = [f"{_qty(r)} {r.instrument.split(':')[0].replace('_', ' ')} on {r.scope} "
+                 f"({int(r.term_months)} months, {r.payment_option.replace('_', ' ')})" for r in buy.itertuples()]
+        be = buy["break_even_month"].dropna()
         return (
-            f"For **{self.quarter}**, buy **{len(buys)} commitments** ({self.params.term_months}-month, no upfront): "
-            f"{lines or 'none'}. Under the forecast, they cut the quarter's expected GPU bill from "
-            f"**{s['on_demand_cost_usd']:,.0f} USD** (all on-demand) to **{s['expected_cost_usd']:,.0f} USD**, "
-            f"saving **{s['savings_usd']:,.0f} USD** (effective savings rate **{s['effective_savings_rate']:.1%}**). "
-            f"Each commitment breaks even when it is used more than its rate ratio (shown per line, "
-            f"{s['min_break_even']:.0%}-{s['max_break_even']:.0%} of the hours); the expected utilization is "
-            f"{s['utilization']:.1%} and in the 10% worst forecast paths {s['utilization_p10']:.1%}. "
-            f"Commitments run for {self.params.term_months} months while this version sizes them on the "
-            f"quarter's forecast: with the fleet growing, the quarter's floor is a conservative level.")
+            f"For **{self.quarter}**, buy **{s['n_purchases']} commitments** worth "
+            f"**{s['commitment_usd_per_hour']:,.0f} USD/h** ({s['monthly_usd']:,.0f} USD a month, "
+            f"{s['upfront_usd']:,.0f} USD upfront): {'; '.join(items) or 'nothing'}. "
+            f"Under the forecast, the quarter's GPU bill falls from **{s['quarter_on_demand_cost_usd']:,.0f} USD** "
+            f"(all on-demand) to **{s['quarter_expected_cost_usd']:,.0f} USD**, a saving of "
+            f"**{s['quarter_savings_usd']:,.0f} USD** (effective savings rate "
+            f"**{s['quarter_effective_savings_rate']:.1%}**); over the {s['horizon_quarters']} quarters planned, "
+            f"the savings rate is {s['horizon_effective_savings_rate']:.1%}. "
+            + (f"The purchases break even after {be.min():.0f} to {be.max():.0f} months. " if len(be) else "")
+            + f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
+            f"is {s['cvar_usd']:,.0f} USD; commitments are expected to be {s['utilization']:.1%} used and to "
+            f"cover {s['coverage']:.1%} of demand. The clouds' lookback rule would cost "
+            f"{s['plan_vs_lookback_usd']:,.0f} USD more this quarter under the same forecast.")
 
     def recommendation_table(self):
         """The purchase table as shown in the report (a pandas Styler)."""
-        cols = {"provider": "provider", "region": "region", "instance_type": "instance type", "gpu_type": "GPU",
-                "instrument": "instrument", "commit_instances": "buy [instances]",
-                "monthly_commitment_usd": "monthly [USD]", "break_even_utilization": "break-even utilization",
-                "expected_utilization": "expected utilization", "p10_utilization": "utilization, worst 10%",
-                "coverage": "coverage", "savings_usd": "expected savings in quarter [USD]"}
-        frame = self.recommendations[list(cols)].rename(columns=cols)
-        fmt = {c: "{:.0%}" for c in ("break-even utilization", "expected utilization", "utilization, worst 10%",
-                                     "coverage")}
-        fmt.update({"monthly [USD]": "{:,.0f}", "expected savings in quarter [USD]": "{:,.0f}"})
+        cols = {"instrument": "instrument", "scope": "scope", "term_months": "term [months]",
+                "payment_option": "payment", "quantity": "quantity",
+                "gpu_capacity": "GPUs covered", "commitment_usd_per_hour": "commitment [USD/h]",
+                "upfront_usd": "upfront [USD]", "monthly_usd": "monthly [USD]",
+                "expected_utilization": "expected utilization", "utilization_p10": "utilization, worst 10%",
+                "break_even_month": "break-even [month]"}
+        frame = self.purchases.sort_values("commitment_usd_per_hour", ascending=False)
+        frame = frame[[c for c in cols if c in frame.columns]].rename(columns=cols)
+        frame["instrument"] = frame["instrument"].str.split(":").str[0]
+        frame["payment"] = frame["payment"].str.replace("_", " ")
+        frame["quantity"] = [_qty(r).rstrip(" xof").strip() + ("" if r.unit == "instance" else " USD/h")
+                             for r in self.purchases.sort_values("commitment_usd_per_hour",
+                                                                 ascending=False).itertuples()]
+        fmt = { "GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}",
+               "upfront [USD]": "{:,.0f}", "monthly [USD]": "{:,.0f}", "expected utilization": "{:.0%}",
+               "utilization, worst 10%": "{:.0%}", "break-even [month]": "{:.1f}"}
         return frame.style.format(fmt, na_rep="-").hide(axis="index")
+
+    def comparison_table(self):
+        """This plan vs the cloud lookback rule vs all on-demand on the quarter's forecast paths (a Styler)."""
+        fmt = {"commitment_usd_per_hour": "{:,.2f}", "expected_cost_usd": "{:,.0f}", "p95_cost_usd": "{:,.0f}",
+               "savings_usd": "{:,.0f}", "effective_savings_rate": "{:.1%}", "utilization": "{:.0%}",
+               "coverage": "{:.0%}"}
+        return self.comparison.style.format(fmt, na_rep="-").hide(axis="index")
+
+    def backtest_table(self):
+        """Per series: the model chosen for total demand and each candidate's backtest MASE (a Styler)."""
+        sel = self.forecast.selection
+        if "component" in sel.columns:
+            sel = sel[sel["component"] == "total"]
+        mase = [c for c in sel.columns if c.startswith("mase_")]
+        frame = sel[["provider", "instance_type", "workload_class", "model"] + mase].rename(
+            columns={c: c.replace("mase_", "MASE ") for c in mase} | {"instance_type": "instance type",
+                                                                       "workload_class": "class"})
+        return frame.style.format({c.replace("mase_", "MASE "): "{:.2f}" for c in mase}, na_rep="-").hide(
+            axis="index")
 
     def provenance_table(self):
         """Every price used, with its source, date and whether it is published or an assumption (a Styler)."""
         frame = self.provenance.assign(
             is_assumption=self.provenance["is_assumption"].map({True: "assumption", False: "published"}))
         frame = frame.rename(columns={"instance_type": "instance type", "pricing_model": "pricing model",
-                                      "term_months": "term [months]", "payment_option": "payment",
-                                      "usd_per_hour": "USD/h", "usd_per_gpu_hour": "USD/GPU-h",
-                                      "effective_date": "effective date", "is_assumption": "kind"})
+                                      "commitment_family": "family", "term_months": "term [months]",
+                                      "payment_option": "payment", "usd_per_hour": "USD/h",
+                                      "usd_per_gpu_hour": "USD/GPU-h", "effective_date": "effective date",
+                                      "is_assumption": "kind"})
         return frame.style.format({"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"}).hide(axis="index")
 
     def write_outputs(self, folder: str | Path = ".") -> list[Path]:
-        """Write ``recommendations.csv`` and ``plan.json`` into ``folder``."""
+        """Write ``recommendations.csv`` (this quarter's purchases) and ``plan.json`` into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         csv = folder / "recommendations.csv"
-        self.recommendations.to_csv(csv, index=False)
+        self.purchases.to_csv(csv, index=False)
         plan = folder / "plan.json"
         plan.write_text(json.dumps({
             "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
-            "parameters": self.params.to_dict(), "summary": self.summary,
-            "purchases": json.loads(self.recommendations.to_json(orient="records")),
+            "parameters": self.params.to_dict(), "summary": self.summary, "plan": self.plan.to_dict(),
+            "comparison": json.loads(self.comparison.to_json(orient="records")),
             "notes": self.notes}, indent=2, default=str))
         return [csv, plan]
 
 
-def _commitment_row(catalog: pd.DataFrame, provider: str, region: str, instance_type: str, term: int) -> pd.Series:
-    """The cheapest resource commitment (RI, reservation or resource CUD) for one pool and term, no upfront."""
-    rows = catalog[(catalog["provider"] == provider) & (catalog["region"] == region)
-                   & (catalog["instance_type"] == instance_type) & catalog["pricing_model"].isin(COMMITMENT_MODELS)
-                   & (catalog["term_months"] == term)]
-    no_up = rows[rows["payment_option"] == "no_upfront"]
-    rows = no_up if len(no_up) else rows
-    if rows.empty:
-        raise FinopsError(f"the catalog has no {term}-month reserved/CUD rate for {provider} {region} "
-                          f"{instance_type}; add one in a pricing override file (parameter 'pricing').")
-    return rows.sort_values("usd_per_hour").iloc[0]
+def _qty(r) -> str:
+    if r.unit == "instance":
+        return f"{r.quantity:,.0f} x"
+    return f"{r.quantity:,.2f} USD/h of"
+
+
+def load_inventory(path: str) -> pd.DataFrame:
+    """Commitments already owned, from a CSV (see :mod:`finops_forecast.portfolio.inventory`) or FOCUS export."""
+    from finops_forecast.portfolio.inventory import inventory_from_focus, validate_inventory
+
+    if not path:
+        return validate_inventory(None)
+    frame = pd.read_csv(path)
+    if "CommitmentDiscountId" in frame.columns:
+        return inventory_from_focus(frame)
+    return validate_inventory(frame)
+
+
+def _series_matrix(usage: pd.DataFrame, keys: pd.DataFrame, hours: int) -> np.ndarray:
+    """The last ``hours`` of realized demand as an (hours, series) matrix in the order of ``keys`` [GPU-h]."""
+    from finops_forecast.usage.schema import SERIES_KEYS, aggregate_series
+
+    agg = aggregate_series(usage)
+    wide = agg.pivot_table(index="ts", columns=SERIES_KEYS, values="gpu_hours", aggfunc="sum").fillna(0.0)
+    cols = pd.MultiIndex.from_frame(keys[SERIES_KEYS])
+    return wide.reindex(columns=cols, fill_value=0.0).to_numpy(float)[-hours:]
+
+
+def build_report_market(catalog: pd.DataFrame, keys: pd.DataFrame, config):
+    """The optimizer's market (instruments in billing order) for these series and settings."""
+    from finops_forecast.portfolio.instruments import SpotSettings, build_market
+
+    return build_market(catalog, keys, terms_months=config.terms_months, payment_options=config.payment_options,
+                        families=config.families,
+                        spot=SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap))
+
+
+def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
+                     inventory: pd.DataFrame | None = None, lookback_days: int = 30) -> pd.DataFrame:
+    """Bill this plan, the clouds' lookback rule and no commitments on the first quarter's forecast paths.
+
+    The lookback rule buys the commitments that would have minimized the cost of the last ``lookback_days``
+    of realized demand (AWS Cost Explorer and Azure Advisor style: no forecast). All three are billed by the
+    same billing engine on the same forecast paths of the quarter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per policy: commitment_usd_per_hour [USD/h], expected_cost_usd and p95_cost_usd over the
+        quarter [USD], savings_usd and effective_savings_rate against all demand at on-demand list prices,
+        utilization, coverage.
+    """
+    from finops_forecast.portfolio.billing import bill
+    from finops_forecast.portfolio.inventory import active_quantities
+    from finops_forecast.portfolio.policies import decide
+
+    q0 = plan.quarters.iloc[0]
+    hours = int(q0["hours"])
+    x = scenarios.slice(0, hours)  # (paths, hours, series)
+    n_paths = x.shape[0]
+    flat = x.reshape(-1, x.shape[2])
+    starts = pd.DatetimeIndex([q0["start"]])
+    owned, _ = active_quantities(inventory, market, starts, starts + pd.Timedelta(hours=hours))
+    owned = owned[0]
+    ids = market.instruments["id"].tolist()
+    buy_plan = np.zeros(len(ids))
+    for r in plan.buy_now.itertuples():
+        if r.instrument in ids:
+            buy_plan[ids.index(r.instrument)] += r.quantity
+    history = _series_matrix(usage, market.series, lookback_days * 24)
+    buy_lookback = decide("lookback", market, history=history, held=owned, config=config)
+    rows = []
+    for name, held in (("this plan", owned + buy_plan), ("cloud lookback rule", owned + buy_lookback),
+                       ("no commitments (spot where allowed, else on-demand)", owned * 0)):
+        b = bill(flat, market, held)
+        per_path = b.cost.reshape(n_paths, hours).sum(axis=1)
+        od = b.list_cost.reshape(n_paths, hours).sum(axis=1)
+        committed = b.committed.sum()
+        rows.append({
+            "policy": name, "commitment_usd_per_hour": float((held * market.instruments["price"].to_numpy()).sum()),
+            "expected_cost_usd": float(per_path.mean()), "p95_cost_usd": float(np.quantile(per_path, 0.95)),
+            "savings_usd": float((od - per_path).mean()),
+            "effective_savings_rate": float(1 - per_path.mean() / od.mean()),
+            "utilization": float(b.used.sum() / committed) if committed > 0 else np.nan,
+            "coverage": float(b.covered.sum() / b.demand.sum()) if b.demand.sum() > 0 else 0.0})
+    return pd.DataFrame(rows)
 
 
 def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = None) -> QuarterlyAnalysis:
-    """Run the report's analysis.
+    """Run the report's analysis: usage -> forecast -> optimize -> compare.
 
     Parameters
     ----------
@@ -200,9 +323,9 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     QuarterlyAnalysis
     """
     from finops_forecast.forecast import forecast
-    from finops_forecast.pricing import check_pools, load_pricing, price
+    from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
+    from finops_forecast.pricing import check_pools, load_pricing
     from finops_forecast.usage.decompose import decompose
-    from finops_forecast.usage.instances import instance_registry
 
     usage = load_report_usage(params)
     last = usage["ts"].max()
@@ -214,88 +337,53 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     if catalog is None:
         files = params.pricing_files()
         catalog = load_pricing(path=files) if files else load_pricing()
-    pools = usage[POOL_KEYS].drop_duplicates().reset_index(drop=True)
-    check_pools(catalog, pools)
+    check_pools(catalog, usage[POOL_KEYS].drop_duplicates())
+    inventory = load_inventory(params.commitments)
 
     history = decompose(usage)
-    horizon = int((end - last) / pd.Timedelta(hours=1)) - 1
+    horizon_end = start + pd.DateOffset(months=3 * params.quarters)
+    horizon = int((horizon_end - last) / pd.Timedelta(hours=1)) - 1
     planned = None
     if params.planned_runs == "sample":
         from finops_forecast.usage.sample import sample_planned_runs
         planned = sample_planned_runs() if params.usage == "sample" else None
     elif params.planned_runs:
         planned = pd.read_csv(params.planned_runs, parse_dates=["start"])
-    fc = forecast(usage, horizon, models="seasonal_naive", n_paths=params.n_paths, seed=params.seed,
-                  planned_runs=planned)
-    pool_fc = fc.pools()
-    in_q = (pool_fc.ds >= start) & (pool_fc.ds < end)
-    hours = int(in_q.sum())
+    fc = forecast(usage, horizon, models=params.forecast_model, n_paths=params.n_paths, seed=params.seed,
+                  planned_runs=planned, progress=False)
+    i0 = int(np.searchsorted(fc.ds, start))
+    scen = Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:])
+    config = PortfolioConfig(quarters=params.quarters, terms_months=tuple(params.term_list()),
+                             risk_lambda=params.risk_lambda, alpha=params.cvar_alpha,
+                             upfront_budget_usd=params.budget_usd or None,
+                             frontier_lambdas=(0.0, 0.5, 1.0, 2.0, 4.0),
+                             curve_factors=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0))
+    plan = optimize(scen, catalog, inventory, config)
+    market = build_report_market(catalog, scen.keys, config)
+    comparison = compare_policies(plan, usage, scen, market, config, inventory=inventory,
+                                  lookback_days=params.lookback_days)
 
-    reg = instance_registry().set_index(["provider", "instance_type"])["gpu_count"]
-    rows, prov = [], []
-    for i, key in enumerate(pool_fc.keys[POOL_KEYS].itertuples(index=False)):
-        provider, region, instance_type = key
-        gpus = float(reg[(provider, instance_type)])
-        demand = pool_fc.paths[i][:, in_q] / gpus  # [path, hour] instances
-        od = price(catalog, provider, region, instance_type, "on_demand")
-        com = _commitment_row(catalog, provider, region, instance_type, params.term_months)
-        ratio = float(com["usd_per_hour"]) / od
-        q = newsvendor_level(demand, ratio)
-        covered = np.minimum(demand, q)
-        od_cost = od * demand.sum(axis=1)                          # [path] USD
-        cost = com["usd_per_hour"] * q * hours + od * (demand - covered).sum(axis=1)
-        util = covered.sum(axis=1) / (q * hours) if q > 0 else np.full(len(demand), np.nan)
-        rows.append({
-            "provider": provider, "region": region, "instance_type": instance_type,
-            "gpu_type": com["gpu_type"], "instrument": f"{com['commitment_family']}",
-            "term_months": params.term_months, "payment_option": com["payment_option"],
-            "commit_instances": int(q), "commit_gpus": q * gpus,
-            "on_demand_usd_per_hour": od, "commit_usd_per_hour": float(com["usd_per_hour"]),
-            "break_even_utilization": ratio,
-            "monthly_commitment_usd": float(com["usd_per_hour"]) * q * 730.0,
-            "expected_demand_instances": float(demand.mean()),
-            "p10_demand_instances": float(np.quantile(demand, 0.1)),
-            "expected_utilization": float(np.nanmean(util)) if q > 0 else np.nan,
-            "p10_utilization": float(np.nanquantile(util, 0.1)) if q > 0 else np.nan,
-            "coverage": float(covered.sum() / demand.sum()) if demand.sum() > 0 else 0.0,
-            "on_demand_cost_usd": float(od_cost.mean()), "expected_cost_usd": float(cost.mean()),
-            "savings_usd": float((od_cost - cost).mean()),
-            "price_source": com["source"], "price_date": str(com["effective_date"])[:10],
-            "price_is_assumption": bool(com["is_assumption"]),
-        })
-        od_row = catalog[(catalog["provider"] == provider) & (catalog["region"] == region)
-                         & (catalog["instance_type"] == instance_type) & (catalog["pricing_model"] == "on_demand")]
-        for r in (od_row.iloc[0], com):
-            prov.append({"provider": provider, "region": region, "instance_type": instance_type,
-                         "pricing_model": r["pricing_model"], "term_months": int(r["term_months"]),
-                         "payment_option": r["payment_option"], "usd_per_hour": float(r["usd_per_hour"]),
-                         "usd_per_gpu_hour": float(r["usd_per_gpu_hour"]),
-                         "effective_date": str(r["effective_date"])[:10], "source": r["source"],
-                         "is_assumption": bool(r["is_assumption"])})
-    rec = pd.DataFrame(rows).sort_values("savings_usd", ascending=False).reset_index(drop=True)
-    committed = rec[rec["commit_instances"] > 0]
-    weights = committed["commit_instances"] * committed["commit_usd_per_hour"]
-    summary = {
-        "quarter": quarter, "hours": hours, "n_pools": len(rec), "n_purchases": int(len(committed)),
-        "on_demand_cost_usd": float(rec["on_demand_cost_usd"].sum()),
-        "expected_cost_usd": float(rec["expected_cost_usd"].sum()),
-        "savings_usd": float(rec["savings_usd"].sum()),
-        "effective_savings_rate": float(rec["savings_usd"].sum() / rec["on_demand_cost_usd"].sum()),
-        "utilization": float(np.average(committed["expected_utilization"], weights=weights)) if len(committed)
-        else float("nan"),
-        "utilization_p10": float(np.average(committed["p10_utilization"], weights=weights)) if len(committed)
-        else float("nan"),
-        "min_break_even": float(committed["break_even_utilization"].min()) if len(committed) else float("nan"),
-        "max_break_even": float(committed["break_even_utilization"].max()) if len(committed) else float("nan"),
-        "monthly_commitment_usd": float(committed["monthly_commitment_usd"].sum()),
-        "forecast_model": "seasonal_naive", "n_paths": params.n_paths,
-    }
-    notes = [f"Forecast: seasonal naive with {params.n_paths} sample paths from {fc.ds[0]:%Y-%m-%d} to "
-             f"{fc.ds[-1]:%Y-%m-%d}."]
+    used = plan.purchases[["provider", "scope", "family", "term_months", "payment_option"]].drop_duplicates()
+    prov = catalog[catalog["provider"].isin(usage["provider"].unique())
+                   & catalog.set_index(POOL_KEYS).index.isin(usage.set_index(POOL_KEYS).index.unique())
+                   & ((catalog["pricing_model"].isin(["on_demand", "spot"]))
+                      | (catalog["commitment_family"].isin(used["family"])
+                         & catalog["term_months"].isin(used["term_months"])
+                         & catalog["payment_option"].isin(used["payment_option"])))]
+    prov = prov[["provider", "region", "instance_type", "pricing_model", "commitment_family", "term_months",
+                 "payment_option", "usd_per_hour", "usd_per_gpu_hour", "effective_date", "source",
+                 "is_assumption"]].assign(effective_date=lambda f: f["effective_date"].astype(str).str[:10])
+    notes = [f"Forecast: {params.forecast_model} with {params.n_paths} sample paths per series from "
+             f"{fc.ds[0]:%Y-%m-%d} to {fc.ds[-1]:%Y-%m-%d}; the plan uses the {params.quarters} quarters from "
+             f"{start:%Y-%m-%d}.", f"Optimizer: status {plan.status}, solver {plan.solver}."]
+    notes += [str(n) for n in plan.notes]
     if planned is not None and len(planned):
-        notes.append(f"{len(planned)} planned runs added to the burst forecast.")
+        notes.append(f"{len(planned)} planned runs added to the burst forecast: "
+                     + "; ".join(f"{r.name} ({r.gpus} GPUs on {r.instance_type} from {r.start:%Y-%m-%d}, "
+                                 f"{r.duration_hours / 24:.0f} days)" for r in planned.itertuples()
+                                 if hasattr(r, "name")))
     return QuarterlyAnalysis(params=params, quarter=quarter, start=start, end=end, usage=usage, history=history,
-                             forecast=fc, recommendations=rec, summary=summary,
-                             provenance=pd.DataFrame(prov).drop_duplicates().reset_index(drop=True), notes=notes)
-
-
+                             forecast=fc, plan=plan, comparison=comparison, inventory=inventory,
+                             instrument_prices=market.instruments.set_index("id")["price"],
+                             provenance=prov.sort_values(["provider", "instance_type", "pricing_model"])
+                             .reset_index(drop=True), notes=notes)

@@ -61,14 +61,17 @@ def demand_history_chart(history: pd.DataFrame, days: int = 120):
 
 
 def fan_frame(analysis, days: int = 90) -> pd.DataFrame:
-    """Daily history and forecast quantiles per workload class [GPU], for :func:`forecast_fan_chart`."""
+    """History and forecast quantiles per workload class [GPU] (daily, or weekly past 200 days of horizon)."""
     fc = analysis.forecast
+    weekly = len(fc.ds) > 200 * 24
     day = fc.ds.tz_convert(None).floor("D")
+    if weekly:
+        day = day.to_period("W").start_time
     rows = []
     for cls in sorted(fc.keys["workload_class"].unique()):
         idx = np.flatnonzero(fc.keys["workload_class"].to_numpy() == cls)
         paths = fc.paths[idx].sum(axis=0)  # [path, hour]
-        daily = pd.DataFrame(paths.T).groupby(day).sum() / 24.0  # [day, path]
+        daily = pd.DataFrame(paths.T).groupby(day).mean()  # mean GPUs in use per day or week [day, path]
         q = np.quantile(daily.to_numpy(), [0.025, 0.1, 0.5, 0.9, 0.975], axis=1)
         rows.append(pd.DataFrame({"workload_class": cls, "day": daily.index, "lo95": q[0], "lo80": q[1],
                                   "median": q[2], "hi80": q[3], "hi95": q[4], "kind": "forecast"}))
@@ -100,21 +103,83 @@ def forecast_fan_chart(analysis, days: int = 90):
                                           f"intervals; dashed: quarter start)")
 
 
-def commitment_chart(recommendations: pd.DataFrame):
-    """Per pool: the recommended commitment against expected and 10th-percentile demand [instances]."""
+def portfolio_stack_chart(plan):
+    """GPU-hours per quarter served by reserved/CUD, savings plans, spot and on-demand [GPU-h]."""
     import altair as alt
 
-    rec = recommendations.assign(pool=recommendations["provider"] + " " + recommendations["instance_type"])
-    long = rec.melt(id_vars=["pool"], value_vars=["commit_instances", "p10_demand_instances",
-                                                  "expected_demand_instances"], var_name="measure",
-                    value_name="instances")
-    names = {"commit_instances": "commitment", "p10_demand_instances": "demand, 10th percentile",
-             "expected_demand_instances": "demand, mean"}
-    long["measure"] = long["measure"].map(names)
+    q = plan.quarters.assign(quarter_start=pd.to_datetime(plan.quarters["start"]).dt.tz_convert(None))
+    parts = {"reserved_gpu_hours": "reserved / CUD", "savings_plan_gpu_hours": "savings plan",
+             "spot_gpu_hours": "spot", "on_demand_gpu_hours": "on-demand"}
+    long = q.melt(id_vars=["quarter_start"], value_vars=list(parts), var_name="part", value_name="gpu_hours")
+    long["part"] = long["part"].map(parts)
+    long["order"] = long["part"].map({v: i for i, v in enumerate(parts.values())})
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("pool:N", title=None, sort="-x"),
-        x=alt.X("instances:Q", title="instances"),
-        yOffset="measure:N",
-        color=alt.Color("measure:N", scale=alt.Scale(domain=list(names.values()),
-                                                     range=["#1f4e79", "#9ecae1", "#c6dbef"]), title=None),
-    ).properties(width=640, title="Recommended commitment per pool vs forecast hourly demand in the quarter")
+        x=alt.X("yearquarter(quarter_start):O", title=None),
+        y=alt.Y("gpu_hours:Q", title="GPU-hours in the quarter (expected)", stack="zero"),
+        color=alt.Color("part:N", scale=alt.Scale(domain=list(parts.values()),
+                                                  range=["#1f4e79", "#6baed6", "#fdae6b", "#d9d9d9"]), title=None),
+        order=alt.Order("order:Q"),
+    ).properties(width=760, height=260, title="How demand is served, quarter by quarter (the plan)")
+
+
+def ladder_chart(plan, prices: pd.Series):
+    """Commitments held per quarter by family, already owned (expiring) vs planned [USD/h].
+
+    Parameters
+    ----------
+    plan : Plan
+    prices : pandas.Series
+        Instrument id -> price of one unit [USD/h per instance; 1 for spend plans counted in USD/h].
+    """
+    import altair as alt
+
+    lad = plan.ladder.assign(quarter_start=pd.to_datetime(plan.ladder["quarter_start"]).dt.tz_convert(None))
+    unit_price = lad["instrument"].map(prices).astype(float)
+    lad = lad.assign(owned_usd=lad["owned"] * unit_price, planned_usd=lad["planned"] * unit_price)
+    agg = lad.groupby(["quarter_start", "family"], as_index=False)[["owned_usd", "planned_usd"]].sum()
+    long = pd.concat([agg.assign(kind="already owned", value=agg["owned_usd"]),
+                      agg.assign(kind="planned", value=agg["planned_usd"])])
+    long = long[long["value"] > 1e-9]
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("yearquarter(quarter_start):O", title=None),
+        y=alt.Y("sum(value):Q", title="commitments held [USD/h]"),
+        color=alt.Color("family:N", title="family"),
+        opacity=alt.Opacity("kind:N", scale=alt.Scale(domain=["already owned", "planned"], range=[0.45, 1.0]),
+                            title=None),
+    ).properties(width=760, height=240, title="Commitment ladder: what is held each quarter, by family "
+                                              "(faded: already owned, ending with its term)")
+
+
+def savings_curve_chart(plan):
+    """Expected savings against the size of the commitment, with the recommended point marked [USD]."""
+    import altair as alt
+
+    curve = plan.savings_curve
+    line = alt.Chart(curve).mark_line(point=True, color="#1f4e79").encode(
+        x=alt.X("commitment_usd_per_hour:Q", title="commitments bought now, scaled [USD/h]"),
+        y=alt.Y("savings_usd:Q", title="expected savings over the horizon [USD]"),
+        tooltip=["factor", "commitment_usd_per_hour", "savings_usd", "cvar_usd"])
+    rec = alt.Chart(curve[curve["recommended"]]).mark_point(size=260, shape="diamond", filled=True,
+                                                            color="#b26a00").encode(
+        x="commitment_usd_per_hour:Q", y="savings_usd:Q")
+    label = alt.Chart(curve[curve["recommended"]]).mark_text(dx=12, dy=-12, align="left", color="#b26a00").encode(
+        x="commitment_usd_per_hour:Q", y="savings_usd:Q", text=alt.value("recommended"))
+    return (line + rec + label).properties(width=600, height=260,
+                                           title="Savings versus commitment (the plan's purchases scaled)")
+
+
+def frontier_chart(plan):
+    """Cost-risk frontier: expected cost against CVaR as the risk weight lambda grows [USD]."""
+    import altair as alt
+
+    fr = plan.frontier.assign(label=lambda f: "λ=" + f["risk_lambda"].map("{:g}".format))
+    base = alt.Chart(fr).encode(x=alt.X("cvar_usd:Q", title="CVaR of cost (worst paths) [USD]",
+                                        scale=alt.Scale(zero=False)),
+                                y=alt.Y("expected_cost_usd:Q", title="expected cost [USD]",
+                                        scale=alt.Scale(zero=False)))
+    chosen = fr[np.isclose(fr["risk_lambda"], plan.risk_lambda)]
+    return (base.mark_line(point=True, color="#1f4e79")
+            + base.mark_text(dx=8, dy=-8, align="left").encode(text="label:N")
+            + alt.Chart(chosen).mark_point(size=260, shape="diamond", filled=True, color="#b26a00").encode(
+                x="cvar_usd:Q", y="expected_cost_usd:Q")).properties(
+        width=600, height=260, title="Cost-risk frontier (diamond: the chosen risk weight)")

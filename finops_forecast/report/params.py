@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,71 @@ def next_quarter(ts: pd.Timestamp) -> str:
     return f"{p.year}Q{p.quarter}"
 
 
+class NotebookParams:
+    """Construction and validation shared by the parameter sets of the notebooks (a dataclass mixin).
+
+    Subclasses are frozen dataclasses with one field per notebook parameter and a :meth:`validate` method;
+    papermill only warns on unknown parameters, so :meth:`from_namespace` is what rejects a typo.
+    """
+
+    # ------------------------------------------------------------------ construction and validation
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> NotebookParams:
+        """Build and validate from a mapping; unknown keys are an error naming the closest valid parameter."""
+        names = cls.names()
+        unknown = [k for k in values if k not in names]
+        if unknown:
+            k = unknown[0]
+            raise ReportParamsError(f"unknown parameter '{k}'.{suggest(k, names)} Valid parameters: {names}.")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for k, v in values.items():
+            kwargs[k] = _coerce(k, v, fields[k].type)
+        params = cls(**kwargs)
+        params.validate()
+        return params
+
+    @classmethod
+    def from_namespace(cls, namespace: dict[str, Any]) -> NotebookParams:
+        """Collect the parameters from a notebook's global namespace (after papermill injected its values).
+
+        Every public, non-module, non-callable global is taken as a parameter, so a misspelled injected name is
+        caught here rather than ignored.
+        """
+        import types
+
+        skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+        values = {k: v for k, v in namespace.items()
+                  if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType)
+                  and not callable(v)}
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_yaml(cls, path) -> NotebookParams:
+        """Read parameters from a YAML mapping (the CLI's ``--params FILE.yaml``)."""
+        import yaml
+
+        try:
+            doc = yaml.safe_load(open(path)) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ReportParamsError(f"{path}: cannot read the parameters file: {exc}.") from None
+        if not isinstance(doc, dict):
+            raise ReportParamsError(f"{path}: the parameters file must be a YAML mapping of name: value.")
+        return cls.from_mapping(doc)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.names()}
+
+    def validate(self) -> None:  # pragma: no cover - each subclass checks its own ranges
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class ReportParams:
+class ReportParams(NotebookParams):
     """Settings of one quarterly report run (the notebook's ``parameters`` cell, one field each).
 
     Parameters
@@ -58,8 +121,14 @@ class ReportParams:
         Comma-separated providers to include (``"aws,gcp"``); ``""`` for all.
     workload_classes : str
         Comma-separated workload classes to include; ``""`` for all.
-    term_months : int
-        Commitment term priced by the first version of the report [months]: 12 or 36.
+    terms : str
+        Commitment terms the optimizer may buy [months], comma-separated: "12,36", "12" or "36".
+    quarters : int
+        Quarters the plan covers (the ladder of purchases), 1-12.
+    forecast_model : str
+        Forecasting model: "auto" (per-series backtest selection), "seasonal_naive", "ets", "theta", ...
+    lookback_days : int
+        Window of the clouds' lookback rule shown for comparison [days], 7-90.
     risk_lambda : float
         Weight of CVaR in the objective (0 = minimize expected cost), >= 0.
     cvar_alpha : float
@@ -85,68 +154,18 @@ class ReportParams:
     commitments: str = ""
     providers: str = ""
     workload_classes: str = ""
-    term_months: int = 12
+    terms: str = "12,36"
+    quarters: int = 12
+    forecast_model: str = "auto"
+    lookback_days: int = 30
     risk_lambda: float = 0.0
     cvar_alpha: float = 0.9
     budget_usd: float = 0.0
     planned_runs: str = "sample"
-    n_paths: int = 200
+    n_paths: int = 100
     seed: int = 0
     history_days: int = 120
     output_dir: str = "."
-    _extra: dict = field(default_factory=dict, repr=False, compare=False)
-
-    # ------------------------------------------------------------------ construction and validation
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
-
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> ReportParams:
-        """Build and validate from a mapping; unknown keys are an error naming the closest valid parameter."""
-        names = cls.names()
-        unknown = [k for k in values if k not in names]
-        if unknown:
-            k = unknown[0]
-            raise ReportParamsError(f"unknown parameter '{k}'.{suggest(k, names)} Valid parameters: {names}.")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
-        for k, v in values.items():
-            kwargs[k] = _coerce(k, v, fields[k].type)
-        params = cls(**kwargs)
-        params.validate()
-        return params
-
-    @classmethod
-    def from_namespace(cls, namespace: dict[str, Any]) -> ReportParams:
-        """Collect the parameters from a notebook's global namespace (after papermill injected its values).
-
-        Every public, non-module, non-callable global is taken as a parameter, so a misspelled injected name is
-        caught here rather than ignored.
-        """
-        import types
-
-        skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
-        values = {k: v for k, v in namespace.items()
-                  if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType)
-                  and not callable(v)}
-        return cls.from_mapping(values)
-
-    @classmethod
-    def from_yaml(cls, path) -> ReportParams:
-        """Read parameters from a YAML mapping (the CLI's ``--params FILE.yaml``)."""
-        import yaml
-
-        try:
-            doc = yaml.safe_load(open(path)) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ReportParamsError(f"{path}: cannot read the parameters file: {exc}.") from None
-        if not isinstance(doc, dict):
-            raise ReportParamsError(f"{path}: the parameters file must be a YAML mapping of name: value.")
-        return cls.from_mapping(doc)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.names()}
 
     def validate(self) -> None:
         """Raise :class:`ReportParamsError` naming the first parameter that is out of range."""
@@ -166,13 +185,21 @@ class ReportParams:
         if self.planned_runs not in ("", "sample") and not Path(self.planned_runs).exists():
             raise ReportParamsError(f"parameter 'planned_runs': file '{self.planned_runs}' does not exist; use "
                                     f"'' for none or 'sample'.")
+        from finops_forecast.forecast import MODELS
+        if self.forecast_model != "auto" and self.forecast_model not in MODELS:
+            raise ReportParamsError(f"parameter 'forecast_model': unknown model '{self.forecast_model}'."
+                                    f"{suggest(self.forecast_model, list(MODELS) + ['auto'])} Use 'auto' or one "
+                                    f"of {sorted(MODELS)}.")
         from finops_forecast.usage.schema import WORKLOAD_CLASSES
         for cls_name in self.class_list():
             if cls_name not in WORKLOAD_CLASSES:
                 raise ReportParamsError(f"parameter 'workload_classes': unknown class '{cls_name}'."
                                         f"{suggest(cls_name, WORKLOAD_CLASSES)} Use {list(WORKLOAD_CLASSES)}.")
         checks = [
-            ("term_months", self.term_months in (12, 36), "must be 12 or 36"),
+            ("terms", bool(self.term_list()) and set(self.term_list()) <= {12, 36},
+             "must list 12 and/or 36, e.g. '12,36'"),
+            ("quarters", 1 <= self.quarters <= 12, "must be between 1 and 12"),
+            ("lookback_days", 7 <= self.lookback_days <= 90, "must be between 7 and 90"),
             ("risk_lambda", self.risk_lambda >= 0, "must be >= 0"),
             ("cvar_alpha", 0 < self.cvar_alpha < 1, "must be in (0, 1), e.g. 0.9"),
             ("budget_usd", self.budget_usd >= 0, "must be >= 0 (0 means no limit)"),
@@ -189,6 +216,12 @@ class ReportParams:
 
     def class_list(self) -> list[str]:
         return [c.strip().lower() for c in self.workload_classes.split(",") if c.strip()]
+
+    def term_list(self) -> list[int]:
+        try:
+            return [int(t) for t in str(self.terms).split(",") if t.strip()]
+        except ValueError:
+            return []
 
     def pricing_files(self) -> list[str]:
         return [p.strip() for p in self.pricing.split(",") if p.strip()]

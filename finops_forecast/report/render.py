@@ -83,7 +83,8 @@ th, td {{ border: 1px solid #d0d7de; padding: .3em .6em; text-align: right; }}
 th {{ background: #f0f4f8; }}
 td:first-child, th:first-child {{ text-align: left; }}
 pre {{ background: #f6f8fa; padding: .6em; overflow-x: auto; font-size: .85em; }}
-.output_stderr {{ display: none; }}
+.output_stream {{ display: none; }}  /* solver banners and log lines: the report shows results, not logs */
+table {{ font-size: .82em; }}
 .jp-RenderedSVG svg, .output_svg svg {{ max-width: 100%; height: auto; }}
 .anchor-link {{ display: none; }}
 td {{ vertical-align: top; }}

@@ -7,13 +7,15 @@ from finops_forecast.report.params import ReportParams, ReportParamsError, next_
 
 
 @pytest.mark.parametrize("values, fragment", [
-    ({"quater": "2027Q1"}, "unknown parameter 'quater'. Did you mean 'quarter'?"),
+    ({"quater": "2027Q1"}, "unknown parameter 'quater'. Did you mean 'quarter'"),
     ({"quarter": "2027Q5"}, "parameter 'quarter': '2027Q5' is not a quarter"),
     ({"usage": "/no/such/usage.csv"}, "parameter 'usage': file '/no/such/usage.csv' does not exist"),
     ({"budget_usd": -5}, "parameter 'budget_usd' = -5.0 must be >= 0"),
     ({"cvar_alpha": 1.5}, "parameter 'cvar_alpha'"),
     ({"n_paths": "many"}, "parameter 'n_paths' = 'many' is not an int"),
-    ({"term_months": 24}, "parameter 'term_months' = 24 must be 12 or 36"),
+    ({"terms": "12,24"}, "parameter 'terms'"),
+    ({"quarters": 13}, "parameter 'quarters' = 13 must be between 1 and 12"),
+    ({"forecast_model": "arima"}, "parameter 'forecast_model': unknown model 'arima'"),
     ({"workload_classes": "training,inferense"}, "Did you mean 'inference'?"),
 ])
 def test_bad_parameters_name_the_parameter(values, fragment):

@@ -1,7 +1,10 @@
-"""The quarterly report rendered for real: papermill with a real kernel, nbconvert, files in place."""
+"""The quarterly report rendered for real: papermill with a real kernel, nbconvert, files in place, and the
+HTML opened offline in headless Chromium."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -11,56 +14,107 @@ from finops_forecast.report.render import ReportError, external_references, rend
 
 pytestmark = pytest.mark.slow
 
-SMALL = {"n_paths": 20, "history_days": 30}
+SMALL = {"n_paths": 20, "history_days": 30, "quarters": 4}
+SECTIONS = ["Recommendation", "Why: demand history", "Why: the forecast", "The portfolio over the next quarters",
+            "How much to commit, and at what risk", "What the clouds' own rule would buy",
+            "Assumptions and pricing provenance"]
 
 
-def test_report_on_the_sample(tmp_path):
-    result = render_report(ReportParams.from_mapping(SMALL), output_root=tmp_path)
-    assert result.folder == tmp_path / "2027Q1"
-    names = {p.name for p in result.files}
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reports")
+    return render_report(ReportParams.from_mapping(SMALL), output_root=root)
+
+
+def test_report_on_the_sample(rendered):
+    assert rendered.folder.name == "2027Q1"
+    names = {p.name for p in rendered.files}
     assert {"report.html", "quarterly_commitment_report.ipynb", "recommendations.csv", "plan.json"} <= names
-    html = result.html.read_text()
-    assert "GPU commitment report 2027Q1" in html and "Recommendation" in html
-    assert html.count("data:image/svg+xml") >= 3  # commitment, history and forecast charts, embedded
-    assert external_references(html) == []
-    assert "<script" not in html
-    rec = pd.read_csv(result.folder / "recommendations.csv")
-    assert len(rec) == 9 and (rec["commit_instances"] >= 0).all()
-    assert (rec["expected_cost_usd"] <= rec["on_demand_cost_usd"] + 1e-6).all()
-    plan = json.loads((result.folder / "plan.json").read_text())
-    assert plan["quarter"] == "2027Q1" and plan["summary"]["savings_usd"] > 0
-    # the executed notebook keeps the parameters papermill injected
-    nb = json.loads(result.notebook.read_text())
+    html = rendered.html.read_text()
+    assert "GPU commitment report 2027Q1" in html
+    for section in SECTIONS:
+        assert section in html, section
+    # history, fan, stack, ladder, savings curve, frontier: six charts, embedded
+    assert html.count("data:image/svg+xml") >= 6
+    assert external_references(html) == [] and "<script" not in html
+    assert "commitment [USD/h]" in html  # the recommendation table
+    rec = pd.read_csv(rendered.folder / "recommendations.csv")
+    assert len(rec) >= 1 and (rec["quantity"] > 0).all() and (rec["quarter"] == 0).all()
+    plan = json.loads((rendered.folder / "plan.json").read_text())
+    assert plan["quarter"] == "2027Q1" and plan["summary"]["status"] == "optimal"
+    assert plan["summary"]["quarter_expected_cost_usd"] < plan["summary"]["quarter_on_demand_cost_usd"]
+    assert [r["policy"] for r in plan["comparison"]][:2] == ["this plan", "cloud lookback rule"]
+    nb = json.loads(rendered.notebook.read_text())
     assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
 
 
-def test_failed_run_keeps_its_notebook_and_the_last_good_report(tmp_path):
-    good = render_report(ReportParams.from_mapping(SMALL), output_root=tmp_path)
-    before = good.html.read_text()
+def test_report_opens_offline_in_chromium_with_charts(rendered, tmp_path):
+    """Headless Chromium with every network request sent to a dead proxy: the page and its charts render."""
+    from PIL import Image
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Chromium is missing: run `make browser` (Debian package 'chromium')."
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,5000",
+                    f"--screenshot={shot}", rendered.html.as_uri()], check=True, capture_output=True, timeout=120)
+    img = Image.open(shot).convert("RGB")
+    pixels = list(img.getdata())
+    # the charts' dark blue (#1f4e79) must cover a real area: a blank or broken chart would not
+    blue = sum(1 for r, g, b in pixels if abs(r - 0x1F) < 25 and abs(g - 0x4E) < 25 and abs(b - 0x79) < 25)
+    assert blue > 20_000, f"only {blue} chart-blue pixels: the charts did not render"
+    assert sum(1 for p in pixels if p != (255, 255, 255)) > 0.05 * len(pixels)
+
+
+def test_failed_run_keeps_its_notebook_and_the_last_good_report(rendered, tmp_path):
+    root = rendered.folder.parent
+    before = rendered.html.read_text()
     bad_usage = tmp_path / "usage.csv"
     # a valid usage table whose pool has no price in the catalog: the analysis cell fails
     bad_usage.write_text("ts,provider,region,instance_type,workload_class,team,gpu_hours\n"
                          "2026-12-01 00:00:00,aws,mars-north-1,p5.48xlarge,training,x,8\n")
     with pytest.raises(ReportError) as exc:
         render_report(ReportParams.from_mapping({**SMALL, "usage": str(bad_usage), "quarter": "2027Q1"}),
-                      output_root=tmp_path)
+                      output_root=root)
     assert "mars-north-1" in str(exc.value)
     failed = exc.value.failed_notebook
-    assert failed.exists() and failed.parent == tmp_path / "2027Q1" and failed.name.startswith("failed-")
-    assert good.html.read_text() == before  # untouched
-    assert not list(tmp_path.glob(".tmp-*"))
+    assert failed.exists() and failed.parent == root / "2027Q1" and failed.name.startswith("failed-")
+    assert rendered.html.read_text() == before  # untouched
+    assert not list(root.glob(".tmp-*"))
 
 
-def test_bad_parameter_fails_in_the_validation_cell(tmp_path):
+@pytest.mark.parametrize("params, fragment", [
+    ({"quater": "2027Q1"}, "unknown parameter 'quater'"),
+    ({"quarter": "2027Q5"}, "'2027Q5' is not a quarter"),
+    ({"usage": "/no/such.csv"}, "parameter 'usage'"),
+    ({"budget_usd": -1.0}, "parameter 'budget_usd'"),
+])
+def test_bad_parameter_fails_in_the_validation_cell(tmp_path, params, fragment):
     import papermill as pm
 
     from finops_forecast.report.render import notebook_path
-    out = tmp_path / "out.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as exc:
-        pm.execute_notebook(str(notebook_path()), str(out), parameters={"quater": "2027Q1", "n_paths": 20},
+        pm.execute_notebook(str(notebook_path()), str(tmp_path / "out.ipynb"), parameters=params,
                             cwd=str(tmp_path), progress_bar=False)
-    assert "unknown parameter 'quater'" in str(exc.value.evalue)
+    assert fragment in str(exc.value.evalue)
     assert exc.value.exec_count == 3  # the validation cell, right after the parameters and the injected cell
+
+
+def test_demand_explorer_notebook(tmp_path):
+    import papermill as pm
+
+    from finops_forecast.report.render import notebook_path
+    out = tmp_path / "explorer.ipynb"
+    pm.execute_notebook(str(notebook_path("demand_explorer")), str(out), parameters={"by": "team", "days": 14},
+                        cwd=str(tmp_path), progress_bar=False)
+    nb = json.loads(out.read_text())
+    images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
+    assert len(images) == 2
+    with pytest.raises(pm.PapermillExecutionError, match="parameter 'by'"):
+        pm.execute_notebook(str(notebook_path("demand_explorer")), str(tmp_path / "bad.ipynb"),
+                            parameters={"by": "teem"}, cwd=str(tmp_path), progress_bar=False)
 
 
 def test_notebooks_are_committed_without_outputs():
