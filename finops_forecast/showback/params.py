@@ -1,0 +1,114 @@
+"""Parameters of the showback notebook and CLI, validated in one place.
+
+papermill only warns on a parameter the notebook does not declare; the notebook's second cell calls
+:func:`validate_params`, which rejects unknown names (naming the closest valid one), wrong types and out-of-range
+values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+from dataclasses import dataclass
+
+from finops_forecast.errors import UnknownNameError, suggest
+from finops_forecast.showback.api import period_bounds
+from finops_forecast.showback.common import ShowbackError
+
+
+@dataclass(frozen=True)
+class ShowbackParams:
+    """One showback run.
+
+    Parameters
+    ----------
+    period : str
+        Month ``YYYY-MM`` or quarter ``YYYYQn``.
+    usage : str
+        Usage table or FOCUS export path, ``sample`` (bundled sample fleet) or ``dlrm`` (the Alibaba DLRM trace
+        from the shared datasets, priced at an assumed pool).
+    pricing : str
+        Extra pricing file(s), comma-separated; empty for the bundled catalog.
+    metrics : str
+        GPU metrics file(s) (DCGM Prometheus text or CSV, nvidia-smi CSV), comma-separated; empty for none.
+    inventory, owners, runs, requests : str
+        CSV files (GPU inventory, pod owners, run records, request counts); empty for none.
+    idle_threshold_pct : float
+        Utilization under which a GPU is idle [%], 0-100.
+    idle_min_hours : float
+        Shortest idle stretch reported [h], > 0.
+    rightsize_util_pct : float
+        Utilization under which a large-GPU inference pool gets a rightsizing hint [%], 0-100.
+    top : int
+        Number of top cost drivers, 1-100.
+    """
+
+    period: str = "2026-10"
+    usage: str = "sample"
+    pricing: str = ""
+    metrics: str = ""
+    inventory: str = ""
+    owners: str = ""
+    runs: str = ""
+    requests: str = ""
+    idle_threshold_pct: float = 5.0
+    idle_min_hours: float = 2.0
+    rightsize_util_pct: float = 15.0
+    top: int = 10
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def validate(self) -> ShowbackParams:
+        period_bounds(self.period)
+        for name, lo, hi in (("idle_threshold_pct", 0, 100), ("rightsize_util_pct", 0, 100), ("top", 1, 100)):
+            v = getattr(self, name)
+            if not lo <= v <= hi:
+                raise ShowbackError(f"parameter {name} = {v} is outside {lo}-{hi}.", column=name)
+        if self.idle_min_hours <= 0:
+            raise ShowbackError(f"parameter idle_min_hours = {self.idle_min_hours} must be > 0 [h].",
+                                column="idle_min_hours")
+        if self.metrics and not self.inventory:
+            raise ShowbackError("metrics need an inventory file (uuid, provider, region, instance_type) to be "
+                                "priced; set inventory.", column="inventory")
+        return self
+
+
+def validate_params(values: dict | None = None, **kwargs) -> ShowbackParams:
+    """Build and validate :class:`ShowbackParams` from a mapping (or a notebook's ``globals()``).
+
+    Public, non-module, non-callable names are taken as parameters, so a misspelled papermill parameter is
+    rejected here instead of being ignored.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is not a parameter, with the closest valid one.
+    ShowbackError
+        For a wrong type or an out-of-range value, naming the parameter.
+    """
+    skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+    vals = {k: v for k, v in {**(values or {}), **kwargs}.items()
+            if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType) and not callable(v)}
+    names = ShowbackParams.names()
+    for k in vals:
+        if k not in names:
+            raise UnknownNameError(f"unknown showback parameter '{k}'.{suggest(k, names)} Valid parameters: "
+                                   f"{names}.")
+    types_ = {f.name: f.type for f in dataclasses.fields(ShowbackParams)}
+    out = {}
+    for k, v in vals.items():
+        typ = types_[k]
+        try:
+            if typ == "int":
+                if isinstance(v, float) and not v.is_integer():
+                    raise ValueError
+                v = int(v)
+            elif typ == "float":
+                v = float(v)
+            else:
+                v = "" if v is None else str(v)
+        except (TypeError, ValueError):
+            raise ShowbackError(f"parameter {k} = {v!r} is not a {typ}.", column=k) from None
+        out[k] = v
+    return ShowbackParams(**out).validate()
