@@ -147,3 +147,14 @@ def test_demand_matrix_fills_missing_hours():
     keys, ts, D = demand_matrix(u[u["ts"] != u["ts"].iloc[5]])
     assert len(ts) == 48 and D.shape == (48, 2) and (D[5] == 0).all()
     assert D.sum() == pytest.approx(u[u["ts"] != u["ts"].iloc[5]]["gpu_hours"].sum())
+
+
+def test_teams_are_summed(usage, catalog):
+    """The same demand split over two teams bills exactly the same."""
+    a = usage.assign(gpu_hours=usage["gpu_hours"] * 0.25, team="a")
+    b = usage.assign(gpu_hours=usage["gpu_hours"] * 0.75, team="b")
+    split = pd.concat([a, b], ignore_index=True)
+    kw = {**FAST, "max_windows": 2}
+    one = backtest(usage, catalog, policies="lookback,hindsight", **kw).summary.set_index("policy")
+    two = backtest(split, catalog, policies="lookback,hindsight", **kw).summary.set_index("policy")
+    assert np.allclose(one["cost_usd"], two["cost_usd"], rtol=1e-9)
