@@ -149,7 +149,7 @@ class QuarterlyAnalysis:
             f"**{s['quarter_savings_usd']:,.0f} USD** (effective savings rate "
             f"**{s['quarter_effective_savings_rate']:.1%}**); over the {s['horizon_quarters']} quarters planned, "
             f"the savings rate is {s['horizon_effective_savings_rate']:.1%}. "
-            + (f"The purchases break even after {be.min():.0f} to {be.max():.0f} months. " if len(be) else "")
+            + (_break_even_text(be) if len(be) else "")
             + f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
             f"is {s['cvar_usd']:,.0f} USD; commitments are expected to be {s['utilization']:.1%} used and to "
             f"cover {s['coverage']:.1%} of demand. The clouds' lookback rule would cost "
@@ -167,7 +167,7 @@ class QuarterlyAnalysis:
         frame = frame[[c for c in cols if c in frame.columns]].rename(columns=cols)
         frame["instrument"] = frame["instrument"].str.split(":").str[0]
         frame["payment"] = frame["payment"].str.replace("_", " ")
-        frame["quantity"] = [_qty(r).rstrip(" xof").strip() + ("" if r.unit == "instance" else " USD/h")
+        frame["quantity"] = [f"{r.quantity:,.0f}" if r.unit == "instance" else f"{r.quantity:,.2f} USD/h"
                              for r in self.purchases.sort_values("commitment_usd_per_hour",
                                                                  ascending=False).itertuples()]
         fmt = { "GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}",
@@ -177,10 +177,14 @@ class QuarterlyAnalysis:
 
     def comparison_table(self):
         """This plan vs the cloud lookback rule vs all on-demand on the quarter's forecast paths (a Styler)."""
-        fmt = {"commitment_usd_per_hour": "{:,.2f}", "expected_cost_usd": "{:,.0f}", "p95_cost_usd": "{:,.0f}",
-               "savings_usd": "{:,.0f}", "effective_savings_rate": "{:.1%}", "utilization": "{:.0%}",
-               "coverage": "{:.0%}"}
-        return self.comparison.style.format(fmt, na_rep="-").hide(axis="index")
+        names = {"commitment_usd_per_hour": "commitments [USD/h]", "expected_cost_usd": "expected cost [USD]",
+                 "p95_cost_usd": "cost, 95th percentile [USD]", "savings_usd": "savings [USD]",
+                 "effective_savings_rate": "effective savings rate", "utilization": "utilization",
+                 "coverage": "coverage"}
+        fmt = {"commitments [USD/h]": "{:,.2f}", "expected cost [USD]": "{:,.0f}",
+               "cost, 95th percentile [USD]": "{:,.0f}", "savings [USD]": "{:,.0f}",
+               "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
+        return self.comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
 
     def backtest_table(self):
         """Per series: the model chosen for total demand and each candidate's backtest MASE (a Styler)."""
@@ -218,6 +222,12 @@ class QuarterlyAnalysis:
             "comparison": json.loads(self.comparison.to_json(orient="records")),
             "notes": self.notes}, indent=2, default=str))
         return [csv, plan]
+
+
+def _break_even_text(months: pd.Series) -> str:
+    lo, hi = months.min(), months.max()
+    span = f"{lo:.0f} month{'s' if lo != 1 else ''}" if round(lo) == round(hi) else f"{lo:.0f} to {hi:.0f} months"
+    return f"The purchases break even after {span}. "
 
 
 def _qty(r) -> str:
