@@ -28,7 +28,7 @@ def first_row(mask) -> tuple[int, int]:
 def week_start(ts: pd.Series) -> pd.Series:
     """Monday 00:00 UTC of each timestamp's ISO week."""
     day = ts.dt.floor("D")
-    return day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 # Per-GPU memory [GB] and dense FP16/BF16 tensor throughput [TFLOPS] from NVIDIA's data sheets (dense, no
