@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,25 +12,25 @@ def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest_cmd(
         usage_path: Path = typer.Argument(..., help="canonical usage table (.csv or .parquet) [GPU-h]"),
-        instance_type: Optional[str] = typer.Option(None, help="bill every row on this instance type (with "
+        instance_type: str | None = typer.Option(None, help="bill every row on this instance type (with "
                                                                "--provider and --region): maps a trace onto a pool"),
-        provider: Optional[str] = typer.Option(None, help="... provider of that pool"),
-        region: Optional[str] = typer.Option(None, help="... region of that pool"),
+        provider: str | None = typer.Option(None, help="... provider of that pool"),
+        region: str | None = typer.Option(None, help="... region of that pool"),
         policies: str = typer.Option("forecast,lookback,stable,hindsight,on_demand",
                                      help="policies to compare, comma-separated"),
         decision_every: str = typer.Option("7D", help="time between purchase decisions (window length)"),
         term: str = typer.Option("7D", help="how long a purchase is held (simulation setting; the rate "
                                             "stays the catalog's 1-year rate)"),
         lookback: str = typer.Option("14D", help="history of the lookback policy"),
-        warmup: Optional[str] = typer.Option(None, help="history before the first decision (default: the "
+        warmup: str | None = typer.Option(None, help="history before the first decision (default: the "
                                                         "lookback, at least 14D)"),
         spot_cap: float = typer.Option(0.5, help="largest share of a pool's hourly demand on spot "
                                                  "(training and experimentation only)"),
         n_paths: int = typer.Option(100, help="forecast sample paths per series"),
         seed: int = typer.Option(0, help="forecast random seed"),
-        pricing: Optional[Path] = typer.Option(None, help="pricing override file (default: the bundled "
+        pricing: Path | None = typer.Option(None, help="pricing override file (default: the bundled "
                                                           "catalog)"),
-        json_out: Optional[Path] = typer.Option(None, "--json", help="write the results (JSON)"),
+        json_out: Path | None = typer.Option(None, "--json", help="write the results (JSON)"),
     ):
         """Backtest commitment purchasing policies against the realized demand of USAGE_PATH."""
         from rich.console import Console

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from finops_forecast.errors import unknown_name
 from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
 
-__all__ = ["BacktestParams", "validate_params", "params_from_namespace"]
+__all__ = ["BacktestParams", "params_from_namespace", "validate_params"]
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,15 @@ import pandas as pd
 
 from finops_forecast.errors import FinopsError, unknown_name
 
-__all__ = ["EvaluateError", "BacktestSettings", "BacktestResult", "backtest", "parse_hours", "demand_matrix",
-           "POLICIES"]
+__all__ = [
+    "POLICIES",
+    "BacktestResult",
+    "BacktestSettings",
+    "EvaluateError",
+    "backtest",
+    "demand_matrix",
+    "parse_hours",
+]
 
 POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
 SERIES_KEYS = ["provider", "region", "instance_type", "workload_class"]
@@ -283,14 +290,14 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     PricingError
         A pool of the usage table is not priced on demand by the catalog.
     """
+    from dataclasses import fields as _fields
+
     from finops_forecast.portfolio.billing import bill
     from finops_forecast.portfolio.config import PortfolioConfig
     from finops_forecast.portfolio.instruments import SpotSettings, build_market
     from finops_forecast.portfolio.policies import decide
     from finops_forecast.pricing import check_pools
     from finops_forecast.usage.schema import validate_usage
-
-    from dataclasses import fields as _fields
 
     valid = [f.name for f in _fields(BacktestSettings)]
     for k in kwargs:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from finops_forecast.errors import unknown_name
 
-__all__ = ["TraceMapping", "TRACE_MAPPINGS", "TRACE_SETTINGS", "trace_usage", "backtest_trace"]
+__all__ = ["TRACE_MAPPINGS", "TRACE_SETTINGS", "TraceMapping", "backtest_trace", "trace_usage"]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def test_backtest_json(usage_csv, tmp_path):
     d = json.loads(out.read_text())
     assert set(d) >= {"policies", "windows", "settings"}
     assert set(d["policies"]) == {"forecast", "lookback", "hindsight"}
-    for name, p in d["policies"].items():
+    for p in d["policies"].values():
         assert {"cost_usd", "on_demand_cost_usd", "savings_usd", "effective_savings_rate",
                 "savings_capture"} <= set(p)
         assert p["savings_usd"] == pytest.approx(p["on_demand_cost_usd"] - p["cost_usd"])

@@ -144,7 +144,7 @@ def test_parse_hours(v, h):
 
 def test_demand_matrix_fills_missing_hours():
     u = make_usage(days=2)
-    keys, ts, D = demand_matrix(u[u["ts"] != u["ts"].iloc[5]])
+    _, ts, D = demand_matrix(u[u["ts"] != u["ts"].iloc[5]])
     assert len(ts) == 48 and D.shape == (48, 2) and (D[5] == 0).all()
     assert D.sum() == pytest.approx(u[u["ts"] != u["ts"].iloc[5]]["gpu_hours"].sum())
 
