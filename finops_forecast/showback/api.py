@@ -19,9 +19,13 @@ HOURS_PER_MONTH = 730.0
 
 def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Start (inclusive) and end (exclusive), UTC, of a month ``2026-10`` or a quarter ``2026Q4``."""
-    text = str(period).strip()
+    import re
+
+    text = str(period).strip().upper()
     try:
-        p = pd.Period(text, freq="Q" if "Q" in text.upper() else "M")
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])|\d{4}Q[1-4]", text):
+            raise ValueError(text)
+        p = pd.Period(text, freq="Q" if "Q" in text else "M")
     except (ValueError, TypeError):
         raise ShowbackError(f"period '{period}' is not a month (YYYY-MM, e.g. 2026-10) or a quarter (YYYYQn, e.g. "
                             f"2026Q4).", column="period") from None

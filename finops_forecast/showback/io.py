@@ -78,8 +78,8 @@ def load_inputs(params) -> dict:
         usage = load_sample()
     elif params.usage == "dlrm":
         from finops_forecast.showback.dlrm import DEFAULT_POOL, dlrm_usage, read_dlrm
-        start = str(pd.Period(params.period.replace("Q", "-Q") if "Q" in params.period else params.period,
-                              freq="Q" if "Q" in params.period else "M").start_time.date())
+        from finops_forecast.showback.api import period_bounds
+        start = str(period_bounds(params.period)[0].date())
         usage = dlrm_usage(read_dlrm(dlrm_trace_path()), start=start)
         notes.append(f"DLRM trace: 156 inference services, GPUs priced as {'/'.join(DEFAULT_POOL)} on demand and "
                      f"dated from {start} (both assumptions; the trace has neither).")
