@@ -30,6 +30,8 @@ _EXPORTS = {
     "ForecastWarning": "finops_forecast.forecast",
     "load_pricing": "finops_forecast.pricing",
     "price": "finops_forecast.pricing",
+    "backtest": "finops_forecast.evaluate",
+    "optimize": "finops_forecast.portfolio",
     "ReportParams": "finops_forecast.report",
     "render_report": "finops_forecast.report",
 }
