@@ -77,8 +77,8 @@ def load_inputs(params) -> dict:
         from finops_forecast.usage.sample import load_sample
         usage = load_sample()
     elif params.usage == "dlrm":
-        from finops_forecast.showback.dlrm import DEFAULT_POOL, dlrm_usage, read_dlrm
         from finops_forecast.showback.api import period_bounds
+        from finops_forecast.showback.dlrm import DEFAULT_POOL, dlrm_usage, read_dlrm
         start = str(period_bounds(params.period)[0].date())
         usage = dlrm_usage(read_dlrm(dlrm_trace_path()), start=start)
         notes.append(f"DLRM trace: 156 inference services, GPUs priced as {'/'.join(DEFAULT_POOL)} on demand and "

@@ -8,8 +8,13 @@ import pytest
 from finops_forecast.errors import PricingError
 from finops_forecast.showback.common import UNALLOCATED, ShowbackError
 from finops_forecast.showback.priced import breakdown, price_usage, top_cost_drivers
-from finops_forecast.showback.units import cost_per_inference, read_runs, run_costs, week_over_week, \
-    weekly_unit_costs
+from finops_forecast.showback.units import (
+    cost_per_inference,
+    read_runs,
+    run_costs,
+    week_over_week,
+    weekly_unit_costs,
+)
 
 from .conftest import gpu_rate
 
