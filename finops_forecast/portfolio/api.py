@@ -19,8 +19,14 @@ from finops_forecast.errors import PortfolioError
 from finops_forecast.portfolio.billing import bill_chunks
 from finops_forecast.portfolio.compress import Compressed, compress, full
 from finops_forecast.portfolio.config import PortfolioConfig
-from finops_forecast.portfolio.instruments import (HOURS_PER_MONTH, SERIES_KEYS, Market, SpotSettings,
-                                                   build_market, subset)
+from finops_forecast.portfolio.instruments import (
+    HOURS_PER_MONTH,
+    SERIES_KEYS,
+    Market,
+    SpotSettings,
+    build_market,
+    subset,
+)
 from finops_forecast.portfolio.inventory import active_quantities, match_instruments, validate_inventory
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
@@ -249,7 +255,8 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
 def _solve(prep: Prepared, risk_lambda=None) -> Solution:
     c = prep.config
     return prep.model.solve(risk_lambda, c.alpha, solver=c.solver, fallback_solvers=c.fallback_solvers,
-                            allow_inaccurate=c.allow_inaccurate, time_limit_s=c.time_limit_s)
+                            allow_inaccurate=c.allow_inaccurate, time_limit_s=c.time_limit_s,
+                            mip_rel_gap=c.mip_rel_gap)
 
 
 def bill_compressed(prep: Prepared, active: np.ndarray):

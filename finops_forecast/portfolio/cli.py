@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,24 +11,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command("optimize")
     def optimize_cmd(
-        path: Optional[Path] = typer.Argument(None, help="usage table (.csv or .parquet)"),
+        path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
         sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
-        pricing: Optional[Path] = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
-        inventory: Optional[Path] = typer.Option(None, help="CSV of commitments already owned "
+        pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+        inventory: Path | None = typer.Option(None, help="CSV of commitments already owned "
                                                             "(docs/portfolio.md, 'Inventory')"),
         horizon: int = typer.Option(2208, help="forecast hours; quarters beyond repeat the last one"),
         n_paths: int = typer.Option(100, help="forecast sample paths per series"),
         quarters: int = typer.Option(12, help="quarters planned (the ladder)"),
         risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of CVaR in the objective (>= 0)"),
         alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),
-        budget: Optional[float] = typer.Option(None, help="upfront budget per quarter [USD]"),
+        budget: float | None = typer.Option(None, help="upfront budget per quarter [USD]"),
         payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
         terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
         spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
         integer_ri: bool = typer.Option(False, "--integer-ri", help="whole reserved instances (MILP)"),
         seed: int = typer.Option(0, help="forecast random seed"),
-        csv: Optional[Path] = typer.Option(None, help="write the purchase table (CSV)"),
-        json_out: Optional[Path] = typer.Option(None, "--json", help="write the whole plan (JSON)"),
+        csv: Path | None = typer.Option(None, help="write the purchase table (CSV)"),
+        json_out: Path | None = typer.Option(None, "--json", help="write the whole plan (JSON)"),
     ):
         """Recommend the GPU commitments to buy this quarter (and the ladder after it)."""
         import pandas as pd

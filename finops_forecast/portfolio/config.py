@@ -56,6 +56,9 @@ class PortfolioConfig:
         Multiples of this quarter's purchases of the savings-versus-commitment curve.
     time_limit_s : float
         Solver time limit [s].
+    mip_rel_gap : float
+        Relative optimality gap at which the MILP (``integer_ri``) stops: the plan costs at most this share
+        more than the best integer plan.
     """
 
     quarters: int = 12
@@ -84,6 +87,7 @@ class PortfolioConfig:
     frontier_lambdas: tuple = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
     curve_factors: tuple = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
     time_limit_s: float = 600.0
+    mip_rel_gap: float = 1e-3
 
     def __post_init__(self):
         def bad(name, msg):

@@ -218,7 +218,7 @@ def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> 
     interruption = label if isinstance(label, str) and label.strip() else (
         float(pct) / 100.0 if pd.notna(pct) else None)
     if interruption is not None:
-        from finops_forecast.pricing.spot import spot_effective_cost  # noqa: PLC0415
+        from finops_forecast.pricing.spot import spot_effective_cost
 
         return float(spot_effective_cost(base, interruption, workload_class)), False
     return base * (1.0 + float(spot.rework.get(workload_class, 0.0))), True

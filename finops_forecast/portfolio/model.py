@@ -61,7 +61,7 @@ class Solution:
 class ExpectedCost:
     """Objective term: expected cost over scenario groups [USD]."""
 
-    def build(self, model: "CommitmentModel"):
+    def build(self, model: CommitmentModel):
         return model.prob_w @ model.loss_n
 
 
@@ -80,7 +80,7 @@ class CVaR:
         self.lam_tail.value = float(lam) / (1 - alpha)
         self.alpha = alpha
 
-    def build(self, model: "CommitmentModel"):
+    def build(self, model: CommitmentModel):
         self.xi = cp.Variable(model.M, nonneg=True)
         model.constraints["cvar"] = [self.xi >= model.loss_n - self.eta]
         return self.lam * self.eta + self.lam_tail * (model.prob_w @ self.xi)
@@ -278,7 +278,7 @@ class CommitmentModel:
     # ---- solve
     def solve(self, risk_lambda: float | None = None, alpha: float | None = None, *, solver: str = "HIGHS",
               fallback_solvers=("CLARABEL", "SCIPY"), allow_inaccurate: bool = False,
-              time_limit_s: float = 600.0, diagnose: bool = True) -> Solution:
+              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 1e-3) -> Solution:
         """Solve (re-using the compiled program) and map statuses to typed errors.
 
         Raises
@@ -302,7 +302,7 @@ class CommitmentModel:
             if self.integer_pool and s == "CLARABEL":
                 continue  # not a MILP solver
             try:
-                self.problem.solve(solver=s, **_solver_opts(s, time_limit_s))
+                self.problem.solve(solver=s, **_solver_opts(s, time_limit_s, self.integer_pool, mip_rel_gap))
             except cp.error.SolverError as e:
                 tried.append(f"{s}: {str(e).splitlines()[0][:200]}")
                 continue
@@ -342,7 +342,7 @@ class CommitmentModel:
 
     def _infeasible(self) -> ProgramInfeasible:
         """Find which user constraints, dropped one at a time (then all), make the program feasible."""
-        import dataclasses  # noqa: PLC0415
+        import dataclasses
 
         u = self.user
         drop = {"budget": dict(budget=None), "max_commit": dict(max_commit=None),
@@ -381,8 +381,10 @@ class CommitmentModel:
 HIGHS_LP_METHOD = "simplex"
 
 
-def _solver_opts(s: str, time_limit_s: float) -> dict:
+def _solver_opts(s: str, time_limit_s: float, integer: bool = False, mip_rel_gap: float = 1e-3) -> dict:
     if s == "HIGHS":
+        if integer:
+            return {"time_limit": float(time_limit_s), "highs_options": {"mip_rel_gap": float(mip_rel_gap)}}
         # dual simplex: measured faster than IPX (interior point + crossover) on this block-angular LP
         return {"time_limit": float(time_limit_s), "highs_options": {"solver": HIGHS_LP_METHOD}}
     if s == "SCIPY":

@@ -74,7 +74,7 @@ def window_model(market: Market, paths: np.ndarray, held=None, config: Portfolio
 def _solve(model: CommitmentModel, config: PortfolioConfig) -> np.ndarray:
     s = model.solve(config.risk_lambda, config.alpha, solver=config.solver,
                     fallback_solvers=config.fallback_solvers, allow_inaccurate=config.allow_inaccurate,
-                    time_limit_s=config.time_limit_s)
+                    time_limit_s=config.time_limit_s, mip_rel_gap=config.mip_rel_gap)
     return s.x[0]
 
 

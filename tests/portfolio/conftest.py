@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tests.portfolio.pf_helpers import P4, P5, catalog_rows, make_catalog
 
 

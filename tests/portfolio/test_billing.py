@@ -10,7 +10,6 @@ from scipy.optimize import linprog
 from finops_forecast.errors import PortfolioError
 from finops_forecast.portfolio.billing import bill, bill_chunks, on_demand_floor
 from finops_forecast.portfolio.instruments import build_market
-
 from tests.portfolio.pf_helpers import P4, P5, catalog_rows, keys, make_catalog
 
 CAT = make_catalog(

@@ -189,7 +189,7 @@ def test_every_solver_failing_raises(rng, two_pool_catalog):
 
 def test_streamed_scenarios_give_the_same_plan(rng, two_pool_catalog, monkeypatch):
     """Large inputs are chunked one group / batch of paths at a time from a generator: same plan as in memory."""
-    import finops_forecast.portfolio.api as api
+    from finops_forecast.portfolio import api
     d, ks = _two_pool_case(rng, n=12, hours=24 * 200)
     cfg = PortfolioConfig(quarters=4, frontier_lambdas=(0.0,), curve_factors=(1.0,))
     mem = optimize(scen(d, ks), two_pool_catalog, config=cfg)
