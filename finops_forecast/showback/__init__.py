@@ -29,6 +29,7 @@ _EXPORTS = {
     "weekly_unit_costs": "finops_forecast.showback.units",
     "cost_per_inference": "finops_forecast.showback.units",
     "week_over_week": "finops_forecast.showback.units",
+    "attribute_runs": "finops_forecast.showback.units",
     "estimate_run_cost": "finops_forecast.showback.guardrails",
     "flag_overruns": "finops_forecast.showback.guardrails",
     "flag_unit_cost_rises": "finops_forecast.showback.guardrails",

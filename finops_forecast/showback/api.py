@@ -12,7 +12,13 @@ from finops_forecast.showback.idle import idle_cost, idle_resources
 from finops_forecast.showback.metrics import attribute_metrics
 from finops_forecast.showback.priced import breakdown, price_usage, top_cost_drivers
 from finops_forecast.showback.rightsizing import rightsizing_hints
-from finops_forecast.showback.units import cost_per_inference, run_costs, week_over_week, weekly_unit_costs
+from finops_forecast.showback.units import (
+    attribute_runs,
+    cost_per_inference,
+    run_costs,
+    week_over_week,
+    weekly_unit_costs,
+)
 
 HOURS_PER_MONTH = 730.0
 
@@ -44,7 +50,8 @@ class ShowbackResult:
     priced : pandas.DataFrame
         Priced usage rows of the period (``price_usage``).
     by_team, by_model, by_class : pandas.DataFrame
-        ``breakdown`` of the period by team x workload class, team x model x class, and class.
+        ``breakdown`` of the period by team x workload class, team x model x class (models from a ``model``
+        column, else from the run records via ``attribute_runs``, else ``__unallocated__``), and class.
     weekly : pandas.DataFrame
         Cost and GPU-hours per week x team, ``usd_per_gpu_hour``, ``hours`` observed in the week, ``previous``
         and ``wow_change`` of the cost, ``rate_previous`` and ``rate_wow_change`` of the USD/GPU-h (changes are
@@ -213,9 +220,14 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
                      f"(730 h a month).")
     total = float(priced["gpu_cost"].sum())
     unalloc = float(priced.loc[priced["team"] == UNALLOCATED, "gpu_cost"].sum())
-    has_model = "model" in priced.columns
-    if not has_model:
-        notes.append("the usage has no model column: cost by model is all __unallocated__ (add a model tag).")
+    by_model_src = priced
+    if "model" not in priced.columns:
+        if runs is not None:
+            by_model_src = attribute_runs(priced, runs)
+            notes.append("cost by model comes from the run records; usage no run explains is __unallocated__.")
+        else:
+            notes.append("the usage has no model column: cost by model is all __unallocated__ (add a model tag or "
+                         "give run records).")
     inference = None
     if requests is not None:
         first = week_start(pd.Series([start]))[0] - pd.Timedelta(days=7)
@@ -273,7 +285,7 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
     return ShowbackResult(
         period=str(period), start=start, end=end, priced=priced,
         by_team=breakdown(priced, by=["team", "workload_class"]),
-        by_model=breakdown(priced, by=["team", "model", "workload_class"]),
+        by_model=breakdown(by_model_src, by=["team", "model", "workload_class"]),
         by_class=breakdown(priced, by=["workload_class"]), weekly=weekly,
         top_drivers=top_cost_drivers(priced, n=top), statements=_statements(priced, inference, months),
         flags=flags, total_cost=total, unallocated_cost=unalloc, inference=inference, runs=rc, unit_costs=uc,

@@ -230,3 +230,70 @@ def cost_per_inference(priced: pd.DataFrame, requests: pd.DataFrame, *, key: str
     out = week_over_week(out, ["key", "name"], value="usd_per_1k_inferences")
     return out[["week", "key", "name", "team", "requests", "gpu_cost", "usd_per_1k_inferences", "previous",
                 "wow_change"]]
+
+
+def attribute_runs(priced: pd.DataFrame, runs: pd.DataFrame, *, tolerance: float = 1e-6) -> pd.DataFrame:
+    """Split priced usage over the runs that used it; what no run explains stays an ``__unallocated__`` line.
+
+    Each run's GPUs are apportioned to the clock hours it ran (exactly, as ``read_jobs`` does) and matched to the
+    usage row of the same hour, pool, workload class and team; the run takes ``its GPU-hours x the row's rate``
+    of the row's cost. The rest of the row is model and run ``__unallocated__``: never spread over the runs.
+
+    Parameters
+    ----------
+    priced : pandas.DataFrame
+        Priced usage (:func:`~finops_forecast.showback.priced.price_usage`).
+    runs : pandas.DataFrame
+        Output of :func:`read_runs`.
+    tolerance : float, default 1e-6
+        Slack [GPU-h] before runs count as exceeding the usage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ts``, POOL_KEYS, ``workload_class``, ``team``, ``model``, ``run_id``, ``experiment``, ``gpu_hours``
+        [GPU-h], ``gpu_cost`` [USD]; the totals equal the priced usage's.
+
+    Raises
+    ------
+    ShowbackError
+        When runs claim more GPU-hours in an hour than the usage has for their pool, class and team (overlapping
+        or double-counted run records, or a run whose team or pool the usage does not know), naming the hour,
+        the pool, the team and the runs.
+    """
+    from finops_forecast.usage.readers import apportion_to_hours
+
+    keys = ["ts", *POOL_KEYS, "workload_class", "team"]
+    idx, hour, amount = apportion_to_hours(runs["start"].dt.tz_convert(None).to_numpy(),
+                                           runs["end"].dt.tz_convert(None).to_numpy(), runs["gpus"].to_numpy(float))
+    rh = pd.DataFrame({"ts": pd.DatetimeIndex(hour).tz_localize("UTC").astype(priced["ts"].dtype),
+                       "gpu_hours": amount})
+    for col in [*POOL_KEYS, "workload_class", "team", "model", "run_id", "experiment"]:
+        rh[col] = runs[col].to_numpy()[idx]
+    lo, hi = priced["ts"].min(), priced["ts"].max()
+    rh = rh[(rh["ts"] >= lo) & (rh["ts"] <= hi)]
+    rh = rh.groupby(keys + ["model", "run_id", "experiment"], sort=False)["gpu_hours"].sum().reset_index()
+    base = priced.groupby(keys, sort=False)[["gpu_hours", "gpu_cost"]].sum().reset_index()
+    claimed = rh.groupby(keys, sort=False)["gpu_hours"].sum().rename("claimed").reset_index()
+    m = base.merge(claimed, on=keys, how="outer")
+    m[["gpu_hours", "gpu_cost", "claimed"]] = m[["gpu_hours", "gpu_cost", "claimed"]].fillna(0.0)
+    over = m["claimed"] > m["gpu_hours"] * (1 + tolerance) + tolerance
+    if over.any():
+        r = m[over].iloc[0]
+        sel = rh
+        for k in keys:
+            sel = sel[sel[k] == r[k]]
+        raise ShowbackError(
+            f"runs {', '.join(map(str, sel['run_id']))} claim {r['claimed']:,.2f} GPU-h in the hour {r['ts']} on "
+            f"{r['provider']}/{r['region']}/{r['instance_type']} ({r['workload_class']}, team {r['team']}), but the "
+            f"usage has {r['gpu_hours']:,.2f} GPU-h there ({int(over.sum())} hours in all). Overlapping or duplicated "
+            f"run records, or a run with the wrong team, pool or class: fix the run records.", column="run_id")
+    rate = (m["gpu_cost"] / m["gpu_hours"].where(m["gpu_hours"] > 0)).fillna(0.0)
+    rate_of = m[keys].assign(rate=rate)
+    runs_part = rh.merge(rate_of, on=keys, how="left")
+    runs_part["gpu_cost"] = runs_part["gpu_hours"] * runs_part.pop("rate")
+    rest = m.assign(gpu_hours=m["gpu_hours"] - m["claimed"], gpu_cost=m["gpu_cost"] - m["claimed"] * rate)
+    rest = rest[rest["gpu_hours"] > tolerance].drop(columns="claimed")
+    rest = rest.assign(model=UNALLOCATED, run_id=UNALLOCATED, experiment=UNALLOCATED)
+    cols = keys + ["model", "run_id", "experiment", "gpu_hours", "gpu_cost"]
+    return pd.concat([runs_part[cols], rest[cols]], ignore_index=True)

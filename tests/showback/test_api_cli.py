@@ -44,6 +44,9 @@ def test_showback_totals_and_statements(full, sample_usage, catalog):
     prev = full.weekly[full.weekly["week"] == pd.Timestamp("2026-10-05", tz="UTC")].set_index("team")
     assert mid["wow_change"].to_numpy() == pytest.approx((mid["gpu_cost"] / prev["gpu_cost"] - 1).to_numpy())
     assert "Idle share" in full.summary()
+    # cost by model: from the run records, the rest __unallocated__, adding up to the total
+    assert {"llm-7b-v4", "ranker-v7", "__unallocated__"} <= set(full.by_model["model"])
+    assert full.by_model["gpu_cost"].sum() == pytest.approx(full.total_cost)
 
 
 def test_unallocated_usage_is_a_line_not_spread(sample_usage, catalog):

@@ -138,3 +138,34 @@ def test_week_over_week_skips_missing_weeks():
     out = week_over_week(w, ["k"])
     assert np.isnan(out["wow_change"].iloc[0]) and out["wow_change"].iloc[1] == pytest.approx(0.5)
     assert np.isnan(out["wow_change"].iloc[2])  # no value the week before
+
+
+def test_attribute_runs_conserves_cost_and_keeps_the_rest_unallocated(october, catalog, data_dir):
+    from finops_forecast.showback.units import attribute_runs
+    p = price_usage(october, catalog)
+    runs = read_runs(data_dir / "runs.csv")
+    a = attribute_runs(p, runs)
+    assert a["gpu_cost"].sum() == pytest.approx(p["gpu_cost"].sum())
+    assert a["gpu_hours"].sum() == pytest.approx(p["gpu_hours"].sum())
+    in_window = runs[runs["start"] >= october["ts"].min()]
+    got = a[a["run_id"] != UNALLOCATED].groupby("run_id")["gpu_hours"].sum()
+    assert got.sort_index().to_numpy() == pytest.approx(in_window.set_index("run_id")["gpu_hours"]
+                                                        .sort_index().to_numpy())
+    r104 = a[a["run_id"] == "r104"]
+    assert r104["gpu_cost"].sum() == pytest.approx(64 * 10.5 * gpu_rate(catalog, "aws", "us-east-1", "p5.48xlarge"))
+    assert set(a.loc[a["run_id"] == UNALLOCATED, "model"]) == {UNALLOCATED}
+
+
+def test_runs_claiming_more_than_the_usage_are_an_error(october, catalog, data_dir):
+    from finops_forecast.showback.units import attribute_runs
+    p = price_usage(october, catalog)
+    raw = pd.read_csv(data_dir / "runs.csv", dtype=str, keep_default_na=False)
+    # two different runs on the same 2,000 GPUs at once: more than the team's usage that hour
+    big = pd.concat([raw, raw.iloc[[3]].assign(run_id="r104b", gpus="2000"),
+                     raw.iloc[[3]].assign(run_id="r104c", gpus="2000")], ignore_index=True)
+    with pytest.raises(ShowbackError, match="r104b, r104c") as exc:
+        attribute_runs(p, read_runs(big))
+    assert "2026-10-05 00:00:00+00:00" in str(exc.value) and "team foundation-research" in str(exc.value)
+    wrong_team = raw.assign(team=raw["team"].replace("applied-ml", "applied-m1"))
+    with pytest.raises(ShowbackError, match="applied-m1"):
+        attribute_runs(p, read_runs(wrong_team))
