@@ -81,6 +81,11 @@ def register(app: typer.Typer) -> None:
                {"team": ("team", None), "class": ("workload_class", None), "GPU-h": ("gpu_hours", num),
                 "cost [USD]": ("gpu_cost", _money), "USD/GPU-h": ("usd_per_gpu_hour", lambda v: f"{v:.2f}"),
                 "share": ("share", pct)}, console)
+        if (res.by_model["model"] != "__unallocated__").any():
+            _table("Cost by model (models without a label or run: __unallocated__)", res.by_model,
+                   {"team": ("team", None), "model": ("model", None), "class": ("workload_class", None),
+                    "GPU-h": ("gpu_hours", num), "cost [USD]": ("gpu_cost", _money), "share": ("share", pct)},
+                   console, 15)
         _table(f"Top {p.top} cost drivers", res.top_drivers,
                {"#": ("rank", str), "owner (team)": ("team", None), "class": ("workload_class", None),
                 "provider": ("provider", None), "region": ("region", None), "instance": ("instance_type", None),

@@ -169,3 +169,17 @@ def test_runs_claiming_more_than_the_usage_are_an_error(october, catalog, data_d
     wrong_team = raw.assign(team=raw["team"].replace("applied-ml", "applied-m1"))
     with pytest.raises(ShowbackError, match="applied-m1"):
         attribute_runs(p, read_runs(wrong_team))
+
+
+def test_focus_export_costs_match_the_bill(catalog):
+    """A real FOCUS 1.0 sample (tests/data/focus): showback totals equal the export's effective cost."""
+    from pathlib import Path
+
+    from finops_forecast.usage.readers import read_focus
+    usage, rec = read_focus(Path(__file__).resolve().parents[1] / "data" / "focus" / "focus_sample_1.0.csv")
+    p = price_usage(usage, catalog)
+    assert (p["cost_source"] == "bill:effective_cost").all()
+    assert p["gpu_cost"].sum() == pytest.approx(rec.totals.loc["output", "effective_cost"])
+    billed = price_usage(usage, catalog, bill_column="billed_cost")
+    assert billed["gpu_cost"].sum() == pytest.approx(rec.totals.loc["output", "billed_cost"])
+    assert breakdown(p, by=["team"])["gpu_cost"].sum() == pytest.approx(usage["effective_cost"].sum())
