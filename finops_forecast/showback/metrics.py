@@ -335,8 +335,9 @@ def attribute_metrics(metrics: pd.DataFrame, inventory: pd.DataFrame, owners: pd
         optional static owner ``team``, ``workload_class``, ``model`` (a team's dedicated node, or nvidia-smi
         logs that have no pod labels).
     owners : pandas.DataFrame, optional
-        Owner of pods: ``namespace`` and/or ``pod_prefix`` -> ``team``, ``workload_class``, ``model``. The
-        longest matching pod prefix wins, then the namespace.
+        Owner of pods: ``namespace``, ``pod_prefix`` and/or ``job`` (the DCGM job label) -> ``team``,
+        ``workload_class``, ``model``; every non-empty condition of a rule must hold; the longest matching pod
+        prefix wins.
 
     Returns
     -------
@@ -387,27 +388,41 @@ def attribute_metrics(metrics: pd.DataFrame, inventory: pd.DataFrame, owners: pd
     how = np.full(len(m), "", dtype=object)
     pods = m["pod"].fillna("").astype(str).to_numpy()
     nss = m["namespace"].fillna("").astype(str).to_numpy()
+    jobs = m["job"].fillna("").astype(str).to_numpy()
     if owners is not None and len(owners):
         o = owners.fillna("")
-        rules = []
-        for r in o.to_dict("records"):
-            rules.append((str(r.get("pod_prefix", "")), str(r.get("namespace", "")), r))
-        rules.sort(key=lambda x: -len(x[0]))
-        for i in np.flatnonzero(pods != ""):
-            for prefix, ns, r in rules:
-                if (prefix and pods[i].startswith(prefix) and (not ns or ns == nss[i])) or \
-                        (not prefix and ns and ns == nss[i]):
-                    team[i], klass[i], model[i] = (str(r.get("team", "")), str(r.get("workload_class", "")),
-                                                   str(r.get("model", "")))
-                    how[i] = "label"
-                    break
+        rules = [(str(r.get("pod_prefix", "")), str(r.get("namespace", "")), str(r.get("job", "")), r)
+                 for r in o.to_dict("records")]
+        rules.sort(key=lambda x: (-len(x[0]), -bool(x[2])))  # longest pod prefix first, then job rules
+        # match each distinct (pod, namespace, job) once, then map back to the samples
+        keys = pd.MultiIndex.from_arrays([pods, nss, jobs])
+        uniq, inverse = keys.unique(), None
+        found = {}
+        for pod, ns_, job in uniq:
+            if not pod and not job:
+                continue
+            for prefix, ns, jb, r in rules:
+                if not (prefix or ns or jb):
+                    continue
+                if (prefix and not pod.startswith(prefix)) or (ns and ns != ns_) or (jb and jb != job):
+                    continue
+                found[(pod, ns_, job)] = (str(r.get("team", "")), str(r.get("workload_class", "")),
+                                          str(r.get("model", "")))
+                break
+        if found:
+            inverse = uniq.get_indexer(keys)
+            hit = np.array([found.get(k) is not None for k in uniq])[inverse]
+            vals = [found.get(k, ("", "", "")) for k in uniq]
+            for arr, j in ((team, 0), (klass, 1), (model, 2)):
+                arr[hit] = np.array([v[j] for v in vals], dtype=object)[inverse][hit]
+            how[hit] = "label"
     for c, arr in (("team", team), ("workload_class", klass), ("model", model)):
         if f"inv_{c}" in m.columns:
             inv_v = m[f"inv_{c}"].fillna("").astype(str).to_numpy()
             fill = (arr == "") & (inv_v != "")
             arr[fill] = inv_v[fill]
             how[fill & (how == "")] = "inventory"
-    no_pod = (pods == "") & (team == "")
+    no_pod = (pods == "") & (jobs == "") & (team == "")
     team[no_pod], how[no_pod] = IDLE, "idle"
     orphan = (team == "")
     team[orphan], how[orphan] = UNALLOCATED, "unallocated"

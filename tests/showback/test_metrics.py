@@ -168,3 +168,19 @@ def test_scrape_gaps_are_not_counted_as_hours(tmp_path):
     att = attribute_metrics(read_dcgm(tmp_path / "gap.prom"), inv)
     # five 1-minute samples and the one before the gap, capped at 2 x the median interval: 7 minutes, not 62
     assert att["hours"].sum() == pytest.approx(7 / 60)
+
+
+def test_owner_rules_on_the_job_label(tmp_path):
+    t0 = pd.Timestamp("2026-10-05", tz="UTC")
+    lines = []
+    for k in range(3):
+        ms = int((t0 + pd.Timedelta(minutes=k)).timestamp() * 1000)
+        lines.append(f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",UUID="GPU-a",Hostname="h",job_id="train-42"}} 80 {ms}')
+        lines.append(f'DCGM_FI_DEV_GPU_UTIL{{gpu="1",UUID="GPU-b",Hostname="h",job_id="train-43"}} 80 {ms}')
+    (tmp_path / "jobs.prom").write_text("\n".join(lines) + "\n")
+    inv = pd.DataFrame({"uuid": ["GPU-a", "GPU-b"], "provider": "aws", "region": "us-east-1",
+                        "instance_type": "p5.48xlarge"})
+    owners = pd.DataFrame([{"job": "train-42", "team": "research", "workload_class": "training", "model": "m1"}])
+    att = attribute_metrics(read_dcgm(tmp_path / "jobs.prom"), inv, owners).groupby("gpu_id").first()
+    assert att.loc["GPU-a", "team"] == "research" and att.loc["GPU-a", "owner_source"] == "label"
+    assert att.loc["GPU-b", "team"] == UNALLOCATED  # a job nobody owns: unallocated, not idle
