@@ -15,6 +15,10 @@ from finops_forecast.showback.api import period_bounds
 from finops_forecast.showback.common import ShowbackError
 
 
+# names the showback notebook itself assigns (so re-running its cells does not reject them as parameters)
+NOTEBOOK_VARIABLES = frozenset({"params", "inputs", "result", "figures", "note"})
+
+
 @dataclass(frozen=True)
 class ShowbackParams:
     """One showback run.
@@ -87,7 +91,7 @@ def validate_params(values: dict | None = None, **kwargs) -> ShowbackParams:
     ShowbackError
         For a wrong type or an out-of-range value, naming the parameter.
     """
-    skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+    skip = {"In", "Out", "get_ipython", "exit", "quit", "open"} | NOTEBOOK_VARIABLES
     vals = {k: v for k, v in {**(values or {}), **kwargs}.items()
             if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType) and not callable(v)}
     names = ShowbackParams.names()

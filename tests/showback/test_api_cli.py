@@ -91,7 +91,8 @@ def test_params_validator():
         validate_params(metrics="m.prom")
     with pytest.raises(ShowbackError, match="not a int"):
         validate_params(top=2.5)
-    ns = {"period": "2026-10", "pd": pd, "In": [], "_x": 1, "validate_params": validate_params}
+    ns = {"period": "2026-10", "pd": pd, "In": [], "_x": 1, "validate_params": validate_params,
+          "params": p, "result": object()}  # the notebook's own variables, when its cells are re-run
     assert validate_params(ns).period == "2026-10"  # modules, callables and private names are not parameters
 
 
