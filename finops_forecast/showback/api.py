@@ -181,8 +181,8 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
         GPU metrics (a reader's output, or already attributed); needs ``inventory`` unless attributed.
     inventory, owners : pandas.DataFrame, optional
         See :func:`~finops_forecast.showback.metrics.attribute_metrics`.
-    runs : pandas.DataFrame, optional
-        Run records (:func:`~finops_forecast.showback.units.read_runs`).
+    runs : pandas.DataFrame or path, optional
+        Run records (validated by :func:`~finops_forecast.showback.units.read_runs` when raw).
     requests : pandas.DataFrame, optional
         Request counts (ts, model or team, requests) for cost per 1,000 inferences.
     idle_threshold_pct, idle_min_hours : float
@@ -220,6 +220,10 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
                      f"(730 h a month).")
     total = float(priced["gpu_cost"].sum())
     unalloc = float(priced.loc[priced["team"] == UNALLOCATED, "gpu_cost"].sum())
+    if runs is not None and (not isinstance(runs, pd.DataFrame)
+                             or not {"gpu_hours", "running", "model_family"} <= set(runs.columns)):
+        from finops_forecast.showback.units import read_runs
+        runs = read_runs(runs)  # raw run records (a path or an unvalidated frame)
     by_model_src = priced
     if "model" not in priced.columns:
         if runs is not None:
@@ -239,9 +243,9 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
         inference = cost_per_inference(priced_all[(priced_all["ts"] >= first) & (priced_all["ts"] < end)], req,
                                        source=req.attrs.get("source"))
         # a week the usage covers only in part has a partial cost: no week-over-week change there
-        hours = priced_all.assign(week=week_start(priced_all["ts"])).groupby("week")["ts"].nunique()
-        whole = inference["week"].map(hours).fillna(0).ge(168) & \
-            (inference["week"] - pd.Timedelta(days=7)).map(hours).fillna(0).ge(168)
+        week_hours = priced_all.assign(week=week_start(priced_all["ts"])).groupby("week")["ts"].nunique()
+        whole = inference["week"].map(week_hours).fillna(0).ge(168) & \
+            (inference["week"] - pd.Timedelta(days=7)).map(week_hours).fillna(0).ge(168)
         inference.loc[~whole.to_numpy(), "wow_change"] = np.nan
         inference = inference[inference["week"] + pd.Timedelta(days=7) > start].reset_index(drop=True)
     weekly = _weekly(priced_all, start, end)

@@ -14,7 +14,6 @@ from finops_forecast.errors import UnknownNameError, suggest
 from finops_forecast.showback.api import period_bounds
 from finops_forecast.showback.common import ShowbackError
 
-
 # names the showback notebook itself assigns (so re-running its cells does not reject them as parameters)
 NOTEBOOK_VARIABLES = frozenset({"params", "inputs", "result", "figures", "note"})
 

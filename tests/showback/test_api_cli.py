@@ -49,6 +49,11 @@ def test_showback_totals_and_statements(full, sample_usage, catalog):
     assert full.by_model["gpu_cost"].sum() == pytest.approx(full.total_cost)
 
 
+def test_raw_run_file_is_validated(sample_usage, catalog, data_dir, full):
+    res = showback(sample_usage, catalog, period="2026-10", runs=data_dir / "runs.csv")
+    assert res.runs["cost_usd"].tolist() == pytest.approx(full.runs["cost_usd"].tolist())
+
+
 def test_unallocated_usage_is_a_line_not_spread(sample_usage, catalog):
     u = sample_usage[(sample_usage["ts"] >= "2026-10-01")].copy()
     untagged = u["team"] == "data-science"
