@@ -32,6 +32,7 @@ _EXPORTS = {
     "price": "finops_forecast.pricing",
     "backtest": "finops_forecast.evaluate",
     "optimize": "finops_forecast.portfolio",
+    "showback": "finops_forecast.showback",
     "ReportParams": "finops_forecast.report",
     "render_report": "finops_forecast.report",
 }

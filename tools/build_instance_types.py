@@ -41,6 +41,21 @@ AZURE_COUNT_FIX = {"Standard_ND96isr_H100_v5": 8}
 AWS_FRACTIONAL_L4 = ("g6f.", "gr6f.")
 
 
+PER_GPU_MEMORY_GB = {"T4": 16, "L4": 24, "A10G": 24, "A10": 24, "L40S": 48, "L40": 48, "V100": 16, "V100-32GB": 32,
+                     "A100": 40, "A100-80GB": 80, "H100": 80, "H200": 141, "K80": 12, "M60": 8, "MI25": 16}
+
+
+def _per_gpu_memory(gpu_type: str, total: str, count: float) -> str:
+    """Per-GPU memory [GB]. The source gives the instance total for most sizes but the per-GPU figure for some
+    (g5.12xlarge says 24 GB for 4 A10G): a figure equal to the GPU type's own memory is taken as per GPU."""
+    if not total or not count:
+        return ""
+    value = float(total)
+    if PER_GPU_MEMORY_GB.get(gpu_type) == value:
+        return f"{value:g}"
+    return f"{value / count:g}"
+
+
 def _mem_gb(text: str) -> str:
     m = re.match(r"([\d.]+)\s*GB", text or "")
     return m.group(1) if m else ""
@@ -59,7 +74,7 @@ def build() -> list[dict]:
         rows[("aws", r["instance_type"])] = dict(
             provider="aws", instance_type=r["instance_type"], gpu_type=gpu,
             gpu_count=(int(count) if count.is_integer() else count),
-            gpu_memory_gb=(f"{float(total) / count:g}" if total and count else ""), source=src)
+            gpu_memory_gb=_per_gpu_memory(AWS_GPU[r["gpu"]], total, count), source=src)
     for r in csv.DictReader(open(SRC / "azure-skypilot" / "azure_gpu_vms_skypilot_v6.csv")):
         name = r["InstanceType"]
         count = AZURE_COUNT_FIX.get(name, int(float(r["AcceleratorCount"])))
@@ -78,8 +93,7 @@ def build() -> list[dict]:
         rows[("gcp", name)] = dict(provider="gcp", instance_type=name, gpu_type=gpu,
                                    gpu_count=(int(count) if count.is_integer() else count), gpu_memory_gb="",
                                    source="gcp-cyclenerd (pricing.yml history, Apache-2.0)")
-    mem = {"T4": 16, "L4": 24, "A10G": 24, "A10": 24, "L40S": 48, "L40": 48, "V100": 16, "V100-32GB": 32,
-           "A100": 40, "A100-80GB": 80, "H100": 80, "H200": 141, "K80": 12, "M60": 8, "MI25": 16}
+    mem = PER_GPU_MEMORY_GB
     for r in rows.values():
         if not r["gpu_memory_gb"] and r["gpu_type"] in mem:
             r["gpu_memory_gb"] = mem[r["gpu_type"]]

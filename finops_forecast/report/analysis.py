@@ -84,6 +84,8 @@ class QuarterlyAnalysis:
         Every price the plan uses: source, effective date, assumption flag.
     instrument_prices : pandas.Series
         Price of one unit of each instrument of the market [USD/h per instance, or 1 per USD/h].
+    catalog : pandas.DataFrame
+        The pricing catalog the analysis used.
     notes : list of str
     """
 
@@ -99,7 +101,20 @@ class QuarterlyAnalysis:
     inventory: pd.DataFrame
     provenance: pd.DataFrame
     instrument_prices: pd.Series = field(default_factory=pd.Series)
+    catalog: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def showback_period(self) -> str:
+        """The last full calendar month of usage, e.g. ``2026-10`` (the unit-economics section's period)."""
+        after = (self.usage["ts"].max() + pd.Timedelta(hours=1)).tz_convert(None)
+        return str(after.to_period("M") - 1)  # the month holding `after` is not complete
+
+    def unit_economics(self) -> tuple[dict, dict]:
+        """Showback of the last full month: tables and charts (see :func:`finops_forecast.showback.report_section`)."""
+        from finops_forecast.showback import report_section
+
+        return report_section(self.usage, self.catalog, period=self.showback_period)
 
     @property
     def purchases(self) -> pd.DataFrame:
@@ -394,6 +409,6 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
                                  if hasattr(r, "name")))
     return QuarterlyAnalysis(params=params, quarter=quarter, start=start, end=end, usage=usage, history=history,
                              forecast=fc, plan=plan, comparison=comparison, inventory=inventory,
-                             instrument_prices=market.instruments.set_index("id")["price"],
+                             instrument_prices=market.instruments.set_index("id")["price"], catalog=catalog,
                              provenance=prov.sort_values(["provider", "instance_type", "pricing_model"])
                              .reset_index(drop=True), notes=notes)

@@ -25,7 +25,7 @@ from pathlib import Path
 from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams
 
-NOTEBOOKS = ("quarterly_commitment_report", "demand_explorer", "policy_backtest")
+NOTEBOOKS = ("quarterly_commitment_report", "demand_explorer", "policy_backtest", "showback")
 
 
 class ReportError(FinopsError):

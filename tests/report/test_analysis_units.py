@@ -1,0 +1,28 @@
+"""Small pure pieces of the report's analysis."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from finops_forecast.report.analysis import QuarterlyAnalysis, _break_even_text
+from finops_forecast.usage.instances import instance_registry
+
+
+@pytest.mark.parametrize("last, period", [("2026-10-31 23:00", "2026-10"), ("2026-11-15 05:00", "2026-10"),
+                                          ("2026-12-31 23:00", "2026-12"), ("2027-01-01 00:00", "2026-12")])
+def test_showback_period_is_the_last_full_month(last, period):
+    analysis = QuarterlyAnalysis.__new__(QuarterlyAnalysis)
+    analysis.usage = pd.DataFrame({"ts": [pd.Timestamp(last, tz="UTC")]})
+    assert analysis.showback_period == period
+
+
+def test_break_even_text():
+    assert _break_even_text(pd.Series([1.0, 1.0])) == "The purchases break even after 1 month. "
+    assert _break_even_text(pd.Series([2.0, 7.2])) == "The purchases break even after 2 to 7 months. "
+
+
+def test_registry_memory_is_per_gpu():
+    reg = instance_registry().set_index(["provider", "instance_type"])["gpu_memory_gb"].astype(float)
+    assert reg[("aws", "g5.12xlarge")] == 24 and reg[("aws", "g6.12xlarge")] == 24  # the source says 24 per GPU
+    assert reg[("aws", "p4d.24xlarge")] == 40 and reg[("aws", "p4de.24xlarge")] == 80  # the source gives totals
+    assert reg[("aws", "p5.48xlarge")] == 80
