@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 SMALL = {"n_paths": 20, "history_days": 30, "quarters": 4}
 SECTIONS = ["Recommendation", "Why: demand history", "Why: the forecast", "The portfolio over the next quarters",
             "How much to commit, and at what risk", "What the clouds' own rule would buy",
-            "Assumptions and pricing provenance"]
+            "Unit economics and showback", "Assumptions and pricing provenance"]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def test_report_on_the_sample(rendered):
     assert "GPU commitment report 2027Q1" in html
     for section in SECTIONS:
         assert section in html, section
-    # history, fan, stack, ladder, savings curve, frontier: six charts, embedded
-    assert html.count("data:image/svg+xml") >= 6
+    # history, fan, stack, ladder, savings curve, frontier, cost by team, weekly cost: eight charts, embedded
+    assert html.count("data:image/svg+xml") >= 8
     assert external_references(html) == [] and "<script" not in html
     assert "commitment [USD/h]" in html  # the recommendation table
     rec = pd.read_csv(rendered.folder / "recommendations.csv")
