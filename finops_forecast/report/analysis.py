@@ -284,7 +284,9 @@ def build_report_market(catalog: pd.DataFrame, keys: pd.DataFrame, config):
 
 def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
                      inventory: pd.DataFrame | None = None, lookback_days: int = 30) -> pd.DataFrame:
-    """Bill this plan, the clouds' lookback rule and no commitments on the first quarter's forecast paths.
+    """Bill this plan, the clouds' lookback rule and no new commitments on the first quarter's forecast paths.
+
+    Commitments already owned are held (and paid) in all three.
 
     The lookback rule buys the commitments that would have minimized the cost of the last ``lookback_days``
     of realized demand (AWS Cost Explorer and Azure Advisor style: no forecast). All three are billed by the
@@ -318,7 +320,7 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
     buy_lookback = decide("lookback", market, history=history, held=owned, config=config)
     rows = []
     for name, held in (("this plan", owned + buy_plan), ("cloud lookback rule", owned + buy_lookback),
-                       ("no commitments (spot where allowed, else on-demand)", owned * 0)):
+                       ("no new commitments (spot where allowed, else on-demand)", owned)):
         b = bill(flat, market, held)
         per_path = b.cost.reshape(n_paths, hours).sum(axis=1)
         od = b.list_cost.reshape(n_paths, hours).sum(axis=1)

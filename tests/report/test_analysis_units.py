@@ -26,3 +26,24 @@ def test_registry_memory_is_per_gpu():
     assert reg[("aws", "g5.12xlarge")] == 24 and reg[("aws", "g6.12xlarge")] == 24  # the source says 24 per GPU
     assert reg[("aws", "p4d.24xlarge")] == 40 and reg[("aws", "p4de.24xlarge")] == 80  # the source gives totals
     assert reg[("aws", "p5.48xlarge")] == 80
+
+
+@pytest.mark.slow
+def test_owned_commitments_show_in_the_ladder_and_expire(tmp_path):
+    """An inventory file: the ladder holds what is owned until it expires, and the plan counts it."""
+    from finops_forecast.report.analysis import quarterly_analysis
+    from finops_forecast.report.charts import ladder_chart, to_svg
+    from finops_forecast.report.params import ReportParams
+
+    inv = tmp_path / "owned.csv"
+    inv.write_text("commitment_id,family,provider,region,instance_type,term_months,payment_option,quantity,expires\n"
+                   "ri-1,aws_standard_ri,aws,us-east-1,p5.48xlarge,12,no_upfront,20,2027-05-15T00:00:00Z\n")
+    analysis = quarterly_analysis(ReportParams.from_mapping(
+        {"commitments": str(inv), "n_paths": 20, "quarters": 4, "quarter": "2027Q1"}))
+    owned = analysis.plan.ladder.groupby("quarter")["owned"].sum()
+    assert owned[0] == pytest.approx(20)           # held the whole first quarter
+    assert 0 < owned[1] < 20                        # expires mid-May: part of the second quarter
+    assert owned[2] == 0 and owned[3] == 0         # gone after
+    assert "<svg" in to_svg(ladder_chart(analysis.plan, analysis.instrument_prices))
+    # the comparison counts the owned RIs for every policy, so "no commitments" still pays for them
+    assert analysis.comparison["commitment_usd_per_hour"].min() > 0
