@@ -5,16 +5,18 @@ every name of its ``parameters`` cell: a typo (``n_path=``) is an error that lis
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from typing import ClassVar
 
 from finops_forecast.errors import unknown_name
+from finops_forecast.notebook_params import NotebookParams
 from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
 
 __all__ = ["BacktestParams", "params_from_namespace", "validate_params"]
 
 
 @dataclass(frozen=True)
-class BacktestParams:
+class BacktestParams(NotebookParams):
     """Notebook parameters.
 
     Parameters
@@ -34,6 +36,8 @@ class BacktestParams:
     results_dir : str
         Folder of the committed benchmark results shown beside the fresh run ("" to skip).
     """
+
+    error: ClassVar[type] = EvaluateError
 
     traces: str = "philly,alibaba-dlrm"
     policies: str = ",".join(POLICIES)
@@ -92,22 +96,9 @@ def validate_params(values: dict) -> BacktestParams:
     EvaluateError
         A value that is not valid.
     """
-    names = [f.name for f in fields(BacktestParams)]
-    for k in values:
-        if k not in names:
-            raise unknown_name("notebook parameter", k, names)
-    return BacktestParams(**values)
+    return BacktestParams.from_mapping(values)
 
 
 def params_from_namespace(namespace: dict) -> BacktestParams:
-    """Collect and validate the parameters from a notebook's globals (after papermill injected its values).
-
-    Every public, non-module, non-callable global is taken as a parameter, so a misspelled injected name
-    (``n_path``) is an error here rather than silently ignored.
-    """
-    import types
-
-    skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
-    values = {k: v for k, v in namespace.items()
-              if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType) and not callable(v)}
-    return validate_params(values)
+    """Collect and validate the parameters from a notebook's globals (after papermill injected its values)."""
+    return BacktestParams.from_namespace(namespace)

@@ -12,6 +12,6 @@ _EXPORTS = {
     "ReportError": "finops_forecast.report.render",
     "charts": "finops_forecast.report.charts",
     "explorer": "finops_forecast.report.explorer",
-    "NotebookParams": "finops_forecast.report.params",
+    "NotebookParams": "finops_forecast.notebook_params",
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from finops_forecast.report.params import NotebookParams, ReportParamsError
+from finops_forecast.notebook_params import NotebookParams
+from finops_forecast.report.params import ReportParamsError
 
 DIMENSIONS = ("workload_class", "team", "provider", "instance_type")
 

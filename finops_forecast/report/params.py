@@ -7,15 +7,15 @@ out-of-range values, naming the parameter and the fix.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import pandas as pd
 
 from finops_forecast.errors import FinopsError, suggest
+from finops_forecast.notebook_params import NotebookParams
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -40,72 +40,11 @@ def next_quarter(ts: pd.Timestamp) -> str:
     return f"{p.year}Q{p.quarter}"
 
 
-class NotebookParams:
-    """Construction and validation shared by the parameter sets of the notebooks (a dataclass mixin).
-
-    Subclasses are frozen dataclasses with one field per notebook parameter and a :meth:`validate` method;
-    papermill only warns on unknown parameters, so :meth:`from_namespace` is what rejects a typo.
-    """
-
-    # ------------------------------------------------------------------ construction and validation
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
-
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> NotebookParams:
-        """Build and validate from a mapping; unknown keys are an error naming the closest valid parameter."""
-        names = cls.names()
-        unknown = [k for k in values if k not in names]
-        if unknown:
-            k = unknown[0]
-            raise ReportParamsError(f"unknown parameter '{k}'.{suggest(k, names)} Valid parameters: {names}.")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
-        for k, v in values.items():
-            kwargs[k] = _coerce(k, v, fields[k].type)
-        params = cls(**kwargs)
-        params.validate()
-        return params
-
-    @classmethod
-    def from_namespace(cls, namespace: dict[str, Any]) -> NotebookParams:
-        """Collect the parameters from a notebook's global namespace (after papermill injected its values).
-
-        Every public, non-module, non-callable global is taken as a parameter, so a misspelled injected name is
-        caught here rather than ignored.
-        """
-        import types
-
-        skip = {"In", "Out", "get_ipython", "exit", "quit", "open"}
-        values = {k: v for k, v in namespace.items()
-                  if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType)
-                  and not callable(v)}
-        return cls.from_mapping(values)
-
-    @classmethod
-    def from_yaml(cls, path) -> NotebookParams:
-        """Read parameters from a YAML mapping (the CLI's ``--params FILE.yaml``)."""
-        import yaml
-
-        try:
-            doc = yaml.safe_load(open(path)) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ReportParamsError(f"{path}: cannot read the parameters file: {exc}.") from None
-        if not isinstance(doc, dict):
-            raise ReportParamsError(f"{path}: the parameters file must be a YAML mapping of name: value.")
-        return cls.from_mapping(doc)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.names()}
-
-    def validate(self) -> None:  # pragma: no cover - each subclass checks its own ranges
-        raise NotImplementedError
-
-
 @dataclass(frozen=True)
 class ReportParams(NotebookParams):
     """Settings of one quarterly report run (the notebook's ``parameters`` cell, one field each).
+
+    Unknown names, wrong types and out-of-range values raise :class:`ReportParamsError`.
 
     Parameters
     ----------
@@ -147,6 +86,9 @@ class ReportParams(NotebookParams):
     output_dir : str
         Folder the notebook writes ``recommendations.csv`` and ``plan.json`` into ("." = beside the notebook).
     """
+
+    error: ClassVar[type] = ReportParamsError
+    unknown_error: ClassVar[type] = ReportParamsError
 
     quarter: str = "next"
     usage: str = "sample"
@@ -226,26 +168,3 @@ class ReportParams(NotebookParams):
     def pricing_files(self) -> list[str]:
         return [p.strip() for p in self.pricing.split(",") if p.strip()]
 
-
-def _coerce(name: str, value: Any, typ: Any) -> Any:
-    """Convert a parameter value to its declared type, or raise naming the parameter."""
-    typ = {"str": str, "int": int, "float": float}.get(typ, typ) if isinstance(typ, str) else typ
-    if typ is str:
-        if value is None:
-            return ""
-        if isinstance(value, (list, tuple)):
-            return ",".join(map(str, value))
-        return str(value)
-    try:
-        if typ is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value)
-        if typ is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-    except (TypeError, ValueError):
-        raise ReportParamsError(f"parameter '{name}' = {value!r} is not a{'n' if typ is int else ''} "
-                                f"{typ.__name__}.") from None
-    return value

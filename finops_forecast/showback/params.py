@@ -6,11 +6,10 @@ values.
 """
 from __future__ import annotations
 
-import dataclasses
-import types
 from dataclasses import dataclass
+from typing import ClassVar
 
-from finops_forecast.errors import UnknownNameError, suggest
+from finops_forecast.notebook_params import NotebookParams
 from finops_forecast.showback.api import period_bounds
 from finops_forecast.showback.common import ShowbackError
 
@@ -19,7 +18,7 @@ NOTEBOOK_VARIABLES = frozenset({"params", "inputs", "result", "figures", "note"}
 
 
 @dataclass(frozen=True)
-class ShowbackParams:
+class ShowbackParams(NotebookParams):
     """One showback run.
 
     Parameters
@@ -45,6 +44,9 @@ class ShowbackParams:
         Number of top cost drivers, 1-100.
     """
 
+    error: ClassVar[type] = ShowbackError
+    notebook_variables: ClassVar[frozenset] = NOTEBOOK_VARIABLES
+
     period: str = "2026-10"
     usage: str = "sample"
     pricing: str = ""
@@ -57,10 +59,6 @@ class ShowbackParams:
     idle_min_hours: float = 2.0
     rightsize_util_pct: float = 15.0
     top: int = 10
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
 
     def validate(self) -> ShowbackParams:
         period_bounds(self.period)
@@ -78,7 +76,7 @@ class ShowbackParams:
 
 
 def validate_params(values: dict | None = None, **kwargs) -> ShowbackParams:
-    """Build and validate :class:`ShowbackParams` from a mapping (or a notebook's ``globals()``).
+    """Build and validate :class:`ShowbackParams` from a mapping (or a notebook's ``globals()``) and keywords.
 
     Public, non-module, non-callable names are taken as parameters, so a misspelled papermill parameter is
     rejected here instead of being ignored.
@@ -90,28 +88,4 @@ def validate_params(values: dict | None = None, **kwargs) -> ShowbackParams:
     ShowbackError
         For a wrong type or an out-of-range value, naming the parameter.
     """
-    skip = {"In", "Out", "get_ipython", "exit", "quit", "open"} | NOTEBOOK_VARIABLES
-    vals = {k: v for k, v in {**(values or {}), **kwargs}.items()
-            if not k.startswith("_") and k not in skip and not isinstance(v, types.ModuleType) and not callable(v)}
-    names = ShowbackParams.names()
-    for k in vals:
-        if k not in names:
-            raise UnknownNameError(f"unknown showback parameter '{k}'.{suggest(k, names)} Valid parameters: "
-                                   f"{names}.")
-    types_ = {f.name: f.type for f in dataclasses.fields(ShowbackParams)}
-    out = {}
-    for k, v in vals.items():
-        typ = types_[k]
-        try:
-            if typ == "int":
-                if isinstance(v, float) and not v.is_integer():
-                    raise ValueError
-                v = int(v)
-            elif typ == "float":
-                v = float(v)
-            else:
-                v = "" if v is None else str(v)
-        except (TypeError, ValueError):
-            raise ShowbackError(f"parameter {k} = {v!r} is not a {typ}.", column=k) from None
-        out[k] = v
-    return ShowbackParams(**out).validate()
+    return ShowbackParams.from_namespace({**(values or {}), **kwargs})

@@ -12,7 +12,7 @@ from finops_forecast.report.params import ReportParams, ReportParamsError, next_
     ({"usage": "/no/such/usage.csv"}, "parameter 'usage': file '/no/such/usage.csv' does not exist"),
     ({"budget_usd": -5}, "parameter 'budget_usd' = -5.0 must be >= 0"),
     ({"cvar_alpha": 1.5}, "parameter 'cvar_alpha'"),
-    ({"n_paths": "many"}, "parameter 'n_paths' = 'many' is not an int"),
+    ({"n_paths": "many"}, "parameter 'n_paths' = 'many' is not a whole number"),
     ({"terms": "12,24"}, "parameter 'terms'"),
     ({"quarters": 13}, "parameter 'quarters' = 13 must be between 1 and 12"),
     ({"forecast_model": "arima"}, "parameter 'forecast_model': unknown model 'arima'"),

@@ -94,7 +94,7 @@ def test_params_validator():
         validate_params(idle_threshold_pct=150)
     with pytest.raises(ShowbackError, match="inventory"):
         validate_params(metrics="m.prom")
-    with pytest.raises(ShowbackError, match="not a int"):
+    with pytest.raises(ShowbackError, match="not a whole number"):
         validate_params(top=2.5)
     ns = {"period": "2026-10", "pd": pd, "In": [], "_x": 1, "validate_params": validate_params,
           "params": p, "result": object()}  # the notebook's own variables, when its cells are re-run
