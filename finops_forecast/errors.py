@@ -14,8 +14,8 @@ class FinopsError(ValueError):
     """Base class of every user-facing error in finops_forecast."""
 
 
-class UsageError(FinopsError):
-    """The usage input (usage table, FOCUS export, job records) is malformed.
+class LocatedError(FinopsError):
+    """An error about a place in an input file: the message starts with the file, row and column.
 
     Attributes
     ----------
@@ -31,15 +31,13 @@ class UsageError(FinopsError):
         self.path = None if path is None else str(path)
         self.row = row
         self.column = column
-        where = []
-        if self.path:
-            where.append(self.path)
-        if row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column '{column}'")
-        prefix = (": ".join([", ".join(where)]) + ": ") if where else ""
-        super().__init__(prefix + message)
+        where = [w for w in (self.path, None if row is None else f"row {row}",
+                             None if column is None else f"column '{column}'") if w]
+        super().__init__((", ".join(where) + ": " if where else "") + message)
+
+
+class UsageError(LocatedError):
+    """The usage input (usage table, FOCUS export, job records) is malformed (see :class:`LocatedError`)."""
 
 
 class UnknownNameError(FinopsError, KeyError):
@@ -64,26 +62,9 @@ def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError
     return UnknownNameError(f"Invalid {kind} '{name}'.{suggest(name, valid)} Provide one of: {shown}.")
 
 
-class PricingError(FinopsError):
-    """A pricing catalog or price file is malformed, or a price that was asked for does not exist.
-
-    Attributes
-    ----------
-    path : str or None
-        The price file at fault, when known.
-    row : int or None
-        1-based data row (header excluded) at fault, when known.
-    column : str or None
-        The column at fault, when known.
-    """
-
-    def __init__(self, message: str, *, path=None, row: int | None = None, column: str | None = None):
-        self.path = None if path is None else str(path)
-        self.row = row
-        self.column = column
-        where = [w for w in (self.path, None if row is None else f"row {row}",
-                             None if column is None else f"column '{column}'") if w]
-        super().__init__((", ".join(where) + ": " if where else "") + message)
+class PricingError(LocatedError):
+    """A pricing catalog or price file is malformed, or a price that was asked for does not exist
+    (see :class:`LocatedError`)."""
 
 
 class ForecastError(FinopsError):
