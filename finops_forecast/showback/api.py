@@ -305,10 +305,12 @@ def charts(result: ShowbackResult) -> dict:
     top = result.by_team.groupby("team")["gpu_cost"].sum().nlargest(8).index
     w["team"] = np.where(w["team"].isin(top), w["team"], "other")
     w = w.groupby(["week", "team"], as_index=False)["gpu_cost"].sum()
-    w["week"] = w["week"].dt.tz_convert(None)
+    w["week"] = w["week"].dt.tz_convert(None).dt.strftime("%Y-%m-%d")  # one bar per week, labelled by its Monday
     out["weekly_cost"] = alt.Chart(w, title="GPU cost per week by team [USD]").mark_bar().encode(
-        x=alt.X("week:T", title="week (Monday)"), y=alt.Y("gpu_cost:Q", title="USD"),
-        color=alt.Color("team:N"), tooltip=["week:T", "team:N", alt.Tooltip("gpu_cost:Q", format=",.0f")])
+        x=alt.X("week:O", title="week starting (Monday)", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("gpu_cost:Q", title="USD"),
+        color=alt.Color("team:N"), tooltip=["week:N", "team:N", alt.Tooltip("gpu_cost:Q", format=",.0f")]
+    ).properties(width=max(320, 90 * w["week"].nunique()))
     b = result.by_team.head(30)
     out["cost_by_team"] = alt.Chart(b, title=f"GPU cost {result.period} by team and class [USD]").mark_bar().encode(
         y=alt.Y("team:N", sort="-x"), x=alt.X("gpu_cost:Q", title="USD"), color="workload_class:N",
