@@ -45,7 +45,7 @@ def ingest(
     instance_type: Optional[str] = typer.Option(None, help="... instance type"),
 ):
     """Read usage and print its summary and reconciliation (totals in = out + rejected)."""
-    from finops_forecast.usage.readers import read_focus, read_jobs, read_usage
+    from finops_forecast.usage.readers import detect_kind, read_focus, read_jobs, read_usage
 
     try:
         if sample:
@@ -58,7 +58,7 @@ def ingest(
         if path is None:
             raise FinopsError("give a PATH to read, or --sample.")
         if kind == "auto":
-            kind = _detect_kind(path)
+            kind = detect_kind(path)
         if kind == "focus":
             usage, rec = read_focus(path, rules=rules)
         elif kind == "jobs":
@@ -85,26 +85,6 @@ def ingest(
         else:
             usage.to_csv(out, index=False)
         console.print(f"wrote {out}")
-
-
-def _detect_kind(path: Path) -> str:
-    """usage, focus or jobs, from the input's columns."""
-    from finops_forecast.usage.readers import _read_table, _resolve_files
-
-    files = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))
-    import duckdb
-    f = files[0]
-    scan = f"read_parquet('{f}')" if f.lower().endswith((".parquet", ".pq")) else f"read_csv('{f}', all_varchar=true)"
-    try:
-        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-    except duckdb.Error:
-        _read_table(f)  # raises the reader's clear error (empty file, not CSV ...)
-        cols = set()
-    if "ChargePeriodStart" in cols:
-        return "focus"
-    if "ts" in cols and "gpu_hours" in cols:
-        return "usage"
-    return "jobs"
 
 
 def _print_reconciliation(rec) -> None:

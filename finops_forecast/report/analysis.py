@@ -30,7 +30,8 @@ def load_report_usage(params: ReportParams) -> pd.DataFrame:
         from finops_forecast.usage.sample import load_sample
         usage = load_sample()
     else:
-        usage = read_any(params.usage)
+        from finops_forecast.usage.readers import read_any
+        usage, _ = read_any(params.usage)
     if params.provider_list():
         usage = usage[usage["provider"].isin(params.provider_list())]
     if params.class_list():
@@ -39,23 +40,6 @@ def load_report_usage(params: ReportParams) -> pd.DataFrame:
         raise FinopsError(f"no usage left after filtering providers={params.providers!r} and "
                           f"workload_classes={params.workload_classes!r}; loosen the filters.")
     return usage.reset_index(drop=True)
-
-
-def read_any(path) -> pd.DataFrame:
-    """Read a usage table or a FOCUS export, deciding by the file's columns."""
-    import duckdb
-
-    from finops_forecast.usage.readers import read_focus, read_usage
-
-    p = str(path)
-    scan = f"read_parquet('{p}')" if p.lower().endswith((".parquet", ".pq")) else f"read_csv('{p}', all_varchar=true)"
-    try:
-        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-    except duckdb.Error:
-        cols = set()
-    reader = read_focus if "ChargePeriodStart" in cols else read_usage
-    usage, _ = reader(path)
-    return usage
 
 
 @dataclass

@@ -142,6 +142,33 @@ def _read_table(path) -> tuple[pd.DataFrame, str]:
         files[0] if len(files) == 1 else str(path))
 
 
+def detect_kind(path) -> str:
+    """``"focus"``, ``"usage"`` or ``"jobs"``: which reader an input needs, from the columns of its first file."""
+    import duckdb
+
+    f = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))[0]
+    if Path(f).stat().st_size == 0:
+        raise UsageError("the file is empty (no header, no rows).", path=f)
+    scan = (f"read_parquet({_sql_str(f)})" if f.lower().endswith((".parquet", ".pq"))
+            else f"read_csv({_sql_str(f)}, all_varchar=true)")
+    try:
+        cols = {r[0] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+    except duckdb.Error:
+        _read_table(f)  # raises the readers' clear error (empty file, not CSV ...)
+        raise
+    if "ChargePeriodStart" in cols:
+        return "focus"
+    if "ts" in cols and "gpu_hours" in cols:
+        return "usage"
+    return "jobs"
+
+
+def read_any(path, **kwargs) -> tuple[pd.DataFrame, Reconciliation]:
+    """Read a usage table, a FOCUS export or job records, choosing the reader by :func:`detect_kind`."""
+    reader = {"focus": read_focus, "usage": read_usage, "jobs": read_jobs}[detect_kind(path)]
+    return reader(path, **kwargs)
+
+
 # --------------------------------------------------------------------------------------------- usage table
 def read_usage(path, *, instance_types=None) -> tuple[pd.DataFrame, Reconciliation]:
     """Read the canonical hourly usage table from CSV or Parquet.

@@ -135,3 +135,20 @@ def test_bad_cost_value_names_the_row(tmp_path, focus_sample):
     with pytest.raises(UsageError) as exc:
         read_focus(path)
     assert exc.value.row == 42 and exc.value.column == "BilledCost"
+
+
+def test_detect_kind_and_read_any(tmp_path, focus_sample, sample_usage):
+    from finops_forecast.usage.readers import detect_kind, read_any
+
+    usage_file = tmp_path / "usage.parquet"
+    sample_usage.head(50).to_parquet(usage_file)
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("start,end,gpus,provider,region,instance_type\n"
+                    "2026-10-01 00:00,2026-10-01 02:00,8,aws,us-east-1,p5.48xlarge\n")
+    assert [detect_kind(p) for p in (focus_sample, usage_file, jobs)] == ["focus", "usage", "jobs"]
+    assert read_any(usage_file)[0]["gpu_hours"].sum() == pytest.approx(sample_usage.head(50)["gpu_hours"].sum())
+    assert read_any(jobs)[0]["gpu_hours"].sum() == pytest.approx(16)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(UsageError, match="empty"):
+        detect_kind(empty)
