@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     mean_ok = mean_cap >= 0.95
     ok_all &= mean_ok
     print(f"mean forecast savings capture over the traces {mean_cap:.4f} (floor 0.95: {'holds' if mean_ok else 'FAILS'})")
-    for name, fname in FILES.items():
+    for fname in FILES.values():
         p = RESULTS / fname
         d = json.loads(p.read_text())
         d["bench"]["mean_forecast_capture_over_traces"] = mean_cap

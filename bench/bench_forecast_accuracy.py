@@ -13,7 +13,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from finops_forecast.forecast import cross_validate
 from finops_forecast.forecast.traces import load_trace

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from finops_forecast._cli_util import fail
 from finops_forecast.errors import FinopsError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -25,12 +26,6 @@ err_console = Console(stderr=True)
 
 # stages that add their own commands: finops_forecast/<stage>/cli.py defines register(app)
 STAGE_CLIS = ("pricing", "forecast", "portfolio", "evaluate", "showback")
-
-
-def fail(exc: Exception, code: int = 2) -> None:
-    """Print a user error on one line and exit."""
-    err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -164,8 +159,10 @@ def main() -> None:
     try:
         app()
     except FinopsError as exc:  # a stage's command that let a user error through
-        err_console.print(f"[bold red]error:[/] {exc}")
-        sys.exit(2)
+        try:
+            fail(exc)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
 
 
 if __name__ == "__main__":

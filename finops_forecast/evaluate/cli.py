@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+from finops_forecast._cli_util import fail
+
 
 def register(app: typer.Typer) -> None:
     """Add ``backtest`` to the app."""
@@ -42,7 +44,6 @@ def register(app: typer.Typer) -> None:
         from finops_forecast.usage.readers import read_usage
 
         console = Console()
-        err = Console(stderr=True)
         try:
             if not usage_path.exists():
                 raise EvaluateError(f"usage file {usage_path} does not exist: pass a usage table (.csv or "
@@ -60,9 +61,7 @@ def register(app: typer.Typer) -> None:
                 res = backtest(usage, catalog, policies, decision_every=decision_every, term=term,
                                lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed)
         except (FinopsError, FileNotFoundError) as e:
-            msg = str(e).replace("\n", " ")
-            err.print(f"[bold red]error:[/] {msg}", soft_wrap=True, highlight=False, markup=True)
-            raise typer.Exit(2) from None
+            fail(e)
         s = res.settings
         t = Table(title=f"Policy backtest: {s['windows']} windows of {s['decision_every']} h from "
                         f"{s['first_decision'][:16]}, term {s['term']} h")

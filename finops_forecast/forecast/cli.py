@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from finops_forecast._cli_util import fail
+
 __all__ = ["register"]
 
 
@@ -41,10 +43,6 @@ def register(app: typer.Typer) -> None:
     from rich.table import Table
 
     console = Console()
-
-    def fail(exc):
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False)
-        raise typer.Exit(2)
 
     @app.command("forecast")
     def forecast_cmd(

@@ -34,7 +34,7 @@ import pandas as pd
 
 from finops_forecast.errors import ForecastError
 from finops_forecast.forecast.models import (
-    AUTO_CANDIDATES, MODELS, AutoSelect, Naive, SeasonalNaive, make_model, sample_paths,
+    AUTO_CANDIDATES, MODELS, AutoSelect, make_model, sample_paths,
 )
 
 __all__ = ["SeriesSpec", "SeriesForecast", "forecast_series", "split_baseline", "daily_blocks",

@@ -14,7 +14,7 @@ Imports are lazy so ``import finops_forecast.portfolio`` does not load cvxpy.
 """
 from __future__ import annotations
 
-import importlib
+from finops_forecast._lazy import lazy_exports
 
 _EXPORTS = {
     "optimize": "finops_forecast.portfolio.api",
@@ -35,18 +35,4 @@ _EXPORTS = {
     "POLICIES": "finops_forecast.portfolio.policies",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'finops_forecast.portfolio' has no attribute '{name}'") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+from finops_forecast._cli_util import fail
+
 
 def register(app: typer.Typer) -> None:
     """Add ``optimize`` to the app."""
@@ -61,8 +63,7 @@ def register(app: typer.Typer) -> None:
                                   spot_cap=spot_cap, integer_ri=integer_ri)
             plan = optimize(fc, catalog, inventory=inv, config=cfg)
         except FinopsError as e:
-            Console(stderr=True).print(f"[bold red]error:[/] {e}", soft_wrap=True, highlight=False)
-            raise typer.Exit(2) from None
+            fail(e)
         t = Table(title="Buy this quarter")
         for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "util.", "util. p10",
                   "break-even month"):

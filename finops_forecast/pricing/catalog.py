@@ -209,15 +209,7 @@ def price(catalog: pd.DataFrame, provider: str, region: str, instance_type: str,
         raise unknown_name("pricing model", pricing_model, PRICING_MODELS)
     if payment_option not in PAYMENT_OPTIONS:
         raise unknown_name("payment option", payment_option, PAYMENT_OPTIONS)
-    rows = catalog[catalog["provider"] == provider]
-    if rows.empty:
-        raise unknown_name("provider", provider, catalog["provider"].unique())
-    by_type = rows[rows["instance_type"] == instance_type]
-    if by_type.empty:
-        raise unknown_name(f"instance type for provider '{provider}'", instance_type, rows["instance_type"].unique())
-    pool = by_type[by_type["region"] == region]
-    if pool.empty:
-        raise unknown_name(f"region for {provider} {instance_type}", region, by_type["region"].unique())
+    pool = _pool_rows(catalog, provider, region, instance_type)
     sel = pool[pool["pricing_model"] == pricing_model]
     pool_name = f"{provider} {region} {instance_type}"
     if sel.empty:
@@ -256,11 +248,8 @@ def _describe(rows: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def pool_options(catalog: pd.DataFrame, provider: str, region: str, instance_type: str) -> pd.DataFrame:
-    """Every priced option of one pool (rows of the catalog), cheapest effective rate first.
-
-    Raises the same errors as :func:`price` for an unknown provider, instance type or region.
-    """
+def _pool_rows(catalog: pd.DataFrame, provider: str, region: str, instance_type: str) -> pd.DataFrame:
+    """The catalog rows of one pool; an unknown provider, instance type or region names the valid ones."""
     rows = catalog[catalog["provider"] == provider]
     if rows.empty:
         raise unknown_name("provider", provider, catalog["provider"].unique())
@@ -270,6 +259,15 @@ def pool_options(catalog: pd.DataFrame, provider: str, region: str, instance_typ
     pool = by_type[by_type["region"] == region]
     if pool.empty:
         raise unknown_name(f"region for {provider} {instance_type}", region, by_type["region"].unique())
+    return pool
+
+
+def pool_options(catalog: pd.DataFrame, provider: str, region: str, instance_type: str) -> pd.DataFrame:
+    """Every priced option of one pool (rows of the catalog), cheapest effective rate first.
+
+    Raises the same errors as :func:`price` for an unknown provider, instance type or region.
+    """
+    pool = _pool_rows(catalog, provider, region, instance_type)
     return pool.sort_values(["usd_per_hour", "pricing_model", "term_months"]).reset_index(drop=True)
 
 

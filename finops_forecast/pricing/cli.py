@@ -10,6 +10,8 @@ from typing import Optional
 
 import pandas as pd
 import typer
+
+from finops_forecast._cli_util import fail
 from rich.console import Console
 from rich.table import Table
 
@@ -36,11 +38,6 @@ def _cut(text: str, width: int) -> str:
     return text if width <= 0 or len(text) <= width else text[: width - 1] + "…"
 
 
-def _fail(exc: Exception) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(code=2)
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``pricing`` command group (list, show, diff) to a typer app."""
     group = typer.Typer(help="Browse the GPU pricing catalog: per GPU-hour, with the source of every price.",
@@ -61,14 +58,14 @@ def register(app: typer.Typer) -> None:
         try:
             cat = _load(as_of, file)
         except FinopsError as exc:
-            _fail(exc)
+            fail(exc)
         sel = cat
         for col, val in (("provider", provider), ("region", region), ("gpu_type", gpu)):
             if val is not None:
                 if val not in set(cat[col]):
                     from finops_forecast.errors import unknown_name
 
-                    _fail(unknown_name(col.replace("_", " "), val, cat[col].unique()))
+                    fail(unknown_name(col.replace("_", " "), val, cat[col].unique()))
                 sel = sel[sel[col] == val]
         if model != "all":
             sel = sel[sel["pricing_model"] == model]
@@ -97,7 +94,7 @@ def register(app: typer.Typer) -> None:
         try:
             cat = _load(as_of, file)
         except FinopsError as exc:
-            _fail(exc)
+            fail(exc)
         if instance_type in set(cat["instance_type"]):
             sel = cat[cat["instance_type"] == instance_type]
             what = instance_type
@@ -107,16 +104,16 @@ def register(app: typer.Typer) -> None:
         else:
             from finops_forecast.errors import unknown_name
 
-            _fail(unknown_name("instance type or GPU type", instance_type,
+            fail(unknown_name("instance type or GPU type", instance_type,
                                list(cat["instance_type"].unique()) + list(cat["gpu_type"].unique())))
         if region is not None:
             if region not in set(sel["region"]):
                 from finops_forecast.errors import unknown_name
 
-                _fail(unknown_name(f"region for {what}", region, sel["region"].unique()))
+                fail(unknown_name(f"region for {what}", region, sel["region"].unique()))
             sel = sel[sel["region"] == region]
         elif sel["region"].nunique() > 1 and what.endswith("machines"):
-            _fail(FinopsError(f"{what} are priced in {sel['region'].nunique()} regions: pass --region, e.g. "
+            fail(FinopsError(f"{what} are priced in {sel['region'].nunique()} regions: pass --region, e.g. "
                               f"--region {sel['region'].mode().iloc[0]}."))
         sel = sel.sort_values(["region", "usd_per_gpu_hour"])
         table = Table(title=f"{what}{' in ' + region if region else ''}"
@@ -150,13 +147,13 @@ def register(app: typer.Typer) -> None:
         from finops_forecast.pricing.schema import PRICE_KEYS
 
         if before is None and not file:
-            _fail(FinopsError("give --before YYYY-MM-DD (price changes since that day) or --file <your prices> "
+            fail(FinopsError("give --before YYYY-MM-DD (price changes since that day) or --file <your prices> "
                               "(your prices against the bundled ones)."))
         try:
             old = _load(before, None)
             new = _load(after, file)
         except FinopsError as exc:
-            _fail(exc)
+            fail(exc)
         m = old.merge(new, on=PRICE_KEYS, how="outer", suffixes=("_old", "_new"), indicator="state")
         changed = m[(m["state"] != "both") | ((m["usd_per_hour_old"] - m["usd_per_hour_new"]).abs()
                                                > 1e-9 * m["usd_per_hour_old"].abs())]

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+
+from finops_forecast._cli_util import fail
 from rich.console import Console
 from rich.table import Table
 
@@ -56,7 +58,6 @@ def register(app: typer.Typer) -> None:
         from finops_forecast.showback.params import validate_params
 
         console = Console(width=160)
-        err = Console(stderr=True)
         try:
             p = validate_params(period=period, usage=usage, pricing=pricing, metrics=metrics, inventory=inventory,
                                 owners=owners, runs=runs, requests=requests, idle_threshold_pct=idle_threshold_pct,
@@ -67,8 +68,7 @@ def register(app: typer.Typer) -> None:
                            idle_threshold_pct=p.idle_threshold_pct, idle_min_hours=p.idle_min_hours,
                            rightsize_util_pct=p.rightsize_util_pct, top=p.top)
         except FinopsError as exc:
-            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False)
-            raise typer.Exit(2) from None
+            fail(exc)
         pct = lambda v: "-" if pd.isna(v) else f"{v:.1%}"
         num = lambda v: "-" if pd.isna(v) else f"{v:,.1f}"
         console.print(f"[bold]GPU showback {res.period}[/]: {res.total_cost:,.0f} USD, "

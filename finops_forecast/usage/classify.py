@@ -149,7 +149,7 @@ def load_rules(path: str | PathLike) -> list[Rule]:
             raise UsageError(f"rule {i} has class '{item.get('class')}'.{suggest(cls, WORKLOAD_CLASSES)} Use one of "
                              f"{list(WORKLOAD_CLASSES)}.", path=path)
         try:
-            for col, pattern in (item.get("match") or {}).items():
+            for pattern in (item.get("match") or {}).values():
                 re.compile(str(pattern))
         except re.error as exc:
             raise UsageError(f"rule {i} has an invalid regular expression: {exc}.", path=path) from None
