@@ -206,7 +206,9 @@ class QuarterlyAnalysis:
                                       "payment_option": "payment", "usd_per_hour": "USD/h",
                                       "usd_per_gpu_hour": "USD/GPU-h", "effective_date": "effective date",
                                       "is_assumption": "kind"})
-        return frame.style.format({"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"}).hide(axis="index")
+        return (frame.style.format({"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"}).hide(axis="index")
+                .set_properties(subset=["source"], **{"text-align": "left", "max-width": "26em",
+                                                      "font-size": ".85em"}))
 
     def write_outputs(self, folder: str | Path = ".") -> list[Path]:
         """Write ``recommendations.csv`` (this quarter's purchases) and ``plan.json`` into ``folder``."""

@@ -88,7 +88,6 @@ table {{ font-size: .82em; }}
 .jp-RenderedSVG svg, .output_svg svg {{ max-width: 100%; height: auto; }}
 .anchor-link {{ display: none; }}
 td {{ vertical-align: top; }}
-td.col_source, td:nth-last-child(2) {{ text-align: left; max-width: 26em; font-size: .85em; }}
 .callout {{ background: #eef6ee; border-left: 4px solid #2e7d32; padding: .6em 1em; }}
 .warning {{ background: #fff6e5; border-left: 4px solid #b26a00; padding: .6em 1em; }}
 </style></head>
