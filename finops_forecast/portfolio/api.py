@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.billing import bill_chunks
+from finops_forecast.portfolio.billing import bill_chunks, bill_major
 from finops_forecast.portfolio.compress import Compressed, compress, full
 from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import (
@@ -63,8 +63,13 @@ class Scenarios:
 
     def slice(self, a: int, b: int) -> np.ndarray:
         """Hours a..b of every path, as (paths, hours, series) [GPU-h per hour]."""
+        return np.ascontiguousarray(np.transpose(self.slice_major(a, b), (1, 2, 0)), dtype=float)
+
+    def slice_major(self, a: int, b: int) -> np.ndarray:
+        """Hours a..b of every path, series-major as (series, paths, hours) [GPU-h per hour]: the stored
+        layout, so no copy is made when the paths are in memory (float32 or float64 as given)."""
         p = self.paths[:, :, a:b] if self.paths is not None else self.generator(a, b)
-        return np.ascontiguousarray(np.transpose(p, (1, 2, 0)), dtype=float)
+        return np.asarray(p)
 
 
 def as_scenarios(obj) -> Scenarios:
@@ -182,8 +187,8 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
         if key in cache:
             return cache[key], None
         if big:
-            return scen.slice(*key), mk.chunks
-        X = mk.chunks(scen.slice(*key))
+            return scen.slice_major(*key), mk.chunks_major
+        X = mk.chunks_major(scen.slice_major(*key))
         cache[key] = X
         return X, None
 
@@ -203,14 +208,14 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     for t in range(T):
         key = per.src[t]
         if key not in seen:
-            S = scen.slice(*key)
+            S = scen.slice_major(*key)  # (series, paths, hours)
             if not big:
-                cache[key] = mk.chunks(S)
+                cache[key] = mk.chunks_major(S)
             # path score: on-demand value of the path's demand [USD/h], no chunking needed
-            sc = (S @ mk.od_rate[spool]).sum(axis=1) / S.shape[1]
-            q_t = [np.quantile(S[..., prov_of_series == pr].sum(-1), config.max_commitment_quantile)
+            sc = np.tensordot(mk.od_rate[spool], S, axes=(0, 0)).sum(axis=1) / S.shape[2]
+            q_t = [np.quantile(S[prov_of_series == pr].sum(0), config.max_commitment_quantile)
                    for pr in providers] if need_q else np.zeros(len(providers))
-            f_t = [np.quantile(S[..., (spool == p) & fl_series].sum(-1), config.floor_quantile)
+            f_t = [np.quantile(S[(spool == p) & fl_series].sum(0), config.floor_quantile)
                    if np.any((spool == p) & fl_series) else 0.0 for p in range(mk.n_pools)] if need_f else \
                 np.zeros(mk.n_pools)
             seen[key] = (sc, q_t, f_t)
@@ -219,10 +224,10 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
         score += sc * per.hours[t]
         Q[t], floor[t] = q_t, f_t
     if compression == "full":
-        comp = full(lambda t: chunk_period(t)[0], per.hours, transform=mk.chunks if big else None)
+        comp = full(lambda t: chunk_period(t)[0], per.hours, transform=mk.chunks_major if big else None)
     else:
-        comp = compress(lambda t: chunk_period(t)[0], v, per.hours, transform=mk.chunks if big else None, n_groups=config.scenario_groups, strata=config.strata,
-                        levels=config.levels, score=score)
+        comp = compress(lambda t: chunk_period(t)[0], v, per.hours, transform=mk.chunks_major if big else None,
+                        n_groups=config.scenario_groups, strata=config.strata, levels=config.levels, score=score)
 
     term_periods = np.maximum(1, np.round(mk.instruments["term_months"].to_numpy(float) / months_per_period)
                               ).astype(int)
@@ -318,7 +323,7 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
     cov0 = util0 = float("nan")
     for t in range(T):
         X, transform = prep.chunk_period(t)
-        n, H = X.shape[:2]
+        n, H = X.shape[1:]
         f = per.hours[t] / H
         acc = _bill_paths(X, mk, active[t], transform=transform)
         path_cost += acc["path_cost"] * f
@@ -403,29 +408,42 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                 model_size=size, settings=settings, instruments=ins.copy())
 
 
-def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 200_000, transform=None) -> dict:
-    """Bill (paths, hours, chunks) in batches of paths (bounded memory); sums per path and over all rows.
-    ``transform`` (e.g. ``Market.chunks``) turns each batch of ``X`` into chunks first."""
-    n, H = X.shape[:2]
-    C = mk.n_chunks
-    I = mk.n_instruments
+def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None) -> dict:
+    """Bill chunk-major demand ``X`` (C, paths, hours) in batches of paths (bounded memory); sums per path and
+    over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first."""
+    n, H = X.shape[1:]
+    C, I = mk.n_chunks, mk.n_instruments
     step = max(1, batch_rows // max(H, 1))
+    firm = mk.chunk_series < 0
+    cpm_t = mk.chunk_pool_matrix().T
+    price = mk.price
     acc = {"path_cost": np.zeros(n), "path_od": np.zeros(n), "used": np.zeros((n, I)),
            "committed": np.zeros((n, I)), "displaced": np.zeros(I), "cover_gpu": np.zeros(I),
            "uncovered": np.zeros(C), "fee": 0.0, "cost": 0.0, "list_cost": 0.0,
            "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools)}
+    fee_h = float(np.maximum(held, 0.0) @ price)  # [USD/h]
     for a in range(0, n, step):
-        xb = X[a:a + step] if transform is None else transform(X[a:a + step])
-        b = bill_chunks(xb.reshape(-1, C), mk, held)
         k = min(step, n - a)
-        acc["path_cost"][a:a + k] = b.cost.reshape(k, H).sum(1)
-        acc["path_od"][a:a + k] = b.list_cost.reshape(k, H).sum(1)
-        acc["used"][a:a + k] = b.used.reshape(k, H, I).sum(1)
-        acc["committed"][a:a + k] = b.committed.reshape(k, H, I).sum(1)
-        for key in ("displaced", "cover_gpu", "uncovered", "demand", "covered"):
-            acc[key] += getattr(b, key).sum(axis=0)
-        for key, arr in (("fee", b.fee), ("cost", b.cost), ("list_cost", b.list_cost)):
-            acc[key] += float(arr.sum())
+        xb = X[:, a:a + k, :].reshape(X.shape[0], k * H)
+        if transform is not None:
+            xb = transform(xb)
+        r = bill_major(xb, mk, held)
+        rem = r["remaining"]
+        od = mk.chunk_value[firm] @ rem[firm] + mk.chunk_value[~firm] @ rem[~firm]  # uncovered cost [USD/h]
+        demand = cpm_t @ xb
+        list_cost = mk.od_rate @ demand
+        acc["path_cost"][a:a + k] = od.reshape(k, H).sum(1) + fee_h * H
+        acc["path_od"][a:a + k] = list_cost.reshape(k, H).sum(1)
+        acc["used"][a:a + k] = r["used"].reshape(I, k, H).sum(2).T
+        acc["committed"][a:a + k] = (np.maximum(held, 0.0) * price * H)[None, :]
+        acc["displaced"] += r["displaced"].sum(axis=1)
+        acc["cover_gpu"] += r["cover_gpu"].sum(axis=1)
+        acc["uncovered"] += rem.sum(axis=1)
+        acc["demand"] += demand.sum(axis=1)
+        acc["covered"] += np.clip(demand - cpm_t @ rem, 0.0, None).sum(axis=1)
+        acc["fee"] += fee_h * k * H
+        acc["cost"] += float(od.sum()) + fee_h * k * H
+        acc["list_cost"] += float(list_cost.sum())
     return acc
 
 
@@ -435,18 +453,9 @@ def _allocation(prep: Prepared, t: int, unc: np.ndarray, covered: np.ndarray, ho
     uncovered chunks and covered pool demand per hour [GPU-h per hour]."""
     mk = prep.market
     a, bnd = prep.periods.src[t]
-    dem = np.zeros(mk.n_series)
-    n_rows = 0
-    for s0 in range(0, prep.scen.n_paths, 64):
-        X = prep.scen.slice(a, bnd) if prep.scen.paths is None else np.transpose(
-            prep.scen.paths[:, s0:s0 + 64, a:bnd], (1, 2, 0))
-        if prep.scen.paths is None:
-            dem += X.reshape(-1, X.shape[-1]).sum(axis=0)
-            n_rows += X.shape[0] * X.shape[1]
-            break
-        dem += X.reshape(-1, X.shape[-1]).sum(axis=0)
-        n_rows += X.shape[0] * X.shape[1]
-    dem = dem / n_rows  # per series [GPU-h per hour]
+    X = prep.scen.slice_major(a, bnd)  # (series, paths, hours); a view when the paths are in memory
+    dem = X.sum(axis=(1, 2), dtype=np.float64) / (X.shape[1] * X.shape[2])  # per series [GPU-h per hour]
+    del X
     spot = np.zeros(mk.n_series)
     for c in np.flatnonzero(mk.chunk_series >= 0):
         spot[mk.chunk_series[c]] += unc[c]

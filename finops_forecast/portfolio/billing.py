@@ -95,12 +95,102 @@ def _w(weights, n):
     return np.ones(n) if weights is None else np.asarray(weights, dtype=float)
 
 
-def _fill(avail: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """Take ``amount`` (N,) from the columns of ``avail`` (N, k) left to right; returns the take (N, k)."""
-    avail = np.maximum(avail, 0.0)
-    cum = np.minimum(np.cumsum(avail, axis=1), np.maximum(amount, 0.0)[:, None])
-    take = np.diff(cum, axis=1, prepend=0.0)
-    return np.clip(take, 0.0, avail)
+def _fill(avail: np.ndarray, amount) -> np.ndarray:
+    """Take ``amount`` (N,) from the rows of ``avail`` (k, N) top to bottom; returns the take (k, N).
+
+    Chunk-major layout (one contiguous row per chunk): the cumulative sums run over rows, so every operation is
+    a vectorized pass over contiguous memory."""
+    np.maximum(avail, 0.0, out=avail)
+    if avail.shape[0] == 1:
+        return np.minimum(avail, np.maximum(amount, 0.0))
+    cum = np.cumsum(avail, axis=0)
+    np.minimum(cum, np.maximum(amount, 0.0), out=cum)
+    # cum is nondecreasing (a cumulative sum of values >= 0, capped), so the differences are >= 0 and at most
+    # avail (up to rounding, which the caller's clip of the remainder absorbs)
+    take = np.empty_like(cum)
+    take[0] = cum[0]
+    np.subtract(cum[1:], cum[:-1], out=take[1:])
+    return take
+
+
+def _rows(cols: np.ndarray):
+    """A slice when the chunk rows are consecutive (a view, no copy), else the index array."""
+    if len(cols) and np.all(np.diff(cols) == 1):
+        return slice(int(cols[0]), int(cols[-1]) + 1)
+    return cols
+
+
+def bill_major(chunks_t: np.ndarray, market: Market, held) -> dict:
+    """Billing engine on chunk-major demand; what :func:`bill_chunks` and the plan's path billing share.
+
+    Parameters
+    ----------
+    chunks_t : ndarray (C, N)
+        Demand per chunk (rows) and hour (columns) [GPU-h per hour]; not modified.
+    market : Market
+    held : array (I,) or (N, I)
+        Quantity of each instrument held [instance] or [USD/h], constant or per hour.
+
+    Returns
+    -------
+    dict of ndarray
+        ``remaining`` (C, N) uncovered chunks, ``used``, ``cover_gpu``, ``displaced`` (I, N), ``held`` (I, N)
+        (a broadcast view when constant), in the units of :class:`Bill`.
+    """
+    C, N = chunks_t.shape
+    I = market.n_instruments
+    held = np.asarray(held, dtype=float)
+    if held.shape[-1:] != (I,):
+        raise PortfolioError(f"held has shape {held.shape}; expected (I,) or (N, I) with I = {I} instruments "
+                             f"({list(market.instruments['id'])[:5]} ...).")
+    if np.any(held < -1e-9):
+        raise PortfolioError("held commitment quantities must be >= 0.")
+    held_t = np.maximum(held, 0.0).T
+    held_t = np.broadcast_to(held_t[:, None] if held_t.ndim == 1 else held_t, (I, N))
+    ins = market.instruments
+    price = market.price
+    rem = np.array(chunks_t, dtype=float, copy=True)
+    used = np.zeros((I, N))
+    cover_gpu = np.zeros((I, N))
+    displaced = np.zeros((I, N))
+    kind = ins["kind"].to_numpy()
+    pool_of = ins["pool"].to_numpy() if "pool" in ins else np.zeros(I)
+    gpu_per = ins["gpu_per_unit"].to_numpy(float)
+    value = market.chunk_value
+    for i in range(I):  # instruments are stored in billing precedence order
+        h = held_t[i]
+        if not np.any(h > 0):
+            continue
+        if kind[i] == "pool":
+            cols = np.flatnonzero(market.chunk_pool == int(pool_of[i]))
+            rows = _rows(cols)
+            take = _fill(rem[rows].copy() if isinstance(rows, slice) else rem[rows], h * gpu_per[i])
+            vals = value[cols]
+            cover_gpu[i] = take.sum(axis=0)
+            displaced[i] = vals @ take
+            used[i] = cover_gpu[i] * (price[i] / gpu_per[i])
+        else:
+            r_pool = market.rate[i]
+            cols = np.flatnonzero(np.isfinite(r_pool[market.chunk_pool]))
+            r = r_pool[market.chunk_pool[cols]]
+            o = np.argsort(-(value[cols] / r), kind="stable")
+            cols, r = cols[o], r[o]
+            rows = _rows(cols)
+            cost = rem[rows] * r[:, None]
+            spend = _fill(cost, h * price[i])
+            take = spend / r[:, None]
+            vals = value[cols]
+            cover_gpu[i] = take.sum(axis=0)
+            displaced[i] = vals @ take
+            used[i] = spend.sum(axis=0)
+        sub = rem[rows]
+        sub -= take
+        np.maximum(sub, 0.0, out=sub)
+        if not isinstance(rows, slice):
+            rem[rows] = sub
+    np.maximum(rem, 0.0, out=rem)
+    np.minimum(used, held_t * price[:, None], out=used)  # rounding: never more used than held
+    return {"remaining": rem, "used": used, "cover_gpu": cover_gpu, "displaced": displaced, "held": held_t}
 
 
 def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
@@ -122,63 +212,21 @@ def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
     N, C = chunks.shape
     if C != market.n_chunks:
         raise PortfolioError(f"chunks have {C} columns; the market has {market.n_chunks}.")
-    I = market.n_instruments
-    held = np.asarray(held, dtype=float)
-    if held.shape[-1:] != (I,):
-        raise PortfolioError(f"held has shape {held.shape}; expected (I,) or (N, I) with I = {I} instruments "
-                             f"({list(market.instruments['id'])[:5]} ...).")
-    held = np.broadcast_to(held, (N, I))
-    if np.any(held < -1e-9):
-        raise PortfolioError("held commitment quantities must be >= 0.")
-    held = np.maximum(held, 0.0)
-    ins = market.instruments
-    price = market.price
-    rem = chunks.copy()
-    used = np.zeros((N, I))
-    cover_gpu = np.zeros((N, I))
-    displaced = np.zeros((N, I))
-    committed = held * price[None, :] if I else np.zeros((N, 0))
-    pool_cols = [np.flatnonzero(market.chunk_pool == p) for p in range(market.n_pools)]
-    kind = ins["kind"].to_numpy()
-    for i in range(I):  # instruments are stored in billing precedence order
-        if not np.any(held[:, i] > 0):
-            continue
-        if kind[i] == "pool":
-            p = int(ins["pool"].iat[i])
-            cols = pool_cols[p]
-            cap = held[:, i] * float(ins["gpu_per_unit"].iat[i])  # [GPU-h per hour]
-            take = _fill(rem[:, cols], cap)
-            rem[:, cols] = np.maximum(rem[:, cols] - take, 0.0)
-            cover_gpu[:, i] = take.sum(axis=1)
-            displaced[:, i] = take @ market.chunk_value[cols]
-            used[:, i] = cover_gpu[:, i] * price[i] / float(ins["gpu_per_unit"].iat[i])
-        else:
-            r_pool = market.rate[i]
-            cols = np.flatnonzero(np.isfinite(r_pool[market.chunk_pool]))
-            r = r_pool[market.chunk_pool[cols]]
-            key = market.chunk_value[cols] / r
-            o = np.argsort(-key, kind="stable")
-            cols, r = cols[o], r[o]
-            cost = rem[:, cols] * r[None, :]
-            spend = _fill(cost, held[:, i] * price[i])
-            take = spend / r[None, :]
-            rem[:, cols] = np.maximum(rem[:, cols] - take, 0.0)
-            cover_gpu[:, i] = take.sum(axis=1)
-            displaced[:, i] = take @ market.chunk_value[cols]
-            used[:, i] = spend.sum(axis=1)
-    np.maximum(rem, 0.0, out=rem)
-    np.minimum(used, committed, out=used)  # rounding: never more used than held
+    chunks_t = np.ascontiguousarray(chunks.T)
+    r = bill_major(chunks_t, market, held)
+    rem = r["remaining"]
+    committed = (r["held"] * market.price[:, None]).T
     firm = market.chunk_series < 0
-    od_cost = rem[:, firm] @ market.chunk_value[firm]
-    spot_cost = rem[:, ~firm] @ market.chunk_value[~firm]
+    od_cost = market.chunk_value[firm] @ rem[firm]
+    spot_cost = market.chunk_value[~firm] @ rem[~firm]
     fee = committed.sum(axis=1)
     cpm = market.chunk_pool_matrix()
-    demand = chunks @ cpm
-    covered = np.clip(demand - rem @ cpm, 0.0, None)
-    list_cost = demand @ market.od_rate
+    demand = cpm.T @ chunks_t
+    covered = np.clip(demand - cpm.T @ rem, 0.0, None)
+    list_cost = market.od_rate @ demand
     return Bill(fee=fee, on_demand_cost=od_cost, spot_cost=spot_cost, cost=fee + od_cost + spot_cost,
-                list_cost=list_cost, demand=demand, covered=covered, uncovered=rem, used=used,
-                committed=committed, cover_gpu=cover_gpu, displaced=displaced)
+                list_cost=list_cost, demand=demand.T, covered=covered.T, uncovered=rem.T, used=r["used"].T,
+                committed=committed, cover_gpu=r["cover_gpu"].T, displaced=r["displaced"].T)
 
 
 def bill(demand: np.ndarray, market: Market, held) -> Bill:

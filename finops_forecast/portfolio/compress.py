@@ -77,32 +77,30 @@ def group_paths(score: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def _bin_means(Y: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Means of equal-count bins of each column of ``Y`` (n, C) by value, without a full sort.
+    """Means of equal-count bins of each row of ``Y`` (C, n) by value: (k, C).
 
-    ``np.partition`` at the bin boundaries puts every bin's values in its segment (O(n) per column)."""
-    n = Y.shape[0]
-    kth = [int(b) for b in bounds[1:-1] if 0 < b < n]
-    P = np.partition(Y, kth, axis=0) if kth else Y
-    starts = bounds[:-1]
-    sums = np.add.reduceat(P, starts, axis=0, dtype=np.float64)
-    return sums / np.diff(bounds)[:, None]
+    Each row is sorted in float32 (numpy's SIMD sort: measured 5x faster than ``np.partition`` at the bin
+    boundaries on 49 x 68k rows); the bin sums accumulate in float64."""
+    P = np.sort(Y.astype(np.float32, copy=False), axis=1) if len(bounds) > 2 else Y
+    sums = np.add.reduceat(P, bounds[:-1], axis=1, dtype=np.float64)
+    return (sums / np.diff(bounds)[None, :]).T
 
 
 def representatives(X: np.ndarray, values: np.ndarray, strata: int, levels: int):
-    """Compress hour-vectors ``X`` (n, C) into rows (k, C) and weights (k,) summing to 1."""
-    n = X.shape[0]
+    """Compress hour-vectors, given chunk-major as ``X`` (C, n), into rows (k, C) and weights (k,) summing
+    to 1."""
+    n = X.shape[1]
     strata = max(1, min(strata, n))
     if strata == 1:
         parts = [X]
     else:
         sb = np.linspace(0, n, strata + 1).round().astype(int)
-        order = np.argpartition(X @ values, sb[1:-1], kind="introselect")
-        parts = [X[order[a:b]] for a, b in zip(sb[:-1], sb[1:]) if b > a]
+        order = np.argpartition(values @ X, sb[1:-1], kind="introselect")
+        parts = [X[:, order[a:b]] for a, b in zip(sb[:-1], sb[1:]) if b > a]
     rows, weights = [], []
     for Y in parts:
-        lv = max(1, min(levels, len(Y)))
-        bounds = np.linspace(0, len(Y), lv + 1).round().astype(int)
-        bounds = np.unique(bounds)
+        lv = max(1, min(levels, Y.shape[1]))
+        bounds = np.unique(np.linspace(0, Y.shape[1], lv + 1).round().astype(int))
         rows.append(_bin_means(Y, bounds))
         weights.append(np.diff(bounds) / n)
     return np.vstack(rows), np.concatenate(weights)
@@ -114,8 +112,8 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
 
     Parameters
     ----------
-    periods : callable t -> ndarray (N, H_t, C)
-        Chunked demand of period ``t`` for every path [GPU-h per hour]; called once per period (twice when
+    periods : callable t -> ndarray (C, N, H_t)
+        Chunk-major demand of period ``t`` for every path [GPU-h per hour]; called once per period (twice when
         ``score`` is not given), so a generator of large data never holds more than one quarter in memory.
     values : ndarray (C,)
         Value of a GPU-h of each chunk [USD/GPU-h] (used to order hours and paths).
@@ -126,8 +124,9 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
     score : ndarray (N,), optional
         Path score for grouping; default: total on-demand value of the path over all periods [USD].
     transform : callable, optional
-        Applied to each group's slice of ``periods(t)`` before compressing (e.g. ``Market.chunks`` when
-        ``periods`` returns series demand), so the chunked data of only one group is in memory at a time.
+        Applied to each group's ``(S, n)`` slice of ``periods(t)`` before compressing (e.g.
+        ``Market.chunks_major`` when ``periods`` returns series demand), so the chunked data of only one group
+        is in memory at a time.
 
     Returns
     -------
@@ -135,19 +134,21 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
     """
     T = len(hours)
     if score is None:
-        score = sum((periods(t) @ values).sum(axis=1) for t in range(T))
+        score = sum(np.tensordot(values, periods(t), axes=(0, 0)).sum(axis=1) for t in range(T))
     labels = group_paths(np.asarray(score), n_groups)
     M = labels.max() + 1
     D, per, grp, wgt = [], [], [], []
     for t in range(T):
         X = periods(t)
         for m in range(M):
-            Xm = X[labels == m]
+            Xm = X[:, labels == m, :]
+            Xm = Xm.reshape(Xm.shape[0], -1)
             if transform is not None:
                 Xm = transform(Xm)
-            rows, w = representatives(Xm.reshape(-1, Xm.shape[-1]), values, strata, levels)
+            rows, w = representatives(Xm, values, strata, levels)
             D.append(rows); wgt.append(w)
             per.append(np.full(len(w), t)); grp.append(np.full(len(w), m))
+        del X
     prob = np.bincount(labels, minlength=M) / len(labels)
     return Compressed(D=np.vstack(D), period=np.concatenate(per), group=np.concatenate(grp),
                       weight=np.concatenate(wgt), hours=np.asarray(hours, float), prob=prob,
@@ -155,7 +156,8 @@ def compress(periods, values: np.ndarray, hours: np.ndarray, *, n_groups: int = 
 
 
 def full(periods, hours: np.ndarray, transform=None) -> Compressed:
-    """No compression: every path is a group and every hour a row (for checks on small cases)."""
+    """No compression: every path is a group and every hour a row (for checks on small cases). ``periods(t)``
+    is chunk-major (C, N, H), as in :func:`compress`."""
     T = len(hours)
     D, per, grp, wgt = [], [], [], []
     N = None
@@ -163,8 +165,8 @@ def full(periods, hours: np.ndarray, transform=None) -> Compressed:
         X = periods(t)
         if transform is not None:
             X = transform(X)
-        N, H, C = X.shape
-        D.append(X.reshape(-1, C))
+        C, N, H = X.shape
+        D.append(X.reshape(C, -1).T)
         per.append(np.full(N * H, t)); grp.append(np.repeat(np.arange(N), H)); wgt.append(np.full(N * H, 1 / H))
     return Compressed(D=np.vstack(D), period=np.concatenate(per), group=np.concatenate(grp),
                       weight=np.concatenate(wgt), hours=np.asarray(hours, float), prob=np.full(N, 1 / N),

@@ -164,22 +164,45 @@ class Market:
         if demand.shape[-1] != self.n_series:
             raise PortfolioError(f"demand has {demand.shape[-1]} series in its last axis; the market has "
                                  f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
-        if np.any(demand < 0) or not np.all(np.isfinite(demand)):
+        lead = demand.shape[:-1]
+        out = self.chunks_major(demand.reshape(-1, self.n_series).T)
+        return np.ascontiguousarray(out.T).reshape(lead + (self.n_chunks,))
+
+    def chunks_major(self, demand_t: np.ndarray) -> np.ndarray:
+        """:meth:`chunks` on series-major demand: ``(S, ...)`` in, ``(C, ...)`` out (one contiguous row per
+        series / chunk, the layout the compression and the billing engine work in).
+
+        Parameters
+        ----------
+        demand_t : ndarray (S, ...)
+            Demand per series [GPU-h per hour], >= 0.
+
+        Returns
+        -------
+        ndarray (C, ...)
+        """
+        demand_t = np.asarray(demand_t)
+        if demand_t.shape[0] != self.n_series:
+            raise PortfolioError(f"demand has {demand_t.shape[0]} series in its first axis; the market has "
+                                 f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
+        if np.any(demand_t < 0) or not np.all(np.isfinite(demand_t)):
             raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
         P, S, C = self.n_pools, self.n_series, self.n_chunks
-        lead = demand.shape[:-1]
-        # work series-major (contiguous rows), transpose once at the end
-        DT = np.ascontiguousarray(demand.reshape(-1, S).T)  # (S, n)
+        trail = demand_t.shape[1:]
+        DT = demand_t.reshape(S, -1)
+        # float32 in, float32 out (large scenario sets); anything else is computed in float64
+        dtype = np.float32 if DT.dtype == np.float32 else np.float64
+        DT = DT.astype(dtype, copy=False)
         spool = self.series["pool"].to_numpy(int)
-        s2p = np.zeros((P, S))
-        s2p[spool, np.arange(S)] = 1.0
-        pool_d = s2p @ DT  # (P, n)
-        out = np.empty((C, DT.shape[1]))
+        out = np.empty((C, DT.shape[1]), dtype=dtype)
+        pool_d = np.zeros((P, DT.shape[1]), dtype=dtype)
+        for s in range(S):
+            pool_d[spool[s]] += DT[s]
         spot_cols = np.flatnonzero(self.chunk_series >= 0)
         firm_cols = np.flatnonzero(self.chunk_series < 0)  # one per pool, in pool order
         if len(spot_cols):
             spot_s = self.series["spot_rate"].to_numpy(float)
-            left = self.spot_cap * pool_d
+            left = pool_d * dtype(self.spot_cap)
             taken = np.zeros_like(pool_d)
             # cheapest spot class of each pool takes the cap first
             for c in sorted(spot_cols, key=lambda c: (self.chunk_pool[c], spot_s[self.chunk_series[c]])):
@@ -191,7 +214,7 @@ class Market:
             out[firm_cols] = np.maximum(pool_d - taken, 0.0)
         else:
             out[firm_cols] = pool_d
-        return np.ascontiguousarray(out.T).reshape(lead + (C,))
+        return out.reshape((C,) + trail)
 
     def pool_demand(self, chunks: np.ndarray) -> np.ndarray:
         """Sum chunks (..., C) to pools (..., P)."""

@@ -57,8 +57,8 @@ def window_model(market: Market, paths: np.ndarray, held=None, config: Portfolio
     paths = np.asarray(paths, float)
     if paths.ndim == 2:
         paths = paths[None]
-    X = market.chunks(paths)
-    H = X.shape[1]
+    X = market.chunks_major(np.transpose(paths, (2, 0, 1)))  # (chunks, paths, hours)
+    H = X.shape[2]
     hours = np.array([float(H)])
     comp = full(lambda t: X, hours) if exact else compress(
         lambda t: X, market.chunk_value, hours, n_groups=config.scenario_groups, strata=config.strata,
