@@ -1,0 +1,110 @@
+"""read_focus sums rows with the same key in one pass: the sums are exact, row numbers in errors and in
+``rejected_rows`` follow the file, and classification does not depend on scan order."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finops_forecast.errors import UsageError
+from finops_forecast.usage.readers import read_focus
+from finops_forecast.usage.sample import usage_to_focus
+
+KEY = ["ts", "provider", "region", "instance_type", "workload_class", "team"]
+PRICES = {("aws", "us-east-1", "p5.48xlarge"): 55.04, ("gcp", "us-central1", "a3-highgpu-8g"): 88.25,
+          ("azure", "eastus", "Standard_ND96isr_H100_v5"): 98.3217}
+
+
+@pytest.fixture(scope="module")
+def export(sample_usage):
+    """Two days of the sample fleet as FOCUS rows, with prices (so costs are not all zero)."""
+    return usage_to_focus(sample_usage[sample_usage["ts"] < "2025-05-03"], prices=PRICES).reset_index(drop=True)
+
+
+def test_duplicated_and_shuffled_rows_sum_exactly(tmp_path, export):
+    once, twice = tmp_path / "once.parquet", tmp_path / "twice.parquet"
+    export.to_parquet(once)
+    pd.concat([export, export]).sample(frac=1.0, random_state=3).to_parquet(twice, row_group_size=300)
+    u1, _ = read_focus(once)
+    u2, r2 = read_focus(twice)
+    assert r2.totals.loc["input", "rows"] == 2 * len(export) and r2.is_balanced()
+    merged = u1.merge(u2, on=KEY, suffixes=("", "_2"), validate="one_to_one")
+    assert len(merged) == len(u1) == len(u2)
+    for col in ("gpu_hours", "billed_cost", "effective_cost", "list_cost", "committed_gpu_hours"):
+        np.testing.assert_allclose(merged[col + "_2"], 2 * merged[col], rtol=1e-12, atol=1e-9)
+    assert r2.totals.loc["input", "billed_cost"] == pytest.approx(2 * export["BilledCost"].sum(), abs=0.005)
+
+
+def test_rejected_row_numbers_follow_the_file(tmp_path, export):
+    df = export.copy()
+    bad = [5, len(df) // 2, len(df) - 3]
+    df.loc[bad[0], "ConsumedQuantity"] = -1.0
+    df.loc[bad[1], "ChargePeriodStart"] = "not a time"
+    df.loc[bad[2], "ConsumedUnit"] = "GB-Months"
+    path = tmp_path / "export.parquet"
+    df.to_parquet(path, row_group_size=100)
+    for _ in range(3):  # row numbers must not depend on how threads split the scan
+        _, rec = read_focus(path)
+        assert rec.rejected_rows["row"].tolist() == [i + 1 for i in bad]
+        assert set(rec.rejected_rows["file"]) == {str(path)}
+
+
+def test_bad_cost_in_parquet_names_the_row(tmp_path, export):
+    df = export.copy()
+    df["EffectiveCost"] = df["EffectiveCost"].map(repr)
+    df.loc[len(df) - 20, "EffectiveCost"] = "1,5"
+    path = tmp_path / "export.parquet"
+    df.to_parquet(path, row_group_size=100)
+    with pytest.raises(UsageError) as exc:
+        read_focus(path)
+    assert exc.value.row == len(df) - 19 and exc.value.column == "EffectiveCost" and str(path) in str(exc.value)
+
+
+def test_bad_cost_in_the_second_file_names_file_and_row(tmp_path, export):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    half = len(export) // 2
+    export.iloc[:half].to_csv(folder / "a.csv", index=False)
+    second = export.iloc[half:].astype(object).reset_index(drop=True)
+    second.loc[10, "BilledCost"] = "twelve"
+    second.to_csv(folder / "b.csv", index=False)
+    with pytest.raises(UsageError) as exc:
+        read_focus(folder)
+    assert exc.value.row == 11 and exc.value.column == "BilledCost" and "b.csv" in str(exc.value)
+
+
+def test_untagged_run_with_mixed_accounts_is_classified_the_same_every_time(tmp_path, export):
+    df = export[export["x_InstanceType"] == "p5.48xlarge"].copy()
+    df["Tags"] = None
+    df["SubAccountId"] = np.where(np.arange(len(df)) % 2 == 0, "acct-b", "acct-a")
+    path = tmp_path / "export.parquet"
+    df.sample(frac=1.0, random_state=1).to_parquet(path, row_group_size=40)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: acct-a\n    class: inference\n    match: {sub_account: 'acct-a'}\n")
+    for _ in range(3):
+        usage, _ = read_focus(path, rules=rules)
+        # a run's rows disagree on the account: the rules see the smallest value, acct-a
+        assert (usage["classified_by"] == "rule:acct-a").all()
+
+
+def test_commitments_and_daily_rows(tmp_path, export):
+    from finops_forecast.usage.instances import instance_registry
+
+    reg = instance_registry()
+    gpus = dict(zip(zip(reg["provider"], reg["instance_type"]), reg["gpu_count"]))
+    df = export.copy()
+    df["CommitmentDiscountId"] = np.where(np.arange(len(df)) % 3 == 0, "ri-1", None)
+    daily = df.iloc[[0]].assign(ChargePeriodStart="2025-05-05T00:00:00Z", ChargePeriodEnd="2025-05-06T00:00:00Z",
+                                CommitmentDiscountId="ri-2")
+    df = pd.concat([df, daily], ignore_index=True)
+    path = tmp_path / "export.parquet"
+    df.to_parquet(path)
+    usage, rec = read_focus(path)
+    provider = df["ProviderName"].map({"AWS": "aws", "Google Cloud": "gcp", "Microsoft": "azure"})
+    per_row = df["ConsumedQuantity"] * [gpus[(p, i)] for p, i in zip(provider, df["x_InstanceType"])]
+    assert usage["committed_gpu_hours"].sum() == pytest.approx(per_row[df["CommitmentDiscountId"].notna()].sum(),
+                                                                rel=1e-12)
+    assert usage["gpu_hours"].sum() == pytest.approx(per_row.sum(), rel=1e-12)
+    day = usage[(usage["ts"] >= "2025-05-05") & (usage["ts"] < "2025-05-06")]
+    assert len(day) == 24 and day["gpu_hours"].sum() == pytest.approx(per_row.iloc[-1], rel=1e-12)
+    assert rec.is_balanced() and any("more than one hour" in n for n in rec.notes)
