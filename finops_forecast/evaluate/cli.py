@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
                                                  "(training and experimentation only)"),
         n_paths: int = typer.Option(100, help="forecast sample paths per series"),
         seed: int = typer.Option(0, help="forecast random seed"),
+        forecast_candidates: str = typer.Option(
+            "forecast,lookback", help="rules the forecast policy chooses among by their cost on the earlier "
+                                      "windows (the lookback rule decides until the forecast proves cheaper); "
+                                      "'forecast' alone: no selection"),
         pricing: Path | None = typer.Option(None, help="pricing override file (default: the bundled "
                                                           "catalog)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the results (JSON)"),
@@ -59,7 +63,9 @@ def register(app: typer.Typer) -> None:
             catalog = load_pricing(path=pricing) if pricing else load_pricing()
             with console.status("backtesting ..."):
                 res = backtest(usage, catalog, policies, decision_every=decision_every, term=term,
-                               lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed)
+                               lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed,
+                               forecast_candidates=tuple(c.strip() for c in forecast_candidates.split(",")
+                                                         if c.strip()))
         except (FinopsError, FileNotFoundError) as e:
             fail(e)
         s = res.settings

@@ -17,6 +17,14 @@ decision_every`` (the default) every window is independent and the hindsight pol
 window (no policy can bill less, tested); with overlapping terms each decision is optimal for its own horizon but
 the sequence is not a global optimum.
 
+The forecast policy's rule (decision-focused selection): at each decision it replays its candidate rules
+(``forecast_candidates``: the forecast's sample paths and the lookback rule by default) at the earlier daily
+origins whose holding windows ended by the decision, bills each candidate's purchase on the realized demand of its
+window with the same engine, and keeps ``select_default`` (the lookback rule, which needs no model) unless a
+candidate billed less in total and a one-sided paired t-test of the per-origin cost differences (sample size =
+non-overlapping windows) rejects "not cheaper" at ``select_alpha``. Only demand before the decision is used
+(tested). ``forecast_candidates=("forecast",)`` is the forecast alone.
+
 Metrics per policy and window: cost, all-on-demand cost, savings = on-demand cost - cost, effective savings rate =
 savings / on-demand cost, commitment utilization = used / committed [USD], coverage = covered / demand [GPU-h],
 savings capture = savings / hindsight savings over the same windows. Where spot is allowed the savings include
@@ -122,6 +130,25 @@ class BacktestSettings:
         Forecast model(s) (``finops_forecast.forecast.forecast(models=...)``).
     seed : int
         Forecast seed (each window adds its index).
+    forecast_candidates : tuple of str
+        Decision rules the forecast policy chooses among at each decision time, by the cost each would have
+        billed on the windows completed before it (decision-focused selection, see the module docstring):
+        ``"forecast"`` (sample paths of ``models``), ``"lookback"`` (the lookback rule's exact model on the
+        last ``lookback`` hours) or a forecast model name (``"ets"``, ``"seasonal_naive"``, ...).
+        ``("forecast",)``: no selection, the forecast alone (the policy before the selection was added).
+    select_default : str or None
+        The candidate that decides until another one has proven lower costs (one of ``forecast_candidates``);
+        None: ``"lookback"`` when it is a candidate (the rule without a model: a model has to earn its place),
+        else the first candidate.
+    select_alpha : float or None
+        A challenger replaces ``select_default`` when its total cost over the scored origins is lower and a
+        one-sided paired t-test of the per-origin cost differences rejects "not cheaper" at this level, with
+        the sample size counted as the number of non-overlapping windows (origins x ``select_every`` /
+        ``term``). None: the lowest total cost decides, with no test.
+    select_every : int
+        Hours between the earlier decision origins the candidates are scored on [h] (a day by default).
+    select_min_history : int
+        History an origin needs before it is scored [h] (one week: the forecast's weekly season).
     max_windows : int or None
         Simulate only the first windows (for quick runs); None: every full window.
     """
@@ -141,6 +168,11 @@ class BacktestSettings:
     n_paths: int = 100
     models: str = "auto"
     seed: int = 0
+    forecast_candidates: tuple = ("forecast", "lookback")
+    select_default: str | None = None
+    select_alpha: float | None = 0.05
+    select_every: int = 24
+    select_min_history: int = 168
     max_windows: int | None = None
 
     def __post_init__(self):
@@ -151,7 +183,25 @@ class BacktestSettings:
             if p not in POLICIES:
                 raise unknown_name("policy", p, POLICIES)
         object.__setattr__(self, "policies", pol)
-        for n in ("decision_every", "term", "lookback", "stable", "warmup"):
+        cands = (self.forecast_candidates,) if isinstance(self.forecast_candidates, str) else \
+            tuple(self.forecast_candidates)
+        if not cands:
+            raise EvaluateError("forecast_candidates is empty: pass e.g. ('forecast', 'lookback'), or "
+                                "('forecast',) for the forecast alone.")
+        for c in cands:
+            if c not in _candidate_names():
+                raise unknown_name("forecast candidate", c, _candidate_names())
+        object.__setattr__(self, "forecast_candidates", cands)
+        if self.select_default is None:
+            object.__setattr__(self, "select_default", "lookback" if "lookback" in cands else cands[0])
+        if len(cands) > 1 and self.select_default not in cands:
+            raise EvaluateError(f"select_default must be one of forecast_candidates {list(cands)}, got "
+                                f"{self.select_default!r}.")
+        if self.select_alpha is not None and not 0.0 < float(self.select_alpha) < 1.0:
+            raise EvaluateError(f"select_alpha must be in (0, 1) (a test level such as 0.05) or None, got "
+                                f"{self.select_alpha!r}.")
+        for n in ("decision_every", "term", "lookback", "stable", "warmup", "select_every",
+                  "select_min_history"):
             object.__setattr__(self, n, parse_hours(getattr(self, n), n))
         if self.warmup < self.lookback:
             object.__setattr__(self, "warmup", self.lookback)
@@ -354,10 +404,11 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     notes.append(f"commitments held {s.term} h at the catalog's {s.rate_term_months}-month {s.payment_option} "
                  "rate (simulation setting for traces shorter than a term).")
 
-    # forecasts are shared by every window's forecast policy run; computed lazily
     held = {p: np.zeros((T, I)) for p in run}
     purchases, seconds = [], {p: 0.0 for p in run}
     series_names = [tuple(k) for k in keys.itertuples(index=False)]
+    selector = _Selector(usage, D, ts, series_names, market, cfg, s, decide, bill)
+    choices = []  # the forecast policy's rule per decision and the scores it was chosen on
     for w, t in enumerate(starts):
         H = min(s.term, T - t)
         hist = D[:t]
@@ -368,12 +419,16 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
             if p == "hindsight":
                 kw["future"] = D[t:t + H]
             elif p == "forecast":
-                kw["scenarios"] = _forecast_paths(usage, ts[t], H, series_names, s, w)
+                chosen, rec = selector.choose(t)
+                choices.append(dict(window=w, start=ts[t].isoformat(), chosen=chosen, **rec))
+                q = selector.decide(chosen, t, H, held=h_now, seed=int(s.seed) + w)
             elif p == "lookback":
                 kw.update(history=hist, lookback_hours=s.lookback)
             elif p == "stable":
                 kw.update(history=hist, stable_hours=s.stable)
-            q = np.maximum(np.asarray(decide(p, market, **kw), float), 0.0)
+            if p != "forecast":
+                q = decide(p, market, **kw)
+            q = np.maximum(np.asarray(q, float), 0.0)
             q[q < 1e-9] = 0.0
             held[p][t:t + s.term] += q  # numpy slicing cuts at the end of the trace
             seconds[p] += time.perf_counter() - t0
@@ -430,12 +485,116 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
         instruments=[dict(id=r.id, unit=r.unit, usd_per_hour_per_unit=float(r.price), discount=float(r.discount))
                      for r in market.instruments.itertuples()],
         spot_rate_usd_per_gpu_hour=[None if not np.isfinite(v) else float(v)
-                                    for v in market.series["spot_rate"].to_numpy(float)])
+                                    for v in market.series["spot_rate"].to_numpy(float)],
+        forecast_selection=choices)
+    if "forecast" in run and len(s.forecast_candidates) > 1:
+        used = pd.Series([c["chosen"] for c in choices]).value_counts().to_dict()
+        notes.append("the forecast policy chose its rule per decision among "
+                     f"{', '.join(s.forecast_candidates)} by the cost each would have billed on the earlier windows "
+                     f"completed before the decision (settings.forecast_selection); chosen: {used}.")
     return BacktestResult(summary=summary, windows=win, purchases=pur, settings=info, notes=tuple(notes))
 
 
+def _candidate_names() -> tuple:
+    """Valid names of ``forecast_candidates``: the two rules and every forecast model."""
+    from finops_forecast.forecast.models import MODELS
+    return ("forecast", "lookback", "auto") + tuple(MODELS)
+
+
+class _Selector:
+    """The forecast policy's decision-focused choice of its rule (no look-ahead).
+
+    At decision time ``t`` every candidate rule of ``settings.forecast_candidates`` is replayed at the earlier
+    origins ``o = t - term, t - term - select_every, ...`` (down to ``select_min_history`` hours of history): it
+    decides at ``o`` from the history before ``o`` only, with nothing held, and the purchase is billed by the shared
+    engine on the realized demand of ``[o, o + term)``, which ends at or before ``t``. ``select_default`` decides
+    unless a challenger billed less in total and the paired test says so (``select_alpha``). Each origin's
+    decision and bill are computed once and reused by later decisions.
+    """
+
+    def __init__(self, usage, D, ts, series_names, market, cfg, s, decide, bill):
+        self.usage, self.D, self.ts, self.market, self.cfg, self.s = usage, D, ts, market, cfg, s
+        self.series_names = series_names  # the columns of D
+        self._decide, self._bill = decide, bill
+        self.cost = {}  # (candidate, origin) -> USD billed on [origin, origin + term)
+
+    def origins(self, t: int) -> list:
+        s = self.s
+        return list(range(t - s.term, s.select_min_history - 1, -s.select_every))
+
+    def decide(self, cand: str, t: int, H: int, held=None, seed: int = 0) -> np.ndarray:
+        """Quantities rule ``cand`` buys at hour ``t`` for ``H`` hours, from the demand before ``t`` only."""
+        s = self.s
+        if cand == "lookback":
+            return self._decide("lookback", self.market, history=self.D[:t], lookback_hours=s.lookback, held=held,
+                                config=self.cfg)
+        models = s.models if cand == "forecast" else cand
+        paths = _forecast_paths(self.usage, self.ts[t], H, self.series_names, s, seed, models)
+        return self._decide("forecast", self.market, scenarios=paths, held=held, config=self.cfg)
+
+    def score(self, cand: str, o: int) -> float:
+        key = (cand, o)
+        if key not in self.cost:
+            H = self.s.term
+            q = np.maximum(np.asarray(self.decide(cand, o, H, seed=int(self.s.seed) + o), float), 0.0)
+            q[q < 1e-9] = 0.0
+            b = self._bill(self.D[o:o + H], self.market, np.broadcast_to(q, (H, len(q))))
+            self.cost[key] = float(b.cost.sum())
+        return self.cost[key]
+
+    def choose(self, t: int) -> tuple[str, dict]:
+        """The rule that decides at ``t``, and a record: each candidate's cost on the scored origins [USD] and
+        each challenger's p-value."""
+        s = self.s
+        cands = s.forecast_candidates
+        if len(cands) == 1:
+            return cands[0], {}
+        origins = self.origins(t)
+        rec = {"origins_scored": len(origins)}
+        if not origins:
+            return s.select_default, rec
+        costs = {c: np.array([self.score(c, o) for o in origins]) for c in cands}
+        rec.update({f"cost_usd_{c}": float(v.sum()) for c, v in costs.items()})
+        base = costs[s.select_default]
+        n_eff = min(len(origins), len(origins) * s.select_every / s.term)
+        chosen = s.select_default
+        for c in sorted((c for c in cands if c != s.select_default), key=lambda c: costs[c].sum()):
+            p = cheaper_p_value(costs[c] - base, n_eff)
+            rec[f"p_value_{c}"] = p
+            if costs[c].sum() < base.sum() and (s.select_alpha is None or p < s.select_alpha):
+                chosen = c
+                break
+        return chosen, rec
+
+
+def cheaper_p_value(diff, n_eff: float | None = None) -> float:
+    """One-sided p-value of "the mean of ``diff`` is not below 0" (a paired t-test of cost differences).
+
+    Parameters
+    ----------
+    diff : array_like
+        Challenger cost - default cost, per scored origin [USD].
+    n_eff : float, optional
+        Effective sample size (overlapping windows carry less evidence than their count); default ``len(diff)``.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 when there is too little evidence (fewer than 2 effective windows).
+    """
+    d = np.asarray(diff, float)
+    n = len(d) if n_eff is None else float(n_eff)
+    if len(d) < 2 or n < 2:
+        return 1.0
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        return 0.0 if d.mean() < 0 else 1.0
+    from scipy import stats
+    return float(stats.t.cdf(d.mean() / (sd / math.sqrt(n)), df=n - 1))
+
+
 def _forecast_paths(usage: pd.DataFrame, t: pd.Timestamp, H: int, series_names: list, s: BacktestSettings,
-                    w: int) -> np.ndarray:
+                    seed: int, models=None) -> np.ndarray:
     """Forecast sample paths (N, H, S) of the H hours from ``t``, from the usage strictly before ``t``."""
     from finops_forecast.forecast import forecast
 
@@ -444,7 +603,8 @@ def _forecast_paths(usage: pd.DataFrame, t: pd.Timestamp, H: int, series_names: 
     gap = int((t - last) / pd.Timedelta(hours=1)) - 1  # hours missing at the end of the history
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fc = forecast(hist, H + gap, n_paths=int(s.n_paths), seed=int(s.seed) + w, models=s.models)
+        fc = forecast(hist, H + gap, n_paths=int(s.n_paths), seed=int(seed), models=s.models if models is None
+                      else models)
     idx = {tuple(k): i for i, k in enumerate(fc.keys[SERIES_KEYS].astype(str).itertuples(index=False))}
     N = fc.paths.shape[1]
     out = np.zeros((N, H, len(series_names)))

@@ -126,6 +126,10 @@ def test_unpriced_pool_is_an_error(catalog):
     (dict(n_paths=0), EvaluateError, "n_paths"),
     (dict(decision_every="30D"), EvaluateError, "needs warmup"),
     (dict(n_path=3), UnknownNameError, "Did you mean .n_paths."),
+    (dict(forecast_candidates=("forecast", "lokback")), UnknownNameError, "Did you mean 'lookback'"),
+    (dict(forecast_candidates=()), EvaluateError, "forecast_candidates is empty"),
+    (dict(select_default="ets"), EvaluateError, "select_default must be one of"),
+    (dict(select_alpha=1.5), EvaluateError, "select_alpha"),
 ])
 def test_bad_settings(usage, catalog, kw, err, match):
     args = {**FAST, **kw}
@@ -158,3 +162,71 @@ def test_teams_are_summed(usage, catalog):
     one = backtest(usage, catalog, policies="lookback,hindsight", **kw).summary.set_index("policy")
     two = backtest(split, catalog, policies="lookback,hindsight", **kw).summary.set_index("policy")
     assert np.allclose(one["cost_usd"], two["cost_usd"], rtol=1e-9)
+
+
+def test_selection_has_no_look_ahead(usage, catalog):
+    """The forecast policy's choice of rule at window k is scored on windows that ended by its decision time:
+    changing the demand from window k on changes nothing decided up to k, and changes the scores after it."""
+    full = backtest(usage, catalog, **FAST)
+    k = 3
+    t_k = pd.Timestamp(full.settings["forecast_selection"][k]["start"])
+    changed = usage.copy()
+    changed.loc[changed["ts"] >= t_k, "gpu_hours"] *= 0.2
+    other = backtest(changed, catalog, **FAST)
+    sel_a, sel_b = full.settings["forecast_selection"], other.settings["forecast_selection"]
+    assert sel_a[k]["origins_scored"] > 0  # the choice at k was made on scored history
+    for w in range(k + 1):
+        assert sel_a[w] == sel_b[w], w
+        for p in ("forecast", "lookback"):
+            a = full.purchases[(full.purchases["policy"] == p) & (full.purchases["window"] == w)]
+            b = other.purchases[(other.purchases["policy"] == p) & (other.purchases["window"] == w)]
+            assert a["instrument"].tolist() == b["instrument"].tolist()
+            assert np.allclose(a["quantity"], b["quantity"], rtol=1e-9), (p, w)
+    # the next decision scores the window that started at k: its scores see the change
+    assert sel_a[k + 1]["cost_usd_lookback"] != pytest.approx(sel_b[k + 1]["cost_usd_lookback"], rel=1e-6)
+
+
+def test_selection_records_and_forecast_alone(usage, catalog, result):
+    sel = result.settings["forecast_selection"]
+    assert [r["window"] for r in sel] == list(range(result.settings["windows"]))
+    assert all(r["chosen"] in ("forecast", "lookback") for r in sel)
+    # no scorable origin before the first decision (7-day warm-up = select_min_history): the default decides
+    assert sel[0]["chosen"] == "lookback" and sel[0]["origins_scored"] == 0
+    # the forecast policy is the lookback rule exactly where it chose it
+    p = result.purchases
+    for r in sel:
+        if r["chosen"] == "lookback":
+            a = p[(p["policy"] == "forecast") & (p["window"] == r["window"])]["quantity"].to_numpy()
+            b = p[(p["policy"] == "lookback") & (p["window"] == r["window"])]["quantity"].to_numpy()
+            assert np.allclose(a, b, rtol=1e-9)
+    alone = backtest(usage, catalog, policies="forecast,hindsight", forecast_candidates=("forecast",), **FAST)
+    assert {r["chosen"] for r in alone.settings["forecast_selection"]} == {"forecast"}
+
+
+def test_selection_switches_to_a_forecast_that_proves_cheaper(catalog):
+    """Demand growing 3% a day: the trailing week under-commits, a trend forecast does not; once the scored
+    windows show it (paired test at 5%), the forecast decides, and the policy beats the lookback rule."""
+    rng = np.random.default_rng(0)
+    ts = pd.date_range("2026-01-05", periods=24 * 35, freq="h", tz="UTC")
+    h = np.arange(len(ts))
+    y = 100 * (1 + 0.03 * h / 24) + 5 * np.sin(2 * np.pi * h / 24) + rng.normal(0, 2, len(h))
+    u = pd.DataFrame({"ts": ts, "provider": "aws", "region": "us-east-1", "instance_type": "g6.xlarge",
+                      "workload_class": "inference", "team": "unallocated", "gpu_hours": y})
+    res = backtest(u, catalog, policies="forecast,lookback,hindsight",
+                   **{**FAST, "lookback": "7D", "models": "theta"})
+    sel = res.settings["forecast_selection"]
+    assert sel[0]["chosen"] == "lookback"  # nothing scored yet: the default rule
+    assert sel[-1]["chosen"] == "forecast" and sel[-1]["p_value_forecast"] < 0.05
+    assert all(r["p_value_forecast"] < 0.05 for r in sel if r["chosen"] == "forecast")
+    s = res.summary.set_index("policy")["savings_capture"]
+    assert s["forecast"] > s["lookback"]
+
+
+@pytest.mark.parametrize("diff, n_eff, expect", [
+    ([-1.0, -2.0, -1.5, -1.2], None, "small"), ([1.0, 2.0, 1.5], None, "large"), ([-1.0], None, "one"),
+    ([-1.0, -2.0, -1.5, -1.2], 1.5, "one"), ([-1.0, -1.0, -1.0], None, "zero"),
+])
+def test_cheaper_p_value(diff, n_eff, expect):
+    from finops_forecast.evaluate.rolling import cheaper_p_value
+    p = cheaper_p_value(diff, n_eff)
+    assert {"small": p < 0.01, "large": p > 0.9, "one": p == 1.0, "zero": p == 0.0}[expect]

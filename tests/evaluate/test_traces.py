@@ -70,8 +70,24 @@ def test_forecast_beats_lookback_on_dlrm(results):
     assert s["forecast"] >= s["lookback"]
 
 
-@pytest.mark.xfail(strict=True, reason="measured shortfall (docs/backtest.md): on Philly the week-ahead forecast "
-                                       "captures 0.941 of hindsight, the 14-day lookback 0.972")
-def test_forecast_beats_lookback_on_philly(results):
+def test_forecast_at_least_lookback_on_philly(results):
+    """The floor that failed before the decision-focused selection (forecast alone 0.941, lookback 0.972):
+    the forecast never proved cheaper on Philly's scored windows, so the lookback rule decided every week."""
     s = results["philly"].summary.set_index("policy")["savings_capture"]
     assert s["forecast"] >= s["lookback"]
+
+
+def test_selection_scores_only_completed_windows(results):
+    """Every decision of the forecast policy was scored on the windows that ended by then (daily origins from
+    one week of history to one term before the decision) and kept the default unless the test rejected."""
+    for name, r in results.items():
+        term, every = r.settings["term"], r.settings["select_every"]
+        first = pd.Timestamp(r.settings["first_decision"])
+        start = first - pd.Timedelta(hours=r.settings["warmup"])
+        for rec in r.settings["forecast_selection"]:
+            t = pd.Timestamp(rec["start"])
+            hours = (t - start) / pd.Timedelta(hours=1)
+            expect = len(range(int(hours) - term, r.settings["select_min_history"] - 1, -every))
+            assert rec["origins_scored"] == expect, (name, rec)
+            if rec["chosen"] != r.settings["select_default"]:
+                assert rec[f"p_value_{rec['chosen']}"] < r.settings["select_alpha"]
