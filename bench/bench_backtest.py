@@ -7,6 +7,9 @@ time and the savings-capture ratios, checks the floors of the issue, and writes
 ``bench/results/backtest_philly.json`` and ``bench/results/backtest_dlrm.json`` (the backtest's JSON plus a
 ``bench`` block).
 
+The forecast policy chooses, at each decision, between its forecast and the lookback rule by the cost each
+would have billed on the earlier windows (``settings.forecast_selection`` in the JSON; docs/backtest.md).
+
 Floors: forecast savings capture >= lookback's on each trace; mean forecast capture over the traces >= 0.95;
 hindsight never beaten. A floor that does not hold is reported (``floors`` in the JSON) and makes the exit code 1
 only with ``--strict``: the numbers are the measurement, not a tuning target.
@@ -68,6 +71,8 @@ def main(argv=None) -> int:
                 "coverage", "savings_capture", "commitment_capture"]
         print(s[cols].to_string(float_format=lambda v: f"{v:,.4f}" if abs(v) < 10 else f"{v:,.0f}"))
         print(f"   forecast / lookback capture ratio {cap['forecast'] / cap['lookback']:.4f}; floors {floors}")
+        rules = [c["chosen"] for c in res.settings.get("forecast_selection", [])]
+        print(f"   forecast policy's rule per window (settings.forecast_selection): {', '.join(rules)}")
     mean_cap = statistics.mean(captures.values())
     mean_ok = mean_cap >= 0.95
     ok_all &= mean_ok
