@@ -57,8 +57,10 @@ class PortfolioConfig:
     time_limit_s : float
         Solver time limit [s].
     mip_rel_gap : float
-        Relative optimality gap at which the MILP (``integer_ri``) stops: the plan costs at most this share
-        more than the best integer plan.
+        Relative optimality gap of the integer plan (``integer_ri``): the plan's objective is proven at most this
+        share above the best integer plan's. The default, 0.5%, is far below the forecast's own error; on the
+        30-pool benchmark rounding the LP plan proves 0.16% in seconds, while HiGHS branch and bound does not
+        prove 0.1% within 2 minutes (the LP relaxation's bound is weak there: fractional instances).
     """
 
     quarters: int = 12
@@ -87,7 +89,7 @@ class PortfolioConfig:
     frontier_lambdas: tuple = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
     curve_factors: tuple = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
     time_limit_s: float = 600.0
-    mip_rel_gap: float = 1e-3
+    mip_rel_gap: float = 5e-3
 
     def __post_init__(self):
         def bad(name, msg):

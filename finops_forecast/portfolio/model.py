@@ -56,6 +56,8 @@ class Solution:
     solver: str
     notes: list = field(default_factory=list)
     group_cost_usd: np.ndarray | None = None
+    #: integer plans: objective of the LP relaxation, a lower bound on every integer plan's [USD]
+    lp_bound_usd: float | None = None
 
 
 class ExpectedCost:
@@ -169,7 +171,7 @@ class CommitmentModel:
                                  "payment_options and families.")
         parts = []
         if n_pool:
-            self.xp = cp.Variable((T, n_pool), nonneg=True, integer=bool(integer_pool), name="x_pool")
+            self.xp = cp.Variable((T, n_pool), nonneg=True, name="x_pool")  # integers: see _integer_plan
             parts.append(self.xp)
         if I - n_pool:
             self.xs = cp.Variable((T, I - n_pool), nonneg=True, name="x_spend")
@@ -278,7 +280,7 @@ class CommitmentModel:
     # ---- solve
     def solve(self, risk_lambda: float | None = None, alpha: float | None = None, *, solver: str = "HIGHS",
               fallback_solvers=("CLARABEL", "SCIPY"), allow_inaccurate: bool = False,
-              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 1e-3) -> Solution:
+              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 5e-3) -> Solution:
         """Solve (re-using the compiled program) and map statuses to typed errors.
 
         Raises
@@ -292,33 +294,9 @@ class CommitmentModel:
             self.risk_term.set(self.risk_term.lam.value if risk_lambda is None else risk_lambda,
                                self.risk_term.alpha if alpha is None else alpha)
         notes, tried = [], []
+        self._diagnose = diagnose
         solvers = [solver] + [s for s in fallback_solvers if s != solver]
-        installed = set(cp.installed_solvers())
-        status = None
-        for s in solvers:
-            if s not in installed:
-                tried.append(f"{s}: not installed")
-                continue
-            if self.integer_pool and s == "CLARABEL":
-                continue  # not a MILP solver
-            try:
-                self.problem.solve(solver=s, **_solver_opts(s, time_limit_s, self.integer_pool, mip_rel_gap))
-            except cp.error.SolverError as e:
-                tried.append(f"{s}: {str(e).splitlines()[0][:200]}")
-                continue
-            status = self.problem.status
-            if status == cp.OPTIMAL:
-                break
-            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-                if diagnose:
-                    raise self._infeasible()
-                raise ProgramInfeasible("The commitment program is infeasible.")
-            if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
-                raise PortfolioError("The commitment program is unbounded: a commitment priced at or below 0 "
-                                     "or a negative demand; check the catalog's commitment rates.")
-            tried.append(f"{s}: status {status}")
-            if status == cp.OPTIMAL_INACCURATE and allow_inaccurate and s == solvers[-1]:
-                break
+        status, s = self._run(self.problem, solvers, tried, time_limit_s, allow_inaccurate)
         if status != cp.OPTIMAL:
             if status == cp.OPTIMAL_INACCURATE and allow_inaccurate:
                 notes.append("solution is optimal_inaccurate (allow_inaccurate=True): " + "; ".join(tried))
@@ -329,16 +307,177 @@ class CommitmentModel:
                     "to accept an inaccurate plan (it is marked as such).")
         if tried:
             notes.append(f"{solvers[0]} failed ({'; '.join(tried)}); solved with {s}.")
-        xv = np.maximum(np.asarray(self.x.value, float), 0.0)
-        if self.integer_pool:
-            xv[:, self.market.is_pool] = np.round(xv[:, self.market.is_pool])
+        if self.integer_pool and getattr(self, "xp", None) is not None:
+            return self._integer_plan(s, status, notes, time_limit_s, mip_rel_gap, allow_inaccurate)
+        return self._solution(self._values(), str(status), s, notes)
+
+    def _run(self, problem: cp.Problem, solvers, tried: list, time_limit_s: float, allow_inaccurate: bool,
+             integer: bool = False, mip_rel_gap: float = 1e-3, strict: bool = True):
+        """Solve ``problem`` with the first solver that returns optimal; raise on infeasible / unbounded
+        (``strict``) or record it in ``tried`` and return the status (a rounded integer plan may be
+        infeasible)."""
+        installed = set(cp.installed_solvers())
+        status, s = None, None
+        for s in solvers:
+            if s not in installed:
+                tried.append(f"{s}: not installed")
+                continue
+            if integer and s == "CLARABEL":
+                continue  # not a MILP solver
+            try:
+                problem.solve(solver=s, **_solver_opts(s, time_limit_s, integer, mip_rel_gap))
+            except cp.error.SolverError as e:
+                tried.append(f"{s}: {str(e).splitlines()[0][:200]}")
+                continue
+            status = problem.status
+            if status == cp.OPTIMAL:
+                break
+            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                if not strict:
+                    tried.append(f"{s}: {status}")
+                    break
+                if getattr(self, "_diagnose", True):
+                    raise self._infeasible()
+                raise ProgramInfeasible("The commitment program is infeasible.")
+            if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+                raise PortfolioError("The commitment program is unbounded: a commitment priced at or below 0 "
+                                     "or a negative demand; check the catalog's commitment rates.")
+            tried.append(f"{s}: status {status}")
+            if status == cp.OPTIMAL_INACCURATE and allow_inaccurate and s == solvers[-1]:
+                break
+        return status, s
+
+    def _values(self) -> dict:
+        """The current variable values (after a solve), as arrays."""
+        return {"x": np.maximum(np.asarray(self.x.value, float), 0.0),
+                "active": np.maximum(np.asarray(self.active.value, float), 0.0),
+                "loss": np.asarray(self.loss.value, float).ravel(),
+                "objective": float(self.problem.value) if self.problem.value is not None else float("nan")}
+
+    def _solution(self, v: dict, status: str, solver: str, notes: list) -> Solution:
+        xv = v["x"].copy()
         xv[np.abs(xv) < 1e-9] = 0.0
-        act = np.maximum(np.asarray(self.active.value, float), 0.0)
-        losses = np.asarray(self.loss.value, float).ravel()
-        exp = float(self.prob_w @ losses)
-        return Solution(x=xv, active=act, objective_usd=float(self.problem.value) * self.scale,
-                        expected_usd=exp, cvar_usd=cvar(losses, self.prob_w, self.risk_term.alpha),
-                        status=str(self.problem.status), solver=s, notes=notes, group_cost_usd=losses)
+        exp = float(self.prob_w @ v["loss"])
+        return Solution(x=xv, active=v["active"], objective_usd=v["objective"] * self.scale, expected_usd=exp,
+                        cvar_usd=cvar(v["loss"], self.prob_w, self.risk_term.alpha), status=status,
+                        solver=solver, notes=notes, group_cost_usd=v["loss"])
+
+    def _integer_plan(self, solver: str, status, notes: list, time_limit_s: float, mip_rel_gap: float,
+                      allow_inaccurate: bool) -> Solution:
+        """Whole instances for the pool instruments, with a proven optimality gap.
+
+        1. The LP relaxation (just solved) gives a lower bound ``LB`` on every integer plan's objective.
+        2. Its pool purchases are rounded to whole instances (cumulatively over the ladder) and fixed; the rest of
+           the program (spend plans, recourse) is re-solved as an LP: an integer-feasible plan with objective
+           ``UB``. If that is not within the gap, a dive fixes one quarter at a time and re-solves the LP for
+           the later quarters after each rounding.
+        3. If ``(UB - LB) / UB <= mip_rel_gap`` the plan is optimal within the gap (what a MILP solver stopping at
+           that gap returns). Otherwise HiGHS branch and bound solves the MILP in the time left; its plan is kept
+           if it is better. A plan whose gap is not proven raises unless ``allow_inaccurate``.
+        """
+        import time
+
+        t0 = time.perf_counter()
+        lp = self._values()
+        lb = lp["objective"]
+        x_lp = np.maximum(np.asarray(self.xp.value, float), 0.0)
+        if not hasattr(self, "_fix"):
+            # xp fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
+            self._mask = cp.Parameter(self.xp.shape, nonneg=True, name="fixed_mask")
+            self._fix = cp.Parameter(self.xp.shape, nonneg=True, name="fixed_instances")
+            self._fixed_problem = cp.Problem(self.problem.objective, self.problem.constraints
+                                             + [cp.multiply(self._mask, self.xp) == self._fix])
+        best, how_best = None, None
+        tried: list = []
+
+        def fixed_solve(mask, xr):
+            self._mask.value = mask.astype(float)
+            self._fix.value = np.maximum(mask * xr, 0.0)
+            st, _ = self._run(self._fixed_problem, [solver], tried, time_limit_s, False, strict=False)
+            if st != cp.OPTIMAL:
+                return None
+            v = self._values()
+            v["objective"] = float(self._fixed_problem.value)
+            v["xp"] = np.maximum(np.asarray(self.xp.value, float), 0.0)
+            return v
+
+        def keep(v, how):
+            nonlocal best, how_best
+            if v is not None and (best is None or v["objective"] < best["objective"]):
+                best, how_best = v, how
+
+        def good():
+            return best is not None and (best["objective"] - lb) <= mip_rel_gap * abs(best["objective"])
+
+        ones = np.ones(self.xp.shape, bool)
+        # (a) round the cumulative purchases, not each quarter's: a ladder buying 0.4 instances a quarter becomes
+        # one instance every two or three quarters instead of none at all
+        keep(fixed_solve(ones, np.diff(np.round(np.cumsum(x_lp, axis=0)), axis=0, prepend=0.0)),
+             "rounded to the nearest instance (cumulative over the ladder)")
+        # (b) a dive: fix quarter by quarter, re-solving the LP for the later quarters after each rounding
+        if not good() and self.T > 1:
+            mask = np.zeros(self.xp.shape, bool)
+            xr = np.zeros(self.xp.shape)
+            cur = x_lp
+            cum_int = np.zeros(self.xp.shape[1])
+            v = None
+            for t in range(self.T):
+                target = np.round(cum_int + cur[t])
+                xr[t] = np.maximum(target - cum_int, 0.0)
+                cum_int = cum_int + xr[t]
+                mask[t] = True
+                v = fixed_solve(mask, xr)
+                if v is None:
+                    break
+                cur = v["xp"]
+            keep(v, "fixed quarter by quarter, the LP re-solved for the later quarters after each rounding")
+
+        def gap(v):
+            return (v["objective"] - lb) / max(abs(v["objective"]), 1e-12)
+
+        proven = best is not None and gap(best) <= mip_rel_gap
+        how_proven = "of the LP relaxation, a lower bound on every integer plan"
+        if not proven:
+            left = time_limit_s - (time.perf_counter() - t0)
+            if not hasattr(self, "_mip_problem"):
+                self._xint = cp.Variable(self.xp.shape, nonneg=True, integer=True, name="x_pool_int")
+                self._mip_problem = cp.Problem(self.problem.objective,
+                                               self.problem.constraints + [self.xp == self._xint])
+            st, _ = self._run(self._mip_problem, [solver], tried, max(left, 1.0), False, integer=True,
+                              mip_rel_gap=mip_rel_gap, strict=False)
+            if st == cp.OPTIMAL:
+                # branch and bound proved its plan within mip_rel_gap of the best integer plan; a rounded
+                # plan at least as good is within it too
+                v = self._values()
+                v["objective"] = float(self._mip_problem.value)
+                if best is None or v["objective"] <= best["objective"]:
+                    best, how_best = v, "by branch and bound (HiGHS MILP)"
+                proven = True
+                how_proven = "of the best integer plan, proven by HiGHS branch and bound"
+        if best is None:
+            raise NumericalSolverError(
+                "No integer plan found for integer_ri=True (rounded LP plans and the MILP failed: "
+                + "; ".join(tried) + "). Set integer_ri=False, or raise time_limit_s.")
+        g = gap(best)
+        x = best["x"]
+        x[:, self.market.is_pool] = np.round(x[:, self.market.is_pool])
+        best["x"] = x
+        if proven:
+            notes.append(f"integer reserved-instance counts {how_best}: within {mip_rel_gap:.2%} {how_proven} "
+                         f"({max(g, 0.0):.3%} above the LP relaxation).")
+        st = str(status)
+        if not proven:
+            notes.append(f"integer reserved-instance counts {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
+                         f"(not proven within mip_rel_gap={mip_rel_gap:.2%}).")
+            if not allow_inaccurate:
+                raise NumericalSolverError(
+                    f"The integer plan is only proven within {g:.2%} of optimal (target mip_rel_gap="
+                    f"{mip_rel_gap:.2%}; {'; '.join(tried) or 'no MILP improvement'}). Raise time_limit_s or "
+                    "mip_rel_gap, set integer_ri=False, or allow_inaccurate=True to accept it (marked as such).")
+            st = cp.OPTIMAL_INACCURATE
+        sol = self._solution(best, st, solver, notes)
+        sol.lp_bound_usd = lb * self.scale
+        return sol
 
     def _infeasible(self) -> ProgramInfeasible:
         """Find which user constraints, dropped one at a time (then all), make the program feasible."""
@@ -383,10 +522,13 @@ HIGHS_LP_METHOD = "simplex"
 
 def _solver_opts(s: str, time_limit_s: float, integer: bool = False, mip_rel_gap: float = 1e-3) -> dict:
     if s == "HIGHS":
+        # output_flag off: no HiGHS banner on stdout (it would land in CLI output and papermill cells)
         if integer:
-            return {"time_limit": float(time_limit_s), "highs_options": {"mip_rel_gap": float(mip_rel_gap)}}
+            return {"time_limit": float(time_limit_s),
+                    "highs_options": {"mip_rel_gap": float(mip_rel_gap), "output_flag": False}}
         # dual simplex: measured faster than IPX (interior point + crossover) on this block-angular LP
-        return {"time_limit": float(time_limit_s), "highs_options": {"solver": HIGHS_LP_METHOD}}
+        return {"time_limit": float(time_limit_s),
+                "highs_options": {"solver": HIGHS_LP_METHOD, "output_flag": False}}
     if s == "SCIPY":
         return {"scipy_options": {"time_limit": float(time_limit_s)}}
     return {}

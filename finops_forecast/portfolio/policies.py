@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from finops_forecast.errors import PortfolioError, unknown_name
+from finops_forecast.portfolio.billing import bill_chunks
 from finops_forecast.portfolio.compress import compress, full
 from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import Market
@@ -135,9 +136,14 @@ def decide(policy: str, market: Market, *, history=None, future=None, scenarios=
     buy = np.zeros(I)
     ok = _purchasable(market, config)
     ins = market.instruments
-    gpu = market.pool_gpu_matrix()
-    have = np.zeros(market.n_pools) if held is None else np.asarray(held, float) @ gpu
-    # spend plans held cover floors too: count them at their mean rate
+    # what is already held (reserved instances and spend plans) covers part of the floor: bill the floor hour
+    # under it with the billing engine, so a spend plan counts at the rates it really gets
+    have = np.zeros(market.n_pools)
+    if held is not None and np.any(np.asarray(held, float) > 0):
+        firm = np.flatnonzero(market.chunk_series < 0)
+        fl = np.zeros(market.n_chunks)
+        fl[firm] = floor[market.chunk_pool[firm]]
+        have = bill_chunks(fl[None, :], market, np.asarray(held, float)).covered[0]
     for p in range(market.n_pools):
         need = max(floor[p] - have[p], 0.0)
         if need <= 0:

@@ -149,6 +149,39 @@ def test_integer_ri_counts(rng, two_pool_catalog):
     assert len(q) and np.allclose(q, np.round(q))
 
 
+@pytest.mark.parametrize("ri_rate, best", [(0.6, 1), (0.4, 2)])
+def test_integer_ri_known_answer_where_rounding_is_wrong(ri_rate, best):
+    """Flat 12 GPU on 8-GPU instances: the LP holds 1.5 instances; one instance costs 8 r + 4 od per hour
+    (4 GPU on demand), two cost 16 r. With r = 0.6 one is best (8.8 < 9.6 USD/h), with r = 0.4 two (6.4 < 7.2).
+    Rounding 1.5 gives 2 either way, so the r = 0.6 case needs the branch and bound fallback."""
+    cat = make_catalog(catalog_rows(P5, 8, 1.0, ri={12: ri_rate}))
+    d = np.full((1, 2, 2160), 12.0)
+    plan = optimize(scen(d, keys(P5 + ("inference",))), cat,
+                    config=PortfolioConfig(**ONE_Q, integer_ri=True, mip_rel_gap=1e-4))
+    assert plan.status == "optimal"
+    assert plan.buy_now["quantity"].sum() == pytest.approx(best)
+    hourly = min(8 * ri_rate + 4.0, 16 * ri_rate)
+    assert plan.expected_cost_usd == pytest.approx(hourly * 2160, rel=1e-6)
+    assert any("integer reserved-instance counts" in n for n in plan.notes)
+
+
+def test_integer_plan_gap_is_proven_and_reported(rng):
+    """A ladder of fractional purchases: the integer plan is never better than the LP bound and is proven within
+    mip_rel_gap of it (or by branch and bound)."""
+    d = hourly_paths(8, 2190 * 4, [37.0, 21.0], [3.0, 2.0], rng, trend=0.3)
+    ks = keys(P5 + ("inference",), P4 + ("inference",))
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.4}), catalog_rows(P4, 8, 3.0, ri={12: 1.9}))
+    cfg = PortfolioConfig(quarters=4, terms_months=(12,), frontier_lambdas=(0.0,), curve_factors=(1.0,))
+    lp = _solve(prepare(scen(d, ks), cat, config=cfg))
+    prep = prepare(scen(d, ks), cat, config=cfg.replace(integer_ri=True))
+    sol = _solve(prep)
+    pool = prep.market.is_pool
+    assert np.allclose(sol.x[:, pool], np.round(sol.x[:, pool]))
+    assert sol.objective_usd >= lp.objective_usd * (1 - 1e-9)
+    assert sol.status == "optimal"
+    assert sol.objective_usd <= lp.objective_usd * (1 + 5e-3) or "branch and bound" in " ".join(sol.notes)
+
+
 def test_budget_too_small_for_floor_coverage_names_the_constraints(rng):
     cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.0}, payment="all_upfront", upfront_share=1.0))
     d = np.clip(rng.normal(100, 10, (4, 2160)), 0, None)[None]

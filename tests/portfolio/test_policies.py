@@ -48,6 +48,33 @@ def test_on_demand_buys_nothing_and_stable_buys_the_minimum(market):
     np.testing.assert_allclose(gpus, d.min(axis=0), rtol=1e-9)
 
 
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_stable_counts_held_spend_plans(market, share):
+    """A savings plan already held covers part (or all) of the floors: stable buys only the rest, so the held
+    plan and the new purchases together cover each pool's floor exactly once, the plan fully used."""
+    from finops_forecast.portfolio import bill_chunks
+
+    rng = np.random.default_rng(6)
+    hist = np.column_stack([rng.uniform(100, 300, 800), np.full(800, 64.0), rng.uniform(40, 60, 800)])
+    floor = market.pool_demand(market.chunks(hist[-720:])).min(axis=0)  # per pool [GPU]
+    sp = np.flatnonzero(~market.is_pool)
+    assert len(sp) == 1
+    held = np.zeros(market.n_instruments)
+    held[sp[0]] = share * float(floor @ market.rate[sp[0]])  # [USD/h]
+    q = decide("stable", market, history=hist, config=CFG, held=held)
+    if share == 1.0:
+        assert not q.any()
+    else:
+        assert q.sum() > 0
+    fl = np.zeros(market.n_chunks)
+    firm = np.flatnonzero(market.chunk_series < 0)
+    fl[firm] = floor[market.chunk_pool[firm]]
+    b = bill_chunks(fl[None], market, held + q)
+    np.testing.assert_allclose(b.covered[0], floor, rtol=1e-9)
+    assert b.utilization()[sp[0]] == pytest.approx(1.0)
+    assert b.total_utilization() == pytest.approx(1.0)
+
+
 def test_lookback_is_hindsight_on_the_past(market):
     rng = np.random.default_rng(7)
     hist = hourly_paths(1, 24 * 21, (200, 120, 60), (30, 10, 8), rng)[:, 0].T
