@@ -149,6 +149,10 @@ class BacktestSettings:
         Hours between the earlier decision origins the candidates are scored on [h] (a day by default).
     select_min_history : int
         History an origin needs before it is scored [h] (one week: the forecast's weekly season).
+    select_max_history : int or None
+        Only origins within this many hours before the decision are scored [h] (90 days by default): bounds the
+        work per decision on long histories (each origin costs a forecast and a solve) and lets the choice
+        follow a fleet that changes. None: every origin since ``select_min_history``.
     max_windows : int or None
         Simulate only the first windows (for quick runs); None: every full window.
     """
@@ -173,6 +177,7 @@ class BacktestSettings:
     select_alpha: float | None = 0.05
     select_every: int = 24
     select_min_history: int = 168
+    select_max_history: int | None = 2160
     max_windows: int | None = None
 
     def __post_init__(self):
@@ -211,6 +216,12 @@ class BacktestSettings:
             raise EvaluateError(f"risk_lambda must be >= 0, got {self.risk_lambda}.")
         if int(self.n_paths) < 1:
             raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
+        if self.select_max_history is not None:
+            object.__setattr__(self, "select_max_history", parse_hours(self.select_max_history,
+                                                                       "select_max_history"))
+            if self.select_max_history < self.term:
+                raise EvaluateError(f"select_max_history must be at least the term ({self.term} h) so that one "
+                                    f"window can be scored, got {self.select_max_history} h.")
         if self.max_windows is not None and int(self.max_windows) < 1:
             raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
 
@@ -520,7 +531,9 @@ class _Selector:
 
     def origins(self, t: int) -> list:
         s = self.s
-        return list(range(t - s.term, s.select_min_history - 1, -s.select_every))
+        low = s.select_min_history if s.select_max_history is None else max(s.select_min_history,
+                                                                            t - s.select_max_history)
+        return list(range(t - s.term, low - 1, -s.select_every))
 
     def decide(self, cand: str, t: int, H: int, held=None, seed: int = 0) -> np.ndarray:
         """Quantities rule ``cand`` buys at hour ``t`` for ``H`` hours, from the demand before ``t`` only."""

@@ -230,3 +230,18 @@ def test_cheaper_p_value(diff, n_eff, expect):
     from finops_forecast.evaluate.rolling import cheaper_p_value
     p = cheaper_p_value(diff, n_eff)
     assert {"small": p < 0.01, "large": p > 0.9, "one": p == 1.0, "zero": p == 0.0}[expect]
+
+
+def test_selection_history_cap():
+    """The selector scores only origins within select_max_history of the decision (bounded work on long
+    histories); None scores every origin since select_min_history; a cap shorter than the term is an error."""
+    from finops_forecast.evaluate.rolling import BacktestSettings, EvaluateError, _Selector
+
+    capped = _Selector(None, None, None, [], None, None, BacktestSettings(select_max_history="10D"), None, None)
+    t = 24 * 60
+    o = capped.origins(t)
+    assert o[0] == t - 168 and min(o) >= t - 240 and len(o) == len(range(t - 168, t - 240 - 1, -24))
+    every = _Selector(None, None, None, [], None, None, BacktestSettings(select_max_history=None), None, None)
+    assert min(every.origins(t)) == 168 and len(every.origins(t)) > len(o)
+    with pytest.raises(EvaluateError, match="select_max_history"):
+        BacktestSettings(select_max_history="3D")

@@ -87,7 +87,9 @@ def test_selection_scores_only_completed_windows(results):
         for rec in r.settings["forecast_selection"]:
             t = pd.Timestamp(rec["start"])
             hours = (t - start) / pd.Timedelta(hours=1)
-            expect = len(range(int(hours) - term, r.settings["select_min_history"] - 1, -every))
+            cap = r.settings["select_max_history"]
+            low = max(r.settings["select_min_history"], int(hours) - cap) if cap else r.settings["select_min_history"]
+            expect = len(range(int(hours) - term, low - 1, -every))
             assert rec["origins_scored"] == expect, (name, rec)
             if rec["chosen"] != r.settings["select_default"]:
                 assert rec[f"p_value_{rec['chosen']}"] < r.settings["select_alpha"]
