@@ -457,8 +457,11 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
 
     files = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))
     source = files[0] if len(files) == 1 else str(path)
+    # FOCUS times are UTC: the session time zone (by default the machine's) must not shift naive timestamps or
+    # move hour boundaries (date_trunc on TIMESTAMPTZ truncates in the session time zone)
     con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
     try:
+        con.execute("SET TimeZone = 'UTC'")
         if _is_parquet(files):
             scan = f"read_parquet({files!r}, union_by_name=true, filename=true)"
         else:

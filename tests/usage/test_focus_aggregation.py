@@ -108,3 +108,19 @@ def test_commitments_and_daily_rows(tmp_path, export):
     day = usage[(usage["ts"] >= "2025-05-05") & (usage["ts"] < "2025-05-06")]
     assert len(day) == 24 and day["gpu_hours"].sum() == pytest.approx(per_row.iloc[-1], rel=1e-12)
     assert rec.is_balanced() and any("more than one hour" in n for n in rec.notes)
+
+
+@pytest.mark.parametrize("tz", ["Asia/Kolkata", "America/New_York"])
+def test_machine_time_zone_does_not_shift_hours(tmp_path, focus_sample, tz):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "usage.parquet"
+    code = ("import sys; from finops_forecast.usage.readers import read_focus; "
+            "read_focus(sys.argv[1])[0].to_parquet(sys.argv[2])")
+    subprocess.run([sys.executable, "-c", code, str(focus_sample), str(out)], check=True,
+                   env={**os.environ, "TZ": tz})
+    expected, _ = read_focus(focus_sample)
+    # FOCUS times are UTC: naive '2024-09-12 01:00:00' is 01:00 UTC on any machine
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected, check_dtype=False)
