@@ -427,7 +427,8 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         Columns that carry the instance type directly, if the export has them.
     rules : list of Rule or path, optional
         Classification rules for untagged rows; they can match on ``provider``, ``region``, ``instance_type``,
-        ``team``, ``resource_id``, ``sub_account`` and ``tags`` (the raw JSON).
+        ``team``, ``resource_id``, ``sub_account`` and ``tags`` (the raw JSON) of the run (where a run's rows
+        disagree on one of them, the smallest value).
     heuristic : Heuristic, optional
         Thresholds of the classification heuristic (run = one resource's usage in the export).
     instance_types : path, DataFrame, optional
@@ -537,7 +538,8 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                      {inst_expr} AS instance_type"""
         period_sql = f"TRY_CAST({start_sql} AS TIMESTAMPTZ) AS t0, TRY_CAST({end_sql} AS TIMESTAMPTZ) AS t1"
 
-        def fate(qty_missing: str, qty_negative: str) -> str:
+        def fate(qty_missing: str, qty_negative: str, period_missing: str = "b.t0 IS NULL OR b.t1 IS NULL",
+                 period_backwards: str = "b.t1 < b.t0") -> str:
             """The reason (NULL = GPU usage) and detail of a row of ``base b`` joined with ``registry g``."""
             return f"""
               CASE
@@ -548,8 +550,8 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                   THEN 'GPU instance row not measured in hours'
                 WHEN {qty_missing} THEN 'GPU instance row without a numeric ConsumedQuantity'
                 WHEN {qty_negative} THEN 'GPU instance row with negative ConsumedQuantity'
-                WHEN b.t0 IS NULL OR b.t1 IS NULL THEN 'GPU instance row with an unparsable ChargePeriodStart/End'
-                WHEN b.t1 < b.t0 THEN 'GPU instance row whose ChargePeriodEnd is before its start'
+                WHEN {period_missing} THEN 'GPU instance row with an unparsable ChargePeriodStart/End'
+                WHEN {period_backwards} THEN 'GPU instance row whose ChargePeriodEnd is before its start'
                 WHEN b.region IS NULL THEN 'GPU instance row without a region'
               END AS reason,
               CASE
@@ -596,12 +598,69 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         else:
             tag_join = "LEFT JOIN tag_dim d ON false"
 
-        # The one pass over the export: rows with the same key columns, tags, commitment, quantity state and
-        # (for rows no tag classifies) resource and account are summed into one row of `pre`. Costs are summed
-        # as decimals, so totals stay exact.
+        def same(cols, a, b):
+            return " AND ".join(f"{a}.{_q(c)} IS NOT DISTINCT FROM {b}.{_q(c)}" for c in cols)
+
+        # Pools: each distinct combination of the pool columns, typed and looked up in the registry once.
+        # gpu_pool: rows of the pool are GPU usage unless their quantity or period is bad.
+        pool_list = ", ".join(_q(c) for c in pool_cols)
+        con.execute(f"""
+            CREATE TEMP TABLE pools AS
+            WITH base AS (SELECT *, {pool_sql} FROM (SELECT DISTINCT {pool_list} FROM raw)),
+            f AS (SELECT b.*, g.gpu_count, {fate('false', 'false', 'false', 'false')} FROM base b {registry_join})
+            SELECT * EXCLUDE (reason, detail), reason IS NULL AS gpu_pool FROM f""")
+
+        # Runs, for GPU rows no tag classifies: one run = one resource (or, without ResourceId, one pool x team x
+        # account). They are classified first (on duration and GPUs), so that the pass below can sum their rows
+        # by class. Where a run's rows disagree on team, account or tags, rules see the smallest value.
+        untagged = con.execute(f"SELECT count(*) FROM raw r {tag_join} WHERE d.tag_class IS NULL").fetchall()[0][0]
+        con.execute(f"""
+            CREATE TEMP TABLE run_parts AS
+            SELECT {pool_list}, tag_id, resource_id, sub_account, min(t0) AS t0, max(t1) AS t1, count(*) AS n
+            FROM (
+              SELECT {', '.join('r.' + _q(c) for c in pool_cols)}, d.tag_id, {rid} AS resource_id,
+                     {sub} AS sub_account, TRY_CAST({start_sql} AS TIMESTAMPTZ) AS t0,
+                     TRY_CAST({end_sql} AS TIMESTAMPTZ) AS t1, {qty_sql} AS qty
+              FROM raw r {tag_join} SEMI JOIN (SELECT * FROM pools WHERE gpu_pool) o ON {same(pool_cols, 'r', 'o')}
+              WHERE d.tag_class IS NULL)
+            WHERE qty >= 0 AND t0 IS NOT NULL AND t1 IS NOT NULL AND t1 >= t0 AND {'true' if untagged else 'false'}
+            GROUP BY ALL""")
+        con.execute(f"""
+            CREATE TEMP VIEW run_keys AS
+            SELECT p.*, o.provider, o.region, o.instance_type, o.gpu_count, t.team, t.tags,
+                   hash(coalesce(p.resource_id, ''), o.provider, o.region, o.instance_type,
+                        CASE WHEN p.resource_id IS NULL THEN coalesce(t.team, '') ELSE '' END,
+                        CASE WHEN p.resource_id IS NULL THEN coalesce(p.sub_account, '') ELSE '' END) AS run_key
+            FROM run_parts p JOIN pools o ON {same(pool_cols, 'p', 'o')} LEFT JOIN tag_dim t USING (tag_id)""")
+        runs = con.execute("""
+            SELECT run_key, min(provider) AS provider, min(region) AS region,
+                   min(instance_type) AS instance_type, max(gpu_count) AS gpus,
+                   min(team) AS team, min(resource_id) AS resource_id,
+                   min(sub_account) AS sub_account, min(tags) AS tags,
+                   epoch(max(t1) - min(t0)) / 3600.0 AS run_hours, CAST(sum(n) AS BIGINT) AS n
+            FROM run_keys GROUP BY run_key""").df()
+        runs = classify(runs, tag_col=None, gpus_col="gpus", hours_col="run_hours", rules=rules,
+                        heuristic=heuristic)
+        con.register("run_class_df", runs[["run_key", "workload_class", "classified_by"]])
+        if untagged:
+            con.execute("""
+                CREATE TEMP TABLE run_map AS
+                SELECT k.* EXCLUDE (t0, t1, n, provider, region, instance_type, gpu_count, team, tags, run_key),
+                       CAST(c.workload_class AS VARCHAR) AS run_class, CAST(c.classified_by AS VARCHAR) AS run_by
+                FROM run_keys k JOIN run_class_df c ON k.run_key = CAST(c.run_key AS UBIGINT)""")
+            run_join = (f"LEFT JOIN run_map m ON d.tag_class IS NULL AND "
+                        f"{same(pool_cols, 'r', 'm')} AND d.tag_id IS NOT DISTINCT FROM m.tag_id AND "
+                        f"{rid} IS NOT DISTINCT FROM m.resource_id AND {sub} IS NOT DISTINCT FROM m.sub_account")
+            run_cols = "m.run_class, m.run_by"
+        else:
+            run_join, run_cols = "", "NULL::VARCHAR AS run_class, NULL::VARCHAR AS run_by"
+
+        # The one pass over the export that reads every column: rows with the same key columns, tags,
+        # commitment, quantity state and run class are summed into one row of `pre`. Costs are summed as
+        # decimals, so totals stay exact.
         con.execute(f"""
             CREATE TEMP TABLE pre AS
-            SELECT {keys_sql}, tag_id, committed, resource_id, sub_account,
+            SELECT {keys_sql}, tag_id, committed, run_class, run_by,
                    CASE WHEN qty IS NULL THEN 0 WHEN qty < 0 THEN 1 ELSE 2 END AS qty_state,
                    count(*) AS n_rows, sum(qty) AS qty,
                    sum(billed_cost) AS billed_cost, sum(effective_cost) AS effective_cost,
@@ -609,27 +668,22 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                    count(*) FILTER (WHERE bad_billed) AS bad_billed,
                    count(*) FILTER (WHERE bad_effective) AS bad_effective
             FROM (
-              SELECT {', '.join('r.' + _q(c) for c in key_cols)}, d.tag_id, {commit} AS committed,
-                     CASE WHEN d.tag_class IS NULL THEN {rid} END AS resource_id,
-                     CASE WHEN d.tag_class IS NULL THEN {sub} END AS sub_account,
+              SELECT {', '.join('r.' + _q(c) for c in key_cols)}, d.tag_id, {commit} AS committed, {run_cols},
                      {qty_sql} AS qty, {cost['BilledCost']} AS billed_cost,
                      {cost['EffectiveCost']} AS effective_cost, {cost['ListCost']} AS list_cost,
                      ({_nullif('BilledCost')} IS NOT NULL AND {cost['BilledCost']} IS NULL) AS bad_billed,
                      ({_nullif('EffectiveCost')} IS NOT NULL AND {cost['EffectiveCost']} IS NULL) AS bad_effective
-              FROM raw r {tag_join})
+              FROM raw r {tag_join} {run_join})
             GROUP BY ALL""")
-        # each row of `pre` typed, with its pool, period and fate (reason NULL = GPU usage); the pool and the
-        # period are computed once per distinct value and joined back
-        def same(cols, a, b):
-            return " AND ".join(f"{a}.{_q(c)} IS NOT DISTINCT FROM {b}.{_q(c)}" for c in cols)
-
+        # each row of `pre` typed, with its pool, period and fate (reason NULL = GPU usage); the period is
+        # computed once per distinct value and joined back
         con.execute(f"""
             CREATE TEMP TABLE agg AS
-            WITH pools AS (SELECT *, {pool_sql} FROM (SELECT DISTINCT {', '.join(_q(c) for c in pool_cols)} FROM pre)),
-            periods AS (SELECT *, {period_sql} FROM (SELECT DISTINCT ChargePeriodStart, ChargePeriodEnd FROM pre)),
+            WITH periods AS (
+              SELECT *, {period_sql} FROM (SELECT DISTINCT ChargePeriodStart, ChargePeriodEnd FROM pre)),
             base AS (
               SELECT o.provider, o.region, o.charge_category, o.unit, o.instance_type, d.t0, d.t1,
-                     p.tag_id, p.committed, p.resource_id, p.sub_account, p.qty_state, p.n_rows, p.qty,
+                     p.tag_id, p.committed, p.run_class, p.run_by, p.qty_state, p.n_rows, p.qty,
                      p.billed_cost, p.effective_cost, p.list_cost, p.bad_billed, p.bad_effective
               FROM pre p JOIN pools o ON {same(pool_cols, 'p', 'o')}
               JOIN periods d ON {same(['ChargePeriodStart', 'ChargePeriodEnd'], 'p', 'd')})
@@ -677,39 +731,20 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         unknown_values = tag_values.loc[tag_unknown.to_numpy(bool), "tag_value"].tolist()
         n_unknown_tags = int(tag_values.loc[tag_unknown.to_numpy(bool), "n"].sum())
 
-        # runs for classification: one run = one resource (or, without ResourceId, one pool x team x account);
-        # where a run's rows disagree on team, account or tags, rules see the smallest value (deterministic)
         con.execute("""
             CREATE TEMP VIEW gpu AS
-            SELECT a.t0, a.t1, a.provider, a.region, a.instance_type, a.gpu_count, a.qty, a.n_rows,
-                   a.billed_cost, a.effective_cost, a.list_cost, a.committed, a.resource_id, a.sub_account, t.tags,
-                   t.team, t.tag_class,
-                   hash(coalesce(a.resource_id, ''), a.provider, a.region, a.instance_type,
-                        CASE WHEN a.resource_id IS NULL THEN coalesce(t.team, '') ELSE '' END,
-                        CASE WHEN a.resource_id IS NULL THEN coalesce(a.sub_account, '') ELSE '' END) AS run_key
+            SELECT a.t0, a.t1, a.provider, a.region, a.instance_type, a.gpu_count, a.qty, a.billed_cost,
+                   a.effective_cost, a.list_cost, a.committed, t.team,
+                   coalesce(t.tag_class, a.run_class) AS workload_class,
+                   CASE WHEN t.tag_class IS NOT NULL THEN 'tag' ELSE a.run_by END AS classified_by
             FROM agg a LEFT JOIN tag_dim t USING (tag_id)
             WHERE a.reason IS NULL""")
-        runs = con.execute("""
-            SELECT run_key, min(provider) AS provider, min(region) AS region,
-                   min(instance_type) AS instance_type, max(gpu_count) AS gpus,
-                   min(team) AS team, min(resource_id) AS resource_id,
-                   min(sub_account) AS sub_account, min(tags) AS tags,
-                   epoch(max(t1) - min(t0)) / 3600.0 AS run_hours, CAST(sum(n_rows) AS BIGINT) AS n
-            FROM gpu WHERE tag_class IS NULL GROUP BY run_key""").df()
-        runs = classify(runs, tag_col=None, gpus_col="gpus", hours_col="run_hours", rules=rules,
-                        heuristic=heuristic)
-        con.register("run_class_df", runs[["run_key", "workload_class", "classified_by"]])
-        con.execute("CREATE TEMP TABLE run_class AS SELECT CAST(run_key AS UBIGINT) AS run_key, "
-                    "CAST(workload_class AS VARCHAR) AS workload_class, "
-                    "CAST(classified_by AS VARCHAR) AS classified_by FROM run_class_df")
         # spread each row over the clock hours it covers (most rows cover exactly one) and aggregate
         hourly = con.sql(f"""
             WITH g AS (
-              SELECT g.*, coalesce(g.tag_class, c.workload_class) AS workload_class,
-                     CASE WHEN g.tag_class IS NOT NULL THEN 'tag' ELSE c.classified_by END AS classified_by,
-                     greatest(1, CAST(ceil(epoch(date_trunc('hour', g.t1 - INTERVAL 1 MICROSECOND)
-                                                 - date_trunc('hour', g.t0)) / 3600) AS BIGINT) + 1) AS n_hours
-              FROM gpu g LEFT JOIN run_class c ON g.run_key = c.run_key),
+              SELECT *, greatest(1, CAST(ceil(epoch(date_trunc('hour', t1 - INTERVAL 1 MICROSECOND)
+                                                    - date_trunc('hour', t0)) / 3600) AS BIGINT) + 1) AS n_hours
+              FROM gpu),
             h AS (SELECT *, unnest(generate_series(0, n_hours - 1)) AS k FROM g)
             SELECT date_trunc('hour', t0) + k * INTERVAL 1 HOUR AS ts, provider, region, instance_type,
                    workload_class, coalesce(team, '{UNALLOCATED}') AS team, classified_by,

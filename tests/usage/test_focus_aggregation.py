@@ -124,3 +124,23 @@ def test_machine_time_zone_does_not_shift_hours(tmp_path, focus_sample, tz):
     expected, _ = read_focus(focus_sample)
     # FOCUS times are UTC: naive '2024-09-12 01:00:00' is 01:00 UTC on any machine
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected, check_dtype=False)
+
+
+def test_untagged_resources_in_one_pool_are_classified_each_by_its_own_run(tmp_path):
+    hours = pd.date_range("2025-05-01", periods=20 * 24, freq="h", tz="UTC")
+    long = pd.DataFrame({"ChargePeriodStart": hours, "ResourceId": "i-long"})
+    short = pd.DataFrame({"ChargePeriodStart": hours[5:7], "ResourceId": "i-short"})
+    df = pd.concat([long, short, short.assign(ResourceId="i-short-2")], ignore_index=True)
+    df["ChargePeriodEnd"] = (df["ChargePeriodStart"] + pd.Timedelta(hours=1)).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    df["ChargePeriodStart"] = df["ChargePeriodStart"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    df = df.assign(ProviderName="AWS", RegionId="us-east-1", ChargeCategory="Usage", ConsumedQuantity=1.0,
+                   ConsumedUnit="Hours", BilledCost=4.6, EffectiveCost=4.6, ListCost=4.6,
+                   x_InstanceType="g6.12xlarge", Tags=None)
+    path = tmp_path / "export.parquet"
+    df.sample(frac=1.0, random_state=2).to_parquet(path, row_group_size=64)
+    usage, rec = read_focus(path)
+    by_class = usage.groupby("workload_class")["gpu_hours"].sum()
+    # g6.12xlarge has 4 GPUs: the 20-day instance is a service, the two 2-hour ones are sessions
+    assert by_class.to_dict() == {"inference": 20 * 24 * 4.0, "experimentation": 2 * 2 * 4.0}
+    assert set(usage["classified_by"]) == {"heuristic:always_on_service", "heuristic:short_session"}
+    assert rec.is_balanced() and rec.totals.loc["input", "rows"] == len(df)
