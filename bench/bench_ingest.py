@@ -11,7 +11,7 @@ and checks that both give the same result (usage rows, GPU-hours and costs in / 
 
 Floors (issue 8): median < 15 s and peak RSS < 2 GB on the 2-core machine. Writes ``bench/results/ingest.json``.
 
-    python bench/bench_ingest.py [--rows 10000000] [--repeat 3] [--baseline REF] [--no-prices]
+    python bench/bench_ingest.py [--rows 10000000] [--repeat 3] [--baseline REF] [--no-prices] [--untagged]
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": hwm / 1024,
 """
 
 
-def make_export(path: Path, rows: int, priced: bool = True) -> dict:
+def make_export(path: Path, rows: int, priced: bool = True, tagged: bool = True) -> dict:
     """Write a FOCUS Parquet export of about ``rows`` rows with DuckDB (bounded memory)."""
     import duckdb
 
@@ -69,11 +69,13 @@ def make_export(path: Path, rows: int, priced: bool = True) -> dict:
     n_gpu = len(focus)
     copies = max(1, round(rows * 0.99 / n_gpu))
     non_gpu = max(0, rows - copies * n_gpu)
+    tags = "" if tagged else ", NULL::VARCHAR AS Tags"  # untagged: every resource classified by the heuristic
     con = duckdb.connect()
     con.register("f", focus)
     con.execute(f"""
         COPY (
-          SELECT * REPLACE (ResourceId || '#' || CAST(k AS VARCHAR) AS ResourceId) FROM f, range({copies}) t(k)
+          SELECT * REPLACE (ResourceId || '#' || CAST(k AS VARCHAR) AS ResourceId{tags})
+          FROM f, range({copies}) t(k)
           UNION ALL
           SELECT * REPLACE ('Storage' AS ServiceCategory, 'GB-Months' AS ConsumedUnit, NULL AS x_InstanceType,
                             'S3 standard storage' AS ChargeDescription, 'bucket-' || CAST(k AS VARCHAR) AS ResourceId)
@@ -81,7 +83,7 @@ def make_export(path: Path, rows: int, priced: bool = True) -> dict:
         ) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 200000)""")
     con.close()
     return {"gpu_rows": copies * n_gpu, "non_gpu_rows": non_gpu, "file_mb": path.stat().st_size / 1e6,
-            "priced": priced}
+            "priced": priced, "tagged": tagged}
 
 
 def read_once(path: Path, readers_file: Path | None = None) -> dict:
@@ -103,11 +105,13 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline", metavar="REF", help=f"git revision whose {READERS} to time alongside")
     ap.add_argument("--no-prices", action="store_true", help="all costs 0 (the export before 2026-11-24)")
+    ap.add_argument("--untagged", action="store_true", help="no Tags on GPU rows: every run classified by "
+                                                            "the heuristic")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "focus_export.parquet"
         t0 = time.perf_counter()
-        info = make_export(path, args.rows, priced=not args.no_prices)
+        info = make_export(path, args.rows, priced=not args.no_prices, tagged=not args.untagged)
         info["generate_seconds"] = time.perf_counter() - t0
         baseline_file = None
         if args.baseline:
