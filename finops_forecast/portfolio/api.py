@@ -212,7 +212,8 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
             if not big:
                 cache[key] = mk.chunks_major(S)
             # path score: on-demand value of the path's demand [USD/h], no chunking needed
-            sc = np.tensordot(mk.od_rate[spool], S, axes=(0, 0)).sum(axis=1) / S.shape[2]
+            w = mk.od_rate[spool].astype(S.dtype if S.dtype == np.float32 else np.float64)
+            sc = np.tensordot(w, S, axes=(0, 0)).sum(axis=1, dtype=np.float64) / S.shape[2]
             q_t = [np.quantile(S[prov_of_series == pr].sum(0), config.max_commitment_quantile)
                    for pr in providers] if need_q else np.zeros(len(providers))
             f_t = [np.quantile(S[(spool == p) & fl_series].sum(0), config.floor_quantile)

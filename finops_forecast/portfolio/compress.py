@@ -82,7 +82,7 @@ def _bin_means(Y: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     Each row is sorted in float32 (numpy's SIMD sort: measured 5x faster than ``np.partition`` at the bin
     boundaries on 49 x 68k rows); the bin sums accumulate in float64."""
     P = np.sort(Y.astype(np.float32, copy=False), axis=1) if len(bounds) > 2 else Y
-    sums = np.add.reduceat(P, bounds[:-1], axis=1, dtype=np.float64)
+    sums = np.column_stack([P[:, a:b].sum(axis=1, dtype=np.float64) for a, b in zip(bounds[:-1], bounds[1:])])
     return (sums / np.diff(bounds)[None, :]).T
 
 

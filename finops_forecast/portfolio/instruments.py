@@ -185,7 +185,8 @@ class Market:
         if demand_t.shape[0] != self.n_series:
             raise PortfolioError(f"demand has {demand_t.shape[0]} series in its first axis; the market has "
                                  f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
-        if np.any(demand_t < 0) or not np.all(np.isfinite(demand_t)):
+        # two reductions, no temporary boolean arrays (a NaN or inf anywhere makes the sum non-finite)
+        if demand_t.size and (demand_t.min() < 0 or not np.isfinite(demand_t.sum(dtype=np.float64))):
             raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
         P, S, C = self.n_pools, self.n_series, self.n_chunks
         trail = demand_t.shape[1:]
