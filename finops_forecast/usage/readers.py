@@ -527,7 +527,8 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         start_sql, end_sql = _nullif("ChargePeriodStart"), _nullif("ChargePeriodEnd")
         qty_sql = f"TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE)"
         # The raw columns a row's pool, period and fate are computed from. An export repeats few distinct
-        # combinations of them, so the expressions below run once per combination (on `pre`), not once per row.
+        # combinations of them, so the expressions below run once per distinct pool (`pools`) and period
+        # (in `agg`), not once per row.
         key_cols = list(dict.fromkeys(c for c in (provider_col, region_col, "ChargeCategory", "ConsumedUnit",
                                                   "ChargePeriodStart", "ChargePeriodEnd", *instance_type_columns,
                                                   "SkuPriceDetails", *DESCRIPTIVE_COLUMNS) if has(c)))
