@@ -317,6 +317,8 @@ class CommitmentModel:
         (``strict``) or record it in ``tried`` and return the status (a rounded integer plan may be
         infeasible)."""
         installed = set(cp.installed_solvers())
+        if "HIGHS" in solvers:
+            _quiet_highs()
         status, s = None, None
         for s in solvers:
             if s not in installed:
@@ -514,6 +516,38 @@ class CommitmentModel:
         if "max_commitment_share" in culprits:
             msg += " The commitment cap is below what must be committed; raise max_commitment_share."
         return ProgramInfeasible(msg, culprits)
+
+
+_HIGHS_QUIET = False
+
+
+def _quiet_highs() -> None:
+    """highspy prints a banner on the process's C-level stdout when its first ``Highs`` object is made (once
+    per process, whatever the options). Make that first object here with file descriptor 1 pointed at
+    /dev/null, so CLI output (which may be JSON) and notebook cells stay clean."""
+    global _HIGHS_QUIET
+    if _HIGHS_QUIET:
+        return
+    _HIGHS_QUIET = True
+    try:
+        import os
+        import sys
+
+        import highspy
+    except ImportError:
+        return
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 #: HiGHS method for the LP ("ipm", "simplex", "choose"); a MILP always uses branch and bound

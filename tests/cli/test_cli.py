@@ -50,3 +50,17 @@ def test_report_command_end_to_end(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert (tmp_path / "2027Q1" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_optimize_command_integer_plan_with_clean_stdout(tmp_path):
+    """A real subprocess: whole reserved instances with the proven gap in the notes, and no solver banner on
+    stdout (HiGHS prints one per process unless silenced)."""
+    out = tmp_path / "plan.json"
+    proc = subprocess.run([sys.executable, "-m", "finops_forecast.cli", "optimize", "--sample", "--n-paths", "10",
+                           "--quarters", "2", "--horizon", "720", "--integer-ri", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "Running HiGHS" not in proc.stdout and "Copyright" not in proc.stdout
+    assert "integer reserved-instance counts" in " ".join(proc.stdout.split())
+    assert out.exists()
