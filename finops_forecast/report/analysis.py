@@ -185,6 +185,17 @@ class QuarterlyAnalysis:
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
         return self.comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
 
+    @staticmethod
+    def top_drivers_table(tables: dict):
+        """The showback's largest cost drivers as shown in the report (a Styler): GPU-hours and cost in whole
+        units, the unit cost in cents, the share of the month's GPU cost in percent."""
+        names = {"instance_type": "instance type", "workload_class": "class", "gpu_hours": "GPU-hours",
+                 "gpu_cost": "cost [USD]", "usd_per_gpu_hour": "USD/GPU-h", "share": "share of cost"}
+        frame = tables["top_drivers"].rename(columns=names)
+        fmt = {"GPU-hours": "{:,.0f}", "cost [USD]": "{:,.0f}", "USD/GPU-h": "{:,.2f}", "share of cost": "{:.1%}"}
+        return frame.style.format({k: v for k, v in fmt.items() if k in frame.columns}, na_rep="-").hide(
+            axis="index")
+
     def backtest_table(self):
         """Per series: the model chosen for total demand and each candidate's backtest MASE (a Styler)."""
         sel = self.forecast.selection

@@ -47,3 +47,16 @@ def test_owned_commitments_show_in_the_ladder_and_expire(tmp_path):
     assert "<svg" in to_svg(ladder_chart(analysis.plan, analysis.instrument_prices))
     # the comparison counts the owned RIs for every policy, so "no commitments" still pays for them
     assert analysis.comparison["commitment_usd_per_hour"].min() > 0
+
+
+def test_top_drivers_table_formats_shares_and_unit_costs():
+    """Shares of cost in percent and unit costs in cents, not rounded to 0 (which showed every share as 0)."""
+    import pandas as pd
+
+    from finops_forecast.report.analysis import QuarterlyAnalysis
+
+    top = pd.DataFrame({"rank": [1, 2], "team": ["a", "b"], "gpu_hours": [148056.4, 10.0],
+                        "gpu_cost": [1819608.2, 21.5], "usd_per_gpu_hour": [12.29, 2.15], "share": [0.372, 0.004]})
+    html = QuarterlyAnalysis.top_drivers_table({"top_drivers": top}).to_html()
+    assert "37.2%" in html and "0.4%" in html and "12.29" in html and "148,056" in html
+    assert "share of cost" in html and "USD/GPU-h" in html
