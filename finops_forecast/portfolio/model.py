@@ -438,7 +438,7 @@ class CommitmentModel:
             return (v["objective"] - lb) / max(abs(v["objective"]), 1e-12)
 
         proven = best is not None and gap(best) <= mip_rel_gap
-        how_proven = "of the LP relaxation, a lower bound on every integer plan"
+        by_bnb = False
         if not proven:
             left = time_limit_s - (time.perf_counter() - t0)
             if not hasattr(self, "_mip_problem"):
@@ -454,8 +454,7 @@ class CommitmentModel:
                 v["objective"] = float(self._mip_problem.value)
                 if best is None or v["objective"] <= best["objective"]:
                     best, how_best = v, "by branch and bound (HiGHS MILP)"
-                proven = True
-                how_proven = "of the best integer plan, proven by HiGHS branch and bound"
+                proven = by_bnb = True
         if best is None:
             raise NumericalSolverError(
                 "No integer plan found for integer_ri=True (rounded LP plans and the MILP failed: "
@@ -464,9 +463,13 @@ class CommitmentModel:
         x = best["x"]
         x[:, self.market.is_pool] = np.round(x[:, self.market.is_pool])
         best["x"] = x
-        if proven:
-            notes.append(f"integer reserved-instance counts {how_best}: within {mip_rel_gap:.2%} {how_proven} "
-                         f"({max(g, 0.0):.3%} above the LP relaxation).")
+        if proven and by_bnb:
+            notes.append(f"integer reserved-instance counts {how_best}: proven by HiGHS branch and bound within "
+                         f"{mip_rel_gap:.2%} of the best integer plan ({max(g, 0.0):.3%} above the LP relaxation).")
+        elif proven:
+            notes.append(f"integer reserved-instance counts {how_best}: proven within {max(g, 0.0):.3%} of the best "
+                         f"integer plan (its objective is {max(g, 0.0):.3%} above the LP relaxation, a lower bound "
+                         f"on every integer plan; target mip_rel_gap {mip_rel_gap:.2%}).")
         st = str(status)
         if not proven:
             notes.append(f"integer reserved-instance counts {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
