@@ -137,7 +137,7 @@ def bill_major(chunks_t: np.ndarray, market: Market, held) -> dict:
         ``remaining`` (C, N) uncovered chunks, ``used``, ``cover_gpu``, ``displaced`` (I, N), ``held`` (I, N)
         (a broadcast view when constant), in the units of :class:`Bill`.
     """
-    C, N = chunks_t.shape
+    N = chunks_t.shape[1]
     I = market.n_instruments
     held = np.asarray(held, dtype=float)
     if held.shape[-1:] != (I,):
@@ -209,7 +209,7 @@ def bill_chunks(chunks: np.ndarray, market: Market, held) -> Bill:
     Bill
     """
     chunks = np.atleast_2d(np.asarray(chunks, dtype=float))
-    N, C = chunks.shape
+    C = chunks.shape[1]
     if C != market.n_chunks:
         raise PortfolioError(f"chunks have {C} columns; the market has {market.n_chunks}.")
     chunks_t = np.ascontiguousarray(chunks.T)

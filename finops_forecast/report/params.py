@@ -83,6 +83,9 @@ class ReportParams(NotebookParams):
         Random seed of the forecast paths.
     history_days : int
         Days of history shown in the demand charts, >= 7.
+    track_record_weeks : int
+        Weeks of recent usage on which the forecast-driven rule and the clouds' lookback rule are replayed
+        (a rolling backtest, one decision a week), 0-26; 0 skips the section.
     output_dir : str
         Folder the notebook writes ``recommendations.csv`` and ``plan.json`` into ("." = beside the notebook).
     """
@@ -107,6 +110,7 @@ class ReportParams(NotebookParams):
     n_paths: int = 100
     seed: int = 0
     history_days: int = 120
+    track_record_weeks: int = 8
     output_dir: str = "."
 
     def validate(self) -> None:
@@ -147,6 +151,7 @@ class ReportParams(NotebookParams):
             ("budget_usd", self.budget_usd >= 0, "must be >= 0 (0 means no limit)"),
             ("n_paths", 10 <= self.n_paths <= 5000, "must be between 10 and 5000"),
             ("history_days", self.history_days >= 7, "must be >= 7"),
+            ("track_record_weeks", 0 <= self.track_record_weeks <= 26, "must be between 0 and 26 (0 skips it)"),
         ]
         for name, ok, rule in checks:
             if not ok:

@@ -60,3 +60,32 @@ def test_top_drivers_table_formats_shares_and_unit_costs():
     html = QuarterlyAnalysis.top_drivers_table({"top_drivers": top}).to_html()
     assert "37.2%" in html and "0.4%" in html and "12.29" in html and "148,056" in html
     assert "share of cost" in html and "USD/GPU-h" in html
+
+
+@pytest.mark.slow
+def test_track_record_replays_both_rules_on_recent_usage():
+    """Two weeks replayed on the sample: four rules billed on the same weeks, perfect foresight never beaten
+    and capturing 1; the text compares the two rules with the table's numbers; 0 weeks and a usage too short for
+    the warm-up say why there is no track record instead of failing."""
+    import dataclasses
+
+    from finops_forecast.report.analysis import quarterly_analysis
+    from finops_forecast.report.params import ReportParams
+
+    a = quarterly_analysis(ReportParams.from_mapping({"n_paths": 20, "quarters": 1, "quarter": "2027Q1",
+                                                      "track_record_weeks": 2}))
+    r = a.track_record()
+    s = r.summary.set_index("policy")
+    assert set(s.index) == {"forecast", "lookback", "hindsight", "on_demand"} and r.settings["windows"] == 2
+    assert s.loc["hindsight", "savings_capture"] == pytest.approx(1.0)
+    assert (s["cost_usd"] >= s.loc["hindsight", "cost_usd"] * (1 - 1e-9)).all()
+    # the weeks replayed are the last two of the usage
+    end = a.usage["ts"].max() + pd.Timedelta(hours=1)
+    assert pd.Timestamp(r.settings["first_decision"]) == end - pd.Timedelta(days=14)
+    text = a.track_record_text()
+    assert f"{s.loc['forecast', 'savings_capture']:.1%}" in text and f"{s.loc['lookback', 'savings_capture']:.1%}" in text
+    assert "forecast-driven (this method)" in a.track_record_table().to_html()
+    off = dataclasses.replace(a, params=dataclasses.replace(a.params, track_record_weeks=0), _track=None)
+    assert "off" in off.track_record_text() and off.track_record_table() is None
+    short = dataclasses.replace(a, usage=a.usage[a.usage["ts"] >= end - pd.Timedelta(days=20)], _track=None)
+    assert short.track_record_text().startswith("No track record:") and short.track_record_table() is None

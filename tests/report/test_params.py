@@ -15,6 +15,7 @@ from finops_forecast.report.params import ReportParams, ReportParamsError, next_
     ({"n_paths": "many"}, "parameter 'n_paths' = 'many' is not a whole number"),
     ({"terms": "12,24"}, "parameter 'terms'"),
     ({"quarters": 13}, "parameter 'quarters' = 13 must be between 1 and 12"),
+    ({"track_record_weeks": 27}, "parameter 'track_record_weeks' = 27 must be between 0 and 26"),
     ({"forecast_model": "arima"}, "parameter 'forecast_model': unknown model 'arima'"),
     ({"workload_classes": "training,inferense"}, "Did you mean 'inference'?"),
 ])

@@ -14,9 +14,10 @@ from finops_forecast.report.render import ReportError, external_references, rend
 
 pytestmark = pytest.mark.slow
 
-SMALL = {"n_paths": 20, "history_days": 30, "quarters": 4}
+SMALL = {"n_paths": 20, "history_days": 30, "quarters": 4, "track_record_weeks": 2}
 SECTIONS = ["Recommendation", "Why: demand history", "Why: the forecast", "The portfolio over the next quarters",
             "How much to commit, and at what risk", "What the clouds' own rule would buy",
+            "Track record on your recent usage",
             "Unit economics and showback", "Assumptions and pricing provenance"]
 
 
