@@ -155,6 +155,12 @@ class BacktestSettings:
         follow a fleet that changes. None: every origin since ``select_min_history``.
     max_windows : int or None
         Simulate only the first windows (for quick runs); None: every full window.
+    reselect_every : int or None
+        Hours between two per-series model selections of the forecast [h]. None (default): the ``"auto"``
+        selection backtest runs at every decision. Else a decision less than this many hours after the last
+        selection (made from the history before it, so there is no look-ahead) refits the models chosen then on
+        its own history and reuses their interval scales: the paths' levels and widths still follow the new
+        history, at about a thirteenth of the work (the quarterly report's track record selects once).
     """
 
     policies: tuple = POLICIES
@@ -179,6 +185,7 @@ class BacktestSettings:
     select_min_history: int = 168
     select_max_history: int | None = 2160
     max_windows: int | None = None
+    reselect_every: int | None = None
 
     def __post_init__(self):
         pol = tuple(self.policies)
@@ -222,6 +229,8 @@ class BacktestSettings:
             if self.select_max_history < self.term:
                 raise EvaluateError(f"select_max_history must be at least the term ({self.term} h) so that one "
                                     f"window can be scored, got {self.select_max_history} h.")
+        if self.reselect_every is not None:
+            object.__setattr__(self, "reselect_every", parse_hours(self.reselect_every, "reselect_every"))
         if self.max_windows is not None and int(self.max_windows) < 1:
             raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
 
@@ -528,6 +537,7 @@ class _Selector:
         self.series_names = series_names  # the columns of D
         self._decide, self._bill = decide, bill
         self.cost = {}  # (candidate, origin) -> USD billed on [origin, origin + term)
+        self.selections = {}  # models -> (hour of the selection, its selection frame)
 
     def origins(self, t: int) -> list:
         s = self.s
@@ -542,7 +552,14 @@ class _Selector:
             return self._decide("lookback", self.market, history=self.D[:t], lookback_hours=s.lookback, held=held,
                                 config=self.cfg)
         models = s.models if cand == "forecast" else cand
-        paths = _forecast_paths(self.usage, self.ts[t], H, self.series_names, s, seed, models)
+        reuse = None
+        if s.reselect_every is not None and models in self.selections:
+            t_sel, sel = self.selections[models]
+            if 0 <= t - t_sel < s.reselect_every:  # chosen from the history before t_sel <= t: no look-ahead
+                reuse = sel
+        paths, sel = _forecast_paths(self.usage, self.ts[t], H, self.series_names, s, seed, models, reuse)
+        if reuse is None:
+            self.selections[models] = (t, sel)
         return self._decide("forecast", self.market, scenarios=paths, held=held, config=self.cfg)
 
     def score(self, cand: str, o: int) -> float:
@@ -607,8 +624,13 @@ def cheaper_p_value(diff, n_eff: float | None = None) -> float:
 
 
 def _forecast_paths(usage: pd.DataFrame, t: pd.Timestamp, H: int, series_names: list, s: BacktestSettings,
-                    seed: int, models=None) -> np.ndarray:
-    """Forecast sample paths (N, H, S) of the H hours from ``t``, from the usage strictly before ``t``."""
+                    seed: int, models=None, reuse_selection=None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Forecast sample paths (N, H, S) of the H hours from ``t``, from the usage strictly before ``t``, and the
+    forecast's model selection.
+
+    Only the total demand is forecast (``components="total"``): the policies consume total paths, and the
+    total's paths do not depend on whether the baseline is forecast beside them.
+    """
     from finops_forecast.forecast import forecast
 
     hist = usage[usage["ts"] < t]
@@ -617,7 +639,7 @@ def _forecast_paths(usage: pd.DataFrame, t: pd.Timestamp, H: int, series_names: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fc = forecast(hist, H + gap, n_paths=int(s.n_paths), seed=int(seed), models=s.models if models is None
-                      else models)
+                      else models, components="total", reuse_selection=reuse_selection)
     idx = {tuple(k): i for i, k in enumerate(fc.keys[SERIES_KEYS].astype(str).itertuples(index=False))}
     N = fc.paths.shape[1]
     out = np.zeros((N, H, len(series_names)))
@@ -625,4 +647,4 @@ def _forecast_paths(usage: pd.DataFrame, t: pd.Timestamp, H: int, series_names: 
         i = idx.get(tuple(str(x) for x in name))
         if i is not None:  # a series with no history before t is forecast at 0
             out[:, :, j] = fc.paths[i, :, gap:gap + H]
-    return out
+    return out, fc.selection

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -360,6 +360,23 @@ def _selection_frame(keys, results, gap_notes) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _fixed_models(selection: pd.DataFrame | None, id_cols: list) -> dict:
+    """Series key (as str) -> ``((component, model, interval_scale), ...)`` from a forecast's selection frame."""
+    if selection is None or len(selection) == 0:
+        return {}
+    need = id_cols + ["component", "model", "interval_scale"]
+    missing = [c for c in need if c not in selection.columns]
+    if missing:
+        raise ForecastError(f"reuse_selection lacks column(s) {missing}: pass the .selection of an earlier "
+                            f"forecast() of the same series (expected {need}).")
+    out: dict = {}
+    for r in selection[need].itertuples(index=False):
+        key = tuple(str(getattr(r, c)) for c in id_cols)
+        out.setdefault(key, ())
+        out[key] += ((str(r.component), str(r.model), float(r.interval_scale)),)
+    return out
+
+
 def _warn_fallbacks(selection: pd.DataFrame, id_cols) -> None:
     fb = selection[selection["fallback"]]
     if len(fb):
@@ -384,7 +401,7 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
              gaps: str = "zero", window_hours: int = 168, quantile: float = 0.05, analog_weeks: int = 8,
              cv_h: int = 7, cv_windows: int = 4, cv_step: int = 1, calibrate: bool = True,
              model_kwargs: dict | None = None, progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
-             target_col: str = "gpu_hours") -> ForecastResult:
+             target_col: str = "gpu_hours", reuse_selection: pd.DataFrame | None = None) -> ForecastResult:
     """Forecast GPU demand per series (pool x workload class) with sample paths.
 
     Parameters
@@ -436,6 +453,12 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         Constructor arguments per model name.
     progress : bool or None
         Rich progress bar; None shows it for 50 series or more.
+    reuse_selection : DataFrame, optional
+        The ``selection`` of an earlier forecast of the same series: each series component is fit with the model
+        chosen there (its parameters refit on this history, its interval scale reused) instead of running the
+        selection backtest again, about 13 times less work per series with ``models="auto"``. Series or
+        components it does not name are fit as ``models`` says. Used by rolling backtests, which select once and
+        refit at later origins.
 
     Returns
     -------
@@ -467,7 +490,9 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
     prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
     spec = _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
                  cv_h, cv_windows, calibrate, model_kwargs, cv_step)
-    tasks = [(y, spec, _series_seed(seed, tuple(k)))
+    fixed = _fixed_models(reuse_selection, list(id_cols))
+    tasks = [(y, replace(spec, fixed=fixed.get(tuple(map(str, k)), ())) if fixed else spec,
+              _series_seed(seed, tuple(k)))
              for y, k in zip(prep.series, prep.keys.itertuples(index=False))]
     results = run_tasks(_run_one, tasks, engine=engine, address=address, n_workers=n_workers,
                         progress=progress, description=f"forecast {len(tasks)} series")

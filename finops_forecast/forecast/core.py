@@ -34,7 +34,7 @@ import pandas as pd
 
 from finops_forecast.errors import ForecastError
 from finops_forecast.forecast.models import (
-    AUTO_CANDIDATES, MODELS, AutoSelect, make_model, sample_paths,
+    AUTO_CANDIDATES, MODELS, AutoSelect, FixedSelection, make_model, sample_paths,
 )
 
 __all__ = ["SeriesSpec", "SeriesForecast", "forecast_series", "split_baseline", "daily_blocks",
@@ -72,6 +72,10 @@ class SeriesSpec:
         Backtest horizon [model steps], windows and steps between windows of the per-series selection.
     calibrate : bool
         Calibrate interval widths on the selection backtest.
+    fixed : tuple of (str, str, float)
+        ``(component, model, interval_scale)`` records of an earlier selection: those components are fit with
+        that model (parameters refit on this history, the interval scale reused) and skip the selection
+        backtest. Empty (default): every component is fit as ``models`` says.
     """
 
     models: tuple = ("auto",)
@@ -88,6 +92,7 @@ class SeriesSpec:
     cv_step: int = 1
     calibrate: bool = True
     model_kwargs: dict = field(default_factory=dict)
+    fixed: tuple = ()
 
     @property
     def step_hours(self) -> int:
@@ -176,7 +181,12 @@ def _fit_predict(z: np.ndarray, m: int, h: int, spec: SeriesSpec, step_hours: in
         rec.update(model="constant",
                    note=f"constant series ({z[0]:g} per step): forecast is that constant, with no spread")
         return np.full(h, float(z[0])), np.zeros(h), rec
-    model = _model_for(spec, spec.models, h, step_hours)
+    fixed = {c: (name, scale) for c, name, scale in spec.fixed}
+    if component in fixed and fixed[component][0] in MODELS:
+        name, scale = fixed[component]
+        model = FixedSelection(model=_model_for(spec, (name,), h, step_hours), interval_scale=float(scale))
+    else:
+        model = _model_for(spec, spec.models, h, step_hours)
     tried = []
     for candidate in [model] + [MODELS[f]() for f in FALLBACK_ORDER]:
         need = candidate.min_length(m)
@@ -191,7 +201,10 @@ def _fit_predict(z: np.ndarray, m: int, h: int, spec: SeriesSpec, step_hours: in
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd))):
             tried.append(f"{candidate.name} gave non-finite forecasts")
             continue
-        if isinstance(candidate, AutoSelect):
+        if isinstance(candidate, FixedSelection):
+            rec.update(model=candidate.model.name, interval_scale=candidate.interval_scale,
+                       note="model of an earlier selection, refit on this history")
+        elif isinstance(candidate, AutoSelect):
             sel = candidate.selection_
             rec.update(model=sel["model"], interval_scale=sel["interval_scale"], scores=sel["scores"],
                        note=sel["note"])

@@ -516,6 +516,35 @@ class AutoSelect(ForecastModel):
         return mean, sd * self.interval_scale_
 
 
+class FixedSelection:
+    """A model chosen by an earlier :class:`AutoSelect`, refit on new history with that selection's interval
+    scale and no backtest (the cheap step between two selections, e.g. in a rolling backtest).
+
+    Parameters
+    ----------
+    model : ForecastModel
+        The chosen model (unfitted).
+    interval_scale : float
+        Factor on the model's error sd found by the earlier selection's calibration.
+    """
+
+    def __init__(self, model, interval_scale: float = 1.0):
+        self.model = model
+        self.interval_scale = float(interval_scale)
+        self.name = model.name
+
+    def min_length(self, season_length: int) -> int:
+        return self.model.min_length(season_length)
+
+    def fit(self, y, m):
+        self.model.fit(y, m)
+        return self
+
+    def predict(self, h):
+        mean, sd = self.model.predict(h)
+        return mean, sd * self.interval_scale
+
+
 # --------------------------------------------------------------------------------------------------------------
 # quantiles and sample paths, shared by every model
 

@@ -187,7 +187,11 @@ class CommitmentModel:
         # held quantities as their own variable, so every recourse row refers to one entry, not to the ladder
         # sum (keeps the constraint matrix sparse: no dense columns for the interior point method)
         self.active = cp.Variable((T, I), nonneg=True, name="held")
-        cons = [self.active == ladder + self.inventory]
+        # the inventory is a Parameter like the demand: a program re-solved for another window (backtests) with
+        # other commitments held is not recompiled (DPP, :meth:`update`)
+        self.held = cp.Parameter((T, I), nonneg=True, name="inventory")
+        self.held.value = np.maximum(self.inventory, 0.0)
+        cons = [self.active == ladder + self.held]
         if not self.user.ladder and T > 1:
             cons.append(x[1:, :] == 0)
         if self.user.purchasable is not None and not np.all(self.user.purchasable):
@@ -268,6 +272,33 @@ class CommitmentModel:
         obj = self.expected_term.build(self) + self.risk_term.build(self)
         self.problem = cp.Problem(cp.Minimize(obj),
                                   [c for cs in self.constraints.values() for c in cs])
+
+    def update(self, comp: Compressed, inventory=None) -> CommitmentModel:
+        """Re-point the compiled program at new demand and inventory of the same shape (no recompilation).
+
+        Parameters
+        ----------
+        comp : Compressed
+            Demand rows with the same structure as the program's (rows, periods, groups, weights, hours):
+            only ``comp.D`` may differ.
+        inventory : ndarray (T, I), optional
+            Quantities already held [instance] or [USD/h]; None: nothing.
+
+        Returns
+        -------
+        self
+        """
+        if comp.D.shape != self.comp.D.shape or not (np.array_equal(comp.period, self.comp.period)
+                                                     and np.array_equal(comp.group, self.comp.group)
+                                                     and np.array_equal(comp.weight, self.comp.weight)
+                                                     and np.array_equal(comp.hours, self.comp.hours)):
+            raise PortfolioError("update() needs demand rows of the program's structure; build a new "
+                                 "CommitmentModel for another shape.")
+        self.comp = comp
+        self.D.value = comp.D
+        self.inventory = np.zeros((self.T, self.I)) if inventory is None else np.asarray(inventory, float)
+        self.held.value = np.maximum(self.inventory, 0.0)
+        return self
 
     # ---- sizes
     def size(self) -> dict:

@@ -65,11 +65,27 @@ def window_model(market: Market, paths: np.ndarray, held=None, config: Portfolio
         lambda t: X, market.chunk_value, hours, n_groups=config.scenario_groups, strata=config.strata,
         levels=config.levels)
     inv = np.zeros((1, market.n_instruments)) if held is None else np.asarray(held, float)[None, :]
+    if exact:  # the exact program's structure depends on its shape only: compile once, re-solve with new data
+        key = (id(market), comp.D.shape, repr(config))
+        hit = _EXACT_PROGRAMS.get(key)
+        if hit is not None and hit.market is market:
+            return hit.update(comp, inv)
     user = UserConstraints(allow_on_demand=config.allow_on_demand, purchasable=_purchasable(market, config))
     if config.upfront_budget_usd is not None:
         user.budget = np.array(config.budget_vector(1), float)
-    return CommitmentModel(market, comp, np.ones(market.n_instruments, int), inv, user,
-                           integer_pool=config.integer_ri, risk_lambda=config.risk_lambda, alpha=config.alpha)
+    model = CommitmentModel(market, comp, np.ones(market.n_instruments, int), inv, user,
+                            integer_pool=config.integer_ri, risk_lambda=config.risk_lambda, alpha=config.alpha)
+    if exact:
+        if len(_EXACT_PROGRAMS) >= _MAX_PROGRAMS:
+            _EXACT_PROGRAMS.pop(next(iter(_EXACT_PROGRAMS)))
+        _EXACT_PROGRAMS[key] = model
+    return model
+
+
+#: compiled exact window programs by (market, demand shape, settings): the lookback and hindsight policies
+#: decide every window of a backtest on the same shape, so each re-solve only sets the Parameters (DPP)
+_EXACT_PROGRAMS: dict = {}
+_MAX_PROGRAMS = 4
 
 
 def _solve(model: CommitmentModel, config: PortfolioConfig) -> np.ndarray:

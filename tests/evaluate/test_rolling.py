@@ -245,3 +245,25 @@ def test_selection_history_cap():
     assert min(every.origins(t)) == 168 and len(every.origins(t)) > len(o)
     with pytest.raises(EvaluateError, match="select_max_history"):
         BacktestSettings(select_max_history="3D")
+
+
+def test_reselect_every_selects_from_the_past_and_refits_after(usage, catalog):
+    """With ``reselect_every`` the forecast's models are chosen at the first decision from the history before it
+    and only refit later: decisions up to window k do not change when the demand from window k on changes (no
+    look-ahead); selecting at every decision (interval shorter than the windows) is the default's result."""
+    kw = {**FAST, "models": "auto", "policies": "forecast,hindsight", "forecast_candidates": ("forecast",),
+          "max_windows": 4}
+    once = backtest(usage, catalog, reselect_every="30D", **kw)
+    k = 2
+    t_k = pd.Timestamp(once.windows[once.windows["window"] == k]["start"].iloc[0])
+    changed = usage.copy()
+    changed.loc[changed["ts"] >= t_k, "gpu_hours"] *= 0.3
+    other = backtest(changed, catalog, reselect_every="30D", **kw)
+    for w in range(k + 1):
+        a = once.purchases[(once.purchases["policy"] == "forecast") & (once.purchases["window"] == w)]
+        b = other.purchases[(other.purchases["policy"] == "forecast") & (other.purchases["window"] == w)]
+        assert np.allclose(a["quantity"], b["quantity"], rtol=1e-9), w
+    every = backtest(usage, catalog, reselect_every="1D", **kw)
+    default = backtest(usage, catalog, **kw)
+    pd.testing.assert_frame_equal(every.purchases, default.purchases)
+    assert once.settings["reselect_every"] == 720

@@ -88,3 +88,38 @@ def test_policy_errors(market):
         decide("lookbak", market)
     with pytest.raises(PortfolioError, match="future="):
         decide("hindsight", market)
+
+
+def test_exact_programs_are_compiled_once_and_resolved_like_new_ones(market):
+    """The lookback and hindsight programs of a shape are re-solved with new Parameter values (DPP): the same
+    purchases as a program built from scratch, for other demand and other holdings."""
+    from finops_forecast.portfolio import policies
+    from finops_forecast.portfolio.compress import full
+    from finops_forecast.portfolio.model import CommitmentModel
+
+    rng = np.random.default_rng(11)
+    policies._EXACT_PROGRAMS.clear()
+    for k in range(3):
+        fut = hourly_paths(1, 24 * 7, tuple(rng.uniform(0.5, 1.5, 3) * (200, 120, 60)), (30, 10, 8), rng)[:, 0].T
+        held = np.zeros(market.n_instruments)
+        held[0] = k  # other commitments held each time
+        q = decide("hindsight", market, future=fut, held=held, config=CFG)
+        assert len(policies._EXACT_PROGRAMS) == 1  # compiled once
+        X = market.chunks_major(np.transpose(fut[None], (2, 0, 1)))
+        comp = full(lambda t: X, np.array([float(X.shape[2])]))
+        new = CommitmentModel(market, comp, np.ones(market.n_instruments, int), held[None, :],
+                              policies.UserConstraints(purchasable=policies._purchasable(market, CFG)))
+        q_new = new.solve(0.0).x[0]
+        assert bill(fut, market, held + q).cost.sum() == pytest.approx(bill(fut, market, held + q_new).cost.sum(),
+                                                                        rel=1e-9)
+
+
+def test_update_refuses_another_shape(market):
+    from finops_forecast.portfolio import policies
+
+    rng = np.random.default_rng(2)
+    fut = hourly_paths(1, 48, (200, 120, 60), (30, 10, 8), rng)[:, 0].T
+    model = policies.window_model(market, fut, None, CFG, exact=True)
+    other = policies.window_model(market, fut[:24], None, CFG, exact=True)
+    with pytest.raises(PortfolioError, match="structure"):
+        model.update(other.comp)
