@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from finops_forecast.constants import HOURS_PER_MONTH
 from finops_forecast.showback.common import IDLE, UNALLOCATED, ShowbackError, week_start
 from finops_forecast.showback.guardrails import FLAG_COLUMNS, flag_overruns, flag_unit_cost_rises
 from finops_forecast.showback.idle import idle_cost, idle_resources
@@ -19,9 +20,6 @@ from finops_forecast.showback.units import (
     week_over_week,
     weekly_unit_costs,
 )
-
-HOURS_PER_MONTH = 730.0
-
 
 def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Start (inclusive) and end (exclusive), UTC, of a month ``2026-10`` or a quarter ``2026Q4``."""
