@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from finops_forecast.notebook_params import NotebookParams
-from finops_forecast.showback.api import period_bounds
-from finops_forecast.showback.common import ShowbackError
+from finops_forecast.showback.common import ShowbackError, period_bounds
 
 # names the showback notebook itself assigns (so re-running its cells does not reject them as parameters)
 NOTEBOOK_VARIABLES = frozenset({"params", "inputs", "result", "figures", "note"})
