@@ -6,8 +6,7 @@ loads no heavy dependency: the public names below are imported on first use.
 from __future__ import annotations
 
 from finops_forecast._lazy import lazy_exports
-
-__version__ = "0.1.0"
+from finops_forecast._version import __version__
 
 # public name -> module that defines it (lazy, so `import finops_forecast` stays fast and side-effect free)
 _EXPORTS = {

@@ -7,10 +7,16 @@ out-of-range values, naming the parameter and the fix.
 
 A parameter set is a frozen dataclass that subclasses :class:`NotebookParams`, one field per notebook parameter,
 with a :meth:`~NotebookParams.validate` method for its ranges. Class attributes choose the errors raised.
+
+The dataclass is the one source of truth of a notebook's ``parameters`` cell: each field is declared with
+:func:`param` (its default and its help text), :func:`parameters_cell` renders the cell from the fields (one typed
+line per parameter with its help comment, as ``papermill --help-notebook`` reads it), and
+``tools/sync_notebook_params.py`` writes that cell into the notebooks.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 from typing import Any, ClassVar
 
@@ -18,6 +24,64 @@ from finops_forecast.errors import FinopsError, UnknownNameError, suggest
 
 # IPython's own globals, never parameters
 _IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+
+
+def param(default: Any, help: str) -> Any:
+    """Declare one notebook parameter: a dataclass field with its default and its help text.
+
+    Parameters
+    ----------
+    default : str, int or float
+        The parameter's default, as written in the notebook's ``parameters`` cell.
+    help : str
+        One line saying what the parameter is, its unit in brackets and its valid range or values; it becomes
+        the comment after the parameter in the ``parameters`` cell and papermill's ``--help-notebook`` text.
+
+    Returns
+    -------
+    dataclasses.Field
+        A field whose ``metadata["help"]`` holds ``help``.
+    """
+    if not help or "\n" in help:
+        raise ValueError(f"the help of a notebook parameter must be one non-empty line, got {help!r}.")
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def parameters_cell(cls: type) -> str:
+    """The source of a notebook's ``parameters`` cell, rendered from a parameter dataclass.
+
+    Parameters
+    ----------
+    cls : type
+        A dataclass whose public fields were declared with :func:`param`.
+
+    Returns
+    -------
+    str
+        One line per public field, in field order: ``name: type = default  # help`` (no trailing newline).
+
+    Raises
+    ------
+    TypeError
+        When a field has no help text (declare it with :func:`param`).
+    """
+    return "\n".join(_parameter_line(cls, f) for f in dataclasses.fields(cls) if not f.name.startswith("_"))
+
+
+def _parameter_line(cls: type, f: dataclasses.Field) -> str:
+    """``name: type = default  # help`` for one field."""
+    help_ = f.metadata.get("help")
+    if not help_:
+        raise TypeError(f"{cls.__name__}.{f.name} has no help text: declare it with param(default, help).")
+    type_name = f.type if isinstance(f.type, str) else f.type.__name__
+    return f"{f.name}: {type_name} = {_literal(f.default)}  # {help_}"
+
+
+def _literal(value: Any) -> str:
+    """A default as Python source; strings in double quotes, as the notebooks write them."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
 
 
 class NotebookParams:

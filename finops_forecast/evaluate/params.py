@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from finops_forecast.errors import unknown_name
-from finops_forecast.notebook_params import NotebookParams
+from finops_forecast.notebook_params import NotebookParams, param
 from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
 
 __all__ = ["BacktestParams", "params_from_namespace", "validate_params"]
@@ -39,15 +39,15 @@ class BacktestParams(NotebookParams):
 
     error: ClassVar[type] = EvaluateError
 
-    traces: str = "philly,alibaba-dlrm"
-    policies: str = ",".join(POLICIES)
-    decision_every: str = ""
-    term: str = ""
-    lookback: str = ""
-    n_paths: int = 100
-    max_windows: int = 0
-    seed: int = 0
-    results_dir: str = ""
+    traces: str = param("philly,alibaba-dlrm", "traces to backtest, comma-separated: philly, alibaba-dlrm")
+    policies: str = param(",".join(POLICIES), "policies to compare, comma-separated")
+    decision_every: str = param("", "time between decisions such as 7D; empty keeps each trace's default")
+    term: str = param("", "how long a purchase is held such as 7D; empty keeps each trace's default")
+    lookback: str = param("", "history of the lookback policy such as 14D; empty keeps each trace's default")
+    n_paths: int = param(100, "forecast sample paths per series")
+    max_windows: int = param(0, "windows per trace, 0 for every full window")
+    seed: int = param(0, "forecast random seed")
+    results_dir: str = param("", "folder of the committed bench results to show beside this run, empty to skip")
 
     def __post_init__(self):
         from finops_forecast.evaluate.traces import TRACE_MAPPINGS

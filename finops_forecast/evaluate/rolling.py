@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finops_forecast.constants import POOL_KEYS, SERIES_KEYS
 from finops_forecast.errors import FinopsError, unknown_name
 
 __all__ = [
@@ -56,8 +57,6 @@ __all__ = [
 ]
 
 POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
-SERIES_KEYS = ["provider", "region", "instance_type", "workload_class"]
-POOL_KEYS = ["provider", "region", "instance_type"]
 
 
 class EvaluateError(FinopsError):

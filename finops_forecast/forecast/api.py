@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from finops_forecast.constants import POOL_KEYS, SERIES_KEYS
 from finops_forecast.errors import ForecastError, unknown_name
 from finops_forecast.forecast.core import SeriesSpec, forecast_series
 from finops_forecast.forecast.engines import ENGINES, run_tasks
@@ -22,8 +23,6 @@ from finops_forecast.forecast.models import MODELS, level_quantiles
 __all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "SERIES_KEYS",
            "POOL_KEYS", "planned_run_hours"]
 
-SERIES_KEYS = ["provider", "region", "instance_type", "workload_class"]
-POOL_KEYS = ["provider", "region", "instance_type"]
 FREQS = {"h": pd.Timedelta(hours=1), "D": pd.Timedelta(days=1)}
 RESOLUTIONS = ("daily", "hourly")
 COMPONENTS = ("hybrid", "split", "total")

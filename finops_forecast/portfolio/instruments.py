@@ -28,11 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from finops_forecast.constants import HOURS_PER_MONTH, POOL_KEYS, SERIES_KEYS
 from finops_forecast.errors import PortfolioError, suggest
-
-POOL_KEYS = ["provider", "region", "instance_type"]
-SERIES_KEYS = POOL_KEYS + ["workload_class"]
-HOURS_PER_MONTH = 730.0
 
 #: families counted in instances of one pool
 POOL_FAMILIES = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "reserved", "cud")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from finops_forecast.constants import (
+    HOURS_PER_MONTH,
+    POOL_KEYS,  # noqa: F401  (re-exported: a pool, as in the usage table)
+)
 from finops_forecast.errors import PricingError, suggest
-
-#: hours in a billing month, as AWS, GCP and Azure count them (730 h = 8760 h / 12) [h/month]
-HOURS_PER_MONTH = 730.0
 
 #: share of the total commitment paid upfront for ``partial_upfront`` when a source gives only the effective
 #: rate (AWS: partial upfront pays "at least 50%" upfront; see docs/pricing.md, "Payment options")
@@ -49,9 +50,6 @@ CATALOG_COLUMNS = [
 #: a priced item is unique on these columns (at one effective_date)
 PRICE_KEYS = ["provider", "region", "instance_type", "pricing_model", "commitment_family", "term_months",
               "payment_option"]
-
-#: a pool, as in the usage table (docs/CONTRACTS.md)
-POOL_KEYS = ["provider", "region", "instance_type"]
 
 _REQUIRED = ["provider", "region", "instance_type", "gpu_type", "gpu_count", "pricing_model", "term_months",
              "payment_option", "usd_per_hour", "effective_date", "source"]

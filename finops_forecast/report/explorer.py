@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from finops_forecast.notebook_params import NotebookParams
+from finops_forecast.notebook_params import NotebookParams, param
 from finops_forecast.report.params import ReportParamsError
 
 DIMENSIONS = ("workload_class", "team", "provider", "instance_type")
@@ -27,12 +27,14 @@ class ExplorerParams(NotebookParams):
         Days of history shown, >= 1.
     """
 
-    usage: str = "sample"
-    providers: str = ""
-    workload_classes: str = ""
-    teams: str = ""
-    by: str = "workload_class"
-    days: int = 90
+    usage: str = param("sample", 'usage table or FOCUS export (CSV/Parquet path), or "sample" for the bundled '
+                                 'sample fleet')
+    providers: str = param("", "providers to include, comma-separated; empty for all")
+    workload_classes: str = param("", "workload classes to include, comma-separated; empty for all")
+    teams: str = param("", "teams to include, comma-separated; empty for all")
+    by: str = param("workload_class",
+                    "dimension to split the charts by: workload_class, team, provider or instance_type")
+    days: int = param(90, "days of history to show")
 
     def validate(self) -> None:
         from pathlib import Path

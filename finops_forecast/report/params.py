@@ -15,7 +15,7 @@ from typing import ClassVar
 import pandas as pd
 
 from finops_forecast.errors import FinopsError, suggest
-from finops_forecast.notebook_params import NotebookParams
+from finops_forecast.notebook_params import NotebookParams, param
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -93,25 +93,31 @@ class ReportParams(NotebookParams):
     error: ClassVar[type] = ReportParamsError
     unknown_error: ClassVar[type] = ReportParamsError
 
-    quarter: str = "next"
-    usage: str = "sample"
-    pricing: str = ""
-    commitments: str = ""
-    providers: str = ""
-    workload_classes: str = ""
-    terms: str = "12,36"
-    quarters: int = 12
-    forecast_model: str = "auto"
-    lookback_days: int = 30
-    risk_lambda: float = 0.0
-    cvar_alpha: float = 0.9
-    budget_usd: float = 0.0
-    planned_runs: str = "sample"
-    n_paths: int = 100
-    seed: int = 0
-    history_days: int = 120
-    track_record_weeks: int = 8
-    output_dir: str = "."
+    quarter: str = param("next", 'quarter to plan, YYYYQn (e.g. 2027Q1), or "next" for the quarter after the '
+                                 'usage ends')
+    usage: str = param("sample", 'usage table or FOCUS export (CSV/Parquet path), or "sample" for the bundled '
+                                 'sample fleet')
+    pricing: str = param("", "extra pricing file(s) overriding the bundled catalog, comma-separated; empty for the "
+                             "bundled catalog only")
+    commitments: str = param("", "file of commitments already owned (inventory CSV or FOCUS export); empty for none")
+    providers: str = param("", 'providers to include, comma-separated (e.g. "aws,gcp"); empty for all')
+    workload_classes: str = param("", "workload classes to include, comma-separated; empty for all")
+    terms: str = param("12,36", "commitment terms the optimizer may buy [months], comma-separated")
+    quarters: int = param(12, "quarters the plan covers (the ladder of purchases), 1-12")
+    forecast_model: str = param("auto", "forecasting model: auto (per-series backtest selection), seasonal_naive, "
+                                        "ets, theta")
+    lookback_days: int = param(30, "window of the clouds' lookback rule shown for comparison [days], 7-90")
+    risk_lambda: float = param(0.0, "weight of CVaR in the objective, at least 0 (0 minimizes expected cost)")
+    cvar_alpha: float = param(0.9, "CVaR level in (0, 1): 0.9 means the mean of the worst 10% of scenarios")
+    budget_usd: float = param(0.0, "upfront budget per quarter [USD]; 0 for no limit")
+    planned_runs: str = param("sample", 'CSV of planned runs (start, duration_hours, gpus, pool, class); "sample"; '
+                                        'empty for none')
+    n_paths: int = param(100, "forecast sample paths (scenarios), 10-5000")
+    seed: int = param(0, "random seed of the forecast paths")
+    history_days: int = param(120, "days of history shown in the demand charts")
+    track_record_weeks: int = param(8, "weeks of recent usage on which the forecast and the clouds' lookback rule "
+                                       "are replayed, one purchase a week, 0-26; 0 skips the track record")
+    output_dir: str = param(".", "folder for recommendations.csv and plan.json")
 
     def validate(self) -> None:
         """Raise :class:`ReportParamsError` naming the first parameter that is out of range."""

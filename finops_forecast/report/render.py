@@ -112,7 +112,7 @@ def notebook_to_html(notebook: Path, title: str) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
-    from finops_forecast import __version__
+    from finops_forecast._version import __version__
 
     nb = nbformat.read(str(notebook), as_version=4)
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from finops_forecast.showback.common import IDLE, UNALLOCATED, ShowbackError, week_start
+from finops_forecast.constants import HOURS_PER_MONTH
+from finops_forecast.showback.common import IDLE, UNALLOCATED, ShowbackError, period_bounds, week_start
 from finops_forecast.showback.guardrails import FLAG_COLUMNS, flag_overruns, flag_unit_cost_rises
 from finops_forecast.showback.idle import idle_cost, idle_resources
 from finops_forecast.showback.metrics import attribute_metrics
@@ -19,23 +20,6 @@ from finops_forecast.showback.units import (
     week_over_week,
     weekly_unit_costs,
 )
-
-HOURS_PER_MONTH = 730.0
-
-
-def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Start (inclusive) and end (exclusive), UTC, of a month ``2026-10`` or a quarter ``2026Q4``."""
-    import re
-
-    text = str(period).strip().upper()
-    try:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])|\d{4}Q[1-4]", text):
-            raise ValueError(text)
-        p = pd.Period(text, freq="Q" if "Q" in text else "M")
-    except (ValueError, TypeError):
-        raise ShowbackError(f"period '{period}' is not a month (YYYY-MM, e.g. 2026-10) or a quarter (YYYYQn, e.g. "
-                            f"2026Q4).", column="period") from None
-    return (p.start_time.tz_localize("UTC"), (p + 1).start_time.tz_localize("UTC"))
 
 
 @dataclass(frozen=True)

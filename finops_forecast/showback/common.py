@@ -8,7 +8,8 @@ from finops_forecast.errors import UsageError, suggest
 from finops_forecast.usage.schema import UNALLOCATED
 
 IDLE = "__idle__"  # OpenCost: capacity no workload held (a GPU with no pod)
-__all__ = ["GPU_SPECS", "IDLE", "UNALLOCATED", "ShowbackError", "first_row", "gpu_spec", "week_start"]
+__all__ = ["GPU_SPECS", "IDLE", "UNALLOCATED", "ShowbackError", "first_row", "gpu_spec", "period_bounds",
+           "week_start"]
 
 
 class ShowbackError(UsageError):
@@ -23,6 +24,21 @@ def first_row(mask) -> tuple[int, int]:
     """1-based position of the first True in ``mask`` and the number of Trues."""
     idx = np.flatnonzero(np.asarray(mask, dtype=bool))
     return int(idx[0]) + 1, int(idx.size)
+
+
+def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Start (inclusive) and end (exclusive), UTC, of a month ``2026-10`` or a quarter ``2026Q4``."""
+    import re
+
+    text = str(period).strip().upper()
+    try:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])|\d{4}Q[1-4]", text):
+            raise ValueError(text)
+        p = pd.Period(text, freq="Q" if "Q" in text else "M")
+    except (ValueError, TypeError):
+        raise ShowbackError(f"period '{period}' is not a month (YYYY-MM, e.g. 2026-10) or a quarter (YYYYQn, e.g. "
+                            f"2026Q4).", column="period") from None
+    return (p.start_time.tz_localize("UTC"), (p + 1).start_time.tz_localize("UTC"))
 
 
 def week_start(ts: pd.Series) -> pd.Series:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from finops_forecast.showback.common import ShowbackError
+from finops_forecast.showback.common import ShowbackError, period_bounds
 from finops_forecast.usage.schema import USAGE_COLUMNS, validate_usage
 
 SEP = "\x1f"
@@ -77,7 +77,6 @@ def load_inputs(params) -> dict:
         from finops_forecast.usage.sample import load_sample
         usage = load_sample()
     elif params.usage == "dlrm":
-        from finops_forecast.showback.api import period_bounds
         from finops_forecast.showback.dlrm import DEFAULT_POOL, dlrm_usage, read_dlrm
         start = str(period_bounds(params.period)[0].date())
         usage = dlrm_usage(read_dlrm(dlrm_trace_path()), start=start)

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from finops_forecast.notebook_params import NotebookParams
-from finops_forecast.showback.api import period_bounds
-from finops_forecast.showback.common import ShowbackError
+from finops_forecast.notebook_params import NotebookParams, param
+from finops_forecast.showback.common import ShowbackError, period_bounds
 
 # names the showback notebook itself assigns (so re-running its cells does not reject them as parameters)
 NOTEBOOK_VARIABLES = frozenset({"params", "inputs", "result", "figures", "note"})
@@ -47,18 +46,21 @@ class ShowbackParams(NotebookParams):
     error: ClassVar[type] = ShowbackError
     notebook_variables: ClassVar[frozenset] = NOTEBOOK_VARIABLES
 
-    period: str = "2026-10"
-    usage: str = "sample"
-    pricing: str = ""
-    metrics: str = ""
-    inventory: str = ""
-    owners: str = ""
-    runs: str = ""
-    requests: str = ""
-    idle_threshold_pct: float = 5.0
-    idle_min_hours: float = 2.0
-    rightsize_util_pct: float = 15.0
-    top: int = 10
+    period: str = param("2026-10", "month YYYY-MM or quarter YYYYQn to show back")
+    usage: str = param("sample", 'usage table or FOCUS export path; "sample" (bundled fleet) or "dlrm" (Alibaba '
+                                 'DLRM trace)')
+    pricing: str = param("", "extra pricing file(s), comma-separated; empty for the bundled catalog")
+    metrics: str = param("", "GPU metrics files (DCGM Prometheus text or CSV, nvidia-smi CSV), comma-separated; "
+                             "empty for none")
+    inventory: str = param("", "GPU inventory CSV (uuid, provider, region, instance_type); needed with metrics")
+    owners: str = param("", "pod owners CSV (namespace or pod_prefix to team, workload_class, model); empty for none")
+    runs: str = param("", "run records CSV (run_id, team, model, experiment, start, end, gpus, pool); empty for none")
+    requests: str = param("", "request counts CSV (ts, model or team, requests); empty for none")
+    idle_threshold_pct: float = param(5.0, "a GPU under this utilization is idle [%], 0-100")
+    idle_min_hours: float = param(2.0, "shortest idle stretch reported [h], above 0")
+    rightsize_util_pct: float = param(15.0,
+                                      "large-GPU inference pools under this utilization get a rightsizing hint [%]")
+    top: int = param(10, "number of top cost drivers, 1-100")
 
     def validate(self) -> ShowbackParams:
         period_bounds(self.period)

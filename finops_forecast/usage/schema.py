@@ -27,11 +27,13 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
+from finops_forecast.constants import (
+    POOL_KEYS,  # noqa: F401  (re-exported; report and showback import it from here)
+    SERIES_KEYS,
+)
 from finops_forecast.errors import UsageError, suggest
 
 USAGE_COLUMNS = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
-POOL_KEYS = ["provider", "region", "instance_type"]
-SERIES_KEYS = POOL_KEYS + ["workload_class"]
 ROW_KEYS = ["ts"] + SERIES_KEYS + ["team"]
 WORKLOAD_CLASSES = ("training", "inference", "experimentation")
 COST_COLUMNS = ["billed_cost", "effective_cost", "list_cost"]
