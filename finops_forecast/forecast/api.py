@@ -314,7 +314,6 @@ class ForecastResult:
     keys: pd.DataFrame
     ds: pd.DatetimeIndex
     paths: np.ndarray
-    forecasts: pd.DataFrame
     selection: pd.DataFrame
     model: str
     level: tuple
@@ -322,6 +321,16 @@ class ForecastResult:
     mean: np.ndarray = field(repr=False, default=None)
     baseline_paths: np.ndarray | None = field(repr=False, default=None)
     baseline_mean: np.ndarray | None = field(repr=False, default=None)
+    _frame: list = field(repr=False, default_factory=list, compare=False)
+
+    @property
+    def forecasts(self) -> pd.DataFrame:
+        """The statsforecast-shaped frame (see the class docstring), computed from the paths on first access
+        and kept: the quantiles of every path and step cost more than the forecast itself on long horizons,
+        and the optimizer and charts read the paths."""
+        if not self._frame:
+            self._frame.append(_forecast_frame(self.keys, self.ds, self.mean, self.paths, self.model, self.level))
+        return self._frame[0]
 
     def pools(self, pool_cols=POOL_KEYS) -> "ForecastResult":
         """Bottom-up reconciliation: pool totals as sums of their classes' paths and point forecasts.
@@ -337,10 +346,9 @@ class ForecastResult:
         if self.baseline_paths is not None:
             bp = np.stack([self.baseline_paths[idx].sum(axis=0) for idx in grp.values()])
             bm = np.stack([self.baseline_mean[idx].sum(axis=0) for idx in grp.values()])
-        frame = _forecast_frame(pkeys, self.ds, mean, paths, self.model, self.level)
         sel = pd.DataFrame({c: pkeys[c] for c in pool_cols})
         sel["model"] = "bottom_up"
-        return ForecastResult(keys=pkeys, ds=self.ds, paths=paths, forecasts=frame, selection=sel,
+        return ForecastResult(keys=pkeys, ds=self.ds, paths=paths, selection=sel,
                               model=self.model, level=self.level, freq=self.freq, mean=mean, baseline_paths=bp,
                               baseline_mean=bm)
 
@@ -519,9 +527,8 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         paths = paths + extra[:, None, :]
         mean = mean + extra
     name = models[0] if len(models) == 1 else "auto"
-    frame = _forecast_frame(keys, ds, mean, paths, name, level)
     _warn_fallbacks(selection, list(id_cols))
-    return ForecastResult(keys=keys, ds=ds, paths=paths, forecasts=frame, selection=selection, model=name,
+    return ForecastResult(keys=keys, ds=ds, paths=paths, selection=selection, model=name,
                           level=level, freq=freq, mean=mean, baseline_paths=base_paths, baseline_mean=base_mean)
 
 

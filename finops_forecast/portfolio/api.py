@@ -501,7 +501,8 @@ def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
     cfg = prep.config
     rows = []
     for lam in cfg.frontier_lambdas:
-        s = _solve(prep, lam)
+        # the plan's own risk weight is the plan's solution: the same program, no second solve
+        s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam)
         rows.append(dict(risk_lambda=lam, expected_cost_usd=s.expected_usd, cvar_usd=s.cvar_usd,
                          commitment_usd_per_hour=float(s.active[0] @ prep.market.price)))
     prep.model.risk_term.set(cfg.risk_lambda, cfg.alpha)
