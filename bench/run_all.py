@@ -25,7 +25,13 @@ def main() -> int:
         print(f"== {script.name}: exit {proc.returncode} in {time.perf_counter() - t0:.1f} s", flush=True)
         if proc.returncode:
             failed.append(script.name)
-    print(f"{len(scripts) - len(failed)} of {len(scripts)} benchmarks ran; results in {HERE / 'results'}")
+    sys.path.insert(0, str(HERE))
+    from _results import summary_lines
+
+    print(f"{len(scripts) - len(failed)} of {len(scripts)} benchmarks ran; results in {HERE / 'results'}:")
+    for path in sorted((HERE / "results").glob("*.json")):
+        for line in summary_lines(path):
+            print(line)
     if failed:
         print("failed: " + ", ".join(failed))
     return 1 if failed else 0
