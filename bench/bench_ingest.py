@@ -11,7 +11,14 @@ and checks that both give the same result (usage rows, GPU-hours and costs in / 
 
 Floors (issue 8): median < 15 s and peak RSS < 2 GB on the 2-core machine. Writes ``bench/results/ingest.json``.
 
+``--realistic`` reads instead an export shaped like a real FOCUS 1.2 bill (:func:`make_realistic_export`): about
+50 columns (FOCUS 1.2 names and provider ``x_`` columns), the sample fleet's usage spread over about a million
+distinct resource ids, about 500 tag combinations (team x class x project), a fifth of the resources billed at
+daily grain beside hourly rows, and non-GPU rows. Goal (issue 19): median < 10 s and peak RSS < 1 GB; writes
+``bench/results/ingest_realistic.json``.
+
     python bench/bench_ingest.py [--rows 10000000] [--repeat 3] [--baseline REF] [--no-prices] [--untagged]
+    python bench/bench_ingest.py --realistic [--rows 10000000] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -86,6 +93,99 @@ def make_export(path: Path, rows: int, priced: bool = True, tagged: bool = True)
             "priced": priced, "tagged": tagged}
 
 
+#: FOCUS 1.2 columns the realistic export adds (constant or derived values), beside the sample's 22
+_FOCUS12_EXTRA = {
+    "BillingAccountName": "'Example AI Inc.'", "BillingAccountType": "'Billing Account'",
+    "SubAccountId": "'sub-' || CAST(hash(team) % 40 AS VARCHAR)", "SubAccountName": "'team account ' || team",
+    "SubAccountType": "'Account'", "BillingPeriodStart": "date_trunc('month', CAST(ChargePeriodStart AS TIMESTAMP))",
+    "BillingPeriodEnd": "date_trunc('month', CAST(ChargePeriodStart AS TIMESTAMP)) + INTERVAL 1 MONTH",
+    "InvoiceId": "'INV-' || strftime(CAST(ChargePeriodStart AS TIMESTAMP), '%Y%m')",
+    "InvoiceIssuerName": "ProviderName", "PublisherName": "ProviderName", "PricingCurrency": "'USD'",
+    "ServiceName": "'Virtual Machines'", "ServiceSubcategory": "'Virtual Machines'", "ChargeClass": "NULL",
+    "ResourceName": "ResourceId", "ResourceType": "'Virtual Machine'", "RegionName": "RegionId",
+    "AvailabilityZone": "RegionId || 'a'", "SkuId": "'sku-' || x_InstanceType",
+    "SkuPriceId": "'price-' || x_InstanceType || '-' || RegionId", "SkuMeter": "'Compute Usage'",
+    "SkuPriceDetails": "'{\"InstanceType\": \"' || x_InstanceType || '\"}'",
+    "ContractedUnitPrice": "ListUnitPrice", "ContractedCost": "ListCost",
+    "CommitmentDiscountId": "NULL", "CommitmentDiscountName": "NULL", "CommitmentDiscountCategory": "NULL",
+    "CommitmentDiscountType": "NULL", "CommitmentDiscountStatus": "NULL", "CommitmentDiscountQuantity": "NULL",
+    "CommitmentDiscountUnit": "NULL", "CapacityReservationId": "NULL", "CapacityReservationStatus": "NULL",
+    "x_UsageType": "'BoxUsage:' || x_InstanceType", "x_Operation": "'RunInstances'",
+    "x_CostCategories": "'{}'", "x_Discounts": "NULL",
+}
+
+
+def make_realistic_export(path: Path, rows: int, resources: int = 1_000_000, projects: int = 30,
+                          daily_share: float = 0.2) -> dict:
+    """Write a FOCUS 1.2-shaped Parquet export of about ``rows`` rows with DuckDB (bounded memory).
+
+    Each hourly row of the sample fleet (hour x pool x class x team) is split evenly over ``k`` resources, so the
+    export's GPU-hours and costs equal the sample's (the reader's balance is checkable). A resource's id comes
+    from its row and copy, modulo ``resources``; its ``project`` tag from the copy (``projects`` values x the
+    sample's team/class pairs = about 500 tag combinations). Copies whose index falls in the first
+    ``daily_share`` are billed at daily grain: their hours are summed into one row per resource and day.
+    """
+    import duckdb
+
+    from finops_forecast.pricing.catalog import load_pricing, price
+    from finops_forecast.usage.sample import load_sample, usage_to_focus
+
+    sample = load_sample()
+    catalog = load_pricing()
+    pools = sample[["provider", "region", "instance_type"]].drop_duplicates().itertuples(index=False)
+    focus = usage_to_focus(sample, prices={tuple(p): price(catalog, *p, "on_demand") for p in pools})
+    n0 = len(focus)
+    k = max(2, round(rows * 0.98 / n0 / (1 - daily_share + daily_share / 24)))
+    k_daily = max(1, round(k * daily_share))
+    con = duckdb.connect(config={"memory_limit": "2GB"})
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("f0", focus)
+    con.execute("CREATE TEMP TABLE f AS SELECT *, row_number() OVER () AS rn, "
+                "json_extract_string(Tags, '$.team') AS team, "
+                "json_extract_string(Tags, '$.workload_class') AS cls FROM f0")
+    extra = ", ".join(f"{expr} AS {name}" for name, expr in _FOCUS12_EXTRA.items())
+    share = f"1.0 / {k}"
+    money = ", ".join(f"{c} * {share} AS {c}" for c in ("ConsumedQuantity", "PricingQuantity", "ListCost",
+                                                         "BilledCost", "EffectiveCost"))
+    tags = ("'{\"workload_class\": \"' || cls || '\", \"team\": \"' || team || '\", \"project\": \"p' "
+            "|| CAST(c % " + str(projects) + " AS VARCHAR) || '\", \"env\": \"prod\"}'")
+    hourly = (f"SELECT * EXCLUDE (ConsumedQuantity, PricingQuantity, ListCost, BilledCost, EffectiveCost, "
+              f"ResourceId, Tags, rn, team, cls, c), {money}, "
+              f"'i-' || CAST(((rn * {k} + c) % {resources}) AS VARCHAR) AS ResourceId, {tags} AS Tags, team "
+              f"FROM f, range({k_daily}, {k}) t(c)")
+    daily = (f"SELECT any_value(BillingAccountId) AS BillingAccountId, any_value(ProviderName) AS ProviderName, "
+             f"RegionId, any_value(ServiceCategory) AS ServiceCategory, 'Usage' AS ChargeCategory, "
+             f"'Usage-Based' AS ChargeFrequency, strftime(day, '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodStart, "
+             f"strftime(day + INTERVAL 1 DAY, '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodEnd, "
+             f"any_value(ChargeDescription) AS ChargeDescription, 'Hours' AS ConsumedUnit, 'Hours' AS PricingUnit, "
+             f"'Standard' AS PricingCategory, any_value(ListUnitPrice) AS ListUnitPrice, 'USD' AS BillingCurrency, "
+             f"x_InstanceType, sum(ConsumedQuantity) * {share} AS ConsumedQuantity, "
+             f"sum(PricingQuantity) * {share} AS PricingQuantity, sum(ListCost) * {share} AS ListCost, "
+             f"sum(BilledCost) * {share} AS BilledCost, sum(EffectiveCost) * {share} AS EffectiveCost, "
+             f"'d-' || CAST(hash(RegionId, x_InstanceType, team, cls, c) % {resources} AS VARCHAR) AS ResourceId, "
+             f"any_value({tags}) AS Tags, team "
+             f"FROM (SELECT *, date_trunc('day', CAST(ChargePeriodStart AS TIMESTAMP)) AS day FROM f), "
+             f"range({k_daily}) t(c) GROUP BY RegionId, x_InstanceType, team, cls, c, day")
+    con.execute(f"CREATE TEMP VIEW usage_rows AS SELECT * FROM ({hourly}) UNION ALL BY NAME ({daily})")
+    con.execute(f"""COPY (
+        SELECT * EXCLUDE (team), {extra} FROM usage_rows
+        UNION ALL BY NAME
+        SELECT * EXCLUDE (team) REPLACE ('Storage' AS ServiceCategory, 'GB-Months' AS ConsumedUnit,
+                          NULL AS x_InstanceType, 'Object storage' AS ChargeDescription,
+                          'bucket-' || CAST(c AS VARCHAR) AS ResourceId), {extra}
+        FROM (SELECT * FROM usage_rows LIMIT 1), range({max(0, rows // 50)}) t(c)
+      ) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 200000)""")
+    stats = con.execute(f"SELECT count(*), count(DISTINCT ResourceId), count(DISTINCT Tags), count(*) FILTER "
+                        f"(WHERE CAST(ChargePeriodEnd AS TIMESTAMP) - CAST(ChargePeriodStart AS TIMESTAMP) "
+                        f"> INTERVAL 1 HOUR) FROM read_parquet('{path}')").fetchone()
+    n_cols = len(con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall())
+    con.close()
+    return {"rows_written": int(stats[0]), "columns": n_cols, "distinct_resources": int(stats[1]), "tag_combinations": int(stats[2]),
+            "daily_rows": int(stats[3]), "file_mb": path.stat().st_size / 1e6, "priced": True, "tagged": True,
+            "copies_per_sample_row": k, "daily_copies": k_daily,
+            "expected_gpu_hours": float(sample["gpu_hours"].sum())}
+
+
 def read_once(path: Path, readers_file: Path | None = None) -> dict:
     cmd = [sys.executable, "-c", CHILD, str(path)] + ([str(readers_file)] if readers_file else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE.parent).stdout
@@ -107,7 +207,11 @@ def main() -> int:
     ap.add_argument("--no-prices", action="store_true", help="all costs 0 (the export before 2026-11-24)")
     ap.add_argument("--untagged", action="store_true", help="no Tags on GPU rows: every run classified by "
                                                             "the heuristic")
+    ap.add_argument("--realistic", action="store_true", help="a FOCUS 1.2-shaped export with realistic "
+                                                             "cardinality (issue 19's goal: < 10 s, < 1 GB)")
     args = ap.parse_args()
+    if args.realistic:
+        return realistic(args.rows, args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "focus_export.parquet"
         t0 = time.perf_counter()
@@ -150,6 +254,37 @@ def main() -> int:
         b = result["baseline"]
         print(f"baseline {b['ref']}: median {b['median_seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB; "
               f"ratio current / baseline {b['ratio_median']:.2f}; same result: {b['same_result']}")
+    return 0
+
+
+def realistic(rows: int, repeat: int) -> int:
+    """Time ``read_focus`` on :func:`make_realistic_export`; write ``bench/results/ingest_realistic.json``."""
+    sys.path.insert(0, str(HERE))
+    from _results import write_result
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "focus_1_2_export.parquet"
+        t0 = time.perf_counter()
+        info = make_realistic_export(path, rows)
+        info["generate_seconds"] = time.perf_counter() - t0
+        print(f"generated {info['rows_written']:,} rows x {info['columns']} columns, "
+              f"{info['distinct_resources']:,} resources, {info['tag_combinations']} tag combinations, "
+              f"{info['daily_rows']:,} daily rows in {info['generate_seconds']:.0f} s", flush=True)
+        runs = [read_once(path) for _ in range(repeat)]
+    med = statistics.median(r["seconds"] for r in runs)
+    peak = max(r["peak_rss_mb"] for r in runs)
+    gpu_out = runs[0]["totals"]["gpu_hours_output"]
+    result = {"benchmark": "read_focus on a realistic FOCUS 1.2 export", **info, "median_seconds": med,
+              "seconds": [r["seconds"] for r in runs], "peak_rss_mb": peak, "usage_rows": runs[0]["usage_rows"],
+              "rejected_rows": runs[0]["rejected_rows"], "balanced": all(r["balanced"] for r in runs),
+              "gpu_hours_out": gpu_out,
+              "gpu_hours_match_sample": abs(gpu_out - info["expected_gpu_hours"]) <= 1e-6 * info["expected_gpu_hours"],
+              "totals": runs[0]["totals"]}
+    out = write_result("ingest_realistic", result, goals={"median [s]": (round(med, 2), 10.0, "s"),
+                                                          "peak RSS [MB]": (round(peak), 1024.0, "MB")})
+    print(f"read_focus (realistic): {info['rows_written']:,} rows in median {med:.1f} s, peak RSS {peak:.0f} MB; "
+          f"balanced {result['balanced']}; GPU-hours equal the sample's: {result['gpu_hours_match_sample']}; "
+          f"wrote {out}")
     return 0
 
 
