@@ -13,6 +13,7 @@ reason, and the GPU-hours and costs balance (``in == out + rejected``).
 from __future__ import annotations
 
 import glob as _glob
+import gzip
 import hashlib
 from dataclasses import dataclass, field
 from os import PathLike
@@ -22,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import UsageError
-from finops_forecast.usage.bounds import DEFAULT_BOUNDS, HOW_TO_RAISE, Bounds, check_at_most, check_time_window
+from finops_forecast.usage.bounds import (
+    DEFAULT_BOUNDS,
+    HOW_TO_RAISE,
+    Bounds,
+    check_at_most,
+    check_time_window,
+)
 from finops_forecast.usage.classify import Heuristic, Rule, classify, normalize_tag
 from finops_forecast.usage.schema import (
     _PROVIDER_ALIASES,
@@ -170,6 +177,30 @@ def drop_identical_files(files: list[str]) -> tuple[list[str], tuple[str, ...]]:
     return kept, notes
 
 
+def _encoding_hint(path: str) -> str:
+    """`` The file is not UTF-8 ...`` when a CSV's first 64 KiB are not UTF-8 text (latin-1, UTF-16), else ``""``."""
+    if path.lower().endswith((".parquet", ".pq")):
+        return ""
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return ""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        kind = "UTF-16"
+    else:
+        try:
+            head.decode("utf-8")
+            return ""
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 4:  # a character cut at the end of the sample
+                return ""
+            kind = "another encoding (latin-1 / Windows-1252?)"
+    return (f" The file is {kind} text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'), e.g. "
+            f"iconv -f <encoding> -t UTF-8.")
+
+
 def _read_table(path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     """Read a CSV or Parquet file (or several) into a frame of strings (CSV) or typed columns (Parquet).
 
@@ -186,7 +217,8 @@ def _read_table(path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
         except pd.errors.EmptyDataError:
             raise UsageError("the file is empty (no header, no rows).", path=f) from None
         except Exception as exc:  # pyarrow / parser errors: name the file
-            raise UsageError(f"cannot read the file: {exc}. Is it a CSV or Parquet file?", path=f) from None
+            raise UsageError(f"cannot read the file: {str(exc).splitlines()[0] if str(exc) else exc!r}. Is it a "
+                             f"CSV or Parquet file?{_encoding_hint(f)}", path=f) from None
     return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), (
         files[0] if len(files) == 1 else str(path)), notes
 
@@ -614,9 +646,10 @@ def _duplicate_note(pairs: pd.DataFrame, fates: pd.DataFrame) -> list[str]:
         return []
     d = fates[fates["reason"] == "duplicate delivery"].sum(numeric_only=True)
     files = "; ".join(f"{int(r.rows)} rows of {r.file} repeat {r.duplicate_of}" for r in pairs.itertuples())
-    return [f"{int(d['rows'])} rows were delivered twice and dropped as duplicate deliveries ({d['gpu_hours']:,.2f} "
+    note = (f"{int(d['rows'])} rows were delivered twice and dropped as duplicate deliveries ({d['gpu_hours']:,.2f} "
             f"GPU-h, billed {d['billed_cost']:,.2f}, effective {d['effective_cost']:,.2f}): {files}. They are "
-            f"counted as rejected 'duplicate delivery'. Rows repeated within one file are kept."]
+            f"counted as rejected 'duplicate delivery'. Rows repeated within one file are kept.")
+    return [note]
 
 
 # GPU usage rows (reason NULL) that fail a check: (condition on `agg` [max_qty] and on `rows` [qty], column)
@@ -626,19 +659,21 @@ def _focus_checks(bounds: Bounds, cost_columns: list[str]) -> list[tuple[str, st
     early, late = f"TIMESTAMPTZ '{bounds.earliest.isoformat()}'", f"TIMESTAMPTZ '{bounds.latest().isoformat()}'"
     window = f"outside the plausible window {bounds.describe_window()}. Check the value. {HOW_TO_RAISE}"
     rate = "{q} * gpu_count / greatest(1, epoch(t1 - t0) / 3600) > " + repr(float(bounds.max_gpus))
+    span = (f"the charge period is longer than the plausible limit of {bounds.max_span_days:g} days (FOCUS rows "
+            f"are hourly, daily or monthly). Check ChargePeriodStart/End. {HOW_TO_RAISE}")
+    gpus = (f"the row's GPUs (ConsumedQuantity x GPUs per instance / hours) are above the plausible limit of "
+            f"{bounds.max_gpus:g} GPUs. Check the value and its unit (instance-hours). {HOW_TO_RAISE}")
+    start_out, end_out = f"t0 < {early} OR t0 > {late}", f"t1 < {early} OR t1 > {late}"
+    too_long = f"epoch(t1 - t0) > {bounds.max_span_hours * 3600!r}"
     checks = [
-        (f"t0 < {early} OR t0 > {late}",) * 2 + ("ChargePeriodStart", f"the charge period starts {window}"),
-        (f"t1 < {early} OR t1 > {late}",) * 2 + ("ChargePeriodEnd", f"the charge period ends {window}"),
-        (f"epoch(t1 - t0) > {bounds.max_span_hours * 3600!r}",) * 2 + (
-            "ChargePeriodEnd", f"the charge period is longer than the plausible limit of {bounds.max_span_days:g} "
-            f"days (FOCUS rows are hourly, daily or monthly). Check ChargePeriodStart/End. {HOW_TO_RAISE}"),
-        (rate.format(q="max_qty"), rate.format(q="qty"), "ConsumedQuantity",
-         f"the row's GPUs (ConsumedQuantity x GPUs per instance / hours) are above the plausible limit of "
-         f"{bounds.max_gpus:g} GPUs. Check the value and its unit (instance-hours). {HOW_TO_RAISE}"),
+        (start_out, start_out, "ChargePeriodStart", f"the charge period starts {window}"),
+        (end_out, end_out, "ChargePeriodEnd", f"the charge period ends {window}"),
+        (too_long, too_long, "ChargePeriodEnd", span),
+        (rate.format(q="max_qty"), rate.format(q="qty"), "ConsumedQuantity", gpus),
     ]
-    checks += [(f"null_{c} > 0", f"null_{c}", c, f"{c} is missing (empty, NULL or NaN) in a GPU usage row. FOCUS "
-                f"requires a cost on every row; fill it (0 for a free row) or fix the export.")
-               for c in cost_columns]
+    missing = ("{c} is missing (empty, NULL or NaN) in a GPU usage row. FOCUS requires a cost on every row; fill "
+               "it (0 for a free row) or fix the export.")
+    checks += [(f"null_{c} > 0", f"null_{c}", c, missing.format(c=c)) for c in cost_columns]
     return checks
 
 
@@ -740,8 +775,9 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
             con.execute(f"CREATE TEMP VIEW scan AS SELECT * FROM {scan}")
             columns = [r[0] for r in con.execute("DESCRIBE scan").fetchall()]
         except duckdb.Error as exc:
+            bad = next((h for h in map(_encoding_hint, files) if h), "")
             raise UsageError(f"cannot read the export: {str(exc).splitlines()[0]}. Is it a FOCUS CSV or Parquet "
-                             f"file?", path=source) from None
+                             f"file?{bad}", path=source) from None
         provider_col = next((c for c in FOCUS_PROVIDER if c in columns), None)
         region_col = next((c for c in FOCUS_REGION if c in columns), None)
         missing = [c for c in FOCUS_REQUIRED if c not in columns]
@@ -791,7 +827,9 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                         + " ".join(f"WHEN {_sql_str(k)} THEN {_sql_str(v)}" for k, v in _PROVIDER_ALIASES.items())
                         + " ELSE lower(trim(CAST({c} AS VARCHAR))) END").format(c=_nullif(_q(provider_col)))
         start_sql, end_sql = _nullif("ChargePeriodStart"), _nullif("ChargePeriodEnd")
-        qty_sql = f"TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE)"
+        # a quantity that is not a finite number (text, 'inf', '1e400') is no quantity: inf - inf would unbalance
+        qty_sql = (f"nullif(nullif(TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE), 'inf'::DOUBLE), "
+                   f"'-inf'::DOUBLE)")
         # The raw columns a row's pool, period and fate are computed from. An export repeats few distinct
         # combinations of them, so the expressions below run once per distinct pool (`pools`) and period
         # (in `agg`), not once per row.

@@ -93,9 +93,9 @@ def parse_timestamps(values: pd.Series, *, column: str = "ts", source=None, row_
         Naming the first row that cannot be parsed or that carries a different time zone.
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return _to_ns(values.dt.tz_convert("UTC"), column=column, source=source, row_offset=row_offset)
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+        return _to_ns(values.dt.tz_localize("UTC"), column=column, source=source, row_offset=row_offset)
     text = values.astype("string").str.strip()
     if text.isna().any() or (text == "").any():
         row, n = _row_of(text.isna() | (text == ""), row_offset)
@@ -116,6 +116,19 @@ def parse_timestamps(values: pd.Series, *, column: str = "ts", source=None, row_
         row, n = _row_of(parsed.isna(), row_offset)
         raise UsageError(f"cannot parse timestamp '{text.iloc[row - 1 - row_offset]}'{_more(n)}. Use ISO 8601, "
                          f"e.g. '2026-10-01 13:00:00'.", path=source, row=row, column=column)
+    return _to_ns(parsed, column=column, source=source, row_offset=row_offset)
+
+
+def _to_ns(parsed: pd.Series, *, column: str, source=None, row_offset: int = 0) -> pd.Series:
+    """``datetime64[ns, UTC]``; a timestamp outside its range (years 1677-2262, e.g. 2300 or 9999, which pandas
+    parses at a coarser unit) is an error naming the row, not an overflow."""
+    lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    outside = (parsed.notna() & ((parsed < lo) | (parsed > hi))).to_numpy(bool)
+    if outside.any():
+        row, n = _row_of(outside, row_offset)
+        raise UsageError(f"timestamp {parsed.iloc[row - 1 - row_offset]} is outside the plausible window "
+                         f"{DEFAULT_BOUNDS.describe_window()}{_more(n)}. Check the value (a sentinel date such as "
+                         f"9999-12-31 for 'still running'?).", path=source, row=row, column=column)
     return parsed.astype("datetime64[ns, UTC]")
 
 

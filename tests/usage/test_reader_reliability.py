@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,7 +27,7 @@ def _gpu_row_positions(df: pd.DataFrame) -> list[int]:
 
 # ----------------------------------------------------------------------------------- counted twice: FOCUS
 def test_a_byte_identical_copy_is_read_once(tmp_path, focus_sample):
-    once, rec_once = read_focus(focus_sample)
+    once, _ = read_focus(focus_sample)
     folder = tmp_path / "exports"
     folder.mkdir()
     shutil.copy(focus_sample, folder / "export.csv")
@@ -212,3 +213,43 @@ def test_usage_table_missing_a_column_is_called_a_usage_table(tmp_path):
     with pytest.raises(UsageError) as exc:
         read_any(path)
     assert "usage table" in str(exc.value) and "gpu_hours" in str(exc.value) and "job file" not in str(exc.value)
+
+
+# ----------------------------------------------------------------------------------- found by the property tests
+@pytest.mark.parametrize("column, value", [("end", "2300-01-01 00:00:00"), ("end", "9999-12-31T00:00:00Z")])
+def test_timestamps_beyond_2262_are_errors_not_overflows(tmp_path, column, value):
+    path = tmp_path / "jobs.csv"
+    start = "2026-01-01T00:00:00Z" if value.endswith("Z") else "2026-01-01 00:00:00"
+    path.write_text(f"start,end,gpus\n{start},{value},8\n")
+    with pytest.raises(UsageError) as exc:
+        read_any(path, provider="aws", region="us-east-1", instance_type="p5.48xlarge")
+    assert exc.value.row == 1 and exc.value.column == column and "plausible window" in str(exc.value)
+    usage = tmp_path / "usage.csv"
+    usage.write_text(f"ts,provider,region,instance_type,workload_class,team,gpu_hours\n"
+                     f"{value},aws,us-east-1,p5.48xlarge,training,r,8\n")
+    with pytest.raises(UsageError, match="plausible window"):
+        read_usage(usage)
+
+
+@pytest.mark.parametrize("quantity", ["inf", "1e400"])
+def test_an_infinite_quantity_outside_gpu_usage_keeps_the_balance(tmp_path, focus_sample, quantity):
+    df = _sample_rows(focus_sample)
+    row = _gpu_row_positions(df)[0]
+    df.loc[row, "ChargeCategory"] = "Purchase"  # a GPU instance row that is not usage: rejected, yet counted
+    df.loc[row, "ConsumedQuantity"] = quantity
+    path = tmp_path / "export.csv"
+    df.to_csv(path, index=False)
+    _, rec = read_focus(path)
+    assert rec.is_balanced() and np.isfinite(rec.totals.to_numpy(float)).all()
+
+
+@pytest.mark.parametrize("encoding, words", [("latin-1", "latin-1"), ("utf-16", "UTF-16")])
+def test_a_csv_that_is_not_utf8_says_so(tmp_path, focus_sample, encoding, words):
+    path = tmp_path / "export.csv"
+    df = _sample_rows(focus_sample)
+    df.loc[0, "SubAccountName"] = "Zürich"
+    path.write_bytes(df.to_csv(index=False).encode(encoding))
+    for reader in (read_focus, read_jobs, read_usage, read_any):
+        with pytest.raises(UsageError) as exc:
+            reader(path)
+        assert words in str(exc.value) and "UTF-8" in str(exc.value) and "export.csv" in str(exc.value)
