@@ -13,6 +13,8 @@ reason, and the GPU-hours and costs balance (``in == out + rejected``).
 from __future__ import annotations
 
 import glob as _glob
+import gzip
+import hashlib
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -21,6 +23,13 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import UsageError
+from finops_forecast.usage.bounds import (
+    DEFAULT_BOUNDS,
+    HOW_TO_RAISE,
+    Bounds,
+    check_at_most,
+    check_time_window,
+)
 from finops_forecast.usage.classify import Heuristic, Rule, classify, normalize_tag
 from finops_forecast.usage.schema import (
     _PROVIDER_ALIASES,
@@ -29,6 +38,7 @@ from finops_forecast.usage.schema import (
     UNALLOCATED,
     USAGE_COLUMNS,
     check_columns,
+    check_instance_types,
     normalize_provider,
     parse_numbers,
     parse_timestamps,
@@ -124,9 +134,79 @@ def _is_parquet(files: list[str]) -> bool:
     return kinds.pop()
 
 
-def _read_table(path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV or Parquet file (or several) into a frame of strings (CSV) or typed columns (Parquet)."""
-    files = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))
+def _file_digest(path: str) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (bounded memory for multi-GB exports)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def drop_identical_files(files: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """Keep one of each set of byte-identical files (the same delivery copied twice).
+
+    Parameters
+    ----------
+    files : list of str
+        Files of one input, in reading order.
+
+    Returns
+    -------
+    (files, notes) : (list of str, tuple of str)
+        The files whose content was not seen before, in order, and one note per skipped copy naming it and the
+        file it repeats. The skipped copies' rows are not read, so they are in no total.
+    """
+    if len(files) < 2:
+        return list(files), ()
+    by_size: dict[int, list[str]] = {}
+    for f in files:
+        by_size.setdefault(Path(f).stat().st_size, []).append(f)
+    seen: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for group in (g for g in by_size.values() if len(g) > 1):  # only files of equal size can be identical
+        for f in group:
+            digest = _file_digest(f)
+            if digest in seen:
+                skipped[f] = seen[digest]
+            else:
+                seen[digest] = f
+    kept = [f for f in files if f not in skipped]
+    notes = tuple(f"{f} is byte-identical to {orig} (the same delivery twice): read once; the copy's rows are "
+                  f"not counted." for f, orig in skipped.items())
+    return kept, notes
+
+
+def _encoding_hint(path: str) -> str:
+    """`` The file is not UTF-8 ...`` when a CSV's first 64 KiB are not UTF-8 text (latin-1, UTF-16), else ``""``."""
+    if path.lower().endswith((".parquet", ".pq")):
+        return ""
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return ""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        kind = "UTF-16"
+    else:
+        try:
+            head.decode("utf-8")
+            return ""
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 4:  # a character cut at the end of the sample
+                return ""
+            kind = "another encoding (latin-1 / Windows-1252?)"
+    return (f" The file is {kind} text, not UTF-8: save it as UTF-8 (in Excel: 'CSV UTF-8'), e.g. "
+            f"iconv -f <encoding> -t UTF-8.")
+
+
+def _read_table(path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    """Read a CSV or Parquet file (or several) into a frame of strings (CSV) or typed columns (Parquet).
+
+    Returns the frame, the source to name in errors and notes (byte-identical copies read once).
+    """
+    files, notes = drop_identical_files(_resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq")))
     frames = []
     for f in files:
         try:
@@ -137,9 +217,10 @@ def _read_table(path) -> tuple[pd.DataFrame, str]:
         except pd.errors.EmptyDataError:
             raise UsageError("the file is empty (no header, no rows).", path=f) from None
         except Exception as exc:  # pyarrow / parser errors: name the file
-            raise UsageError(f"cannot read the file: {exc}. Is it a CSV or Parquet file?", path=f) from None
+            raise UsageError(f"cannot read the file: {str(exc).splitlines()[0] if str(exc) else exc!r}. Is it a "
+                             f"CSV or Parquet file?{_encoding_hint(f)}", path=f) from None
     return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), (
-        files[0] if len(files) == 1 else str(path))
+        files[0] if len(files) == 1 else str(path)), notes
 
 
 def detect_kind(path) -> str:
@@ -156,9 +237,24 @@ def detect_kind(path) -> str:
     except duckdb.Error:
         _read_table(f)  # raises the readers' clear error (empty file, not CSV ...)
         raise
-    if "ChargePeriodStart" in cols:
+    return _kind_of_columns(cols)
+
+
+# columns only FOCUS exports have: three of them make a file a FOCUS export, even one missing a required column
+FOCUS_MARKERS = frozenset({"ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "ListCost",
+                           "ChargeCategory", "ConsumedQuantity", "ConsumedUnit", "BillingPeriodStart",
+                           "BillingPeriodEnd", "BillingAccountId", "BillingCurrency", "ProviderName",
+                           "ServiceProviderName", "ChargeDescription", "SkuId", "SkuPriceId", "PricingQuantity",
+                           "PricingUnit", "ResourceId", "RegionId", "SubAccountId"})
+
+
+def _kind_of_columns(cols: set[str]) -> str:
+    """``"focus"``, ``"usage"`` or ``"jobs"`` from a header, so that a file missing a column of its kind is
+    read by its own reader, whose error names the missing column."""
+    if "ChargePeriodStart" in cols or len(cols & FOCUS_MARKERS) >= 3:
         return "focus"
-    if "ts" in cols and "gpu_hours" in cols:
+    job_times = {a for k in ("start", "end") for a in JOB_ALIASES[k]}
+    if ("ts" in cols or "gpu_hours" in cols) and not cols & job_times:
         return "usage"
     return "jobs"
 
@@ -170,7 +266,7 @@ def read_any(path, **kwargs) -> tuple[pd.DataFrame, Reconciliation]:
 
 
 # --------------------------------------------------------------------------------------------- usage table
-def read_usage(path, *, instance_types=None) -> tuple[pd.DataFrame, Reconciliation]:
+def read_usage(path, *, instance_types=None, bounds: Bounds = DEFAULT_BOUNDS) -> tuple[pd.DataFrame, Reconciliation]:
     """Read the canonical hourly usage table from CSV or Parquet.
 
     Parameters
@@ -180,25 +276,28 @@ def read_usage(path, *, instance_types=None) -> tuple[pd.DataFrame, Reconciliati
     instance_types : path or DataFrame, optional
         Extra GPU instance types (see :func:`finops_forecast.usage.instances.instance_registry`), or ``False`` to
         accept any instance type.
+    bounds : Bounds, optional
+        Plausibility limits (timestamps, GPU-hours per row); see :mod:`finops_forecast.usage.bounds`.
 
     Returns
     -------
     (usage, reconciliation)
-        The validated usage table and its reconciliation (no row is rejected: a bad row is an error).
+        The validated usage table and its reconciliation (no row is rejected: a bad row is an error). A file
+        that is a byte-identical copy of another is read once, with a note.
 
     Raises
     ------
     UsageError
         Naming the file, row and column of the first problem (see :func:`validate_usage`).
     """
-    raw, source = _read_table(path)
+    raw, source, file_notes = _read_table(path)
     known = False if instance_types is False else _known(instance_types)
-    usage = validate_usage(raw, source=source, known_instance_types=known)
+    usage = validate_usage(raw, source=source, known_instance_types=known, bounds=bounds)
     tot = {"rows": len(raw), "gpu_hours": usage["gpu_hours"].sum()}
     tot.update({c: usage[c].sum() for c in COST_COLUMNS if c in usage.columns})
     zero = {k: 0.0 for k in tot}
     rec = Reconciliation(source=source, kind="usage", totals=_totals(tot, tot, zero),
-                         rejected=pd.DataFrame(columns=["reason", "detail"] + TOTAL_COLUMNS))
+                         rejected=pd.DataFrame(columns=["reason", "detail"] + TOTAL_COLUMNS), notes=file_notes)
     return usage, rec
 
 
@@ -213,6 +312,7 @@ JOB_ALIASES = {
     "end": ["end", "end_time", "ended_at", "finish", "finish_time", "stop"],
     "gpus": ["gpus", "gpu_count", "num_gpus", "n_gpus", "gpu_num"],
 }
+JOB_ID_COLUMNS = ("job_id", "jobid", "JobId", "JobID", "job_uuid", "id")
 
 
 def _pick(raw: pd.DataFrame, name: str) -> str | None:
@@ -256,7 +356,8 @@ def apportion_to_hours(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -
 
 def read_jobs(path, *, provider: str | None = None, region: str | None = None, instance_type: str | None = None,
               gpu_type_pools: dict[str, tuple[str, str, str]] | None = None, rules=None,
-              heuristic: Heuristic | None = None, instance_types=None) -> tuple[pd.DataFrame, Reconciliation]:
+              heuristic: Heuristic | None = None, instance_types=None,
+              bounds: Bounds = DEFAULT_BOUNDS) -> tuple[pd.DataFrame, Reconciliation]:
     """Read job records and apportion each job exactly to the clock hours it ran.
 
     A job from 10:30 to 12:15 on 8 GPUs gives 4, 8 and 2 GPU-h to the hours 10:00, 11:00 and 12:00.
@@ -279,12 +380,15 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
         Thresholds of the classification heuristic.
     instance_types : path, DataFrame or False, optional
         Extra instance types for validation, or False to skip the check.
+    bounds : Bounds, optional
+        Plausibility limits (time window, longest job, most GPUs); see :mod:`finops_forecast.usage.bounds`.
 
     Returns
     -------
     (usage, reconciliation)
         The hourly usage table (``classified_by`` says how each row's class was decided) and its
-        reconciliation: total GPU-hours in (sum of duration x GPUs) equal total GPU-hours out.
+        reconciliation: total GPU-hours in (sum of duration x GPUs) equal total GPU-hours out plus the GPU-hours
+        of duplicate job records (see :func:`duplicate_job_records`), rejected as "duplicate job record".
 
     Raises
     ------
@@ -292,7 +396,7 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
         On missing columns, unparsable times, an end before its start, negative or missing GPU counts, or a job
         with no pool; naming the file, row and column.
     """
-    raw, source = _read_table(path)
+    raw, source, file_notes = _read_table(path)
     if raw.empty:
         raise UsageError("the job file has no rows.", path=source)
     cols = {k: _pick(raw, k) for k in ("start", "end", "gpus")}
@@ -301,6 +405,62 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
         check_columns(raw, missing, source=source, what="job file",
                       hint="A job file needs start, end and gpus (aliases: " +
                            "; ".join(f"{k}: {', '.join(JOB_ALIASES[k])}" for k in missing) + ").")
+    jobs = _parse_job_times(raw, cols, source=source, bounds=bounds)
+    jobs = _job_pools(raw, jobs, source, provider=provider, region=region, instance_type=instance_type,
+                      gpu_type_pools=gpu_type_pools)
+    if instance_types is not False:  # checked here, at the input's rows, not on the hourly output
+        check_instance_types(jobs["provider"], jobs["instance_type"], _known(instance_types), source=source)
+    jobs["team"] = (raw["team"].astype(object) if "team" in raw.columns
+                    else pd.Series(None, index=raw.index, dtype=object)).fillna(UNALLOCATED)
+    jobs["workload_tag"] = raw["workload_class"] if "workload_class" in raw.columns else None
+    for extra in raw.columns:
+        if extra not in jobs.columns and extra not in cols.values():
+            jobs[extra] = raw[extra]
+    jobs["run_hours"] = (jobs["end"] - jobs["start"]).dt.total_seconds() / 3600.0
+    gpu_in = float((jobs["gpus"] * jobs["run_hours"]).sum())
+    n_in = len(jobs)
+    dup, key = duplicate_job_records(raw, cols)
+    rejected, dup_notes = _job_duplicates_summary(jobs, dup, key)
+    jobs = jobs.loc[~dup].reset_index(drop=True)
+    jobs = classify(jobs, tag_col="workload_tag", gpus_col="gpus", hours_col="run_hours", rules=rules,
+                    heuristic=heuristic)
+
+    idx, hour, amount = apportion_to_hours(jobs["start"].dt.tz_convert(None).to_numpy(),
+                                           jobs["end"].dt.tz_convert(None).to_numpy(), jobs["gpus"].to_numpy(float))
+    hourly = pd.DataFrame({"ts": pd.DatetimeIndex(hour).tz_localize("UTC"), "gpu_hours": amount})
+    for col in ("provider", "region", "instance_type", "workload_class", "team", "classified_by"):
+        hourly[col] = jobs[col].to_numpy()[idx]
+    usage = (hourly.groupby(ROW_KEYS, sort=True, observed=True)
+             .agg(gpu_hours=("gpu_hours", "sum"),
+                  classified_by=("classified_by", lambda s: "|".join(sorted(set(s)))))
+             .reset_index())
+    usage = validate_usage(usage[USAGE_COLUMNS + ["classified_by"]], source=source, known_instance_types=False,
+                           bounds=bounds)
+
+    notes = list(file_notes) + dup_notes
+    if jobs["unknown_tag"].any():
+        bad = jobs.loc[jobs["unknown_tag"], "workload_tag"].astype(str)
+        notes.append(f"{int(jobs['unknown_tag'].sum())} jobs had a workload_class value that is not a class "
+                     f"(e.g. '{bad.iloc[0]}'); they were classified by rules/heuristic instead.")
+    counts = jobs["classified_by"].str.split(":").str[0].value_counts().to_dict()
+    notes.append("classified by: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    rej = {"rows": float(rejected["rows"].sum()), "gpu_hours": float(rejected["gpu_hours"].sum())}
+    rec = Reconciliation(source=source, kind="jobs",
+                         totals=_totals({"rows": n_in, "gpu_hours": gpu_in},
+                                        {"rows": len(jobs), "gpu_hours": float(usage["gpu_hours"].sum())}, rej),
+                         rejected=rejected, notes=tuple(notes))
+    return usage, rec
+
+
+def _parse_job_times(raw: pd.DataFrame, cols: dict[str, str], *, source: str, bounds: Bounds) -> pd.DataFrame:
+    """Parse and check ``start``, ``end`` [UTC] and ``gpus`` [GPU] of every job; errors name the input row.
+
+    Raises
+    ------
+    UsageError
+        On a missing or unparsable time, an end before its start, a time outside the plausible window, a job
+        longer than ``bounds.max_span_days`` or on more than ``bounds.max_gpus`` GPUs, or a bad GPU count.
+    """
     start = parse_timestamps(raw[cols["start"]], column=cols["start"], source=source)
     end_text = raw[cols["end"]].astype("string")
     if end_text.isna().any() or (end_text.str.strip() == "").any():
@@ -308,14 +468,26 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
         raise UsageError("the job has no end time (still running?). Give it an end, e.g. the export time, or "
                          "remove it until it finishes.", path=source, row=row, column=cols["end"])
     end = parse_timestamps(raw[cols["end"]], column=cols["end"], source=source)
+    check_time_window(start, column=cols["start"], source=source, bounds=bounds)
+    check_time_window(end, column=cols["end"], source=source, bounds=bounds)
     backwards = (end < start).to_numpy()
     if backwards.any():
         row = int(np.flatnonzero(backwards)[0]) + 1
         raise UsageError(f"the job ends before it starts ({end.iloc[row - 1]} < {start.iloc[row - 1]}). Swap or "
                          f"fix the times.", path=source, row=row, column=cols["end"])
+    days = (end - start).dt.total_seconds() / 86400.0
+    check_at_most(days, bounds.max_span_days, column=cols["end"], source=source,
+                  what="the job's duration [day]", fix="Check the start and end (a job of more than a year is "
+                  "more likely a wrong year or a placeholder end).")
     gpus = parse_numbers(raw[cols["gpus"]], column=cols["gpus"], source=source, unit="GPUs")
+    check_at_most(gpus, bounds.max_gpus, column=cols["gpus"], source=source, what="the job's GPU count [GPU]",
+                  fix="Check the value and its unit (GPUs the job held, not GPU-seconds).")
+    return pd.DataFrame({"start": start, "end": end, "gpus": gpus})
 
-    jobs = pd.DataFrame({"start": start, "end": end, "gpus": gpus})
+
+def _job_pools(raw: pd.DataFrame, jobs: pd.DataFrame, source: str, *, provider, region, instance_type,
+               gpu_type_pools) -> pd.DataFrame:
+    """Add each job's pool (``provider``, ``region``, ``instance_type``) from its columns or the defaults."""
     for col in ("provider", "region", "instance_type"):
         default = {"provider": provider, "region": region, "instance_type": instance_type}[col]
         if col in raw.columns:
@@ -333,42 +505,54 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
                          f"instance_type columns, pass provider=/region=/instance_type= for the whole file, or "
                          f"map gpu_type values with gpu_type_pools=.", path=source, row=row)
     jobs["provider"] = normalize_provider(jobs["provider"]).astype(object)
-    jobs["team"] = (raw["team"].astype(object) if "team" in raw.columns
-                   else pd.Series(None, index=raw.index, dtype=object)).fillna(UNALLOCATED)
-    jobs["workload_tag"] = raw["workload_class"] if "workload_class" in raw.columns else None
-    for extra in raw.columns:
-        if extra not in jobs.columns and extra not in cols.values():
-            jobs[extra] = raw[extra]
-    jobs["run_hours"] = (jobs["end"] - jobs["start"]).dt.total_seconds() / 3600.0
-    jobs = classify(jobs, tag_col="workload_tag", gpus_col="gpus", hours_col="run_hours", rules=rules,
-                    heuristic=heuristic)
+    for col in ("region", "instance_type"):
+        jobs[col] = jobs[col].astype("string").str.strip().astype(object)
+    return jobs
 
-    idx, hour, amount = apportion_to_hours(jobs["start"].dt.tz_convert(None).to_numpy(),
-                                           jobs["end"].dt.tz_convert(None).to_numpy(), jobs["gpus"].to_numpy(float))
-    hourly = pd.DataFrame({"ts": pd.DatetimeIndex(hour).tz_localize("UTC"), "gpu_hours": amount})
-    for col in ("provider", "region", "instance_type", "workload_class", "team", "classified_by"):
-        hourly[col] = jobs[col].to_numpy()[idx]
-    usage = (hourly.groupby(ROW_KEYS, sort=True, observed=True)
-             .agg(gpu_hours=("gpu_hours", "sum"),
-                  classified_by=("classified_by", lambda s: "|".join(sorted(set(s)))))
-             .reset_index())
-    known = False if instance_types is False else _known(instance_types)
-    usage = validate_usage(usage[USAGE_COLUMNS + ["classified_by"]], source=source, known_instance_types=known)
 
-    gpu_in = float((jobs["gpus"] * jobs["run_hours"]).sum())
-    notes = []
-    if jobs["unknown_tag"].any():
-        bad = jobs.loc[jobs["unknown_tag"], "workload_tag"].astype(str)
-        notes.append(f"{int(jobs['unknown_tag'].sum())} jobs had a workload_class value that is not a class "
-                     f"(e.g. '{bad.iloc[0]}'); they were classified by rules/heuristic instead.")
-    counts = jobs["classified_by"].str.split(":").str[0].value_counts().to_dict()
-    notes.append("classified by: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    rec = Reconciliation(source=source, kind="jobs",
-                         totals=_totals({"rows": len(jobs), "gpu_hours": gpu_in},
-                                        {"rows": len(jobs), "gpu_hours": float(usage["gpu_hours"].sum())},
-                                        {"rows": 0, "gpu_hours": 0.0}),
-                         rejected=pd.DataFrame(columns=["reason", "detail"] + TOTAL_COLUMNS), notes=tuple(notes))
-    return usage, rec
+def duplicate_job_records(raw: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Which job records repeat an earlier one (the same record exported twice).
+
+    With a job id column (:data:`JOB_ID_COLUMNS`), a record repeats an earlier one with the same id, start, end,
+    GPUs and pool columns (other columns, e.g. an export time, may differ); without one, all columns must be
+    equal. The first record is kept.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The job file as read.
+    cols : dict
+        The columns holding ``start``, ``end`` and ``gpus``.
+
+    Returns
+    -------
+    (duplicate, key) : (ndarray of bool, list of str)
+        One flag per input row (True: drop it) and the columns compared.
+    """
+    id_col = next((c for c in JOB_ID_COLUMNS if c in raw.columns), None)
+    if id_col is None:
+        key = [str(c) for c in raw.columns]
+    else:
+        key = [id_col, cols["start"], cols["end"], cols["gpus"]]
+        key += [c for c in ("provider", "region", "instance_type", "gpu_type") if c in raw.columns]
+    text = raw[key].astype("string").apply(lambda s: s.str.strip())
+    return text.duplicated(keep="first").to_numpy(), key
+
+
+def _job_duplicates_summary(jobs: pd.DataFrame, dup: np.ndarray, key: list[str]) -> tuple[pd.DataFrame,
+                                                                                         list[str]]:
+    """The reconciliation's ``rejected`` table and the note for duplicate job records (rows, GPU-hours [GPU-h])."""
+    columns = ["reason", "detail"] + TOTAL_COLUMNS
+    if not dup.any():
+        return pd.DataFrame(columns=columns), []
+    gpu_hours = float((jobs["gpus"] * jobs["run_hours"])[dup].sum())
+    detail = "same " + ", ".join(key) if len(key) <= 8 else "all columns equal"
+    rejected = pd.DataFrame([{"reason": "duplicate job record", "detail": detail, "rows": int(dup.sum()),
+                              "gpu_hours": gpu_hours}], columns=columns)
+    rows = np.flatnonzero(dup)[:5] + 1
+    note = (f"{int(dup.sum())} duplicate job records ({gpu_hours:,.2f} GPU-h) were dropped: they repeat an "
+            f"earlier record ({detail}); first at rows {', '.join(map(str, rows))}.")
+    return rejected, [note]
 
 
 # --------------------------------------------------------------------------------------------- FOCUS
@@ -400,14 +584,127 @@ def _nullif(col: str) -> str:
     return f"CASE WHEN {' OR '.join(f'{text} = {_sql_str(n)}' for n in NULLS)} THEN NULL ELSE {text} END"
 
 
+def _snake(focus_cost: str) -> str:
+    """``BilledCost`` -> ``billed_cost``."""
+    return {"BilledCost": "billed_cost", "EffectiveCost": "effective_cost", "ListCost": "list_cost"}[focus_cost]
+
+
 def _q(col: str) -> str:
     return '"' + col.replace('"', '""') + '"'
+
+
+def mark_duplicate_deliveries(con, columns: list[str], n_files: int) -> tuple[pd.DataFrame, str]:
+    """Create the view or table ``raw``: the export's rows with ``_dup``, True for a row delivered twice.
+
+    A row of one file that is equal, in every column, to a row of another file of the same input is the same
+    charge delivered twice (an export re-run for the same billing period, an overlapping re-delivery). Per
+    distinct row, the file that holds it most often keeps its copies (so identical rows within one file, which
+    a bill can legitimately contain, are all kept); the copies in the other files are duplicates. Ties go to
+    the file that sorts first.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection with the view ``scan`` (the files, with DuckDB's ``filename`` column).
+    columns : list of str
+        The export's columns (without ``filename``): all of them identify a row.
+    n_files : int
+        Files in the input; with one file nothing is a duplicate delivery.
+
+    Returns
+    -------
+    (pairs, row_number) : (pandas.DataFrame, str)
+        One row per (``file``, ``duplicate_of``, ``rows``) of duplicate rows, and the SQL expression of a row's
+        position in scan order in ``raw``.
+    """
+    pairs = pd.DataFrame(columns=["file", "duplicate_of", "rows"])
+    cols = ", ".join(_q(c) for c in columns)
+    overlap = n_files > 1 and con.execute(f"""
+        SELECT count(*) FROM (SELECT hash({cols}) AS h FROM scan GROUP BY h HAVING count(DISTINCT filename) > 1)
+        """).fetchall()[0][0]
+    if not overlap:  # the usual case: a view, nothing materialized
+        con.execute("CREATE TEMP VIEW raw AS SELECT *, false AS _dup FROM scan")
+        return pairs, "row_number() OVER ()"
+    # numbered in scan order first (a streaming window), then ranked per distinct row
+    con.execute("CREATE TEMP TABLE numbered AS SELECT *, row_number() OVER () AS _n FROM scan")
+    con.execute(f"""
+        CREATE TEMP TABLE raw AS
+        WITH o AS (SELECT *, row_number() OVER (PARTITION BY {cols}, filename ORDER BY _n) AS _occ,
+                          count(*) OVER (PARTITION BY {cols}, filename) AS _k FROM numbered),
+        w AS (SELECT *, first_value(filename) OVER (PARTITION BY {cols} ORDER BY _k DESC, filename) AS _keep
+              FROM o)
+        SELECT * EXCLUDE (_occ, _k, _keep), filename <> _keep AS _dup, _keep AS _dup_of FROM w ORDER BY _n""")
+    con.execute("DROP TABLE numbered")
+    pairs = con.execute("""SELECT filename AS file, _dup_of AS duplicate_of, count(*) AS rows FROM raw WHERE _dup
+                           GROUP BY ALL ORDER BY ALL""").df()
+    return pairs, "_n"
+
+
+def _duplicate_note(pairs: pd.DataFrame, fates: pd.DataFrame) -> list[str]:
+    """The reconciliation note on duplicate deliveries: rows, GPU-hours [GPU-h] and cost [USD] dropped, files."""
+    if pairs.empty:
+        return []
+    d = fates[fates["reason"] == "duplicate delivery"].sum(numeric_only=True)
+    files = "; ".join(f"{int(r.rows)} rows of {r.file} repeat {r.duplicate_of}" for r in pairs.itertuples())
+    note = (f"{int(d['rows'])} rows were delivered twice and dropped as duplicate deliveries ({d['gpu_hours']:,.2f} "
+            f"GPU-h, billed {d['billed_cost']:,.2f}, effective {d['effective_cost']:,.2f}): {files}. They are "
+            f"counted as rejected 'duplicate delivery'. Rows repeated within one file are kept.")
+    return [note]
+
+
+# GPU usage rows (reason NULL) that fail a check: (condition on `agg` [max_qty] and on `rows` [qty], column)
+def _focus_checks(bounds: Bounds, cost_columns: list[str]) -> list[tuple[str, str, str, str]]:
+    """The plausibility and completeness checks of GPU usage rows, as (agg condition, rows condition, column,
+    message)."""
+    early, late = f"TIMESTAMPTZ '{bounds.earliest.isoformat()}'", f"TIMESTAMPTZ '{bounds.latest().isoformat()}'"
+    window = f"outside the plausible window {bounds.describe_window()}. Check the value. {HOW_TO_RAISE}"
+    rate = "{q} * gpu_count / greatest(1, epoch(t1 - t0) / 3600) > " + repr(float(bounds.max_gpus))
+    span = (f"the charge period is longer than the plausible limit of {bounds.max_span_days:g} days (FOCUS rows "
+            f"are hourly, daily or monthly). Check ChargePeriodStart/End. {HOW_TO_RAISE}")
+    gpus = (f"the row's GPUs (ConsumedQuantity x GPUs per instance / hours) are above the plausible limit of "
+            f"{bounds.max_gpus:g} GPUs. Check the value and its unit (instance-hours). {HOW_TO_RAISE}")
+    start_out, end_out = f"t0 < {early} OR t0 > {late}", f"t1 < {early} OR t1 > {late}"
+    too_long = f"epoch(t1 - t0) > {bounds.max_span_hours * 3600!r}"
+    checks = [
+        (start_out, start_out, "ChargePeriodStart", f"the charge period starts {window}"),
+        (end_out, end_out, "ChargePeriodEnd", f"the charge period ends {window}"),
+        (too_long, too_long, "ChargePeriodEnd", span),
+        (rate.format(q="max_qty"), rate.format(q="qty"), "ConsumedQuantity", gpus),
+    ]
+    missing = ("{c} is missing (empty, NULL or NaN) in a GPU usage row. FOCUS requires a cost on every row; fill "
+               "it (0 for a free row) or fix the export.")
+    checks += [(f"null_{c} > 0", f"null_{c}", c, missing.format(c=c)) for c in cost_columns]
+    return checks
+
+
+def check_focus_gpu_rows(con, locate, bounds: Bounds, cost_columns: list[str]) -> None:
+    """Raise :class:`UsageError` at the first GPU usage row outside the bounds or without a cost.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Connection with the tables ``agg`` (rows summed by key) and the view ``rows`` (row by row).
+    locate : callable
+        ``locate(condition, limit)`` -> file, row of the rows of ``rows`` matching a condition.
+    bounds : Bounds
+        Plausibility limits.
+    cost_columns : list of str
+        The FOCUS cost columns the export has (checked for missing values).
+    """
+    checks = _focus_checks(bounds, cost_columns)
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {a})" for a, _, _, _ in checks)
+                         + " FROM agg WHERE reason IS NULL").fetchall()[0]
+    for n, (_, cond, column, message) in zip(counts, checks):
+        if n:
+            bad = locate(f"reason IS NULL AND ({cond})", 1).iloc[0]
+            raise UsageError(message, path=bad["file"], row=int(bad["row"]), column=column)
 
 
 def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_keys=DEFAULT_TEAM_TAG_KEYS,
                instance_type_columns=DEFAULT_INSTANCE_COLUMNS, rules: list[Rule] | str | PathLike | None = None,
                heuristic: Heuristic | None = None, instance_types=None, max_rejected_rows: int = 10_000,
-               memory_limit: str = "1GB", threads: int | None = None) -> tuple[pd.DataFrame, Reconciliation]:
+               memory_limit: str = "1GB", threads: int | None = None,
+               bounds: Bounds = DEFAULT_BOUNDS) -> tuple[pd.DataFrame, Reconciliation]:
     """Read a FOCUS 1.0-1.2 billing export into the hourly GPU usage table.
 
     GPU usage rows are the ``Usage`` charges measured in hours whose instance type (from a column in
@@ -433,6 +730,9 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         Thresholds of the classification heuristic (run = one resource's usage in the export).
     instance_types : path, DataFrame, optional
         Extra GPU instance types for the registry.
+    bounds : Bounds, optional
+        Plausibility limits of GPU usage rows (time window, longest charge period, most GPUs); see
+        :mod:`finops_forecast.usage.bounds`.
     max_rejected_rows : int, default 10000
         Cap on the row-level listing of rows rejected for data problems (all are counted in the summary).
     memory_limit : str, default "1GB"
@@ -456,7 +756,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
 
     from finops_forecast.usage.instances import instance_registry
 
-    files = _resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq"))
+    files, file_notes = drop_identical_files(_resolve_files(path, (".csv", ".csv.gz", ".parquet", ".pq")))
     source = files[0] if len(files) == 1 else str(path)
     # FOCUS times are UTC: the session time zone (by default the machine's) must not shift naive timestamps or
     # move hour boundaries (date_trunc on TIMESTAMPTZ truncates in the session time zone)
@@ -472,11 +772,12 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
             scan = (f"read_csv({files!r}, header=true, all_varchar=true, union_by_name=true, filename=true, "
                     f"sample_size=-1)")
         try:
-            con.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM {scan}")
-            columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+            con.execute(f"CREATE TEMP VIEW scan AS SELECT * FROM {scan}")
+            columns = [r[0] for r in con.execute("DESCRIBE scan").fetchall()]
         except duckdb.Error as exc:
+            bad = next((h for h in map(_encoding_hint, files) if h), "")
             raise UsageError(f"cannot read the export: {str(exc).splitlines()[0]}. Is it a FOCUS CSV or Parquet "
-                             f"file?", path=source) from None
+                             f"file?{bad}", path=source) from None
         provider_col = next((c for c in FOCUS_PROVIDER if c in columns), None)
         region_col = next((c for c in FOCUS_REGION if c in columns), None)
         missing = [c for c in FOCUS_REQUIRED if c not in columns]
@@ -489,8 +790,9 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                 f"{' ...' if len(shown) > 25 else ''}. Export cost and usage data in FOCUS 1.0-1.2 format (AWS Data "
                 f"Exports 'FOCUS', Azure 'FocusCost', GCP FOCUS BigQuery view), or use read_usage for the hourly "
                 f"usage table and read_jobs for job records.", path=source, column=missing[0])
-        if not con.execute("SELECT 1 FROM raw LIMIT 1").fetchall():
+        if not con.execute("SELECT 1 FROM scan LIMIT 1").fetchall():
             raise UsageError("the export has a header but no rows.", path=source)
+        dup_pairs, row_n = mark_duplicate_deliveries(con, [c for c in columns if c != "filename"], len(files))
 
         reg = instance_registry(instance_types)[["provider", "instance_type", "gpu_count"]]
         con.register("registry_df", reg)
@@ -525,7 +827,9 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                         + " ".join(f"WHEN {_sql_str(k)} THEN {_sql_str(v)}" for k, v in _PROVIDER_ALIASES.items())
                         + " ELSE lower(trim(CAST({c} AS VARCHAR))) END").format(c=_nullif(_q(provider_col)))
         start_sql, end_sql = _nullif("ChargePeriodStart"), _nullif("ChargePeriodEnd")
-        qty_sql = f"TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE)"
+        # a quantity that is not a finite number (text, 'inf', '1e400') is no quantity: inf - inf would unbalance
+        qty_sql = (f"nullif(nullif(TRY_CAST({_nullif('ConsumedQuantity')} AS DOUBLE), 'inf'::DOUBLE), "
+                   f"'-inf'::DOUBLE)")
         # The raw columns a row's pool, period and fate are computed from. An export repeats few distinct
         # combinations of them, so the expressions below run once per distinct pool (`pools`) and period
         # (in `agg`), not once per row.
@@ -540,10 +844,11 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         period_sql = f"TRY_CAST({start_sql} AS TIMESTAMPTZ) AS t0, TRY_CAST({end_sql} AS TIMESTAMPTZ) AS t1"
 
         def fate(qty_missing: str, qty_negative: str, period_missing: str = "b.t0 IS NULL OR b.t1 IS NULL",
-                 period_backwards: str = "b.t1 < b.t0") -> str:
+                 period_backwards: str = "b.t1 < b.t0", dup: str = "b._dup") -> str:
             """The reason (NULL = GPU usage) and detail of a row of ``base b`` joined with ``registry g``."""
             return f"""
               CASE
+                WHEN {dup} THEN 'duplicate delivery'
                 WHEN b.charge_category IS NULL OR lower(b.charge_category) <> 'usage' THEN 'not a usage charge'
                 WHEN b.instance_type IS NULL THEN 'no instance type (not a compute instance)'
                 WHEN g.gpu_count IS NULL THEN 'instance type is not a GPU machine in the registry'
@@ -556,6 +861,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                 WHEN b.region IS NULL THEN 'GPU instance row without a region'
               END AS reason,
               CASE
+                WHEN {dup} THEN 'the same row is in another file of the input'
                 WHEN b.charge_category IS NULL OR lower(b.charge_category) <> 'usage'
                   THEN coalesce(b.charge_category, '(empty ChargeCategory)')
                 WHEN b.instance_type IS NULL THEN NULL
@@ -569,9 +875,10 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         con.execute(f"""
             CREATE TEMP VIEW rows AS
             WITH base AS (
-              SELECT filename AS _file, row_number() OVER () AS _n, {pool_sql}, {period_sql}, {qty_sql} AS qty,
+              SELECT filename AS _file, {row_n} AS _n, _dup, {pool_sql}, {period_sql}, {qty_sql} AS qty,
                      ({_nullif('BilledCost')} IS NOT NULL AND {cost['BilledCost']} IS NULL) AS bad_billed,
-                     ({_nullif('EffectiveCost')} IS NOT NULL AND {cost['EffectiveCost']} IS NULL) AS bad_effective
+                     ({_nullif('EffectiveCost')} IS NOT NULL AND {cost['EffectiveCost']} IS NULL) AS bad_effective,
+                     {', '.join(f"{cost[c]} IS NULL AS null_{c}" for c in cost)}
               FROM raw)
             SELECT b.*, g.gpu_count, {fate('b.qty IS NULL', 'b.qty < 0')}
             FROM base b {registry_join}""")
@@ -608,7 +915,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         con.execute(f"""
             CREATE TEMP TABLE pools AS
             WITH base AS (SELECT *, {pool_sql} FROM (SELECT DISTINCT {pool_list} FROM raw)),
-            f AS (SELECT b.*, g.gpu_count, {fate('false', 'false', 'false', 'false')} FROM base b {registry_join})
+            f AS (SELECT b.*, g.gpu_count, {fate('false', 'false', 'false', 'false', 'false')} FROM base b {registry_join})
             SELECT * EXCLUDE (reason, detail), reason IS NULL AS gpu_pool FROM f""")
 
         # Runs, for GPU rows no tag classifies: one run = one resource (or, without ResourceId, one pool x team x
@@ -623,7 +930,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                      {sub} AS sub_account, TRY_CAST({start_sql} AS TIMESTAMPTZ) AS t0,
                      TRY_CAST({end_sql} AS TIMESTAMPTZ) AS t1, {qty_sql} AS qty
               FROM raw r {tag_join} SEMI JOIN (SELECT * FROM pools WHERE gpu_pool) o ON {same(pool_cols, 'r', 'o')}
-              WHERE d.tag_class IS NULL)
+              WHERE d.tag_class IS NULL AND NOT r._dup)
             WHERE qty >= 0 AND t0 IS NOT NULL AND t1 IS NOT NULL AND t1 >= t0 AND {'true' if untagged else 'false'}
             GROUP BY ALL""")
         con.execute(f"""
@@ -661,16 +968,17 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         # decimals, so totals stay exact.
         con.execute(f"""
             CREATE TEMP TABLE pre AS
-            SELECT {keys_sql}, tag_id, committed, run_class, run_by,
+            SELECT {keys_sql}, _dup, tag_id, committed, run_class, run_by,
                    CASE WHEN qty IS NULL THEN 0 WHEN qty < 0 THEN 1 ELSE 2 END AS qty_state,
-                   count(*) AS n_rows, sum(qty) AS qty,
+                   count(*) AS n_rows, sum(qty) AS qty, max(qty) AS max_qty,
+                   {', '.join(f"count(*) FILTER (WHERE {_snake(c)} IS NULL) AS null_{c}" for c in cost)},
                    sum(billed_cost) AS billed_cost, sum(effective_cost) AS effective_cost,
                    sum(list_cost) AS list_cost,
                    count(*) FILTER (WHERE bad_billed) AS bad_billed,
                    count(*) FILTER (WHERE bad_effective) AS bad_effective
             FROM (
-              SELECT {', '.join('r.' + _q(c) for c in key_cols)}, d.tag_id, {commit} AS committed, {run_cols},
-                     {qty_sql} AS qty, {cost['BilledCost']} AS billed_cost,
+              SELECT {', '.join('r.' + _q(c) for c in key_cols)}, r._dup, d.tag_id, {commit} AS committed,
+                     {run_cols}, {qty_sql} AS qty, {cost['BilledCost']} AS billed_cost,
                      {cost['EffectiveCost']} AS effective_cost, {cost['ListCost']} AS list_cost,
                      ({_nullif('BilledCost')} IS NOT NULL AND {cost['BilledCost']} IS NULL) AS bad_billed,
                      ({_nullif('EffectiveCost')} IS NOT NULL AND {cost['EffectiveCost']} IS NULL) AS bad_effective
@@ -685,7 +993,8 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
             base AS (
               SELECT o.provider, o.region, o.charge_category, o.unit, o.instance_type, d.t0, d.t1,
                      p.tag_id, p.committed, p.run_class, p.run_by, p.qty_state, p.n_rows, p.qty,
-                     p.billed_cost, p.effective_cost, p.list_cost, p.bad_billed, p.bad_effective
+                     p.billed_cost, p.effective_cost, p.list_cost, p.bad_billed, p.bad_effective, p._dup,
+                     p.max_qty, p.null_BilledCost, p.null_EffectiveCost, p.null_ListCost
               FROM pre p JOIN pools o ON {same(pool_cols, 'p', 'o')}
               JOIN periods d ON {same(['ChargePeriodStart', 'ChargePeriodEnd'], 'p', 'd')})
             SELECT b.*, g.gpu_count, {fate('b.qty_state = 0', 'b.qty_state = 1')}
@@ -715,6 +1024,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                 bad = locate(flag, 1).iloc[0]
                 raise UsageError("the value is not a number. FOCUS cost columns are decimals in the billing "
                                  "currency.", path=bad["file"], row=int(bad["row"]), column=name)
+        check_focus_gpu_rows(con, locate, bounds, [c for c in cost if has(c)])
         value_cols = ["rows", "gpu_hours", "billed_cost", "effective_cost", "list_cost"]
         totals_in = fates[value_cols].sum().to_dict()
         rejected = fates.loc[fates["reason"].notna(), ["reason", "detail"] + value_cols].reset_index(drop=True)
@@ -756,6 +1066,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                    sum(CASE WHEN committed THEN qty * gpu_count / n_hours ELSE 0 END) AS committed_gpu_hours
             FROM h GROUP BY ALL""").to_arrow_table().to_pandas()  # through Arrow: 3x faster than .df() here
         n_rows = int(totals_in["rows"])
+        dup_notes = _duplicate_note(dup_pairs, fates)
     finally:
         con.close()
 
@@ -793,6 +1104,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
         notes.append("classification: " + ", ".join(f"{k} {v} rows" for k, v in sorted(kinds.items())))
     if not has("ListCost"):
         notes.append("the export has no ListCost column.")
+    notes = list(file_notes) + dup_notes + notes
     rec = Reconciliation(source=source, kind="focus", totals=_totals(totals_in, out_tot, rej_tot),
                          rejected=rejected, rejected_rows=rejected_rows, notes=tuple(notes))
     return usage, rec

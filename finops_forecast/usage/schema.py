@@ -32,6 +32,7 @@ from finops_forecast.constants import (
     SERIES_KEYS,
 )
 from finops_forecast.errors import UsageError, suggest
+from finops_forecast.usage.bounds import DEFAULT_BOUNDS, Bounds, check_at_most, check_time_window
 
 USAGE_COLUMNS = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
 ROW_KEYS = ["ts"] + SERIES_KEYS + ["team"]
@@ -94,9 +95,9 @@ def parse_timestamps(values: pd.Series, *, column: str = "ts", source=None, row_
         Naming the first row that cannot be parsed or that carries a different time zone.
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return _to_ns(values.dt.tz_convert("UTC"), column=column, source=source, row_offset=row_offset)
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+        return _to_ns(values.dt.tz_localize("UTC"), column=column, source=source, row_offset=row_offset)
     text = values.astype("string").str.strip()
     if text.isna().any() or (text == "").any():
         row, n = _row_of(text.isna() | (text == ""), row_offset)
@@ -117,6 +118,19 @@ def parse_timestamps(values: pd.Series, *, column: str = "ts", source=None, row_
         row, n = _row_of(parsed.isna(), row_offset)
         raise UsageError(f"cannot parse timestamp '{text.iloc[row - 1 - row_offset]}'{_more(n)}. Use ISO 8601, "
                          f"e.g. '2026-10-01 13:00:00'.", path=source, row=row, column=column)
+    return _to_ns(parsed, column=column, source=source, row_offset=row_offset)
+
+
+def _to_ns(parsed: pd.Series, *, column: str, source=None, row_offset: int = 0) -> pd.Series:
+    """``datetime64[ns, UTC]``; a timestamp outside its range (years 1677-2262, e.g. 2300 or 9999, which pandas
+    parses at a coarser unit) is an error naming the row, not an overflow."""
+    lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    outside = (parsed.notna() & ((parsed < lo) | (parsed > hi))).to_numpy(bool)
+    if outside.any():
+        row, n = _row_of(outside, row_offset)
+        raise UsageError(f"timestamp {parsed.iloc[row - 1 - row_offset]} is outside the plausible window "
+                         f"{DEFAULT_BOUNDS.describe_window()}{_more(n)}. Check the value (a sentinel date such as "
+                         f"9999-12-31 for 'still running'?).", path=source, row=row, column=column)
     return parsed.astype("datetime64[ns, UTC]")
 
 
@@ -149,9 +163,43 @@ def parse_numbers(values: pd.Series, *, column: str, source=None, row_offset: in
     return num
 
 
+def check_instance_types(provider: pd.Series, instance_type: pd.Series,
+                         known: Collection[tuple[str, str]] | None = None, *, source=None,
+                         rows: np.ndarray | None = None) -> None:
+    """Raise :class:`UsageError` at the first (provider, instance_type) the registry does not know.
+
+    Parameters
+    ----------
+    provider, instance_type : pandas.Series of str
+        Normalized provider names and instance types, one per input row.
+    known : collection of (provider, instance_type), optional
+        Known pools; ``None`` uses the bundled and user registries.
+    source : str, optional
+        File named in the error.
+    rows : ndarray of int, optional
+        1-based input row of each value (default: position + 1), so errors point at the input file's row.
+    """
+    if known is None:
+        from finops_forecast.usage.instances import known_instance_types as _known
+        known = _known()
+    known = set(known)
+    pools = list(zip(provider, instance_type))
+    unknown = np.fromiter(((p, i) not in known for p, i in pools), dtype=bool, count=len(pools))
+    if not unknown.any():
+        return
+    first, n = _row_of(unknown, 0)
+    prov, inst = pools[first - 1]
+    same = [i for p, i in known if p == prov]
+    raise UsageError(
+        f"unknown instance type '{inst}' for provider '{prov}'{_more(n)}.{suggest(inst, same)} Fix the "
+        f"spelling, or register the machine (provider, instance_type, gpu_type, gpu_count) in a user "
+        f"instance file passed as instance_types=..., so that it can be priced; it is never priced at 0.",
+        path=source, row=int(rows[first - 1]) if rows is not None else first, column="instance_type")
+
+
 def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
                    known_instance_types: Collection[tuple[str, str]] | None | bool = None,
-                   sort: bool = True) -> pd.DataFrame:
+                   sort: bool = True, bounds: Bounds = DEFAULT_BOUNDS) -> pd.DataFrame:
     """Validate and normalize a usage table.
 
     Parameters
@@ -168,6 +216,9 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
         ``False`` skips the check (for neocloud or custom machines not in any registry).
     sort : bool, default True
         Sort rows by :data:`ROW_KEYS`.
+    bounds : Bounds, optional
+        Plausibility limits: ``ts`` within the window, ``gpu_hours`` at most ``bounds.max_gpus`` [GPU-h] per row
+        (see :mod:`finops_forecast.usage.bounds`).
 
     Returns
     -------
@@ -179,7 +230,8 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
     ------
     UsageError
         On an empty table, a missing or misspelled column, an unparsable or non-hourly timestamp, mixed time
-        zones, a negative / NaN / non-numeric ``gpu_hours``, an unknown workload class or instance type, or
+        zones, a timestamp or ``gpu_hours`` outside the plausibility bounds, a negative / NaN / non-numeric
+        ``gpu_hours``, an unknown workload class or instance type, or
         duplicate rows. The message names the file, the first row at fault and the column, and says the fix.
     """
     if df is None or len(df) == 0:
@@ -194,6 +246,8 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
         raise UsageError(f"timestamp {out['ts'].iloc[row - 1 - row_offset]} is not on the hour{_more(n)}. The usage "
                          f"table is hourly: give each row's hour start, or read raw records with read_jobs, "
                          f"which apportions them to hours.", path=source, row=row, column="ts")
+    rows = np.arange(1, len(out) + 1) + row_offset
+    check_time_window(out["ts"], column="ts", source=source, bounds=bounds, rows=rows)
     for col in ["provider", "region", "instance_type", "workload_class"]:
         text = out[col].astype("string").str.strip()
         empty = text.isna() | (text == "")
@@ -214,26 +268,16 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
     out["team"] = team.mask(team.isna() | (team == ""), UNALLOCATED).astype(object)
     out["gpu_hours"] = parse_numbers(out["gpu_hours"], column="gpu_hours", source=source, row_offset=row_offset,
                                      unit="GPU-hours [GPU-h]")
+    check_at_most(out["gpu_hours"], bounds.max_gpus, column="gpu_hours", source=source, rows=rows,
+                  what="gpu_hours [GPU-h in one hour]", fix="One row is one pool's use in one hour; check the "
+                  "value and its unit (GPU-hours, not GPU-seconds).")
     for col in COST_COLUMNS:
         if col in out.columns:
             out[col] = parse_numbers(out[col], column=col, source=source, row_offset=row_offset, nonnegative=False,
                                      unit="USD")
     if known_instance_types is not False:
-        if known_instance_types is None:
-            from finops_forecast.usage.instances import known_instance_types as _known
-            known_instance_types = _known()
-        known = set(known_instance_types)
-        pools = list(zip(out["provider"], out["instance_type"]))
-        unknown = np.fromiter(((p, i) not in known for p, i in pools), dtype=bool, count=len(pools))
-        if unknown.any():
-            row, n = _row_of(unknown, row_offset)
-            prov, inst = pools[row - 1 - row_offset]
-            same = [i for p, i in known if p == prov]
-            raise UsageError(
-                f"unknown instance type '{inst}' for provider '{prov}'{_more(n)}.{suggest(inst, same)} Fix the "
-                f"spelling, or register the machine (provider, instance_type, gpu_type, gpu_count) in a user "
-                f"instance file passed as instance_types=..., so that it can be priced; it is never priced at 0.",
-                path=source, row=row, column="instance_type")
+        check_instance_types(out["provider"], out["instance_type"], known_instance_types, source=source,
+                             rows=rows)
     dup = out.duplicated(ROW_KEYS, keep=False)
     if dup.any():
         rows = np.flatnonzero(dup.to_numpy())[:2] + 1 + row_offset
