@@ -44,7 +44,7 @@ def test_report_rejects_a_bad_quarter():
 @pytest.mark.slow
 def test_report_command_end_to_end(tmp_path):
     params = tmp_path / "report.yaml"
-    params.write_text("n_paths: 20\nquarters: 4\nhistory_days: 30\n")
+    params.write_text("n_paths: 20\nquarters: 4\nhistory_days: 30\ntrack_record_weeks: 2\n")
     proc = subprocess.run([sys.executable, "-m", "finops_forecast.cli", "report", "--sample", "--output",
                            str(tmp_path), "--quarter", "2027Q1", "--params", str(params)],
                           capture_output=True, text=True, timeout=600)
