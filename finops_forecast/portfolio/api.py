@@ -137,6 +137,9 @@ class Prepared:
     chunk_period: object
     config: PortfolioConfig
     build_s: float = 0.0
+    #: price outlook (None: today's prices) and the (T, I) price multiplier of a purchase in each period
+    prices: object = None
+    commit_mult: np.ndarray | None = None
 
 
 def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
@@ -232,7 +235,9 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
 
     term_periods = np.maximum(1, np.round(mk.instruments["term_months"].to_numpy(float) / months_per_period)
                               ).astype(int)
-    user = UserConstraints(allow_on_demand=config.allow_on_demand, purchasable=purch, ladder=config.ladder)
+    user = UserConstraints(allow_on_demand=config.allow_on_demand, purchasable=purch, ladder=config.ladder,
+                           min_util=config.min_utilization_p10, max_3y_share=config.max_three_year_share,
+                           max_obligation=config.max_obligation_usd)
     b = config.budget_vector(T)
     if b is not None:
         user.budget = np.array(b, float)
@@ -250,12 +255,22 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     if config.min_floor_coverage > 0:
         user.floor = floor
         user.floor_share = config.min_floor_coverage
+    pp, vm, cm = None, None, None
+    if config.price_outlook != "flat":
+        from finops_forecast.portfolio import priced
+        pp = priced.outlook_for(config.price_outlook, catalog, mk, per.start, per.end, comp.n_groups)
+        notes += pp.notes
+        if pp.is_flat:
+            pp = None
+        else:
+            vm, cm = priced.value_multipliers(pp, mk, comp), priced.commit_multipliers(pp, mk)
     t0 = time.perf_counter()
     model = CommitmentModel(mk, comp, term_periods, inv_active, user, integer_pool=config.integer_ri,
-                            risk_lambda=config.risk_lambda, alpha=config.alpha)
+                            risk_lambda=config.risk_lambda, alpha=config.alpha, risk_measure=config.risk_measure,
+                            value_mult=vm, commit_mult=cm)
     return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
                     term_periods=term_periods, notes=notes, chunk_period=chunk_period, config=config,
-                    build_s=time.perf_counter() - t0)
+                    build_s=time.perf_counter() - t0, prices=pp, commit_mult=cm)
 
 
 def _solve(prep: Prepared, risk_lambda=None) -> Solution:
@@ -265,12 +280,20 @@ def _solve(prep: Prepared, risk_lambda=None) -> Solution:
                             mip_rel_gap=c.mip_rel_gap)
 
 
-def bill_compressed(prep: Prepared, active: np.ndarray):
-    """Bill the compressed rows under ``active`` (T, I): (expected cost [USD], group costs (M,) [USD], Bill)."""
+def bill_compressed(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | None = None):
+    """Bill the compressed rows under ``active`` (T, I): (expected cost [USD], group costs (M,) [USD], Bill).
+
+    With a price outlook the uncovered chunks are priced at each row's scenario and period, and the fees at
+    ``fee_price`` (T, I) [USD/h per unit] (:func:`~finops_forecast.portfolio.priced.paid_price`)."""
     comp = prep.comp
     b = bill_chunks(comp.D, prep.market, active[comp.period])
+    cost = b.cost
+    if prep.prices is not None:
+        vm = prep.model.value_mult
+        fp = prep.market.price[None, :] if fee_price is None else fee_price
+        cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * prep.market.chunk_value * vm).sum(axis=1)
     rh = comp.row_hours()
-    grp = np.bincount(comp.group, weights=b.cost * rh, minlength=comp.n_groups)
+    grp = np.bincount(comp.group, weights=cost * rh, minlength=comp.n_groups)
     return float(comp.prob @ grp), grp, b
 
 
@@ -322,11 +345,21 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
     qrows = []
     alloc = None
     cov0 = util0 = float("nan")
+    unused_path = np.zeros(N)
+    fee_price = None
+    if prep.commit_mult is not None:
+        from finops_forecast.portfolio import priced
+        fee_price = priced.paid_price(sol.x, prep.inventory_active, prep.commit_mult, mk.price, prep.term_periods)
     for t in range(T):
         X, transform = prep.chunk_period(t)
         n, H = X.shape[1:]
         f = per.hours[t] / H
-        acc = _bill_paths(X, mk, active[t], transform=transform)
+        vm = None
+        if prep.prices is not None:
+            vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
+        acc = _bill_paths(X, mk, active[t], transform=transform, vmult=vm,
+                          fee_price=None if fee_price is None else fee_price[t])
+        unused_path += acc["unused"] * f
         path_cost += acc["path_cost"] * f
         path_od += acc["path_od"] * f
         used[t] = acc["used"]
@@ -354,7 +387,7 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
         del X
     expected = float(path_cost.mean())
     od_cost = float(path_od.mean())
-    model_cost, _, _ = bill_compressed(prep, active)
+    model_cost, _, _ = bill_compressed(prep, active, fee_price)
 
     # purchases
     rows = []
@@ -406,23 +439,32 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                 utilization=util0, cvar_usd=cvar(path_cost, np.full(N, 1 / N), cfg.alpha), alpha=cfg.alpha,
                 risk_lambda=cfg.risk_lambda, model_cost_usd=model_cost, allocation=alloc,
                 savings_curve=curve_df, frontier=front, status=sol.status, solver=sol.solver, notes=notes,
-                model_size=size, settings=settings, instruments=ins.copy())
+                model_size=size, settings=settings, instruments=ins.copy(),
+                expected_unused_commitment_usd=float(unused_path.mean()),
+                cvar_unused_commitment_usd=cvar(unused_path, np.full(N, 1 / N), cfg.alpha))
 
 
-def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None) -> dict:
+def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,
+                vmult: np.ndarray | None = None, fee_price: np.ndarray | None = None) -> dict:
     """Bill chunk-major demand ``X`` (C, paths, hours) in batches of paths (bounded memory); sums per path and
-    over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first."""
+    over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first.
+
+    ``vmult`` (paths, C) multiplies each path's chunk values (price outlook; None: today's prices) and
+    ``fee_price`` (I,) is the fee per held unit [USD/h] (None: the market's price). ``unused`` per path is
+    the fee of the held commitments that covered nothing [USD]."""
     n, H = X.shape[1:]
     C, I = mk.n_chunks, mk.n_instruments
     step = max(1, batch_rows // max(H, 1))
     firm = mk.chunk_series < 0
     cpm_t = mk.chunk_pool_matrix().T
     price = mk.price
+    fp = price if fee_price is None else np.asarray(fee_price, float)
+    ratio = np.where(price > 0, fp / np.where(price > 0, price, 1.0), 1.0)
     acc = {"path_cost": np.zeros(n), "path_od": np.zeros(n), "used": np.zeros((n, I)),
            "committed": np.zeros((n, I)), "displaced": np.zeros(I), "cover_gpu": np.zeros(I),
            "uncovered": np.zeros(C), "fee": 0.0, "cost": 0.0, "list_cost": 0.0,
-           "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools)}
-    fee_h = float(np.maximum(held, 0.0) @ price)  # [USD/h]
+           "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools), "unused": np.zeros(n)}
+    fee_h = float(np.maximum(held, 0.0) @ fp)  # [USD/h]
     for a in range(0, n, step):
         k = min(step, n - a)
         xb = X[:, a:a + k, :].reshape(X.shape[0], k * H)
@@ -430,21 +472,31 @@ def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 1
             xb = transform(xb)
         r = bill_major(xb, mk, held)
         rem = r["remaining"]
-        od = mk.chunk_value[firm] @ rem[firm] + mk.chunk_value[~firm] @ rem[~firm]  # uncovered cost [USD/h]
         demand = cpm_t @ xb
-        list_cost = mk.od_rate @ demand
-        acc["path_cost"][a:a + k] = od.reshape(k, H).sum(1) + fee_h * H
-        acc["path_od"][a:a + k] = list_cost.reshape(k, H).sum(1)
-        acc["used"][a:a + k] = r["used"].reshape(I, k, H).sum(2).T
-        acc["committed"][a:a + k] = (np.maximum(held, 0.0) * price * H)[None, :]
+        if vmult is None:
+            od = mk.chunk_value @ rem  # uncovered cost [USD/h]
+            unc_path = od.reshape(k, H).sum(1)
+            list_path = (mk.od_rate @ demand).reshape(k, H).sum(1)
+        else:
+            vm = vmult[a:a + k]  # (k, C)
+            unc_path = ((rem.reshape(C, k, H).sum(2)).T * (mk.chunk_value[None, :] * vm)).sum(1)
+            odm = vm[:, np.flatnonzero(firm)]  # firm chunks are one per pool, in pool order
+            list_path = ((demand.reshape(-1, k, H).sum(2)).T * (mk.od_rate[None, :] * odm)).sum(1)
+        acc["path_cost"][a:a + k] = unc_path + fee_h * H
+        acc["path_od"][a:a + k] = list_path
+        used_k = r["used"].reshape(I, k, H).sum(2).T
+        com_k = (np.maximum(held, 0.0) * price * H)[None, :]
+        acc["used"][a:a + k] = used_k
+        acc["committed"][a:a + k] = com_k
+        acc["unused"][a:a + k] = (np.maximum(com_k - used_k, 0.0) * ratio[None, :]).sum(1)
         acc["displaced"] += r["displaced"].sum(axis=1)
         acc["cover_gpu"] += r["cover_gpu"].sum(axis=1)
         acc["uncovered"] += rem.sum(axis=1)
         acc["demand"] += demand.sum(axis=1)
         acc["covered"] += np.clip(demand - cpm_t @ rem, 0.0, None).sum(axis=1)
         acc["fee"] += fee_h * k * H
-        acc["cost"] += float(od.sum()) + fee_h * k * H
-        acc["list_cost"] += float(list_cost.sum())
+        acc["cost"] += float(unc_path.sum()) + fee_h * k * H
+        acc["list_cost"] += float(list_path.sum())
     return acc
 
 
@@ -486,10 +538,16 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
     rows = []
     for f in prep.config.curve_factors:
         act = np.maximum(sol.active + (f - 1.0) * first, 0.0)
-        e, grp, _ = bill_compressed(prep, act)
+        e, grp, b = bill_compressed(prep, act)
         cv = cvar(grp, prep.comp.prob, prep.config.alpha)
+        risk = cv
+        if prep.config.risk_measure == "unused":  # the program's risk term: CVaR of unused commitment
+            comp = prep.comp
+            unused = np.bincount(comp.group, weights=np.maximum(b.committed - b.used, 0).sum(1) * comp.row_hours(),
+                                 minlength=comp.n_groups)
+            risk = cvar(unused, comp.prob, prep.config.alpha)
         rows.append(dict(factor=f, commitment_usd_per_hour=float(act[0] @ mk.price), expected_cost_usd=e,
-                         cvar_usd=cv, objective_usd=e + prep.config.risk_lambda * cv,
+                         cvar_usd=cv, objective_usd=e + prep.config.risk_lambda * risk,
                          savings_usd=od - e, savings_rate=(od - e) / od if od > 0 else 0.0,
                          recommended=bool(abs(f - 1.0) < 1e-12)))
     _ = held0
@@ -503,10 +561,22 @@ def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
     for lam in cfg.frontier_lambdas:
         # the plan's own risk weight is the plan's solution: the same program, no second solve
         s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam)
+        prob = prep.comp.prob
         rows.append(dict(risk_lambda=lam, expected_cost_usd=s.expected_usd, cvar_usd=s.cvar_usd,
-                         commitment_usd_per_hour=float(s.active[0] @ prep.market.price)))
+                         commitment_usd_per_hour=float(s.active[0] @ prep.market.price),
+                         expected_unused_usd=s.expected_unused_usd(prob),
+                         cvar_unused_usd=cvar(s.unused_group_usd, prob, cfg.alpha)
+                         if s.unused_group_usd is not None else float("nan"),
+                         three_year_share_now=_long_share(prep, s)))
     prep.model.risk_term.set(cfg.risk_lambda, cfg.alpha)
     return pd.DataFrame(rows)
+
+
+def _long_share(prep: Prepared, s: Solution) -> float:
+    """Share of the commitment USD/h bought now (quarter 0) with a term of 36 months or more."""
+    usd = s.x[0] * prep.market.price
+    long = prep.market.instruments["term_months"].to_numpy(float) >= 36
+    return float(usd[long].sum() / usd.sum()) if usd.sum() > 0 else float("nan")
 
 
 def full_model_size(prep: Prepared) -> dict:

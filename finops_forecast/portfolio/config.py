@@ -24,9 +24,27 @@ class PortfolioConfig:
     families : tuple of str or None
         Commitment families to consider (None: all the catalog has).
     risk_lambda : float
-        Weight of CVaR in the objective, >= 0 (0: expected cost only).
+        Weight of the risk term in the objective, >= 0 (0: expected cost only).
+    risk_measure : str
+        What the risk term is the CVaR of: ``"unused"`` (default: unused commitment [USD], the downside of
+        stranded commitments; raising ``risk_lambda`` lowers it, :mod:`~finops_forecast.portfolio.risk`) or
+        ``"cost"`` (total cost: its worst paths are the high-demand ones, so weighting it buys *more*).
     alpha : float
-        CVaR level in (0, 1): CVaR is the mean cost of the worst ``1 - alpha`` of scenarios.
+        CVaR level in (0, 1): CVaR is the mean of the worst ``1 - alpha`` of scenarios.
+    min_utilization_p10 : float or None
+        Every instrument bought must be used at least this share of its commitment in every quarter of the
+        lowest-demand scenario groups holding the 10th percentile, in [0, 1].
+    max_three_year_share : float or None
+        Largest share of the commitment USD/h bought in a quarter that may have a term of 36 months or more.
+    max_obligation_usd : float or None
+        Largest total obligation of the planned purchases (USD/h x term hours, over every quarter) [USD].
+    price_outlook : str
+        Future prices: ``"flat"`` (today's), ``"history"`` (scenarios fitted on the bundled price history) or
+        the path of a CSV ``provider,instance_type,pricing_model,effective_from,multiplier``
+        (:mod:`finops_forecast.pricing.outlook`). Commitments lock the price of the quarter they are bought in.
+    migration : dict or None
+        Share of each pool's demand that moves to a newer GPU generation per year, ``{instance_type: share}``
+        (``"*"`` for every pool); flexible instruments follow it (:mod:`~finops_forecast.portfolio.migration`).
     upfront_budget_usd : float or tuple or None
         Largest upfront payment per quarter [USD] (one value for every quarter, or one per quarter).
     max_commitment_share, max_commitment_quantile : float or None, float
@@ -69,7 +87,13 @@ class PortfolioConfig:
     payment_options: tuple = ("no_upfront",)
     families: tuple | None = None
     risk_lambda: float = 0.0
+    risk_measure: str = "unused"
     alpha: float = 0.95
+    min_utilization_p10: float | None = None
+    max_three_year_share: float | None = None
+    max_obligation_usd: float | None = None
+    price_outlook: str = "flat"
+    migration: dict | None = None
     upfront_budget_usd: float | tuple | None = None
     max_commitment_share: float | None = None
     max_commitment_quantile: float = 0.5
@@ -103,6 +127,13 @@ class PortfolioConfig:
         for n in ("spot_cap", "min_floor_coverage", "floor_quantile", "max_commitment_quantile"):
             if not 0 <= getattr(self, n) <= 1:
                 bad(n, "must be in [0, 1]")
+        for n in ("min_utilization_p10", "max_three_year_share"):
+            if getattr(self, n) is not None and not 0 <= getattr(self, n) <= 1:
+                bad(n, "must be in [0, 1] (a share) or None")
+        if self.max_obligation_usd is not None and self.max_obligation_usd < 0:
+            bad("max_obligation_usd", "must be >= 0 [USD] or None")
+        if self.risk_measure not in ("unused", "cost"):
+            bad("risk_measure", "must be 'unused' (CVaR of unused commitment) or 'cost' (CVaR of total cost)")
         if self.max_commitment_share is not None and self.max_commitment_share < 0:
             bad("max_commitment_share", "must be >= 0")
         b = self.upfront_budget_usd

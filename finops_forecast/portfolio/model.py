@@ -58,6 +58,13 @@ class Solution:
     group_cost_usd: np.ndarray | None = None
     #: integer plans: objective of the LP relaxation, a lower bound on every integer plan's [USD]
     lp_bound_usd: float | None = None
+    #: unused commitment per scenario group on the compressed rows [USD] (:mod:`~finops_forecast.portfolio.risk`)
+    unused_group_usd: np.ndarray | None = None
+
+    def expected_unused_usd(self, prob: np.ndarray) -> float:
+        """Expected unused commitment over the scenario groups of probability ``prob`` [USD]."""
+        return float(np.asarray(prob) @ self.unused_group_usd) if self.unused_group_usd is not None else \
+            float("nan")
 
 
 class ExpectedCost:
@@ -118,9 +125,15 @@ class UserConstraints:
     allow_on_demand: bool = True
     purchasable: np.ndarray | None = None
     ladder: bool = True
+    #: limits against stranded commitments (:mod:`~finops_forecast.portfolio.risk`): share, share, [USD]
+    min_util: float | None = None
+    max_3y_share: float | None = None
+    max_obligation: float | None = None
 
     NAMES = {"budget": "upfront_budget_usd", "max_commit": "max_commitment_share",
-             "floor": "min_floor_coverage", "allow_on_demand": "allow_on_demand"}
+             "floor": "min_floor_coverage", "allow_on_demand": "allow_on_demand",
+             "min_util": "min_utilization_p10", "max_3y": "max_three_year_share",
+             "max_obligation": "max_obligation_usd"}
 
 
 class CommitmentModel:
@@ -138,11 +151,18 @@ class CommitmentModel:
     integer_pool : bool
         Pool instruments in whole instances.
     risk_lambda, alpha : float
+    risk_measure : str
+        What ``risk_lambda`` weighs: ``"cost"`` (CVaR of total cost) or ``"unused"`` (CVaR of unused
+        commitment, :mod:`~finops_forecast.portfolio.risk`).
+    value_mult : ndarray (R, C), optional
+        Price outlook: multiplier of each chunk's value (on-demand or spot rate) in each row; None: today's.
+    commit_mult : ndarray (T, I), optional
+        Price outlook: multiplier of the price of a unit bought in each period (commitments lock it); None: 1.
     """
 
     def __init__(self, market: Market, comp: Compressed, term_periods, inventory=None,
                  user: UserConstraints | None = None, integer_pool: bool = False, risk_lambda: float = 0.0,
-                 alpha: float = 0.95):
+                 alpha: float = 0.95, risk_measure: str = "cost", value_mult=None, commit_mult=None):
         self.market, self.comp = market, comp
         self.user = user or UserConstraints()
         T, I, P, C = len(comp.hours), market.n_instruments, market.n_pools, market.n_chunks
@@ -151,6 +171,7 @@ class CommitmentModel:
         self.term = np.asarray(term_periods, int)
         self.inventory = np.zeros((T, I)) if inventory is None else np.asarray(inventory, float)
         self.integer_pool = integer_pool
+        self.risk_measure, self.value_mult, self.commit_mult = risk_measure, value_mult, commit_mult
         self.prob_w = comp.prob
         price = market.price
         v = market.chunk_value
@@ -178,12 +199,15 @@ class CommitmentModel:
             parts.append(self.xs)
         x = cp.hstack(parts) if len(parts) > 1 else parts[0]
         self.x = x
-        ladder = None
+        ladder = paid = None
         for tau in np.unique(self.term):
             Mt = sp.csr_matrix(np.tril(np.ones((T, T))) - np.tril(np.ones((T, T)), -int(tau)))
             Dg = sp.diags((self.term == tau).astype(float))
             term_expr = Mt @ x @ Dg
             ladder = term_expr if ladder is None else ladder + term_expr
+            if commit_mult is not None:  # what the held units cost: each purchase at its period's price
+                pe = Mt @ cp.multiply(x, commit_mult) @ Dg
+                paid = pe if paid is None else paid + pe
         # held quantities as their own variable, so every recourse row refers to one entry, not to the ladder
         # sum (keeps the constraint matrix sparse: no dense columns for the interior point method)
         self.active = cp.Variable((T, I), nonneg=True, name="held")
@@ -212,10 +236,21 @@ class CommitmentModel:
         pairs = [(i, p) for i in spend for p in range(P) if np.isfinite(market.rate[i, p])]
         J = len(pairs)
         Gpool = sp.csr_matrix(market.pool_gpu_matrix())
-        cover = Sel @ (self.active @ Gpool)
+        n_pool_i = int(is_pool.sum())
+        self.U = None
+        pool_idx = np.flatnonzero(is_pool)
+        if risk_measure == "unused" or (self.user.min_util or 0) > 0:
+            from finops_forecast.portfolio import risk
+            gpu = market.instruments["gpu_per_unit"].to_numpy(float)[pool_idx]
+            self.U = risk.pool_usage(self, Sel, pool_idx, gpu) if n_pool_i else None
+            Bp = sp.csr_matrix((np.ones(n_pool_i), (np.arange(n_pool_i), market.instruments["pool"].to_numpy(
+                int)[pool_idx])), shape=(n_pool_i, P))
+            cover = self.U @ Bp if n_pool_i else 0
+        else:
+            cover = Sel @ (self.active @ Gpool)
         if self.W is not None:
             cover = cover + self.W @ Apc[wcols]
-        B = None
+        B = Rm = None
         if J:
             self.G = cp.Variable((R, J), nonneg=True, name="spend_cover")
             ji = np.array([a for a, _ in pairs]); jp = np.array([b for _, b in pairs])
@@ -228,6 +263,10 @@ class CommitmentModel:
         else:
             self.G = None
         self.constraints["cover"] = [cover >= self.D @ Apc]
+        if self.U is not None or (risk_measure == "unused" and self.G is not None):
+            # commitments use at most the demand (so "used" in the unused-commitment measure is real usage)
+            use = (self.U @ Bp if self.U is not None else 0) + (self.G @ B if self.G is not None else 0)
+            self.constraints["use_le_demand"] = [use <= self.D @ Apc]
         if len(spotc):
             self.constraints["uncovered_bounds"] = [self.W[:, spotc] <= self.D[:, wcols[spotc]]]
         if not self.user.allow_on_demand:
@@ -236,7 +275,7 @@ class CommitmentModel:
         # ---- loss per scenario group, normalized by the expected all-on-demand cost ``scale`` [USD] so every
         # coefficient is O(1). Recourse cost per group x period is its own variable (sparse rows), measured per
         # hour relative to the mean all-on-demand cost per hour ``c0`` [USD/h].
-        fees = self.active @ price  # (T,) [USD/h]
+        fees = self.active @ price if paid is None else (paid + self.held) @ price  # (T,) [USD/h]
         self.fee_total = comp.hours @ fees  # [USD]
         total_h = float(comp.hours.sum())
         c0 = self.scale / total_h
@@ -246,7 +285,11 @@ class CommitmentModel:
         Sum = sp.csr_matrix((hw, (np.repeat(np.arange(M), T), np.arange(M * T))), shape=(M, M * T))
         if self.W is not None:
             self.q = cp.Variable(M * T, name="recourse_cost")
-            self.constraints["recourse_cost"] = [self.q == K @ (self.W @ v[wcols])]
+            if value_mult is None:
+                self.constraints["recourse_cost"] = [self.q == K @ (self.W @ v[wcols])]
+            else:  # price outlook: each row's chunk values at its scenario and period's prices
+                vm = np.asarray(value_mult, float)[:, wcols] * v[wcols][None, :]
+                self.constraints["recourse_cost"] = [self.q == K @ cp.sum(cp.multiply(self.W, vm), axis=1)]
             self.loss_n = Sum @ self.q + self.fee_total / self.scale
         else:
             self.loss_n = self.fee_total / self.scale + np.zeros(M)
@@ -266,9 +309,21 @@ class CommitmentModel:
                 cov = cov + self.G @ B
             self.constraints["floor"] = [cov >= fl]
 
+        from finops_forecast.portfolio import risk
+        self.used = None
+        if self.U is not None or self.G is not None:
+            self.used = risk.used_usd(self, self.U, pool_idx, price[pool_idx] / np.maximum(
+                market.instruments["gpu_per_unit"].to_numpy(float)[pool_idx], 1e-12), Rm)
+        self.unused_n = (risk.unused_normalized(self, self.used, self.fee_total) if self.used is not None
+                         else self.fee_total / self.scale + np.zeros(M))
+        cm = np.ones((T, I)) if commit_mult is None else np.asarray(commit_mult, float)
+        self.constraints.update(risk.limit_constraints(self, self.used, x, price,
+                                                       market.instruments["term_months"].to_numpy(float), cm))
+
         # ---- objective terms
         self.expected_term = ExpectedCost()
-        self.risk_term = CVaR(risk_lambda, alpha)
+        self.risk_term = risk.StrandedCVaR(risk_lambda, alpha) if risk_measure == "unused" else \
+            CVaR(risk_lambda, alpha)
         obj = self.expected_term.build(self) + self.risk_term.build(self)
         self.problem = cp.Problem(cp.Minimize(obj),
                                   [c for cs in self.constraints.values() for c in cs])
@@ -385,6 +440,7 @@ class CommitmentModel:
         return {"x": np.maximum(np.asarray(self.x.value, float), 0.0),
                 "active": np.maximum(np.asarray(self.active.value, float), 0.0),
                 "loss": np.asarray(self.loss.value, float).ravel(),
+                "unused": np.asarray(getattr(self.unused_n, "value", self.unused_n), float).ravel() * self.scale,
                 "objective": float(self.problem.value) if self.problem.value is not None else float("nan")}
 
     def _solution(self, v: dict, status: str, solver: str, notes: list) -> Solution:
@@ -393,7 +449,8 @@ class CommitmentModel:
         exp = float(self.prob_w @ v["loss"])
         return Solution(x=xv, active=v["active"], objective_usd=v["objective"] * self.scale, expected_usd=exp,
                         cvar_usd=cvar(v["loss"], self.prob_w, self.risk_term.alpha), status=status,
-                        solver=solver, notes=notes, group_cost_usd=v["loss"])
+                        solver=solver, notes=notes, group_cost_usd=v["loss"],
+                        unused_group_usd=v.get("unused"))
 
     def _integer_plan(self, solver: str, status, notes: list, time_limit_s: float, mip_rel_gap: float,
                       allow_inaccurate: bool) -> Solution:
@@ -521,9 +578,12 @@ class CommitmentModel:
 
         u = self.user
         drop = {"budget": dict(budget=None), "max_commit": dict(max_commit=None),
-                "floor": dict(floor=None, floor_share=0.0), "allow_on_demand": dict(allow_on_demand=True)}
+                "floor": dict(floor=None, floor_share=0.0), "allow_on_demand": dict(allow_on_demand=True),
+                "min_util": dict(min_util=None), "max_3y": dict(max_3y_share=None),
+                "max_obligation": dict(max_obligation=None)}
+        attr = {"max_3y": "max_3y_share"}
         active = [k for k in drop if (k == "allow_on_demand" and not u.allow_on_demand)
-                  or (k != "allow_on_demand" and getattr(u, k) is not None
+                  or (k != "allow_on_demand" and getattr(u, attr.get(k, k)) is not None
                       and (k != "floor" or u.floor_share > 0))]
         if not active:
             return ProgramInfeasible("The commitment program is infeasible with no user constraint set; this is "
@@ -531,7 +591,9 @@ class CommitmentModel:
 
         def feasible(changes):
             m = CommitmentModel(self.market, self.comp, self.term, self.inventory,
-                                dataclasses.replace(u, **changes), integer_pool=False)
+                                dataclasses.replace(u, **changes), integer_pool=False,
+                                risk_measure=self.risk_measure, value_mult=self.value_mult,
+                                commit_mult=self.commit_mult)
             p = cp.Problem(cp.Minimize(0), m.problem.constraints)
             p.solve(solver="HIGHS")
             return p.status == cp.OPTIMAL
@@ -549,6 +611,12 @@ class CommitmentModel:
             msg += " The upfront budget cannot buy enough commitments; raise it or choose no_upfront options."
         if "max_commitment_share" in culprits:
             msg += " The commitment cap is below what must be committed; raise max_commitment_share."
+        for k, fix in (("min_utilization_p10", "lower min_utilization_p10 (commitments must be used that much "
+                        "in the low-demand scenarios, so fewer can be bought)"),
+                       ("max_three_year_share", "raise max_three_year_share"),
+                       ("max_obligation_usd", "raise max_obligation_usd [USD]")):
+            if k in culprits:
+                msg += f" {fix}."
         return ProgramInfeasible(msg, culprits)
 
 

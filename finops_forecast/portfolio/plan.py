@@ -41,6 +41,8 @@ class Plan:
         Share of GPU-hours covered by commitments; used / committed [USD], in [0, 1] (this quarter).
     cvar_usd : float
         CVaR_alpha of the horizon cost over scenario paths [USD].
+    expected_unused_commitment_usd, cvar_unused_commitment_usd : float
+        Fees of commitments that covered nothing over the horizon: mean and CVaR_alpha over the paths [USD].
     model_cost_usd : float
         The program's expected cost on the compressed scenarios [USD] (equals the billing engine's bill of the
         compressed rows; differs from expected_cost_usd by the compression error).
@@ -51,7 +53,8 @@ class Plan:
         objective_usd (expected + lambda x CVaR), savings_usd, savings_rate: the savings-versus-commitment curve
         on the compressed scenarios (factor 1, ``recommended``, is the plan; it minimizes objective_usd).
     frontier : DataFrame
-        risk_lambda, expected_cost_usd, cvar_usd, commitment_usd_per_hour: the cost-risk frontier.
+        risk_lambda, expected_cost_usd, cvar_usd, commitment_usd_per_hour, expected_unused_usd, cvar_unused_usd,
+        three_year_share_now: the cost-risk frontier (on the compressed scenarios).
     status, solver : str
         Solver status (always "optimal" unless the config allowed inaccurate plans) and solver used.
     notes : list of str
@@ -84,6 +87,9 @@ class Plan:
     model_size: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     instruments: pd.DataFrame | None = None
+    #: fees of commitments that cover nothing, expected over the paths and its CVaR_alpha [USD]
+    expected_unused_commitment_usd: float = float("nan")
+    cvar_unused_commitment_usd: float = float("nan")
 
     @property
     def buy_now(self) -> pd.DataFrame:
@@ -98,7 +104,8 @@ class Plan:
             return json.loads(df.to_json(orient="records", date_format="iso"))
         scal = {k: _num(getattr(self, k)) for k in (
             "expected_cost_usd", "on_demand_cost_usd", "savings_usd", "effective_savings_rate", "coverage",
-            "utilization", "cvar_usd", "alpha", "risk_lambda", "model_cost_usd")}
+            "utilization", "cvar_usd", "alpha", "risk_lambda", "model_cost_usd", "expected_unused_commitment_usd",
+            "cvar_unused_commitment_usd")}
         return {**scal, "status": self.status, "solver": self.solver, "notes": list(self.notes),
                 "purchases": rec(self.purchases), "ladder": rec(self.ladder), "quarters": rec(self.quarters),
                 "allocation": rec(self.allocation), "savings_curve": rec(self.savings_curve),
@@ -125,7 +132,9 @@ class Plan:
         return (f"Buy now: {what}. Expected cost {self.expected_cost_usd:,.0f} USD over the plan versus "
                 f"{self.on_demand_cost_usd:,.0f} USD all on demand: savings {self.savings_usd:,.0f} USD "
                 f"({self.effective_savings_rate:.1%}); coverage {self.coverage:.1%}, utilization "
-                f"{self.utilization:.1%}; CVaR{int(round(self.alpha * 100))} {self.cvar_usd:,.0f} USD "
+                f"{self.utilization:.1%}; unused commitment {self.expected_unused_commitment_usd:,.0f} USD expected, "
+                f"{self.cvar_unused_commitment_usd:,.0f} USD in the worst paths; "
+                f"CVaR{int(round(self.alpha * 100))} {self.cvar_usd:,.0f} USD "
                 f"(status {self.status}).")
 
 

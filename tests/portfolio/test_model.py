@@ -133,7 +133,7 @@ def test_cvar_weight_moves_along_the_frontier(rng, two_pool_catalog):
     d, ks = _two_pool_case(rng, n=40, hours=2160)
     plan = optimize(scen(d, ks), two_pool_catalog,
                     config=PortfolioConfig(**{**ONE_Q, "frontier_lambdas": (0.0, 1.0, 10.0)}, alpha=0.9,
-                                           scenario_groups=20))
+                                           scenario_groups=20, risk_measure="cost"))
     f = plan.frontier
     assert f["expected_cost_usd"].is_monotonic_increasing or np.allclose(f["expected_cost_usd"].diff()[1:], 0,
                                                                           atol=1e-3)

@@ -35,7 +35,8 @@ def plan(catalog):
     d = hourly_paths(24, 24 * 120, tuple(rng.uniform(16, 160, len(ks))), tuple(rng.uniform(2, 12, len(ks))), rng,
                      trend=0.2)
     ds = pd.date_range("2027-01-01", periods=d.shape[2], freq="h", tz="UTC")
-    return optimize(Scenarios(ks, ds, d), catalog, config=PortfolioConfig(quarters=4, risk_lambda=0.5))
+    return optimize(Scenarios(ks, ds, d), catalog, config=PortfolioConfig(quarters=4, risk_lambda=0.5,
+                                                                              risk_measure="cost"))
 
 
 def test_plan_on_bundled_catalog(plan):

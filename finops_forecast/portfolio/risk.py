@@ -1,0 +1,166 @@
+"""Risk of stranded commitments: the unused-commitment term and the user limits on what is bought.
+
+What a FinOps lead fears before signing a 3-year GPU commitment is not a high bill in a high-demand future (that
+is the cost of success, and CVaR of total cost buys *more* commitment against it) but paying for commitments that
+go unused when demand falls, migrates to a newer GPU or the price of on demand is cut. This module adds to the
+program of :mod:`finops_forecast.portfolio.model`:
+
+* ``Z_m``, the **unused commitment** of scenario group ``m`` [USD]: commitment fees paid over the horizon minus
+  the committed dollars that covered usage (pool instruments at their own rate per GPU-h, spend plans at the
+  rates they covered)::
+
+      Z_m = sum_t hours_t * fee_t - sum_{r in m} hours_r * (U_r . (price / gpu) + G_r . rate)
+
+  where ``U[r, k]`` [GPU-h per hour] is the usage pool instrument ``k`` covers in row ``r`` (``U <= held x
+  gpu``); the cover constraint then counts ``U`` instead of the held capacity.
+* :class:`StrandedCVaR`, the objective term ``lambda x CVaR_alpha(Z)`` (Rockafellar-Uryasev over scenario
+  groups). Raising ``lambda`` never raises the term's value at the optimum (the standard argument comparing the
+  optima of two weights), and since ``Z`` only grows with what is held, the plan holds less that goes unused.
+* the limits: ``min_utilization_p10`` (in the lowest-demand scenario groups that hold the 10th percentile, every
+  instrument bought must be used at least that share in every quarter), ``max_three_year_share`` (of the
+  commitment USD/h bought in each quarter), ``max_obligation_usd`` (total committed spend of the planned
+  purchases over their terms).
+"""
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from finops_forecast.constants import HOURS_PER_MONTH
+
+#: measures the risk weight ``lambda`` can apply to
+RISK_MEASURES = ("unused", "cost")
+#: weight of the expected unused commitment (normalized by the all-on-demand cost) that breaks ties between
+#: plans of equal cost: 1e-5 of the all-on-demand cost per unit of unused share, below any price difference
+TIE_BREAK = 1e-5
+
+
+class StrandedCVaR:
+    """Objective term ``lambda x CVaR_alpha(Z)`` of the unused commitment ``Z`` [USD] (module docstring).
+
+    Parameters
+    ----------
+    lam : float
+        Risk weight, >= 0 (a ``cp.Parameter``: the frontier re-solves without recompiling).
+    alpha : float
+        CVaR level in (0, 1): the mean unused commitment of the worst ``1 - alpha`` of scenario groups.
+    """
+
+    def __init__(self, lam: float = 0.0, alpha: float = 0.95):
+        self.lam = cp.Parameter(nonneg=True, value=float(lam))
+        self.lam_tail = cp.Parameter(nonneg=True, value=float(lam) / (1 - alpha))
+        self.eta = cp.Variable()
+        self.alpha = alpha
+
+    def set(self, lam: float, alpha: float):
+        """Change the weight and level (no recompilation)."""
+        self.lam.value = float(lam)
+        self.lam_tail.value = float(lam) / (1 - alpha)
+        self.alpha = alpha
+
+    def build(self, model):
+        """The term's expression (normalized like the model's loss); adds the excess constraints."""
+        self.xi = cp.Variable(model.M, nonneg=True)
+        model.constraints["stranded_cvar"] = [self.xi >= model.unused_n - self.eta]
+        # TIE_BREAK x E[Z]: among plans of equal objective (often at lambda = 0) the one with less unused
+        return self.lam * self.eta + self.lam_tail * (model.prob_w @ self.xi) + TIE_BREAK * (
+            model.prob_w @ model.unused_n)
+
+
+def pool_usage(model, Sel, pool_idx: np.ndarray, gpu: np.ndarray):
+    """Usage variable of the pool instruments and its capacity constraint.
+
+    Parameters
+    ----------
+    model : CommitmentModel
+        Being built (``R``, ``active``).
+    Sel : sparse (R, T)
+        Row -> period selector.
+    pool_idx : ndarray (K,)
+        Indices of the pool instruments.
+    gpu : ndarray (K,)
+        GPUs per unit of each [GPU].
+
+    Returns
+    -------
+    cp.Variable (R, K)
+        ``U`` [GPU-h per hour], with ``U <= held x gpu`` added to ``model.constraints["pool_usage"]``.
+    """
+    U = cp.Variable((model.R, len(pool_idx)), nonneg=True, name="pool_usage")
+    cap = Sel @ (model.active[:, pool_idx] @ sp.diags(gpu))
+    model.constraints["pool_usage"] = [U <= cap]
+    return U
+
+
+def used_usd(model, U, pool_idx, pool_rate, Rm):
+    """Committed dollars used per row and instrument, ``(R, I)`` [USD/h], in the market's instrument order.
+
+    ``pool_rate`` (K,) is each pool instrument's price per GPU-h [USD/GPU-h]; ``Rm`` (J, n_spend) the spend-plan
+    rate matrix of the model (None without spend plans)."""
+    parts = []
+    if U is not None and len(pool_idx):
+        parts.append(U @ sp.diags(pool_rate))
+    if model.G is not None and Rm is not None:
+        parts.append(model.G @ Rm)
+    return cp.hstack(parts) if len(parts) > 1 else parts[0]
+
+
+def unused_normalized(model, used, fee_total):
+    """``Z_m / scale`` per scenario group (M,): fees over the horizon minus the used dollars of the group."""
+    comp = model.comp
+    Kg = sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(model.R))), shape=(model.M, model.R))
+    return (fee_total - Kg @ cp.sum(used, axis=1)) / model.scale
+
+
+def low_groups(prob: np.ndarray, share: float = 0.10) -> np.ndarray:
+    """Indices of the lowest-demand scenario groups (groups are sorted by demand) holding the ``share``
+    quantile: the groups whose cumulative probability reaches ``share``, at least one."""
+    cum = np.cumsum(prob)
+    k = int(np.searchsorted(cum, share - 1e-12)) + 1
+    return np.arange(min(max(k, 1), len(prob)))
+
+
+def limit_constraints(model, used, x, price, term_months, commit_mult) -> dict:
+    """The user limits of :class:`~finops_forecast.portfolio.model.UserConstraints` as cvxpy constraints.
+
+    Parameters
+    ----------
+    model : CommitmentModel
+    used : cvxpy expression (R, I)
+        Committed dollars used per row [USD/h] (:func:`used_usd`).
+    x : cvxpy expression (T, I)
+        Purchases per period [instance] or [USD/h].
+    price : ndarray (I,)
+        Effective price per unit [USD/h].
+    term_months : ndarray (I,)
+        Term of each instrument [months].
+    commit_mult : ndarray (T, I)
+        Price multiplier of a purchase in each period (price outlook; ones when flat).
+
+    Returns
+    -------
+    dict
+        Constraint lists keyed ``min_util``, ``max_3y``, ``max_obligation`` (only the limits set).
+    """
+    u, out = model.user, {}
+    comp, T = model.comp, model.T
+    if u.min_util is not None and u.min_util > 0 and used is not None:
+        lo = low_groups(comp.prob, 0.10)
+        rows = np.flatnonzero(np.isin(comp.group, lo))
+        gt = np.searchsorted(lo, comp.group[rows]) * T + comp.period[rows]
+        Agg = sp.csr_matrix((comp.weight[rows], (gt, rows)), shape=(len(lo) * T, model.R))
+        Rep = sp.csr_matrix((np.ones(len(lo) * T), (np.arange(len(lo) * T), np.tile(np.arange(T), len(lo)))),
+                            shape=(len(lo) * T, T))
+        bought = (model.active - model.held) @ sp.diags(price)  # [USD/h] held beyond the inventory
+        buy = np.asarray(u.purchasable if u.purchasable is not None else np.ones(model.I, bool), bool)
+        cols = np.flatnonzero(buy)
+        out["min_util"] = [(Agg @ used)[:, cols] >= float(u.min_util) * (Rep @ bought)[:, cols]]
+    usd = x @ sp.diags(price)  # [USD/h] bought per period and instrument
+    if u.max_3y_share is not None:
+        long = (np.asarray(term_months) >= 36).astype(float)
+        out["max_3y"] = [usd @ long <= float(u.max_3y_share) * cp.sum(usd, axis=1)]
+    if u.max_obligation is not None:
+        ob = cp.multiply(usd, commit_mult) @ (np.asarray(term_months, float) * HOURS_PER_MONTH)
+        out["max_obligation"] = [cp.sum(ob) <= float(u.max_obligation)]
+    return out

@@ -1,0 +1,107 @@
+"""The risk of stranded commitments: unused commitment, its CVaR as the risk term, and the user limits."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from finops_forecast.errors import ProgramInfeasible
+from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
+from finops_forecast.portfolio.api import _solve, make_plan, prepare
+from tests.portfolio.pf_helpers import P4, P5, catalog_rows, hourly_paths, keys, make_catalog
+
+ONE_Q = dict(quarters=1, ladder=False, terms_months=(12,), frontier_lambdas=(0.0,), curve_factors=(1.0,))
+
+
+def scen(paths, ks, start="2027-01-01"):
+    ds = pd.date_range(start, periods=paths.shape[2], freq="h", tz="UTC")
+    return Scenarios(keys=ks, ds=ds, paths=paths)
+
+
+def test_unused_commitment_known_answer():
+    # one pool of 8-GPU instances, RI at 2.0 USD/GPU-h; 2 instances held (16 GPU), demand 10 GPU every hour:
+    # 6 GPU idle x 2.0 USD/GPU-h = 12 USD/h unused, over the 2160 hours of 2027Q1
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.0}))
+    d = np.full((1, 3, 2160), 10.0)
+    prep = prepare(scen(d, keys(P5 + ("inference",))), cat, config=PortfolioConfig(**ONE_Q))
+    sol = _solve(prep)
+    sol.x[:] = 2.0
+    sol.active[:] = 2.0
+    plan = make_plan(prep, sol, frontier=False, curve=False)
+    assert plan.expected_unused_commitment_usd == pytest.approx(12.0 * 2160, rel=1e-9)
+    assert plan.cvar_unused_commitment_usd == pytest.approx(12.0 * 2160, rel=1e-9)
+    assert plan.to_dict()["expected_unused_commitment_usd"] == pytest.approx(12.0 * 2160, rel=1e-9)
+
+
+def _case(seed, sigma, trend, n_pools):
+    rng = np.random.default_rng(seed)
+    pools = [catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8}, sp={12: 2.8, 36: 2.0}, spot=2.0),
+             catalog_rows(P4, 8, 2.5, ri={12: 1.6, 36: 1.1}, sp={12: 1.75, 36: 1.25})][:n_pools]
+    ks = keys(*[p + (c,) for p in (P5, P4)[:n_pools] for c in ("training", "inference")])
+    d = hourly_paths(16, 24 * 45, tuple(rng.uniform(20, 120, len(ks))), tuple(rng.uniform(1, 10, len(ks))), rng,
+                     trend=trend, common=sigma)
+    return scen(d, ks), make_catalog(*pools)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(seed=st.integers(0, 10_000), sigma=st.floats(0.05, 0.8), trend=st.floats(-0.6, 0.3),
+       n_pools=st.integers(1, 2), lams=st.lists(st.floats(0.0, 8.0), min_size=2, max_size=4))
+def test_raising_lambda_never_raises_expected_unused_commitment(seed, sigma, trend, n_pools, lams):
+    s, cat = _case(seed, sigma, trend, n_pools)
+    prep = prepare(s, cat, config=PortfolioConfig(quarters=4, scenario_groups=8, alpha=0.9))
+    unused = []
+    for lam in sorted(lams):
+        sol = _solve(prep, lam)
+        unused.append(sol.expected_unused_usd(prep.comp.prob))
+    scale = max(prep.model.scale, 1.0)
+    assert all(b <= a + 1e-5 * scale for a, b in zip(unused, unused[1:])), unused
+
+
+def test_cost_cvar_buys_more_unused_cvar_buys_less(rng):
+    # the issue's point: weighting CVaR of cost raises commitment, weighting CVaR of unused commitment lowers it
+    d = hourly_paths(40, 2160, (80.0,), (4.0,), rng, common=0.5)
+    s, cat = scen(d, keys(P5 + ("inference",))), make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.4}))
+    base = dict(**ONE_Q, scenario_groups=20, alpha=0.9)
+    held = {}
+    for measure in ("cost", "unused"):
+        prep = prepare(s, cat, config=PortfolioConfig(**base, risk_measure=measure))
+        held[measure] = [float(_solve(prep, lam).active[0].sum()) for lam in (0.0, 4.0)]
+    assert held["cost"][1] > held["cost"][0] + 0.05
+    assert held["unused"][1] < held["unused"][0] - 0.05
+
+
+def test_max_three_year_share_limits_long_terms(rng):
+    d = hourly_paths(12, 2160, (100.0,), (3.0,), rng, common=0.05)
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8}))
+    free = optimize(scen(d, keys(P5 + ("inference",))), cat, config=PortfolioConfig(quarters=2, frontier_lambdas=(0.0,)))
+    assert (free.buy_now["term_months"] == 36).all()  # cheaper and demand is steady: only 3-year terms
+    cap = optimize(scen(d, keys(P5 + ("inference",))), cat,
+                   config=PortfolioConfig(quarters=2, frontier_lambdas=(0.0,), max_three_year_share=0.25))
+    now = cap.buy_now
+    usd = now.groupby("term_months")["commitment_usd_per_hour"].sum()
+    assert usd.get(36, 0.0) <= 0.25 * usd.sum() + 1e-6 and usd.get(12, 0.0) > 0
+
+
+def test_min_utilization_limit_buys_less(rng):
+    d = hourly_paths(40, 2160, (80.0,), (6.0,), rng, common=0.4)
+    s, cat = scen(d, keys(P5 + ("inference",))), make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 1.6}))
+    free = optimize(s, cat, config=PortfolioConfig(**ONE_Q, scenario_groups=20))
+    lim = optimize(s, cat, config=PortfolioConfig(**ONE_Q, scenario_groups=20, min_utilization_p10=0.95))
+    assert lim.buy_now["quantity"].sum() < free.buy_now["quantity"].sum()
+    assert lim.buy_now["utilization_p10"].min() > free.buy_now["utilization_p10"].min()
+
+
+@pytest.mark.parametrize("limit,value,name", [("max_obligation_usd", 1000.0, "max_obligation_usd"),
+                                              ("max_three_year_share", 0.0, "max_three_year_share"),
+                                              ("min_utilization_p10", 1.0, "min_utilization_p10")])
+def test_infeasible_limit_is_named(rng, limit, value, name):
+    # the floor must be covered by commitments (only 36-month terms offered); the limit forbids it
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={36: 2.0}))
+    d = hourly_paths(8, 2160, (100.0,), (20.0,), rng, common=0.3)
+    cfg = PortfolioConfig(**{**ONE_Q, "terms_months": (36,)}, min_floor_coverage=1.0, **{limit: value})
+    with pytest.raises(ProgramInfeasible) as e:
+        optimize(scen(d, keys(P5 + ("inference",))), cat, config=cfg)
+    assert name in e.value.constraints and name in str(e.value)
