@@ -21,7 +21,17 @@ def register(app: typer.Typer) -> None:
         horizon: int = typer.Option(2208, help="forecast hours; quarters beyond repeat the last one"),
         n_paths: int = typer.Option(100, help="forecast sample paths per series"),
         quarters: int = typer.Option(12, help="quarters planned (the ladder)"),
-        risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of CVaR in the objective (>= 0)"),
+        risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of the risk term: CVaR of unused "
+                                                                  "commitment (>= 0)"),
+        risk_measure: str = typer.Option("unused", help="what --lambda weighs: unused (CVaR of unused "
+                                                        "commitment) or cost (CVaR of total cost)"),
+        price_outlook: str = typer.Option("history", help="future prices: flat, history, or a CSV "
+                                                          "provider,instance_type,pricing_model,effective_from,"
+                                                          "multiplier"),
+        min_utilization_p10: float | None = typer.Option(None, help="least 10th-percentile utilization of "
+                                                                     "every purchase, in [0, 1]"),
+        max_three_year_share: float | None = typer.Option(None, help="largest share of 36-month terms bought"),
+        max_obligation: float | None = typer.Option(None, help="largest total obligation of the plan [USD]"),
         alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),
         budget: float | None = typer.Option(None, help="upfront budget per quarter [USD]"),
         payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
@@ -60,7 +70,9 @@ def register(app: typer.Typer) -> None:
                                   upfront_budget_usd=budget,
                                   payment_options=tuple(p.strip() for p in payment.split(",") if p.strip()),
                                   terms_months=tuple(int(t) for t in terms.split(",") if t.strip()),
-                                  spot_cap=spot_cap, integer_ri=integer_ri)
+                                  spot_cap=spot_cap, integer_ri=integer_ri, risk_measure=risk_measure,
+                                  price_outlook=price_outlook, min_utilization_p10=min_utilization_p10,
+                                  max_three_year_share=max_three_year_share, max_obligation_usd=max_obligation)
             plan = optimize(fc, catalog, inventory=inv, config=cfg)
         except FinopsError as e:
             fail(e)
