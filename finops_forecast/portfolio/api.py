@@ -151,6 +151,12 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     """
     config = config or PortfolioConfig()
     scen = as_scenarios(scenarios)
+    mig_notes = []
+    if config.migration:
+        from finops_forecast.portfolio.migration import apply_migration
+        k2, p2, catalog, mig_notes = apply_migration(scen.keys, np.asarray(scen.slice_major(0, len(scen.ds))),
+                                                     scen.ds, catalog, config.migration)
+        scen = Scenarios(keys=k2, ds=scen.ds, paths=p2)
     spot = SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap)
     mk = build_market(catalog, scen.keys, terms_months=tuple(sorted(set(catalog.get("term_months", []))
                                                                    - {0})) or (12, 36),
@@ -168,7 +174,7 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     keep = purch | used
     mk = subset(mk, keep)
     purch = purch[keep]
-    notes = list(mk.notes)
+    notes = list(mk.notes) + mig_notes
     if not mk.n_instruments:
         raise PortfolioError("No commitment instrument is priced for these pools with the chosen "
                              f"terms_months={config.terms_months} and payment_options={config.payment_options}; "

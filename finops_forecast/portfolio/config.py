@@ -93,7 +93,7 @@ class PortfolioConfig:
     max_three_year_share: float | None = None
     max_obligation_usd: float | None = None
     price_outlook: str = "flat"
-    migration: dict | None = None
+    migration: dict | str | None = None
     upfront_budget_usd: float | tuple | None = None
     max_commitment_share: float | None = None
     max_commitment_quantile: float = 0.5

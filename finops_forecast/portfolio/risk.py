@@ -107,8 +107,13 @@ def used_usd(model, U, pool_idx, pool_rate, Rm):
 
 
 def unused_normalized(model, used, fee_total):
-    """``Z_m / scale`` per scenario group (M,): fees over the horizon minus the used dollars of the group."""
+    """``Z_m / scale`` per scenario group (M,): fees over the horizon minus the used dollars of the group.
+
+    With a price outlook the used dollars are valued at the price of the row's period (``commit_mult``): what a
+    unit bought then costs, a lower bound on what the held units cost when prices fall, so ``Z >= 0``."""
     comp = model.comp
+    if model.commit_mult is not None:
+        used = cp.multiply(used, np.asarray(model.commit_mult, float)[comp.period])
     Kg = sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(model.R))), shape=(model.M, model.R))
     return (fee_total - Kg @ cp.sum(used, axis=1)) / model.scale
 
