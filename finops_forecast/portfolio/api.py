@@ -447,7 +447,8 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                 savings_curve=curve_df, frontier=front, status=sol.status, solver=sol.solver, notes=notes,
                 model_size=size, settings=settings, instruments=ins.copy(),
                 expected_unused_commitment_usd=float(unused_path.mean()),
-                cvar_unused_commitment_usd=cvar(unused_path, np.full(N, 1 / N), cfg.alpha))
+                cvar_unused_commitment_usd=cvar(unused_path, np.full(N, 1 / N), cfg.alpha),
+                price_paths=None if prep.prices is None else priced.paths_frame(prep.prices, mk, per.start))
 
 
 def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,

@@ -48,7 +48,8 @@ def rule_shares(catalog: pd.DataFrame, pools: pd.DataFrame) -> dict:
 
 
 def parse_migration(text: str) -> dict | str | None:
-    """Read the report / CLI form: ``"rule"``, ``""`` (none) or ``"p5.48xlarge=0.3,*=0.1"`` [share per year]."""
+    """Read the report / CLI form: ``"rule"``, ``""`` (none) or ``"p5.48xlarge:0.3,*:0.1"`` (``=`` works too)
+    [share per year]."""
     text = (text or "").strip()
     if text in ("", "0", "none"):
         return None
@@ -56,12 +57,12 @@ def parse_migration(text: str) -> dict | str | None:
         return "rule"
     out = {}
     for part in text.split(","):
-        name, _, val = part.partition("=")
+        name, _, val = part.replace("=", ":").partition(":")
         try:
             out[name.strip()] = float(val)
         except ValueError:
-            raise PortfolioError(f"migration: '{part.strip()}' is not instance_type=share (e.g. "
-                                 "'p5.48xlarge=0.3' or '*=0.1'), 'rule' or empty.") from None
+            raise PortfolioError(f"migration: '{part.strip()}' is not instance_type:share (e.g. "
+                                 "'p5.48xlarge:0.3' or '*:0.1'), 'rule' or empty.") from None
     return out
 
 

@@ -90,6 +90,8 @@ class Plan:
     #: fees of commitments that cover nothing, expected over the paths and its CVaR_alpha [USD]
     expected_unused_commitment_usd: float = float("nan")
     cvar_unused_commitment_usd: float = float("nan")
+    #: price outlook used: quarter_start, pool, scenario, on_demand, spot multipliers (None: today's prices)
+    price_paths: pd.DataFrame | None = None
 
     @property
     def buy_now(self) -> pd.DataFrame:

@@ -87,3 +87,12 @@ def paid_price(x: np.ndarray, inventory: np.ndarray, cm: np.ndarray, price: np.n
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(held > 0, (paid + inventory) / np.where(held > 0, held, 1.0), 1.0)
     return ratio * price[None, :]
+
+
+def paths_frame(pp: PricePaths, market, starts) -> pd.DataFrame:
+    """Long table of the price paths used: quarter_start, pool, scenario, on_demand, spot (multipliers)."""
+    K, T, P = pp.od.shape
+    names = [" ".join(k) for k in market.pools[POOL_KEYS].itertuples(index=False)]
+    k, t, p = np.meshgrid(np.arange(K), np.arange(T), np.arange(P), indexing="ij")
+    return pd.DataFrame({"quarter_start": np.asarray(starts)[t.ravel()], "pool": np.asarray(names)[p.ravel()],
+                         "scenario": k.ravel(), "on_demand": pp.od.ravel(), "spot": pp.spot.ravel()})

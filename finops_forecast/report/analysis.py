@@ -428,6 +428,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     from finops_forecast.forecast import forecast
     from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
     from finops_forecast.pricing import check_pools, load_pricing
+    from finops_forecast.report.market_section import market_settings
     from finops_forecast.usage.decompose import decompose
 
     usage = load_report_usage(params)
@@ -460,7 +461,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     scen = Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:])
     config = PortfolioConfig(quarters=params.quarters, terms_months=tuple(params.term_list()),
                              risk_lambda=params.risk_lambda, alpha=params.cvar_alpha,
-                             upfront_budget_usd=params.budget_usd or None,
+                             upfront_budget_usd=params.budget_usd or None, **market_settings(params),
                              frontier_lambdas=(0.0, 0.5, 1.0, 2.0, 4.0),
                              curve_factors=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0))
     plan = optimize(scen, catalog, inventory, config)

@@ -69,7 +69,17 @@ class ReportParams(NotebookParams):
     lookback_days : int
         Window of the clouds' lookback rule shown for comparison [days], 7-90.
     risk_lambda : float
-        Weight of CVaR in the objective (0 = minimize expected cost), >= 0.
+        Weight of CVaR of unused commitment in the objective (0 = minimize expected cost), >= 0.
+    price_outlook : str
+        Future prices: "flat", "history" (scenarios fitted on the bundled price history) or an outlook CSV.
+    migration : str
+        Demand moving to a newer GPU generation per year: "rule", "" (none) or "p5.48xlarge:0.3,*:0.1".
+    min_utilization_p10 : float
+        Least 10th-percentile utilization of every purchase, in [0, 1]; 0 = no limit.
+    max_three_year_share : float
+        Largest share of the commitment USD/h bought in a quarter with a 36-month term, in [0, 1]; 1 = no limit.
+    max_obligation_usd : float
+        Largest total obligation of the planned purchases [USD]; 0 = no limit.
     cvar_alpha : float
         CVaR level, in (0, 1), e.g. 0.9 = the mean of the worst 10% of scenarios.
     budget_usd : float
@@ -107,9 +117,21 @@ class ReportParams(NotebookParams):
     forecast_model: str = param("auto", "forecasting model: auto (per-series backtest selection), seasonal_naive, "
                                         "ets, theta")
     lookback_days: int = param(30, "window of the clouds' lookback rule shown for comparison [days], 7-90")
-    risk_lambda: float = param(0.0, "weight of CVaR in the objective, at least 0 (0 minimizes expected cost)")
+    risk_lambda: float = param(0.0, "weight of CVaR of unused commitment in the objective, at least 0 (0 minimizes "
+                                    "expected cost)")
     cvar_alpha: float = param(0.9, "CVaR level in (0, 1): 0.9 means the mean of the worst 10% of scenarios")
     budget_usd: float = param(0.0, "upfront budget per quarter [USD]; 0 for no limit")
+    price_outlook: str = param("history", 'future prices: "flat" (today\'s), "history" (fitted on the bundled price '
+                                          'history) or a CSV provider,instance_type,pricing_model,effective_from,'
+                                          'multiplier')
+    migration: str = param("rule", 'demand share per year moving to a newer GPU generation: "rule" (0.3 where the '
+                                   'provider prices a newer one), "" for none, or shares like "p5.48xlarge:0.3,*:0.1"')
+    min_utilization_p10: float = param(0.0, "least 10th-percentile utilization of every purchase, 0-1; 0 for no "
+                                            "limit")
+    max_three_year_share: float = param(1.0, "largest share of 36-month terms in a quarter's purchases [USD/h], "
+                                             "0-1; 1 for no limit")
+    max_obligation_usd: float = param(0.0, "largest total obligation of the planned purchases [USD]; 0 for no "
+                                           "limit")
     planned_runs: str = param("sample", 'CSV of planned runs (start, duration_hours, gpus, pool, class); "sample"; '
                                         'empty for none')
     n_paths: int = param(100, "forecast sample paths (scenarios), 10-5000")
@@ -155,6 +177,11 @@ class ReportParams(NotebookParams):
             ("risk_lambda", self.risk_lambda >= 0, "must be >= 0"),
             ("cvar_alpha", 0 < self.cvar_alpha < 1, "must be in (0, 1), e.g. 0.9"),
             ("budget_usd", self.budget_usd >= 0, "must be >= 0 (0 means no limit)"),
+            ("price_outlook", self.price_outlook in ("flat", "history") or Path(self.price_outlook).exists(),
+             "must be 'flat', 'history' or an existing outlook CSV"),
+            ("min_utilization_p10", 0 <= self.min_utilization_p10 <= 1, "must be in [0, 1] (0 means no limit)"),
+            ("max_three_year_share", 0 <= self.max_three_year_share <= 1, "must be in [0, 1] (1 means no limit)"),
+            ("max_obligation_usd", self.max_obligation_usd >= 0, "must be >= 0 (0 means no limit)"),
             ("n_paths", 10 <= self.n_paths <= 5000, "must be between 10 and 5000"),
             ("history_days", self.history_days >= 7, "must be >= 7"),
             ("track_record_weeks", 0 <= self.track_record_weeks <= 26, "must be between 0 and 26 (0 skips it)"),

@@ -55,7 +55,7 @@ def test_rule_and_parsing():
     two.loc[two["instance_type"] == "p6-b200.48xlarge", "gpu_type"] = "B200"
     ks = keys(P5 + ("training",), ("aws", "us-east-1", "p6-b200.48xlarge", "training"))
     assert rule_shares(two, ks) == {"p5.48xlarge": 0.3}
-    assert parse_migration("p5.48xlarge=0.3, *=0.1") == {"p5.48xlarge": 0.3, "*": 0.1}
+    assert parse_migration("p5.48xlarge:0.3, *=0.1") == {"p5.48xlarge": 0.3, "*": 0.1}
     assert parse_migration("") is None and parse_migration("rule") == "rule"
-    with pytest.raises(PortfolioError, match="instance_type=share"):
-        parse_migration("p5.48xlarge:0.3")
+    with pytest.raises(PortfolioError, match="instance_type:share"):
+        parse_migration("p5.48xlarge-0.3")

@@ -1,0 +1,113 @@
+"""The report's GPU-market section: price outlook, generation turnover, stranded-commitment risk, term choice.
+
+Small functions the notebook's one cell calls (no I/O on import):
+
+* :func:`market_settings`: the report parameters as ``PortfolioConfig`` fields;
+* :func:`market_text`: what the plan assumed and the risk of unused commitments, in words;
+* :func:`outlook_chart`: the on-demand price paths the plan was priced with;
+* :func:`term_reasons`: why each purchase of this quarter has its term;
+* :func:`evidence_table`: 1-year vs 3-year vs laddered terms on the real price history of the fleet's pools.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.constants import POOL_KEYS
+
+
+def market_settings(params) -> dict:
+    """``PortfolioConfig`` fields from the report parameters (0 / 1 / "" mean no limit)."""
+    from finops_forecast.portfolio.migration import parse_migration
+
+    return {"price_outlook": params.price_outlook, "migration": parse_migration(params.migration),
+            "min_utilization_p10": params.min_utilization_p10 or None,
+            "max_three_year_share": None if params.max_three_year_share >= 1 else params.max_three_year_share,
+            "max_obligation_usd": params.max_obligation_usd or None}
+
+
+def long_share(purchases: pd.DataFrame) -> float:
+    """Share of the commitment USD/h of ``purchases`` with a term of 36 months or more."""
+    usd = purchases["commitment_usd_per_hour"]
+    return float(usd[purchases["term_months"] >= 36].sum() / usd.sum()) if usd.sum() > 0 else float("nan")
+
+
+def market_text(plan) -> str:
+    """Markdown: the outlook and migration the plan assumed, the unused commitment and the 3-year share."""
+    s = plan.settings
+    out = [f"**Price outlook:** `{s.get('price_outlook', 'flat')}`. Commitments keep the rate of the quarter "
+           "they are bought in; on demand and spot follow the outlook in the plan, its bill and the frontier."]
+    mig = [n for n in plan.notes if str(n).startswith("migration:")]
+    out.append("**Generation turnover:** " + (mig[0].removeprefix("migration: ") if mig else "none assumed") + ".")
+    out.append(f"**Unused commitment** (fees of commitments that cover nothing, over the plan): "
+               f"{plan.expected_unused_commitment_usd:,.0f} USD expected, {plan.cvar_unused_commitment_usd:,.0f} "
+               f"USD in the worst {1 - plan.alpha:.0%} of paths. Raising `risk_lambda` lowers it (frontier below: "
+               "`expected_unused_usd`).")
+    now = plan.buy_now
+    if len(now):
+        out.append(f"**3-year share** of this quarter's purchases: {long_share(now):.0%} of the commitment USD/h; "
+                   f"over the whole ladder {long_share(plan.purchases):.0%}.")
+    return "\n\n".join(out)
+
+
+def outlook_chart(plan):
+    """Altair chart of the on-demand multipliers per pool (one thin line per price scenario, the mean bold);
+    None when the plan used today's prices."""
+    import altair as alt
+
+    pp = plan.price_paths
+    if pp is None or pp.empty:
+        return None
+    moving = pp.groupby("pool")["on_demand"].transform(lambda v: v.max() - v.min()) > 1e-9
+    pp = pp[moving] if moving.any() else pp
+    pools = pp["pool"].unique()[:6]
+    pp = pp[pp["pool"].isin(pools)].assign(quarter_start=lambda f: pd.to_datetime(f["quarter_start"]))
+    mean = pp.groupby(["pool", "quarter_start"], as_index=False)["on_demand"].mean()
+    base = alt.Chart(pp).mark_line(opacity=0.25, strokeWidth=1).encode(
+        x=alt.X("quarter_start:T", title="quarter"), y=alt.Y("on_demand:Q", title="on-demand price x today's"),
+        color=alt.Color("pool:N"), detail="scenario:N")
+    bold = alt.Chart(mean).mark_line(strokeWidth=3).encode(x="quarter_start:T", y="on_demand:Q", color="pool:N")
+    return (base + bold).properties(width=620, height=240, title="Price outlook: on demand, per scenario (mean bold)")
+
+
+def term_reasons(plan) -> pd.DataFrame:
+    """Why each purchase of this quarter has its term: its break-even utilization (commitment rate / on-demand
+    rate) against the utilization expected over the term, and the other term's break-even."""
+    ins = plan.instruments.set_index("id") if plan.instruments is not None else None
+    rows = []
+    for r in plan.buy_now.itertuples(index=False):
+        be = 1.0 - float(ins.loc[r.instrument, "discount"]) if ins is not None else np.nan
+        other = _other_term(plan.instruments, r)
+        be_o = 1.0 - float(other["discount"]) if other is not None else np.nan
+        if r.term_months >= 36:
+            why = (f"expected utilization {r.expected_utilization:.0%} over 3 years (worst 10%: "
+                   f"{r.utilization_p10:.0%}) stays above the 3-year break-even {be:.0%}; the 3-year rate is "
+                   f"{(be_o - be) if np.isfinite(be_o) else np.nan:.0%} of on demand cheaper than the 1-year one")
+        else:
+            why = (f"the 3-year break-even {be_o:.0%} is lower, but demand, prices or migration over years 2-3 "
+                   f"would leave it unused: the 1-year term (break-even {be:.0%}, expected utilization "
+                   f"{r.expected_utilization:.0%}) can be renewed at the prices then")
+        rows.append({"instrument": r.instrument.split(":")[0], "scope": r.scope, "term [months]": r.term_months,
+                     "commitment [USD/h]": round(float(r.commitment_usd_per_hour), 2), "why this term": why})
+    return pd.DataFrame(rows)
+
+
+def _other_term(instruments: pd.DataFrame | None, r):
+    if instruments is None:
+        return None
+    same = instruments[(instruments["family"] == r.family) & (instruments["scope"] == r.scope)
+                       & (instruments["payment_option"] == r.payment_option)
+                       & (instruments["term_months"] != r.term_months)]
+    return same.iloc[0] if len(same) else None
+
+
+def evidence_table(usage: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """1-year vs 3-year vs laddered on the real price history, for p4d / p5 (us-east-1) and the usage's pools
+    (:func:`finops_forecast.evaluate.term_evidence.term_evidence`); costs relative to all on demand."""
+    from finops_forecast.evaluate.term_evidence import term_evidence
+
+    pools = [("aws", "us-east-1", "p4d.24xlarge"), ("aws", "us-east-1", "p5.48xlarge")]
+    pools += [tuple(k) for k in usage[POOL_KEYS].drop_duplicates().itertuples(index=False)]
+    t = term_evidence(list(dict.fromkeys(pools)), history)
+    return t.rename(columns={"cost_1_year": "1-year", "cost_3_year": "3-year", "cost_laddered": "laddered",
+                             "margin": "winner's margin"})

@@ -1,0 +1,35 @@
+"""The report's market section: settings from parameters, term reasons, the outlook chart."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
+from finops_forecast.report import market_section
+from finops_forecast.report.params import ReportParams
+from tests.portfolio.pf_helpers import P5, catalog_rows, hourly_paths, keys, make_catalog
+
+
+def test_market_settings_map_no_limit_values_to_none():
+    s = market_section.market_settings(ReportParams())
+    assert s == {"price_outlook": "history", "migration": "rule", "min_utilization_p10": None,
+                 "max_three_year_share": None, "max_obligation_usd": None}
+    s = market_section.market_settings(ReportParams(max_three_year_share=0.5, migration="p5.48xlarge:0.2"))
+    assert s["max_three_year_share"] == 0.5 and s["migration"] == {"p5.48xlarge": 0.2}
+
+
+def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
+    # RI at 1.8 (3 years) and 2.6 (1 year) USD/GPU-h against 4.0 on demand: break-even 45% and 65%
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8}))
+    d = hourly_paths(8, 24 * 90, (100.0,), (3.0,), np.random.default_rng(1), common=0.05)
+    ds = pd.date_range("2027-01-01", periods=d.shape[2], freq="h", tz="UTC")
+    out = tmp_path / "o.csv"
+    out.write_text("provider,instance_type,pricing_model,effective_from,multiplier\naws,*,on_demand,2027-07-01,0.8\n")
+    plan = optimize(Scenarios(keys(P5 + ("inference",)), ds, d), cat,
+                    config=PortfolioConfig(quarters=4, frontier_lambdas=(0.0,), price_outlook=str(out)))
+    why = market_section.term_reasons(plan)
+    row = why[why["term [months]"] == 36].iloc[0]
+    assert "break-even 45%" in row["why this term"] and "20% of on demand cheaper" in row["why this term"]
+    assert "Price outlook" in market_section.market_text(plan)
+    assert market_section.outlook_chart(plan) is not None
+    assert set(plan.price_paths["on_demand"].round(6)) >= {1.0, 0.8}
