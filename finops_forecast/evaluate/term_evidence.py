@@ -85,8 +85,8 @@ def term_evidence(pools, history: pd.DataFrame | None = None, start="2023-01-01"
         and how many purchase months each strategy won.
     """
     if history is None:
-        from finops_forecast.pricing import load_pricing
-        history = load_pricing(history=True)
+        from finops_forecast.pricing.outlook import bundled_history
+        history = bundled_history()
     pools = [tuple(p) for p in pools]
     history = history[history["instance_type"].isin([p[2] for p in pools])]
     hist_months = pd.date_range(start, end, freq="MS")

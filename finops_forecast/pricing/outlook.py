@@ -18,6 +18,7 @@ providers re-derive them after a cut, as the catalog does), unless the CSV gives
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,14 @@ class OutlookFit:
     events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+@lru_cache(maxsize=1)
+def bundled_history() -> pd.DataFrame:
+    """The bundled catalog with every dated row (``load_pricing(history=True)``), read once per process
+    (about 1 s); callers must not modify it."""
+    from finops_forecast.pricing import load_pricing
+    return load_pricing(history=True)
+
+
 def _median_relative(rows: pd.DataFrame) -> pd.Series:
     """Median over a GPU type's items of each price relative to the item's first, per date (forward filled)."""
     rows = rows.sort_values("effective_date")
@@ -83,8 +92,7 @@ def fit_history(history: pd.DataFrame | None = None) -> OutlookFit:
         dates; hazard = cuts / generation-months of exposure (first price to ``HISTORY_END``).
     """
     if history is None:
-        from finops_forecast.pricing import load_pricing
-        history = load_pricing(history=True)
+        history = bundled_history()
     h = history[history["provider"].isin(list(HISTORY_END)) & history["gpu_type"].isin(TRAINING_GPUS)].copy()
     h["effective_date"] = pd.to_datetime(h["effective_date"])
     events, exposure, spot_changes = [], 0.0, []
