@@ -35,7 +35,11 @@ from finops_forecast.errors import PortfolioError, suggest
 POOL_FAMILIES = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "reserved", "cud")
 #: families that are an hourly USD commitment, in the order the provider applies them after pool instruments
 #: (AWS: EC2 Instance SP before Compute SP)
-SPEND_FAMILIES = ("aws_ec2_instance_sp", "aws_compute_sp", "azure_sp", "gcp_flex_cud", "savings_plan")
+SPEND_FAMILIES = ("aws_convertible_ri", "aws_ec2_instance_sp", "aws_compute_sp", "azure_sp", "gcp_flex_cud",
+                  "savings_plan")
+#: AWS convertible RIs are exchangeable for any instance type of their region at equal or greater value, so
+#: they are modelled as a value commitment [USD/h] of the region at each pool's convertible rate, applied before
+#: the savings plans (RIs first); they follow demand to a newer generation (portfolio/migration.py)
 #: assumed expected rework share per workload class when the pricing package gives no spot effective cost
 DEFAULT_SPOT_REWORK = {"training": 0.10, "experimentation": 0.05}
 
@@ -377,7 +381,8 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     if len(sp):
         sp["scope"] = [
             f"{r.provider} {r.region} {instance_family(r.instance_type)}" if r.commitment_family ==
-            "aws_ec2_instance_sp" else f"{r.provider} all regions"
+            "aws_ec2_instance_sp" else f"{r.provider} {r.region} convertible" if r.commitment_family ==
+            "aws_convertible_ri" else f"{r.provider} all regions"
             for r in sp.itertuples(index=False)]
         for (fam, scope, term, pay), g in sp.groupby(["commitment_family", "scope", "term_months",
                                                       "payment_option"], sort=True):

@@ -26,7 +26,7 @@ GENERATIONS = ("V100", "A100", "A100-80GB", "H100", "H200", "B200", "B300")
 #: default share of a pool's demand that moves to the newer generation per year (assumption, module docstring)
 RULE_SHARE_PER_YEAR = 0.3
 #: commitment families that follow demand to the successor pool
-FLEXIBLE_FAMILIES = ("aws_compute_sp", "azure_sp", "gcp_flex_cud", "savings_plan")
+FLEXIBLE_FAMILIES = ("aws_compute_sp", "aws_convertible_ri", "azure_sp", "gcp_flex_cud", "savings_plan")
 SUCCESSOR = "+next"
 HOURS_PER_YEAR = 8760.0
 

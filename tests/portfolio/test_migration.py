@@ -59,3 +59,22 @@ def test_rule_and_parsing():
     assert parse_migration("") is None and parse_migration("rule") == "rule"
     with pytest.raises(PortfolioError, match="instance_type:share"):
         parse_migration("p5.48xlarge-0.3")
+
+
+def test_convertible_ri_is_offered_and_follows_the_demand():
+    # a convertible RI (as ec2instances.info's importer gives it) at 2.2 USD/GPU-h for 3 years, the only flexible
+    # instrument: with all demand moved to the successor within year 1 it is bought, the 3-year standard RI not
+    rows = catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8})
+    conv = [dict(r, commitment_family="aws_convertible_ri") for r in catalog_rows(P5, 8, 4.0, ri={36: 2.2})
+            if r["pricing_model"] == "reserved"]
+    cat = make_catalog(rows + conv)
+    d = np.full((1, 4, 24 * 1096), 80.0)
+    s = scen(d, keys(P5 + ("training",)))
+    plan = optimize(s, cat, config=PortfolioConfig(quarters=12, frontier_lambdas=(0.0,), curve_factors=(1.0,),
+                                                   migration={"p5.48xlarge": 1.0}))
+    ins = plan.instruments.set_index("id")
+    conv_id = "aws_convertible_ri:aws:us-east-1:convertible:36m:no_upfront"
+    assert ins.loc[conv_id, "kind"] == "spend" and ins.loc[conv_id, "scope"] == "aws us-east-1 convertible"
+    now = plan.buy_now
+    assert now.loc[now["instrument"] == conv_id, "quantity"].sum() > 0
+    assert now.loc[(now["family"] == "aws_standard_ri") & (now["term_months"] == 36), "quantity"].sum() == 0
