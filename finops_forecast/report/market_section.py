@@ -47,6 +47,11 @@ def market_text(plan) -> str:
     if len(now):
         out.append(f"**3-year share** of this quarter's purchases: {long_share(now):.0%} of the commitment USD/h; "
                    f"over the whole ladder {long_share(plan.purchases):.0%}.")
+    f = plan.frontier
+    if f is not None and len(f) and "three_year_share_now" in f:
+        out.append("With more weight on unused commitment the plan shortens its terms: " + "; ".join(
+            f"`risk_lambda` {r.risk_lambda:g}: 3-year share {r.three_year_share_now:.0%}, expected unused "
+            f"{r.expected_unused_usd / 1e6:,.1f} M USD" for r in f.itertuples(index=False)) + ".")
     return "\n\n".join(out)
 
 
