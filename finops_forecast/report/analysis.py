@@ -186,44 +186,24 @@ class QuarterlyAnalysis:
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
         return self.comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
 
-    #: history before the track record's first decision [days]: eight weeks for the forecast to fit on
-    TRACK_WARMUP_DAYS = 56
-
     def track_record(self):
         """Replay the method on the last ``params.track_record_weeks`` weeks of usage (computed once).
 
-        A rolling backtest (:func:`finops_forecast.backtest`): every week, the forecast-driven rule (the
-        optimizer on the forecast's paths of the week) and the clouds' lookback rule (``lookback_days``) buy
-        commitments from the usage before that week only; the billing engine bills the week's realized usage.
-        Commitments are held one week at the catalog's 1-year rate (the backtest's simulation setting), so the
-        numbers measure decision quality, not the quarter's bill. Each series' model is selected once, at the
-        first replayed week from the usage before it, and refit on the growing history every later week
-        (``reselect_every``).
+        A rolling backtest (:func:`finops_forecast.backtest`, see :func:`track_record`); started by
+        :func:`quarterly_analysis` on a Dask worker beside the plan's computation (``params.workers``) and
+        collected here.
 
         Returns
         -------
         BacktestResult or str
             The result, or a sentence saying why there is none (the section is off, or the usage is too short).
         """
-        if self._track is not None:
-            return self._track
-        weeks = int(self.params.track_record_weeks)
-        if weeks == 0:
-            self._track = "The track record is off (track_record_weeks = 0)."
-            return self._track
-        from finops_forecast.evaluate import backtest
+        from finops_forecast.forecast.engines import Beside
 
-        warm = max(self.TRACK_WARMUP_DAYS, int(self.params.lookback_days))
-        end = self.usage["ts"].max() + pd.Timedelta(hours=1)
-        recent = self.usage[self.usage["ts"] >= end - pd.Timedelta(days=7 * weeks + warm)]
-        try:
-            self._track = backtest(
-                recent, self.catalog, policies="forecast,lookback,hindsight,on_demand", decision_every="7D",
-                term="7D", lookback=f"{int(self.params.lookback_days)}D", warmup=f"{warm}D",
-                forecast_candidates=("forecast",), n_paths=min(int(self.params.n_paths), 50),
-                models=self.params.forecast_model, seed=int(self.params.seed), reselect_every=f"{7 * weeks}D")
-        except FinopsError as e:
-            self._track = f"No track record: {e}"
+        if self._track is None:
+            self._track = start_track_record(self.usage, self.catalog, self.params, workers=1)
+        if isinstance(self._track, Beside):
+            self._track = self._track.result()
         return self._track
 
     def track_record_text(self) -> str:
@@ -313,6 +293,56 @@ class QuarterlyAnalysis:
             "comparison": json.loads(self.comparison.to_json(orient="records")),
             "notes": self.notes}, indent=2, default=str))
         return [csv, plan]
+
+
+#: history before the track record's first decision [days]: eight weeks for the forecast to fit on
+TRACK_WARMUP_DAYS = 56
+
+
+def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams):
+    """Replay the method on the last ``params.track_record_weeks`` weeks of usage.
+
+    Every week, the forecast-driven rule (the optimizer on the forecast's paths of the week) and the clouds'
+    lookback rule (``lookback_days``) buy commitments from the usage before that week only; the billing engine
+    bills the week's realized usage. Commitments are held one week at the catalog's 1-year rate (the backtest's
+    simulation setting), so the numbers measure decision quality, not the quarter's bill. Each series' model is
+    selected once, at the first replayed week from the usage before it, and refit on the growing history every
+    later week (``reselect_every``).
+
+    Returns
+    -------
+    BacktestResult or str
+        The result, or a sentence saying why there is none (the section is off, or the usage is too short).
+    """
+    weeks = int(params.track_record_weeks)
+    if weeks == 0:
+        return "The track record is off (track_record_weeks = 0)."
+    from finops_forecast.evaluate import backtest
+
+    warm = max(TRACK_WARMUP_DAYS, int(params.lookback_days))
+    end = usage["ts"].max() + pd.Timedelta(hours=1)
+    recent = usage[usage["ts"] >= end - pd.Timedelta(days=7 * weeks + warm)]
+    try:
+        return backtest(recent, catalog, policies="forecast,lookback,hindsight,on_demand", decision_every="7D",
+                        term="7D", lookback=f"{int(params.lookback_days)}D", warmup=f"{warm}D",
+                        forecast_candidates=("forecast",), n_paths=min(int(params.n_paths), 50),
+                        models=params.forecast_model, seed=int(params.seed), reselect_every=f"{7 * weeks}D")
+    except FinopsError as e:
+        return f"No track record: {e}"
+
+
+def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams, workers: int = 2):
+    """Start :func:`track_record` on a Dask worker beside this process (``workers >= 2``) or prepare it to run
+    here; ``.result()`` gives its result. The section off, it is the sentence that says so."""
+    from finops_forecast.forecast.engines import Beside
+
+    if int(params.track_record_weeks) == 0:
+        return track_record(usage, catalog, params)
+    cols = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
+    end = usage["ts"].max() + pd.Timedelta(hours=1)
+    days = 7 * int(params.track_record_weeks) + max(TRACK_WARMUP_DAYS, int(params.lookback_days))
+    recent = usage.loc[usage["ts"] >= end - pd.Timedelta(days=days), [c for c in cols if c in usage.columns]]
+    return Beside(track_record, recent, catalog, params, workers=workers)
 
 
 def _break_even_text(months: pd.Series) -> str:
@@ -442,6 +472,8 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
         catalog = load_pricing(path=files) if files else load_pricing()
     check_pools(catalog, usage[POOL_KEYS].drop_duplicates())
     inventory = load_inventory(params.commitments)
+    # the track record needs only the usage and the catalog: replay it on the second core meanwhile
+    track = start_track_record(usage, catalog, params, workers=int(params.workers))
 
     history = decompose(usage)
     horizon_end = start + pd.DateOffset(months=3 * params.quarters)
@@ -491,4 +523,4 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
                              forecast=fc, plan=plan, comparison=comparison, inventory=inventory,
                              instrument_prices=market.instruments.set_index("id")["price"], catalog=catalog,
                              provenance=prov.sort_values(["provider", "instance_type", "pricing_model"])
-                             .reset_index(drop=True), notes=notes)
+                             .reset_index(drop=True), notes=notes, _track=track)
