@@ -24,6 +24,7 @@ from pathlib import Path
 
 from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams
+from finops_forecast.report.safe import live_markup
 
 NOTEBOOKS = ("quarterly_commitment_report", "demand_explorer", "policy_backtest", "showback")
 
@@ -124,6 +125,11 @@ def notebook_to_html(notebook: Path, title: str) -> str:
     if found:
         raise ReportError(f"the rendered HTML would load external resources {found[:3]}; a report must open "
                           f"offline. Embed charts as SVG (finops_forecast.report.charts.show).")
+    live = live_markup(html)
+    if live:
+        raise ReportError(f"the rendered HTML of {notebook.name} holds live markup {live[:3]}: a user string "
+                          f"(team, tag, model, pool or file name) reached the page unescaped. Show it through "
+                          f"finops_forecast.report.safe (md_text for Markdown, safe_style for tables).")
     return html
 
 
