@@ -75,10 +75,11 @@ def ingest(
     console.print(f"{len(usage):,} usage rows, {usage['ts'].min()} to {usage['ts'].max()}, "
                   f"{usage['team'].nunique()} teams.")
     if out:
-        if out.suffix == ".parquet":
-            usage.to_parquet(out)
-        else:
-            usage.to_csv(out, index=False)
+        from finops_forecast._io import write_frame
+        try:
+            write_frame(usage, out)
+        except FinopsError as exc:
+            fail(exc)
         console.print(f"wrote {out}")
 
 

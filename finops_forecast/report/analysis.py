@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finops_forecast._io import atomic_write_text, write_frame
 from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams, next_quarter, quarter_bounds
 from finops_forecast.report.safe import md_text, safe_style
@@ -319,10 +320,8 @@ class QuarterlyAnalysis:
         """Write ``recommendations.csv`` (this quarter's purchases) and ``plan.json`` into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        csv = folder / "recommendations.csv"
-        self.purchases.to_csv(csv, index=False)
-        plan = folder / "plan.json"
-        plan.write_text(json.dumps({
+        csv = write_frame(self.purchases, folder / "recommendations.csv")
+        plan = atomic_write_text(folder / "plan.json", json.dumps({
             "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "parameters": self.params.to_dict(), "summary": self.summary, "plan": self.plan.to_dict(),
             "comparison": json.loads(self.comparison.to_json(orient="records")),

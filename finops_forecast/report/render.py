@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from finops_forecast._io import atomic_write_text
 from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams
 from finops_forecast.report.safe import live_markup
@@ -161,7 +162,7 @@ def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_na
                         kernel_name=kernel_name or "python3", progress_bar=progress, log_output=False,
                         request_save_on_cell_execute=False)
     html = folder / ("report.html" if name == "quarterly_commitment_report" else f"{name}.html")
-    html.write_text(notebook_to_html(out_nb, title), encoding="utf-8")
+    atomic_write_text(html, notebook_to_html(out_nb, title))
     return out_nb, html
 
 

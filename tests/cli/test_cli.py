@@ -26,6 +26,21 @@ def test_ingest_sample_as_focus(tmp_path):
     assert out.exists() and "Standard_ND96isr_H100_v5" in result.output
 
 
+def test_ingest_out_on_a_full_disk_keeps_the_previous_file(focus_sample, tmp_path):
+    """A write that fails midway (RLIMIT_FSIZE: writes past the limit fail, as on a full disk) leaves the
+    previous --out file byte-identical and no temporary file beside it."""
+    from tests.conftest import file_size_limit
+
+    out = tmp_path / "usage.csv"
+    out.write_text("the previous good usage table\n")
+    with file_size_limit(256):
+        result = runner.invoke(app, ["ingest", str(focus_sample), "--out", str(out)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert str(out) in result.output and "previous file, if any, is unchanged" in result.output
+    assert out.read_text() == "the previous good usage table\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["usage.csv"]
+
+
 def test_bad_input_is_one_clear_line(tmp_path):
     path = tmp_path / "usage.csv"
     path.write_text("ts,provider,region,instance_type,workload_class,team,gpu_hours\n"
