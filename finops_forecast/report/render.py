@@ -15,6 +15,7 @@ with the failing cell's error.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -141,6 +142,16 @@ def _cell_error(exc: Exception) -> str:
     return f"{ename}: {evalue}" + (f" (cell {cell})" if cell else "")
 
 
+def _kill_kernel(km) -> None:
+    """Kill a notebook's kernel process at once (after Ctrl-C or SIGTERM; it may be busy in a cell)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+    with contextlib.suppress(Exception):
+        km.cleanup_connection_file()
+
+
 def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_name: str | None = None,
                     progress: bool = False) -> tuple[Path, Path]:
     """Execute one bundled notebook with papermill into ``folder`` and write its HTML beside it.
@@ -155,12 +166,18 @@ def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_na
         When a cell fails; the executed notebook (with the error) is already written in ``folder``.
     """
     import papermill as pm
+    from jupyter_client.manager import AsyncKernelManager
 
     folder.mkdir(parents=True, exist_ok=True)
     out_nb = folder / f"{name}.ipynb"
-    pm.execute_notebook(str(notebook_path(name)), str(out_nb), parameters=params, cwd=str(folder),
-                        kernel_name=kernel_name or "python3", progress_bar=progress, log_output=False,
-                        request_save_on_cell_execute=False)
+    km = AsyncKernelManager(kernel_name=kernel_name or "python3")
+    try:
+        pm.execute_notebook(str(notebook_path(name)), str(out_nb), parameters=params, cwd=str(folder),
+                            kernel_name=kernel_name or "python3", progress_bar=progress, log_output=False,
+                            request_save_on_cell_execute=False, km=km)
+    except (KeyboardInterrupt, SystemExit):
+        _kill_kernel(km)  # interrupted: the client's own cleanup did not run, the kernel would outlive us
+        raise
     html = folder / ("report.html" if name == "quarterly_commitment_report" else f"{name}.html")
     atomic_write_text(html, notebook_to_html(out_nb, title))
     return out_nb, html
