@@ -284,9 +284,9 @@ class BacktestResult:
 
     def to_json(self, path) -> Path:
         """Write :meth:`to_dict` as JSON; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
-        return path
+        from finops_forecast._io import atomic_write_text
+
+        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, default=str))
 
 
 def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:

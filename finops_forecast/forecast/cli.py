@@ -30,11 +30,28 @@ def _load(path: Optional[Path], sample: bool, trace: Optional[str]):
 
 
 def _write(frame, out: Path) -> None:
+    from finops_forecast._io import write_frame
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    write_frame(frame, out)
+
+
+def _write_paths(paths, out: Path) -> Path:
+    """Save the sample paths (numpy array) as ``.npy`` whole or not at all (``.npy`` is appended as
+    ``numpy.save`` does)."""
+    import numpy as np
+
+    from finops_forecast._io import atomic_write
+
+    out = Path(out)
+    if out.suffix != ".npy":
+        out = out.with_name(out.name + ".npy")
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, paths)
+
+    return atomic_write(out, writer)
 
 
 def register(app: typer.Typer) -> None:
@@ -88,7 +105,7 @@ def register(app: typer.Typer) -> None:
             _write(r.forecasts, out)
             console.print(f"forecasts written to {out}")
         if paths_out:
-            np.save(paths_out, r.paths)
+            paths_out = _write_paths(r.paths, paths_out)
             console.print(f"paths {r.paths.shape} written to {paths_out}")
 
     @app.command("forecast-cv")

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finops_forecast._io import atomic_write_text
+
 PURCHASE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "provider", "scope", "term_months",
                     "payment_option", "quantity", "unit", "gpu_capacity", "commitment_usd_per_hour", "upfront_usd",
                     "monthly_usd", "expected_utilization", "utilization_p10", "break_even_month"]
@@ -108,14 +110,14 @@ class Plan:
         """Write (when ``path`` is given) and return the plan as JSON."""
         text = json.dumps(self.to_dict(), indent=indent, default=_num)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write_text(path, text)
         return text
 
     def to_csv(self, path=None) -> str:
         """Write (when ``path`` is given) and return the purchase table as CSV."""
         text = self.purchases.to_csv(index=False)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write_text(path, text)
         return text
 
     def summary(self) -> str:

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finops_forecast._io import atomic_write_text, write_frame
 from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams, next_quarter, quarter_bounds
+from finops_forecast.report.safe import md_text, safe_style
 from finops_forecast.usage.schema import POOL_KEYS
 
 
@@ -137,8 +139,9 @@ class QuarterlyAnalysis:
         """The recommendation in one paragraph (Markdown)."""
         s = self.summary
         buy = self.purchases.sort_values("commitment_usd_per_hour", ascending=False)
-        items = [f"{_qty(r)} {r.instrument.split(':')[0].replace('_', ' ')} on {r.scope} "
-                 f"({int(r.term_months)} months, {r.payment_option.replace('_', ' ')})" for r in buy.itertuples()]
+        items = [f"{_qty(r)} {md_text(r.instrument.split(':')[0].replace('_', ' '))} on {md_text(r.scope)} "
+                 f"({int(r.term_months)} months, {md_text(r.payment_option.replace('_', ' '))})"
+                 for r in buy.itertuples()]
         be = buy["break_even_month"].dropna()
         return (
             f"For **{self.quarter}**, buy **{s['n_purchases']} commitments** worth "
@@ -173,7 +176,7 @@ class QuarterlyAnalysis:
         fmt = { "GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}",
                "upfront [USD]": "{:,.0f}", "monthly [USD]": "{:,.0f}", "expected utilization": "{:.0%}",
                "utilization, worst 10%": "{:.0%}", "break-even [month]": "{:.1f}"}
-        return frame.style.format(fmt, na_rep="-").hide(axis="index")
+        return safe_style(frame, fmt)
 
     def comparison_table(self):
         """This plan vs the cloud lookback rule vs all on-demand on the quarter's forecast paths (a Styler)."""
@@ -184,7 +187,7 @@ class QuarterlyAnalysis:
         fmt = {"commitments [USD/h]": "{:,.2f}", "expected cost [USD]": "{:,.0f}",
                "cost, 95th percentile [USD]": "{:,.0f}", "savings [USD]": "{:,.0f}",
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
-        return self.comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
+        return safe_style(self.comparison.rename(columns=names), fmt)
 
     def track_record(self):
         """Replay the method on the last ``params.track_record_weeks`` weeks of usage (computed once).
@@ -242,7 +245,7 @@ class QuarterlyAnalysis:
         fmt = {"cost [USD]": "{:,.0f}", "all on-demand [USD]": "{:,.0f}", "savings [USD]": "{:,.0f}",
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}",
                "savings capture": "{:.1%}"}
-        return frame.style.format(fmt, na_rep="-").hide(axis="index")
+        return safe_style(frame, fmt)
 
     @staticmethod
     def top_drivers_table(tables: dict):
@@ -252,8 +255,24 @@ class QuarterlyAnalysis:
                  "gpu_cost": "cost [USD]", "usd_per_gpu_hour": "USD/GPU-h", "share": "share of cost"}
         frame = tables["top_drivers"].rename(columns=names)
         fmt = {"GPU-hours": "{:,.0f}", "cost [USD]": "{:,.0f}", "USD/GPU-h": "{:,.2f}", "share of cost": "{:.1%}"}
-        return frame.style.format({k: v for k, v in fmt.items() if k in frame.columns}, na_rep="-").hide(
-            axis="index")
+        return safe_style(frame, fmt)
+
+    @staticmethod
+    def statements_text(tables: dict, period: str, n: int = 6) -> str:
+        """The unit-economics paragraph (Markdown): the period and the first ``n`` statements, team and model
+        names shown as text."""
+        return f"Period: **{md_text(period)}**. " + " ".join(md_text(t) for t in tables["statements"]["text"].head(n))
+
+    @staticmethod
+    def flags_text(tables: dict) -> str:
+        """The guardrail flags as a Markdown list (names shown as text), or a sentence when there are none."""
+        if tables["flags"].empty:
+            return "No guardrail flags."
+        return "\n".join("- " + md_text(m) for m in tables["flags"]["message"])
+
+    def notes_text(self) -> str:
+        """The analysis notes as a Markdown list (pool, instrument and run names shown as text)."""
+        return "\n".join(f"- {md_text(note)}" for note in self.notes)
 
     def backtest_table(self):
         """Per series: the model chosen for total demand and each candidate's backtest MASE (a Styler)."""
@@ -264,8 +283,7 @@ class QuarterlyAnalysis:
         frame = sel[["provider", "instance_type", "workload_class", "model"] + mase].rename(
             columns={c: c.replace("mase_", "MASE ") for c in mase} | {"instance_type": "instance type",
                                                                        "workload_class": "class"})
-        return frame.style.format({c.replace("mase_", "MASE "): "{:.2f}" for c in mase}, na_rep="-").hide(
-            axis="index")
+        return safe_style(frame, {c.replace("mase_", "MASE "): "{:.2f}" for c in mase})
 
     def provenance_table(self):
         """Every price used, with its source, date and whether it is published or an assumption (a Styler)."""
@@ -276,7 +294,7 @@ class QuarterlyAnalysis:
                                       "payment_option": "payment", "usd_per_hour": "USD/h",
                                       "usd_per_gpu_hour": "USD/GPU-h", "effective_date": "effective date",
                                       "is_assumption": "kind"})
-        return (frame.style.format({"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"}).hide(axis="index")
+        return (safe_style(frame, {"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"})
                 .set_properties(subset=["source"], **{"text-align": "left", "max-width": "26em",
                                                       "font-size": ".85em"}))
 
@@ -284,10 +302,8 @@ class QuarterlyAnalysis:
         """Write ``recommendations.csv`` (this quarter's purchases) and ``plan.json`` into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        csv = folder / "recommendations.csv"
-        self.purchases.to_csv(csv, index=False)
-        plan = folder / "plan.json"
-        plan.write_text(json.dumps({
+        csv = write_frame(self.purchases, folder / "recommendations.csv")
+        plan = atomic_write_text(folder / "plan.json", json.dumps({
             "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "parameters": self.params.to_dict(), "summary": self.summary, "plan": self.plan.to_dict(),
             "comparison": json.loads(self.comparison.to_json(orient="records")),
@@ -328,7 +344,7 @@ def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParam
                         forecast_candidates=("forecast",), n_paths=min(int(params.n_paths), 50),
                         models=params.forecast_model, seed=int(params.seed), reselect_every=f"{7 * weeks}D")
     except FinopsError as e:
-        return f"No track record: {e}"
+        return f"No track record: {md_text(e)}"
 
 
 def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams, workers: int = 2):

@@ -7,6 +7,7 @@ import pandas as pd
 import typer
 
 from finops_forecast._cli_util import fail
+from finops_forecast._io import write_frame
 from rich.console import Console
 from rich.table import Table
 
@@ -126,5 +127,5 @@ def register(app: typer.Typer) -> None:
                          "runs", "unit_costs", "idle", "idle_resources", "rightsizing"):
                 frame = getattr(res, name)
                 if frame is not None:
-                    frame.to_csv(out / f"showback_{res.period}_{name}.csv", index=False)
+                    write_frame(frame, out / f"showback_{res.period}_{name}.csv")
             console.print(f"wrote CSV tables to {out}")

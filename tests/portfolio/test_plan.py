@@ -105,3 +105,17 @@ def test_inventory_from_real_focus_sample_says_what_is_missing():
     df = pd.read_csv(FOCUS)
     with pytest.raises(PortfolioError, match="no EffectiveCost"):
         inventory_from_focus(df, expires="2027-01-01")
+
+
+def test_plan_files_are_replaced_whole_or_not_at_all(plan, tmp_path):
+    """A full disk (RLIMIT_FSIZE: writes past the limit fail) while writing leaves the previous files as they
+    were and no temporary file behind."""
+    from tests.conftest import file_size_limit
+
+    for name, write in (("plan.json", plan.to_json), ("plan.csv", plan.to_csv)):
+        path = tmp_path / name
+        path.write_text("previous\n")
+        with file_size_limit(len(write()) // 2), pytest.raises(OSError):
+            write(path)
+        assert path.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.csv", "plan.json"]
