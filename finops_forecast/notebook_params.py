@@ -11,6 +11,7 @@ with a :meth:`~NotebookParams.validate` method for its ranges. Class attributes 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 from typing import Any, ClassVar
 
@@ -102,8 +103,13 @@ class NotebookParams:
             if typ is float:
                 if isinstance(value, bool):
                     raise ValueError
-                return float(value)
+                number = float(value)
         except (TypeError, ValueError):
             kind = "a whole number" if typ is int else "a number"
             raise cls.error(f"parameter '{name}' = {value!r} is not {kind}.") from None
+        if typ is float:
+            if not math.isfinite(number):
+                raise cls.error(f"parameter '{name}' = {value!r} is not a finite number: give a number, not nan "
+                                "or inf.")
+            return number
         return value
