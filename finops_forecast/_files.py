@@ -99,7 +99,7 @@ def check_output_file(path, what: str, error: type = FinopsError) -> Path:
     """
     p = Path(path)
     if p.is_dir():
-        raise error(f"{what}: '{p}' is a folder; give a file name, e.g. {p / 'out' }{p.suffix or '.csv'}.")
+        raise error(f"{what}: '{p}' is a folder; give the path of a file to write, e.g. '{p}/<name>'.")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         what_is = "is a file, not a folder" if parent.exists() else "does not exist"
