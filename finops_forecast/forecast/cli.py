@@ -62,7 +62,6 @@ def register(app: typer.Typer) -> None:
     ):
         """Forecast GPU demand per pool x workload class, with intervals and sample paths."""
         import numpy as np
-        import pandas as pd
 
         from finops_forecast.errors import FinopsError
         from finops_forecast.forecast import forecast
