@@ -45,6 +45,11 @@ def ingest(
     from finops_forecast.usage.readers import detect_kind, read_focus, read_jobs, read_usage
 
     try:
+        from finops_forecast._files import check_input_file, check_output_file
+        if out is not None:
+            check_output_file(out, "--out")
+        if rules is not None:
+            check_input_file(rules, "--rules")
         if sample:
             import tempfile
 
@@ -132,6 +137,8 @@ def report(
         if pricing:
             values["pricing"] = pricing
         p = ReportParams.from_mapping(values)
+        from finops_forecast._files import check_output_dir
+        check_output_dir(output, "--output")
         with console.status("rendering the report (papermill) ..."), _sigterm_interrupts():
             result = render_report(p, output_root=output, progress=progress)
     except ReportError as exc:

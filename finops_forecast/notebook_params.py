@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 from typing import Any, ClassVar
 
@@ -166,8 +167,13 @@ class NotebookParams:
             if typ is float:
                 if isinstance(value, bool):
                     raise ValueError
-                return float(value)
+                number = float(value)
         except (TypeError, ValueError):
             kind = "a whole number" if typ is int else "a number"
             raise cls.error(f"parameter '{name}' = {value!r} is not {kind}.") from None
+        if typ is float:
+            if not math.isfinite(number):
+                raise cls.error(f"parameter '{name}' = {value!r} is not a finite number: give a number, not nan "
+                                "or inf.")
+            return number
         return value

@@ -52,6 +52,11 @@ def register(app: typer.Typer) -> None:
             if not usage_path.exists():
                 raise EvaluateError(f"usage file {usage_path} does not exist: pass a usage table (.csv or "
                                     ".parquet), e.g. one written by `finops-forecast ingest --out`.")
+            from finops_forecast._files import check_input_file, check_output_file
+            if pricing is not None:
+                check_input_file(pricing, "--pricing")
+            if json_out is not None:
+                check_output_file(json_out, "--json")
             pool = (provider, region, instance_type)
             if any(pool) and not all(pool):
                 raise EvaluateError("--provider, --region and --instance-type go together: give all three to "

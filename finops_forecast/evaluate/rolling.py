@@ -218,8 +218,8 @@ class BacktestSettings:
             object.__setattr__(self, "warmup", self.lookback)
         if not 0.0 <= float(self.spot_cap) <= 1.0:
             raise EvaluateError(f"spot_cap must be in [0, 1] (a share of a pool's demand), got {self.spot_cap}.")
-        if self.risk_lambda < 0:
-            raise EvaluateError(f"risk_lambda must be >= 0, got {self.risk_lambda}.")
+        if not (math.isfinite(float(self.risk_lambda)) and self.risk_lambda >= 0):
+            raise EvaluateError(f"risk_lambda must be a finite number >= 0, got {self.risk_lambda}.")
         if int(self.n_paths) < 1:
             raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
         if self.select_max_history is not None:
@@ -324,6 +324,24 @@ def _metrics(b, weights) -> dict:
                 committed_usd=float(w @ b.fee))
 
 
+def short_trace_fix(hours: int, s: BacktestSettings) -> str:
+    """The settings that fit a trace of ``hours`` hours: two windows after a warm-up that is at least the lookback.
+
+    Returns
+    -------
+    str
+        A sentence with the durations, as keywords and as CLI options, or why no backtest fits.
+    """
+    if hours < 3:
+        return "A backtest needs at least 3 hours of usage: give a longer usage table."
+    d = max(1, min(s.decision_every, hours // 4))
+    warmup = hours - 2 * d
+    lookback = min(s.lookback, warmup)
+    return (f"For {hours} hours, pass shorter durations: warmup='{warmup}h', lookback='{lookback}h', "
+            f"decision_every='{d}h' (two windows; CLI: --warmup {warmup}h --lookback {lookback}h "
+            f"--decision-every {d}h).")
+
+
 def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, decision_every="7D", term="7D",
              lookback="14D", stable="30D", warmup=None, settings: BacktestSettings | None = None,
              progress=None, **kwargs) -> BacktestResult:
@@ -393,9 +411,8 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     if s.max_windows is not None:
         starts = starts[: int(s.max_windows)]
     if not starts:
-        raise EvaluateError(
-            f"the usage spans {T} hours; a backtest needs warmup ({s.warmup} h) + one window "
-            f"(decision_every = {D_win} h). Pass shorter durations, e.g. --lookback 7D --decision-every 3D.")
+        raise EvaluateError(f"the usage spans {T} hours; a backtest needs warmup ({s.warmup} h) + one window "
+                            f"(decision_every = {D_win} h). {short_trace_fix(T, s)}")
     end = starts[-1] + D_win
     spot = SpotSettings(classes=tuple(s.spot_classes), cap=float(s.spot_cap))
     market = build_market(catalog, keys, terms_months=(int(s.rate_term_months),),

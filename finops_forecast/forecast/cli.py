@@ -80,14 +80,17 @@ def register(app: typer.Typer) -> None:
     ):
         """Forecast GPU demand per pool x workload class, with intervals and sample paths."""
         import numpy as np
-        import pandas as pd
 
         from finops_forecast.errors import FinopsError
         from finops_forecast.forecast import forecast
 
         try:
+            from finops_forecast._files import check_output_file, read_csv_checked
+            for value, what in ((out, "--out"), (paths_out, "--paths-out")):
+                if value is not None:
+                    check_output_file(value, what)
+            runs = read_csv_checked(planned, "--planned") if planned else None
             usage = _load(path, sample, trace)
-            runs = pd.read_csv(planned) if planned else None
             names = models.split(",") if "," in models else models
             r = forecast(usage, horizon, freq=freq, models=names, n_paths=n_paths, seed=seed, engine=engine,
                          address=address, planned_runs=runs)
@@ -127,6 +130,9 @@ def register(app: typer.Typer) -> None:
         from finops_forecast.forecast import cross_validate
 
         try:
+            if out is not None:
+                from finops_forecast._files import check_output_file
+                check_output_file(out, "--out")
             usage = _load(path, sample, trace)
             bt = cross_validate(usage, horizon, freq=freq, models=tuple(models.split(",")), n_windows=n_windows,
                                 step=step, engine=engine, address=address)

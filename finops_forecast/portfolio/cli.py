@@ -8,6 +8,46 @@ import typer
 from finops_forecast._cli_util import fail
 
 
+def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri):
+    """The optimizer's settings from the command's options; a bad value names its option."""
+    from finops_forecast._files import check_finite
+    from finops_forecast.errors import FinopsError, unknown_name
+    from finops_forecast.portfolio.config import PortfolioConfig
+    from finops_forecast.pricing.schema import PAYMENT_OPTIONS
+
+    check_finite(risk_lambda, "--lambda", low=0.0)
+    check_finite(alpha, "--alpha")
+    check_finite(budget, "--budget", low=0.0, unit="[USD]")
+    check_finite(spot_cap, "--spot-cap", low=0.0)
+    payments = tuple(p.strip() for p in payment.split(",") if p.strip())
+    for p in payments:
+        if p not in PAYMENT_OPTIONS:
+            raise unknown_name("payment option (--payment)", p, PAYMENT_OPTIONS)
+    try:
+        term_list = tuple(int(t) for t in terms.split(",") if t.strip())
+    except ValueError:
+        raise FinopsError(f"--terms '{terms}' must list terms in months, comma-separated, e.g. 12,36.") from None
+    return PortfolioConfig(quarters=quarters, risk_lambda=risk_lambda, alpha=alpha, upfront_budget_usd=budget,
+                           payment_options=payments, terms_months=term_list, spot_cap=spot_cap,
+                           integer_ri=integer_ri)
+
+
+def _check_paths(path, sample, pricing, inventory, csv, json_out) -> None:
+    """Input files must be non-empty files and outputs writable, before any work is done (the usage PATH may be
+    a folder: its reader checks it)."""
+    from finops_forecast._files import check_input_file, check_output_file
+    from finops_forecast.errors import FinopsError
+
+    if not sample and path is None:
+        raise FinopsError("give a usage PATH, or --sample.")
+    for value, what in ((pricing, "--pricing"), (inventory, "--inventory")):
+        if value is not None:
+            check_input_file(value, what)
+    for value, what in ((csv, "--csv"), (json_out, "--json")):
+        if value is not None:
+            check_output_file(value, what)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``optimize`` to the app."""
 
@@ -39,28 +79,23 @@ def register(app: typer.Typer) -> None:
 
         from finops_forecast.errors import FinopsError
         from finops_forecast.portfolio.api import optimize
-        from finops_forecast.portfolio.config import PortfolioConfig
+        from finops_forecast.portfolio.inventory import read_inventory
+        from finops_forecast.pricing import load_pricing
 
         console = Console()
-        try:
+        try:  # every cheap check first: a mistake must not cost a forecast
+            cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri)
+            _check_paths(path, sample, pricing, inventory, csv, json_out)
+            inv = read_inventory(inventory, "--inventory") if inventory else None
+            catalog = load_pricing(path=pricing) if pricing else load_pricing()
             if sample:
                 from finops_forecast.usage.sample import load_sample
                 usage = load_sample()
-            elif path is not None:
+            else:
                 from finops_forecast.usage.readers import read_usage
                 usage, _ = read_usage(path)
-            else:
-                raise FinopsError("give a usage PATH, or --sample.")
             from finops_forecast.forecast import forecast
-            from finops_forecast.pricing import load_pricing
-            catalog = load_pricing(path=pricing) if pricing else load_pricing()
             fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
-            inv = pd.read_csv(inventory) if inventory else None
-            cfg = PortfolioConfig(quarters=quarters, risk_lambda=risk_lambda, alpha=alpha,
-                                  upfront_budget_usd=budget,
-                                  payment_options=tuple(p.strip() for p in payment.split(",") if p.strip()),
-                                  terms_months=tuple(int(t) for t in terms.split(",") if t.strip()),
-                                  spot_cap=spot_cap, integer_ri=integer_ri)
             plan = optimize(fc, catalog, inventory=inv, config=cfg)
         except FinopsError as e:
             fail(e)

@@ -1,6 +1,7 @@
 """Settings of the portfolio optimizer (one frozen dataclass, validated once)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 from finops_forecast.errors import PortfolioError, unknown_name
@@ -94,6 +95,11 @@ class PortfolioConfig:
     def __post_init__(self):
         def bad(name, msg):
             raise PortfolioError(f"PortfolioConfig.{name}: {msg} (got {getattr(self, name)!r}).")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            vals = v if isinstance(v, (tuple, list)) else (v,)
+            if any(isinstance(x, float) and not math.isfinite(x) for x in vals):
+                bad(f.name, "must be a finite number, not nan or inf")
         if self.quarters < 1:
             bad("quarters", "must be >= 1")
         if self.risk_lambda < 0:

@@ -29,6 +29,11 @@ from finops_forecast.portfolio.instruments import POOL_FAMILIES, Market, instanc
 INVENTORY_COLUMNS = ["commitment_id", "family", "provider", "region", "instance_type", "term_months",
                      "payment_option", "quantity", "expires"]
 
+#: largest quantity of one inventory row [instances, or USD/h for spend commitments]: 100,000 instances is
+#: 800,000 GPUs in one pool, and 100,000 USD/h is 876 million USD a year of one savings plan, both beyond any
+#: real commitment; a larger number is a typo (or GPU-hours in the quantity column) and is refused.
+MAX_INVENTORY_QUANTITY = 1e5
+
 _FOCUS_PROVIDER = {"aws": "aws", "amazon web services": "aws", "microsoft": "azure", "azure": "azure",
                    "google": "gcp", "google cloud": "gcp", "gcp": "gcp"}
 
@@ -46,16 +51,45 @@ def validate_inventory(df: pd.DataFrame | None) -> pd.DataFrame:
         if c not in out.columns:
             out[c] = np.nan if c in ("term_months", "payment_option") else ""
     out["quantity"] = pd.to_numeric(out["quantity"], errors="coerce")
-    if out["quantity"].isna().any() or (out["quantity"] < 0).any():
-        row = int(np.flatnonzero(out["quantity"].isna() | (out["quantity"] < 0))[0]) + 1
-        raise PortfolioError(f"inventory row {row}, column 'quantity': must be a number >= 0 (instances or "
-                             "USD/h).")
+    qty = out["quantity"]
+    bad = ~((qty >= 0) & (qty <= MAX_INVENTORY_QUANTITY))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise PortfolioError(f"inventory row {row}, column 'quantity': {df['quantity'].iat[row - 1]} must be a "
+                             f"number in [0, {MAX_INVENTORY_QUANTITY:,.0f}] (instances, or USD/h for savings plans and "
+                             "flexible CUDs; README, 'What the tool refuses and why'). Fix the row.")
     out["expires"] = pd.to_datetime(out["expires"], utc=True, errors="coerce")
     if out["expires"].isna().any():
         row = int(np.flatnonzero(out["expires"].isna())[0]) + 1
         raise PortfolioError(f"inventory row {row}, column 'expires': needs the end date of the term (UTC).")
     out["provider"] = out["provider"].astype(str).str.lower()
     return out[INVENTORY_COLUMNS].reset_index(drop=True)
+
+
+def read_inventory(path, what: str = "inventory") -> pd.DataFrame:
+    """Read an inventory CSV (:data:`INVENTORY_COLUMNS`) or a FOCUS export's commitment rows, validated.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        How the user named it (``"--inventory"``, ``"parameter 'commitments'"``), used in error messages.
+
+    Raises
+    ------
+    PortfolioError
+        A missing, empty (0 bytes) or unreadable file, or a malformed row, naming ``what`` and the file.
+    """
+    from finops_forecast._files import read_csv_checked
+
+    frame = read_csv_checked(path, what, PortfolioError)
+    try:
+        if "CommitmentDiscountId" in frame.columns:
+            return inventory_from_focus(frame)
+        return validate_inventory(frame)
+    except PortfolioError as exc:
+        raise PortfolioError(f"{what} '{path}': {exc}") from None
 
 
 def match_instruments(inv: pd.DataFrame, market: Market) -> tuple[np.ndarray, list[str]]:

@@ -449,11 +449,16 @@ def read_price_csv(path: str | PathLike | pd.DataFrame, *, source: str | None = 
     if isinstance(path, pd.DataFrame):
         df, name = path.copy(), source or "user frame"
     else:
+        from finops_forecast._files import input_file_problem, read_csv_checked
+
         p = Path(path)
         if not p.exists():
             raise PricingError(f"price file not found: {p}. Check the path, or write a template with "
                                "finops_forecast.pricing.pricing_template().to_csv(path).")
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+        if input_file_problem(p):
+            raise PricingError(f"price file '{p}' {input_file_problem(p)}. Give a CSV with a header row; start "
+                               "from finops_forecast.pricing.pricing_template().to_csv(path).")
+        df = read_csv_checked(p, "price file", PricingError, dtype=str, keep_default_na=False, na_values=[""])
         name = source or f"user file {p.name}"
     df.columns = [str(c).strip() for c in df.columns]
     need = ["provider", "region", "instance_type", "pricing_model", "effective_date"]
@@ -497,4 +502,6 @@ def read_price_csv(path: str | PathLike | pd.DataFrame, *, source: str | None = 
     derived = rec.fillna(0.0) + up.fillna(0.0) / th.where(th > 0, np.nan)
     df["usd_per_hour"] = rate.where(rate.notna(), derived.where(up.notna() | rec.notna()))
     df["upfront_usd"], df["recurring_usd_per_hour"] = up, rec
-    return validate_catalog(df, source=None if isinstance(path, pd.DataFrame) else str(path))
+    out = validate_catalog(df, source=None if isinstance(path, pd.DataFrame) else str(path))
+    out.attrs["path"] = None if isinstance(path, pd.DataFrame) else str(path)
+    return out

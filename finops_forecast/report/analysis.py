@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast._io import atomic_write_text, write_frame
-from finops_forecast.errors import FinopsError
-from finops_forecast.report.params import ReportParams, next_quarter, quarter_bounds
+from finops_forecast.errors import FinopsError, suggest
+from finops_forecast.report.params import ReportParams, ReportParamsError, next_quarter, quarter_bounds
 from finops_forecast.report.safe import md_text, safe_style
 from finops_forecast.usage.schema import POOL_KEYS
 
@@ -35,6 +35,11 @@ def load_report_usage(params: ReportParams) -> pd.DataFrame:
         from finops_forecast.usage.readers import read_any
         usage, _ = read_any(params.usage)
     if params.provider_list():
+        have = sorted(usage["provider"].unique())
+        for name in params.provider_list():
+            if name not in have:
+                raise ReportParamsError(f"parameter 'providers': no usage of provider '{name}'."
+                                        f"{suggest(name, have)} The usage has: {', '.join(have)}.")
         usage = usage[usage["provider"].isin(params.provider_list())]
     if params.class_list():
         usage = usage[usage["workload_class"].isin(params.class_list())]
@@ -375,14 +380,11 @@ def _qty(r) -> str:
 
 def load_inventory(path: str) -> pd.DataFrame:
     """Commitments already owned, from a CSV (see :mod:`finops_forecast.portfolio.inventory`) or FOCUS export."""
-    from finops_forecast.portfolio.inventory import inventory_from_focus, validate_inventory
+    from finops_forecast.portfolio.inventory import read_inventory, validate_inventory
 
     if not path:
         return validate_inventory(None)
-    frame = pd.read_csv(path)
-    if "CommitmentDiscountId" in frame.columns:
-        return inventory_from_focus(frame)
-    return validate_inventory(frame)
+    return read_inventory(path, "parameter 'commitments'")
 
 
 def _series_matrix(usage: pd.DataFrame, keys: pd.DataFrame, hours: int) -> np.ndarray:

@@ -132,17 +132,7 @@ class ReportParams(NotebookParams):
         if self.usage != "sample" and not Path(self.usage).exists():
             raise ReportParamsError(f"parameter 'usage': file '{self.usage}' does not exist. Give the path of a "
                                     f"usage table or FOCUS export, or 'sample' for the bundled sample fleet.")
-        for name in ("commitments",):
-            value = getattr(self, name)
-            if value and not Path(value).exists():
-                raise ReportParamsError(f"parameter '{name}': file '{value}' does not exist.")
-        for value in filter(None, (p.strip() for p in self.pricing.split(","))):
-            if not Path(value).exists():
-                raise ReportParamsError(f"parameter 'pricing': file '{value}' does not exist. Leave it empty to "
-                                        f"use the bundled catalog.")
-        if self.planned_runs not in ("", "sample") and not Path(self.planned_runs).exists():
-            raise ReportParamsError(f"parameter 'planned_runs': file '{self.planned_runs}' does not exist; use "
-                                    f"'' for none or 'sample'.")
+        self._check_files()
         from finops_forecast.forecast import MODELS
         if self.forecast_model != "auto" and self.forecast_model not in MODELS:
             raise ReportParamsError(f"parameter 'forecast_model': unknown model '{self.forecast_model}'."
@@ -170,6 +160,23 @@ class ReportParams(NotebookParams):
         for name, ok, rule in checks:
             if not ok:
                 raise ReportParamsError(f"parameter '{name}' = {getattr(self, name)!r} {rule}.")
+
+    def _check_files(self) -> None:
+        """The input files must exist, be files and not be empty; ``output_dir`` must not be a file."""
+        from finops_forecast._files import check_input_file
+
+        fixes = {"commitments": "Give an inventory CSV or FOCUS export, or '' for none.",
+                 "pricing": "Give a price CSV, or leave it empty to use the bundled catalog.",
+                 "planned_runs": "Give a CSV of planned runs, '' for none or 'sample'."}
+        files = [("commitments", self.commitments)] + [("pricing", p) for p in self.pricing_files()]
+        if self.planned_runs != "sample":
+            files.append(("planned_runs", self.planned_runs))
+        for name, value in files:
+            if value:
+                check_input_file(value, f"parameter '{name}'", ReportParamsError, fixes[name])
+        if Path(self.output_dir).is_file():
+            raise ReportParamsError(f"parameter 'output_dir': '{self.output_dir}' is a file, not a folder. Give "
+                                    "a folder ('.' = beside the notebook).")
 
     # ------------------------------------------------------------------ helpers
     def provider_list(self) -> list[str]:

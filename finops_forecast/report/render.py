@@ -214,6 +214,12 @@ def render_report(params: ReportParams | dict | None = None, output_root: str | 
         params = ReportParams()
     elif isinstance(params, dict):
         params = ReportParams.from_mapping(params)
+    if params.output_dir != ".":
+        from finops_forecast.report.params import ReportParamsError
+        raise ReportParamsError(f"parameter 'output_dir' = {params.output_dir!r}: render_report writes the report "
+                                "into <output_root>/<quarter>/ and sets output_dir itself. Remove output_dir and "
+                                "pass output_root (finops-forecast report --output FOLDER) instead; output_dir is "
+                                "for running the notebook with papermill directly.")
     quarter = resolve_quarter(params)
     root = Path(output_root).resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,9 @@ def register(app: typer.Typer) -> None:
             p = validate_params(period=period, usage=usage, pricing=pricing, metrics=metrics, inventory=inventory,
                                 owners=owners, runs=runs, requests=requests, idle_threshold_pct=idle_threshold_pct,
                                 idle_min_hours=idle_min_hours, rightsize_util_pct=rightsize_util_pct, top=top)
+            if out is not None:
+                from finops_forecast._files import check_output_dir
+                check_output_dir(out, "--out")
             inp = load_inputs(p)
             res = showback(inp["usage"], inp["catalog"], period=p.period, metrics=inp.get("metrics"),
                            runs=inp.get("runs"), requests=inp.get("requests"),

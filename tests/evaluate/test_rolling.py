@@ -130,6 +130,8 @@ def test_unpriced_pool_is_an_error(catalog):
     (dict(forecast_candidates=()), EvaluateError, "forecast_candidates is empty"),
     (dict(select_default="ets"), EvaluateError, "select_default must be one of"),
     (dict(select_alpha=1.5), EvaluateError, "select_alpha"),
+    (dict(risk_lambda=float("inf")), EvaluateError, "risk_lambda must be a finite number"),
+    (dict(risk_lambda=float("nan")), EvaluateError, "risk_lambda must be a finite number"),
 ])
 def test_bad_settings(usage, catalog, kw, err, match):
     args = {**FAST, **kw}
