@@ -105,7 +105,7 @@ def _open_scan(con, source) -> tuple[str, list[str], list[str], str, tuple]:
     return name, cols, files, scan, notes
 
 
-def read_focus_commitments(source, *, version: str | None = None,
+def read_focus_commitments(source, *, version: str | None = None, keep: tuple = (),
                            memory_limit: str = "1GB") -> FocusCommitments:
     """Read the commitment rows of a FOCUS export (file, folder, glob, list of files, or a DataFrame).
 
@@ -115,6 +115,8 @@ def read_focus_commitments(source, *, version: str | None = None,
         FOCUS CSV (optionally .gz) or Parquet files, or a FOCUS table already in memory.
     version : str, optional
         FOCUS version to assume (see :func:`~finops_forecast.usage.focus_dialects.detect_focus_version`).
+    keep : tuple of str
+        Further columns to keep in ``rows`` under their own names (e.g. ``x_InstanceType``), as text.
     memory_limit : str, default "1GB"
         DuckDB memory limit.
 
@@ -156,7 +158,8 @@ def read_focus_commitments(source, *, version: str | None = None,
             notes.append(f"{int(pairs['rows'].sum())} rows delivered twice were read once: "
                          + "; ".join(f"{r.file} repeats {r.duplicate_of}" for r in pairs.itertuples()))
         has = set(cols).__contains__
-        sel = ", ".join(f"{_nullif(_q(c)) if has(c) else 'NULL'} AS {k}" for k, c in ROW_COLUMNS.items())
+        wanted = ROW_COLUMNS | {c: c for c in keep if c not in ROW_COLUMNS}
+        sel = ", ".join(f"{_nullif(_q(c)) if has(c) else 'NULL'} AS {_q(k)}" for k, c in wanted.items())
         con.execute(f"""CREATE TEMP VIEW rows AS SELECT filename AS file,
                         {row_n} AS _n, _dup, {sel} FROM raw""")
         rows = con.execute("""SELECT * EXCLUDE (_n, _dup, _first), _n - _first + 1 AS row
