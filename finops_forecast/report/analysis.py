@@ -335,7 +335,7 @@ def load_inventory(path: str) -> pd.DataFrame:
         return validate_inventory(None)
     frame = pd.read_csv(path)
     if "CommitmentDiscountId" in frame.columns:
-        return inventory_from_focus(frame)
+        return inventory_from_focus(path)  # read as a bill: NULL text, daily rows, any FOCUS version
     return validate_inventory(frame)
 
 
