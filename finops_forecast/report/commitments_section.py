@@ -60,17 +60,18 @@ def commitments_section(path: str, threshold: float = 0.9) -> tuple[str, pd.Data
     from finops_forecast.evaluate.commitments import commitment_performance
 
     if not _is_focus(path):
-        return ("No FOCUS export of owned commitments was given (parameter `commitments`): nothing to show. "
-                "Pass the bill to see each commitment's utilization, coverage and unused cost.", None)
+        empty = ("No FOCUS export of owned commitments was given (parameter `commitments`): nothing to show. "
+                 "Pass the bill to see each commitment's utilization, coverage and unused cost.")
+        return empty, None
     perf = commitment_performance(path)
     s = perf.summary
 
     def pct(x):
-        return "unknown" if x is None or x != x else f"{x:.1%}"
+        return "unknown" if x is None or pd.isna(x) else f"{x:.1%}"
 
-    lines = [f"Across **{s['commitments']} commitments** in the bill: utilization **{pct(s['utilization'])}**, "
-             f"coverage of eligible usage **{pct(s['coverage'])}**, effective savings rate "
-             f"**{pct(s['effective_savings_rate'])}**, unused commitment **{s['unused_cost_usd']:,.2f} USD**."]
+    lines = [(f"Across **{s['commitments']} commitments** in the bill: utilization **{pct(s['utilization'])}**, "
+              f"coverage of eligible usage **{pct(s['coverage'])}**, effective savings rate "
+              f"**{pct(s['effective_savings_rate'])}**, unused commitment **{s['unused_cost_usd']:,.2f} USD**.")]
     per = perf.commitments
     low = per[per["utilization"] < threshold]
     for _, r in low.iterrows():
