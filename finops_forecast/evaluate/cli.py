@@ -9,7 +9,10 @@ from finops_forecast._cli_util import fail
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``backtest`` to the app."""
+    """Add ``backtest`` and ``commitments`` to the app."""
+    from finops_forecast.evaluate import commitments_cli
+
+    commitments_cli.register(app)
 
     @app.command("backtest")
     def backtest_cmd(

@@ -56,6 +56,8 @@ class ReportParams(NotebookParams):
         Extra pricing file(s) overriding the bundled catalog, comma-separated; ``""`` for the bundled one only.
     commitments : str
         File of commitments already owned (inventory); ``""`` for none.
+    commitment_utilization_threshold : float
+        Utilization in [0, 1] below which an owned commitment of a FOCUS ``commitments`` file is flagged.
     providers : str
         Comma-separated providers to include (``"aws,gcp"``); ``""`` for all.
     workload_classes : str
@@ -104,6 +106,8 @@ class ReportParams(NotebookParams):
     pricing: str = param("", "extra pricing file(s) overriding the bundled catalog, comma-separated; empty for the "
                              "bundled catalog only")
     commitments: str = param("", "file of commitments already owned (inventory CSV or FOCUS export); empty for none")
+    commitment_utilization_threshold: float = param(0.9, "utilization below which an owned commitment is flagged in "
+                                                         "'How your commitments performed', in [0, 1]")
     providers: str = param("", 'providers to include, comma-separated (e.g. "aws,gcp"); empty for all')
     workload_classes: str = param("", "workload classes to include, comma-separated; empty for all")
     terms: str = param("12,36", "commitment terms the optimizer may buy [months], comma-separated")
@@ -132,6 +136,9 @@ class ReportParams(NotebookParams):
         if self.usage != "sample" and not Path(self.usage).exists():
             raise ReportParamsError(f"parameter 'usage': file '{self.usage}' does not exist. Give the path of a "
                                     f"usage table or FOCUS export, or 'sample' for the bundled sample fleet.")
+        if not 0.0 <= self.commitment_utilization_threshold <= 1.0:
+            raise ReportParamsError("parameter 'commitment_utilization_threshold': must be in [0, 1] (0.9 flags "
+                                    "commitments used less than 90%).")
         self._check_files()
         from finops_forecast.forecast import MODELS
         if self.forecast_model != "auto" and self.forecast_model not in MODELS:

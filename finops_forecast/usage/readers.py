@@ -6,7 +6,7 @@ dropped silently: each input row is either in the output or in the reconciliatio
 reason, and the GPU-hours and costs balance (``in == out + rejected``).
 
 - :func:`read_usage` reads the canonical hourly table (CSV or Parquet).
-- :func:`read_focus` reads FOCUS 1.0-1.2 billing exports with DuckDB (CSV, CSV.GZ or Parquet; a file, a folder or
+- :func:`read_focus` reads FOCUS 1.0-1.3 billing exports (and 1.0-preview names, :mod:`.focus_dialects`) with DuckDB (CSV, CSV.GZ or Parquet; a file, a folder or
   a glob), so a multi-GB export streams in bounded memory: only GPU rows, aggregated to the hour, come back.
 - :func:`read_jobs` reads job records (start, end, GPUs) and apportions each job exactly to the hours it ran.
 """
@@ -31,6 +31,7 @@ from finops_forecast.usage.bounds import (
     check_time_window,
 )
 from finops_forecast.usage.classify import Heuristic, Rule, classify, normalize_tag
+from finops_forecast.usage.focus_dialects import detect_focus_version, rename_sql
 from finops_forecast.usage.schema import (
     _PROVIDER_ALIASES,
     COST_COLUMNS,
@@ -705,7 +706,7 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
                heuristic: Heuristic | None = None, instance_types=None, max_rejected_rows: int = 10_000,
                memory_limit: str = "1GB", threads: int | None = None,
                bounds: Bounds = DEFAULT_BOUNDS) -> tuple[pd.DataFrame, Reconciliation]:
-    """Read a FOCUS 1.0-1.2 billing export into the hourly GPU usage table.
+    """Read a FOCUS 1.0-1.3 billing export into the hourly GPU usage table.
 
     GPU usage rows are the ``Usage`` charges measured in hours whose instance type (from a column in
     ``instance_type_columns``, ``SkuPriceDetails``, or the instance-type name in ``ChargeDescription`` /
@@ -778,6 +779,12 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
             bad = next((h for h in map(_encoding_hint, files) if h), "")
             raise UsageError(f"cannot read the export: {str(exc).splitlines()[0]}. Is it a FOCUS CSV or Parquet "
                              f"file?{bad}", path=source) from None
+        dialect = detect_focus_version([c for c in columns if c != "filename"])
+        if dialect.renames:  # FOCUS 1.0-preview / 1.3 names read under their 1.0 names
+            con.execute(f"CREATE OR REPLACE TEMP VIEW scan AS SELECT {rename_sql(columns, dialect.renames)} "
+                        f"FROM {scan}")
+            columns = [dialect.renames.get(c, c) for c in columns]
+            file_notes = (*file_notes, dialect.note())
         provider_col = next((c for c in FOCUS_PROVIDER if c in columns), None)
         region_col = next((c for c in FOCUS_REGION if c in columns), None)
         missing = [c for c in FOCUS_REQUIRED if c not in columns]

@@ -102,6 +102,13 @@ CASES = [
     ("backtest", ["{usage}", "--pricing", "{empty}"]),
     ("backtest", ["{usage}", "--json", "{ro}/b.json"]),
     ("backtest", ["{usage}", "--json", "{folder}"]),
+    # commitments
+    ("commitments", ["{missing}"]),
+    ("commitments", ["{empty}"]),
+    ("commitments", ["{folder}"]),
+    ("commitments", ["{usage}", "--period", "2026-13"]),
+    ("commitments", ["{usage}", "--json", "{ro}/c.json"]),
+    ("commitments", ["{usage}", "--json", "{folder}"]),
     # showback
     ("showback", ["--period", "2026-13"]),
     ("showback", ["--period", "2026-02-30"]),

@@ -81,7 +81,8 @@ def _focus_rows(cid, hours, used, unused, provider="AWS", category="Spend"):
         for status, cost in (("Used", u), ("Unused", n)):
             rows.append(dict(CommitmentDiscountId=cid, CommitmentDiscountCategory=category,
                              CommitmentDiscountType="Savings Plan", CommitmentDiscountStatus=status,
-                             ChargePeriodStart=h, EffectiveCost=cost, PricingQuantity=1.0, ProviderName=provider,
+                             ChargePeriodStart=h, ChargePeriodEnd=h + pd.Timedelta(hours=1), ChargeCategory="Usage",
+                             EffectiveCost=cost, PricingQuantity=1.0, ProviderName=provider,
                              RegionId="us-east-1"))
     return rows
 
@@ -100,11 +101,13 @@ def test_inventory_from_focus_spend_commitment(catalog):
 
 @pytest.mark.skipif(not FOCUS.exists(), reason="shared FOCUS sample not present")
 def test_inventory_from_real_focus_sample_says_what_is_missing():
-    """The FinOps Foundation sample's Savings Plan rows carry EffectiveCost 0 (anonymized): the reader must say
-    the hourly commitment is unknown rather than invent one."""
-    df = pd.read_csv(FOCUS)
-    with pytest.raises(PortfolioError, match="no EffectiveCost"):
-        inventory_from_focus(df, expires="2027-01-01")
+    """The FinOps Foundation sample's 2 Savings Plans carry EffectiveCost 0 (anonymized), no quantity and no
+    purchase row: they are left out of the plan with a note naming each, rather than invented or an error."""
+    df = pd.read_csv(FOCUS, dtype=str, keep_default_na=False)  # the text NULL stays text here
+    inv = inventory_from_focus(df, expires="2027-01-01")
+    assert inv.empty
+    left_out = [n for n in inv.attrs["notes"] if "left out of the plan" in n]
+    assert len(left_out) == 2 and not any("'NULL'" in n for n in inv.attrs["notes"])
 
 
 def test_plan_files_are_replaced_whole_or_not_at_all(plan, tmp_path):
