@@ -290,7 +290,7 @@ class BacktestResult:
 
 
 def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
-    """Dense hourly demand per series.
+    """Dense hourly demand per series, hours first (the backtest slices windows of hours).
 
     Parameters
     ----------
@@ -304,13 +304,12 @@ def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, 
     ts : DatetimeIndex
         Every hour from the first to the last (UTC); hours missing from the table are 0 demand.
     demand : ndarray (T, S)
-        [GPU-h per hour].
+        [GPU-h per hour]: :func:`finops_forecast.usage.demand.hourly_demand`, transposed.
     """
-    g = usage.groupby(SERIES_KEYS + ["ts"], observed=True)["gpu_hours"].sum().unstack(SERIES_KEYS)
-    ts = pd.date_range(g.index.min(), g.index.max(), freq="h")
-    g = g.reindex(ts).fillna(0.0)
-    keys = pd.DataFrame(list(g.columns), columns=SERIES_KEYS)
-    return keys, ts, g.to_numpy(float)
+    from finops_forecast.usage.demand import hourly_demand
+
+    d = hourly_demand(usage)
+    return d.keys, d.ts, d.hours_major()
 
 
 def _metrics(b, weights) -> dict:

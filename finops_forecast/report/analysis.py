@@ -389,12 +389,9 @@ def load_inventory(path: str) -> pd.DataFrame:
 
 def _series_matrix(usage: pd.DataFrame, keys: pd.DataFrame, hours: int) -> np.ndarray:
     """The last ``hours`` of realized demand as an (hours, series) matrix in the order of ``keys`` [GPU-h]."""
-    from finops_forecast.usage.schema import SERIES_KEYS, aggregate_series
+    from finops_forecast.usage.demand import hourly_demand
 
-    agg = aggregate_series(usage)
-    wide = agg.pivot_table(index="ts", columns=SERIES_KEYS, values="gpu_hours", aggfunc="sum").fillna(0.0)
-    cols = pd.MultiIndex.from_frame(keys[SERIES_KEYS])
-    return wide.reindex(columns=cols, fill_value=0.0).to_numpy(float)[-hours:]
+    return hourly_demand(usage).select(keys).last(hours).hours_major()
 
 
 def build_report_market(catalog: pd.DataFrame, keys: pd.DataFrame, config):
