@@ -27,7 +27,11 @@ def register(app: typer.Typer) -> None:
         payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
         terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
         spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
-        integer_ri: bool = typer.Option(False, "--integer-ri", help="whole reserved instances (MILP)"),
+        integer_units: bool = typer.Option(True, "--integer-units/--fractional-units",
+                                           help="whole units (instances, GPUs, USD/h) as bought, or fractional "
+                                                "quantities for exploration"),
+        cost_of_capital: float = typer.Option(0.08, help="annual rate discounting upfront against monthly "
+                                                         "payments when payment options are compared [1/year]"),
         seed: int = typer.Option(0, help="forecast random seed"),
         csv: Path | None = typer.Option(None, help="write the purchase table (CSV)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the whole plan (JSON)"),
@@ -60,18 +64,21 @@ def register(app: typer.Typer) -> None:
                                   upfront_budget_usd=budget,
                                   payment_options=tuple(p.strip() for p in payment.split(",") if p.strip()),
                                   terms_months=tuple(int(t) for t in terms.split(",") if t.strip()),
-                                  spot_cap=spot_cap, integer_ri=integer_ri)
+                                  spot_cap=spot_cap, integer_ri=integer_units,
+                                  cost_of_capital=cost_of_capital)
             plan = optimize(fc, catalog, inventory=inv, config=cfg)
         except FinopsError as e:
             fail(e)
         t = Table(title="Buy this quarter")
-        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "util.", "util. p10",
-                  "break-even month"):
+        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "obligation USD", "util.",
+                  "util. p10", "break-even util.", "pays off after [months]"):
             t.add_column(c)
         for r in plan.buy_now.itertuples():
-            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.upfront_usd:,.0f}",
-                      f"{r.monthly_usd:,.0f}", f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
-                      "never" if pd.isna(r.break_even_month) else f"{r.break_even_month:.0f}")
+            t.add_row(r.instrument, f"{r.quantity:,.0f}" if integer_units else f"{r.quantity:,.2f}", r.unit,
+                      f"{r.upfront_usd:,.0f}", f"{r.monthly_usd:,.0f}", f"{r.obligation_usd:,.0f}",
+                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
+                      f"{r.break_even_utilization:.0%}",
+                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
         console.print(t)
         console.print(plan.summary(), soft_wrap=True)
         for n in plan.notes:

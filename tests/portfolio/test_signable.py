@@ -1,0 +1,126 @@
+"""Plans a buyer can sign (issue 15): whole units, the numbers signed on, payment option by present value."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
+from finops_forecast.portfolio.api import npv_price, prepare, signing_numbers
+from finops_forecast.portfolio.billing import bill
+from tests.portfolio.pf_helpers import P4, P5, catalog_rows, hourly_paths, keys, make_catalog
+
+ONE_Q = dict(quarters=1, ladder=False, frontier_lambdas=(0.0,), curve_factors=(1.0,))
+
+
+def scen(paths, ks, start="2027-01-01"):
+    ds = pd.date_range(start, periods=paths.shape[2], freq="h", tz="UTC")
+    return Scenarios(keys=ks, ds=ds, paths=paths)
+
+
+# ---- 1. whole units by default ----------------------------------------------------------------------------
+def test_default_plan_is_in_whole_units_and_the_table_is_what_was_billed(rng, two_pool_catalog):
+    d = hourly_paths(6, 2160, [37.0, 21.0], [3.0, 2.0], rng)
+    ks = keys(P5 + ("training",), P4 + ("inference",))
+    plan = optimize(scen(d, ks), two_pool_catalog, config=PortfolioConfig(**ONE_Q, terms_months=(12,)))
+    q = plan.buy_now["quantity"].to_numpy()
+    assert len(q) and np.array_equal(q, np.round(q)) and (q >= 1).all()  # no line below one unit
+    # the purchase table is exactly what the engine billed: bill the table's quantities on every path
+    mk = prepare(scen(d, ks), two_pool_catalog, config=PortfolioConfig(**ONE_Q, terms_months=(12,))).market
+    held = np.zeros(mk.n_instruments)
+    for r in plan.buy_now.itertuples():
+        held[mk.instrument_index(r.instrument)] = r.quantity
+    flat = np.transpose(d, (1, 2, 0)).reshape(-1, 2)
+    cost = bill(flat, mk, held).cost.reshape(6, 2160).sum(axis=1).mean()
+    assert plan.expected_cost_usd == pytest.approx(cost, rel=1e-9)
+    assert any("whole units" in n for n in plan.notes)
+
+
+def test_fractional_units_on_request(rng, two_pool_catalog):
+    d = hourly_paths(6, 2160, [37.0, 21.0], [3.0, 2.0], rng)
+    ks = keys(P5 + ("training",), P4 + ("inference",))
+    plan = optimize(scen(d, ks), two_pool_catalog,
+                    config=PortfolioConfig(**ONE_Q, terms_months=(12,), integer_ri=False))
+    q = plan.buy_now["quantity"].to_numpy()
+    assert not np.array_equal(q, np.round(q))
+
+
+# ---- 3. the numbers a buyer signs on ----------------------------------------------------------------------
+@pytest.mark.parametrize("term, ri, level, n, util, be_u, walk", [
+    # 16 GPU flat on 8-GPU p5 instances, on demand 1.0 USD/GPU-h: two instances fully used
+    (12, 0.65, 16.0, 2, 1.0, 0.65, 12 * 0.65),       # 7.8 months of use pay for a 12-month term
+    (36, 0.45, 16.0, 2, 1.0, 0.45, 36 * 0.45),       # 16.2 months pay for 36
+    # 12 GPU flat: at 0.4 two instances are best (known answer of test_model), used 12/16 = 75%
+    (12, 0.40, 12.0, 2, 0.75, 0.40, 12 * 0.40 / 0.75),  # 6.4 months
+])
+def test_break_even_utilization_walk_away_and_obligation(term, ri, level, n, util, be_u, walk):
+    cat = make_catalog(catalog_rows(P5, 8, 1.0, ri={term: ri}))
+    d = np.full((1, 2, 2160), level)
+    plan = optimize(scen(d, keys(P5 + ("inference",))), cat,
+                    config=PortfolioConfig(**ONE_Q, terms_months=(term,), mip_rel_gap=1e-4))
+    r = plan.buy_now.iloc[0]
+    assert r["quantity"] == n
+    assert r["expected_utilization"] == pytest.approx(util, rel=1e-9)
+    assert r["break_even_utilization"] == pytest.approx(be_u, rel=1e-9)
+    assert r["walk_away_month"] == pytest.approx(walk, rel=1e-9)
+    obligation = n * ri * 8 * 730 * term  # every hour of the term, used or not [USD]
+    assert r["obligation_usd"] == pytest.approx(obligation, rel=1e-9)
+    assert plan.obligation_usd == pytest.approx(obligation, rel=1e-9)
+    assert plan.break_even_utilization == pytest.approx(be_u, rel=1e-9)
+    assert np.isnan(r["payback_month"])  # nothing paid upfront: no payback month
+    assert "break_even_month" not in plan.purchases.columns
+    assert plan.to_dict()["obligation_usd"] == pytest.approx(obligation, rel=1e-9)
+
+
+def test_walk_away_is_never_when_utilization_is_below_break_even():
+    """3 GPU flat on one 8-GPU instance at 0.3 USD/GPU-h (on demand 1.0): 2.4 USD/h against 3 USD/h on demand,
+    bought and used 3/8 = 37.5% > 30% break-even: 12 x 0.3 / 0.375 = 9.6 months. Used 20%, it never pays."""
+    cat = make_catalog(catalog_rows(P5, 8, 1.0, ri={12: 0.3}))
+    d = np.full((1, 2, 2160), 3.0)
+    plan = optimize(scen(d, keys(P5 + ("inference",))), cat,
+                    config=PortfolioConfig(**ONE_Q, terms_months=(12,), mip_rel_gap=1e-4))
+    r = plan.buy_now.iloc[0]
+    assert r["quantity"] == 1 and r["break_even_utilization"] == pytest.approx(0.3)
+    assert r["walk_away_month"] == pytest.approx(9.6)
+    mk = prepare(scen(d, keys(P5 + ("inference",))), cat, config=PortfolioConfig(**ONE_Q, terms_months=(12,))).market
+    s = signing_numbers(mk, 0, float(mk.price[0]), 0.2)
+    assert s["break_even_utilization"] == pytest.approx(0.3) and np.isnan(s["walk_away_month"])
+
+
+# ---- 4. payment option by net present value ---------------------------------------------------------------
+def _p5_catalog_rows():
+    from finops_forecast.pricing import load_pricing
+
+    cat = load_pricing()
+    return cat[(cat["region"] == "us-east-1") & (cat["instance_type"] == "p5.48xlarge")
+               & cat["pricing_model"].isin(["on_demand", "reserved"])]
+
+
+@pytest.mark.parametrize("rate, winner", [(0.0, "all_upfront"), (0.20, "no_upfront")])
+def test_payment_option_flips_with_the_cost_of_capital(rate, winner):
+    """p5.48xlarge 3-year standard RI of the bundled catalog: all upfront 592,706.97 USD (22.55 USD/h
+    amortized), partial 315,262.88 USD + 12.00 USD/h, no upfront 25.91 USD/h. At 0% all upfront is cheapest in
+    sum; at 20%/yr the 36-month annuity factor is (1 - 1.2^-3) / (1.2^(1/12) - 1) = 27.52 months, so all
+    upfront is worth 592,706.97 / 27.52 / 730 = 29.50 USD/h and partial 15.69 + 12.00 = 27.69 USD/h, both
+    above 25.91: no upfront wins."""
+    cat = _p5_catalog_rows()
+    d = np.full((1, 2, 2160), 16.0)  # two instances, always used
+    cfg = PortfolioConfig(**ONE_Q, terms_months=(36,), families=("aws_standard_ri",),
+                          payment_options=("no_upfront", "partial_upfront", "all_upfront"), cost_of_capital=rate)
+    plan = optimize(scen(d, keys(P5 + ("inference",))), cat, config=cfg)
+    assert list(plan.buy_now["payment_option"]) == [winner]
+    assert plan.buy_now["quantity"].iloc[0] == 2
+
+
+def test_equivalent_hourly_rate_of_the_p5_all_upfront_ri_at_20_percent():
+    cat = _p5_catalog_rows()
+    prep = prepare(scen(np.full((1, 2, 48), 16.0), keys(P5 + ("inference",))), cat,
+                   config=PortfolioConfig(**ONE_Q, terms_months=(36,), families=("aws_standard_ri",),
+                                          payment_options=("no_upfront", "all_upfront"), cost_of_capital=0.2))
+    mk = prep.market
+    i = mk.instrument_index("aws_standard_ri:us-east-1:p5.48xlarge:36m:all_upfront")
+    factor = (1 - 1.2 ** -3) / (1.2 ** (1 / 12) - 1)  # 27.52 months
+    assert npv_price(mk, 0.2)[i] == pytest.approx(592706.969083 / factor / 730, rel=1e-9)
+    assert npv_price(mk, 0.0)[i] == pytest.approx(592706.969083 / (36 * 730), rel=1e-9)
+    j = mk.instrument_index("aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront")
+    assert npv_price(mk, 0.2)[j] == pytest.approx(25.910214, rel=1e-6)  # no upfront: unchanged
