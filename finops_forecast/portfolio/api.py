@@ -331,7 +331,7 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
     T, I, N = per.T, mk.n_instruments, prep.scen.n_paths
     ins = mk.instruments
     active = sol.active
-    is_pool = mk.is_pool
+    is_spend = mk.is_spend
     firm = mk.chunk_series < 0
     path_cost = np.zeros(N)
     path_od = np.zeros(N)
@@ -359,8 +359,8 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                           expected_cost_usd=float(m["cost"] * per.hours[t]),
                           on_demand_cost_usd=float(m["list_cost"] * per.hours[t]),
                           demand_gpu_hours=float(m["demand"].sum() * per.hours[t]),
-                          reserved_gpu_hours=float(cg[is_pool].sum() * per.hours[t]),
-                          savings_plan_gpu_hours=float(cg[~is_pool].sum() * per.hours[t]),
+                          reserved_gpu_hours=float(cg[~is_spend].sum() * per.hours[t]),
+                          savings_plan_gpu_hours=float(cg[is_spend].sum() * per.hours[t]),
                           spot_gpu_hours=float(unc[~firm].sum() * per.hours[t]),
                           on_demand_gpu_hours=float(unc[firm].sum() * per.hours[t]),
                           commitment_fee_usd=float(m["fee"] * per.hours[t])))
@@ -481,6 +481,8 @@ def signing_numbers(mk: Market, i: int, fee_eq: float, utilization: float, *, di
     price, term = float(r["price"]), float(r["term_months"])
     if r["kind"] == "pool":
         full_value = float(r["gpu_per_unit"]) * float(mk.od_rate[int(r["pool"])])  # [USD/h per unit]
+    elif r["kind"] == "gpu":  # one GPU-h of the machine types in scope, at their mean on-demand rate
+        full_value = float(np.mean(mk.od_rate[np.isfinite(mk.rate[i])]))
     else:
         rate = mk.rate[i]
         ok = np.isfinite(rate)

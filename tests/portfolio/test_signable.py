@@ -124,3 +124,53 @@ def test_equivalent_hourly_rate_of_the_p5_all_upfront_ri_at_20_percent():
     assert npv_price(mk, 0.0)[i] == pytest.approx(592706.969083 / (36 * 730), rel=1e-9)
     j = mk.instrument_index("aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront")
     assert npv_price(mk, 0.2)[j] == pytest.approx(25.910214, rel=1e-6)  # no upfront: unchanged
+
+
+# ---- 2. GCP resource CUDs in GPUs -------------------------------------------------------------------------
+A2_1G = ("gcp", "us-central1", "a2-highgpu-1g")
+A2_8G = ("gcp", "us-central1", "a2-highgpu-8g")
+
+
+def _a100_catalog():
+    """Two A100 machine shapes in one region, on demand 3.67 and CUD 2.0 USD/GPU-h on both (as GCP prices
+    them per GPU), plus an H100 shape whose CUD must not cover A100 usage."""
+    rows = catalog_rows(A2_1G, 1, 3.67, ri={12: 2.0}) + catalog_rows(A2_8G, 8, 3.67, ri={12: 2.0}) + \
+        catalog_rows(("gcp", "us-central1", "a3-highgpu-8g"), 8, 11.0, ri={12: 7.0})
+    cat = make_catalog(rows)
+    cat["gpu_type"] = ["A100"] * (len(rows) - 2) + ["H100"] * 2
+    return cat
+
+
+def test_gcp_resource_cud_is_bought_in_gpus_and_covers_every_a100_shape():
+    """8 A100s running as 8 x a2-highgpu-1g under a CUD of 8 GPUs (the size of one a2-highgpu-8g): all covered,
+    fee 8 x 2.0 = 16 USD/h, nothing on demand; the H100 CUD does not cover them."""
+    from finops_forecast.portfolio.instruments import build_market
+
+    ks = keys(A2_1G + ("inference",), A2_8G + ("inference",), ("gcp", "us-central1", "a3-highgpu-8g", "inference"))
+    mk = build_market(_a100_catalog(), ks)
+    i = mk.instrument_index("gcp_resource_cud:us-central1:A100:12m:no_upfront")
+    r = mk.instruments.iloc[i]
+    assert (r["unit"], r["kind"], r["price"]) == ("GPU", "gpu", 2.0)
+    held = np.zeros(mk.n_instruments)
+    held[i] = 8.0
+    b = bill(np.array([[8.0, 0.0, 0.0]]), mk, held)
+    assert b.covered[0].sum() == pytest.approx(8.0) and b.on_demand_cost[0] == pytest.approx(0.0)
+    assert b.cost[0] == pytest.approx(16.0) and b.utilization()[i] == pytest.approx(1.0)
+    # mixed shapes: 3 GPUs on 1g machines and 5 GPU-h on an 8g machine, still 8 GPUs: all covered
+    b = bill(np.array([[3.0, 5.0, 0.0]]), mk, held)
+    assert b.cost[0] == pytest.approx(16.0)
+    # H100 usage is not covered by the A100 CUD: on demand 8 x 11.0 = 88 USD/h on top of the fee
+    b = bill(np.array([[0.0, 0.0, 8.0]]), mk, held)
+    assert b.cost[0] == pytest.approx(16.0 + 88.0) and b.utilization()[i] == pytest.approx(0.0)
+
+
+def test_optimizer_buys_gcp_cuds_in_whole_gpus():
+    """12 A100s flat split across two shapes: the CUD at 2.0 < 3.67 covers all of them, 12 GPUs, one line."""
+    ks = keys(A2_1G + ("inference",), A2_8G + ("inference",))
+    d = np.stack([np.full((2, 2160), 4.0), np.full((2, 2160), 8.0)])
+    plan = optimize(scen(d, ks), _a100_catalog(), config=PortfolioConfig(**ONE_Q, terms_months=(12,)))
+    now = plan.buy_now
+    assert list(now["instrument"]) == ["gcp_resource_cud:us-central1:A100:12m:no_upfront"]
+    assert now["quantity"].iloc[0] == 12 and now["unit"].iloc[0] == "GPU" and now["gpu_capacity"].iloc[0] == 12
+    assert plan.expected_cost_usd == pytest.approx(12 * 2.0 * 2160, rel=1e-9)
+    assert now["break_even_utilization"].iloc[0] == pytest.approx(2.0 / 3.67)
