@@ -1,4 +1,5 @@
-"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan."""
+"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan;
+``finops-forecast whatif``: bill a purchase list the user types on the forecast paths."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,8 @@ from finops_forecast._cli_util import fail
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``optimize`` to the app."""
+    """Add ``optimize`` and ``whatif`` to the app."""
+    _register_whatif(app)
 
     @app.command("optimize")
     def optimize_cmd(
@@ -87,3 +89,67 @@ def register(app: typer.Typer) -> None:
             plan.to_csv(csv)
         if json_out:
             plan.to_json(json_out)
+
+
+def _register_whatif(app: typer.Typer) -> None:
+    @app.command("whatif")
+    def whatif_cmd(
+        path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
+        buy: list[str] = typer.Option(..., "--buy", help="INSTRUMENT=QUANTITY, repeatable, e.g. "
+                                                         "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=40"),
+        sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
+        pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+        inventory: Path | None = typer.Option(None, help="CSV of commitments already owned"),
+        horizon: int = typer.Option(2208, help="forecast hours billed (at most the shortest term)"),
+        n_paths: int = typer.Option(100, help="forecast sample paths per series"),
+        cost_of_capital: float = typer.Option(0.08, help="annual rate for the break-even numbers [1/year]"),
+        seed: int = typer.Option(0, help="forecast random seed"),
+    ):
+        """Bill a purchase list on the forecast paths: cost, coverage, utilization, obligation, break-even."""
+        import pandas as pd
+        from rich.console import Console
+        from rich.table import Table
+
+        from finops_forecast.errors import FinopsError
+        from finops_forecast.portfolio.config import PortfolioConfig
+        from finops_forecast.portfolio.whatif import parse_buy, whatif
+
+        console = Console()
+        try:
+            pairs = [parse_buy(b) for b in buy]  # bad strings fail before the forecast runs
+            usage = _read_usage(path, sample)
+            from finops_forecast.forecast import forecast
+            from finops_forecast.pricing import load_pricing
+            catalog = load_pricing(path=pricing) if pricing else load_pricing()
+            fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+            inv = pd.read_csv(inventory) if inventory else None
+            w = whatif(fc, catalog, dict(pairs), inventory=inv,
+                       config=PortfolioConfig(cost_of_capital=cost_of_capital))
+        except FinopsError as e:
+            fail(e)
+        t = Table(title=f"What if you buy this ({w.hours} forecast hours, {len(w.path_cost_usd)} paths)")
+        for c in ("instrument", "quantity", "unit", "obligation USD", "util.", "util. p10", "break-even util.",
+                  "pays off after [months]"):
+            t.add_column(c)
+        for r in w.lines.itertuples():
+            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.obligation_usd:,.0f}",
+                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}", f"{r.break_even_utilization:.0%}",
+                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
+        console.print(t)
+        console.print(f"expected cost {w.expected_cost_usd:,.0f} USD (no new commitments {w.no_purchase_cost_usd:,.0f}, "
+                      f"all on demand {w.on_demand_cost_usd:,.0f}): saving {w.savings_usd:,.0f} USD; coverage "
+                      f"{w.coverage:.1%}; utilization {w.utilization:.1%} (10th percentile {w.utilization_p10:.1%}); "
+                      f"obligation {w.obligation_usd:,.0f} USD.", soft_wrap=True)
+
+
+def _read_usage(path, sample: bool):
+    from finops_forecast.errors import FinopsError
+
+    if sample:
+        from finops_forecast.usage.sample import load_sample
+        return load_sample()
+    if path is not None:
+        from finops_forecast.usage.readers import read_usage
+        usage, _ = read_usage(path)
+        return usage
+    raise FinopsError("give a usage PATH, or --sample.")

@@ -174,3 +174,49 @@ def test_optimizer_buys_gcp_cuds_in_whole_gpus():
     assert now["quantity"].iloc[0] == 12 and now["unit"].iloc[0] == "GPU" and now["gpu_capacity"].iloc[0] == 12
     assert plan.expected_cost_usd == pytest.approx(12 * 2.0 * 2160, rel=1e-9)
     assert now["break_even_utilization"].iloc[0] == pytest.approx(2.0 / 3.67)
+
+
+# ---- 6. what-if -------------------------------------------------------------------------------------------
+def test_whatif_bill_equals_the_billing_engine_on_the_same_paths(rng, two_pool_catalog):
+    from finops_forecast.portfolio.whatif import whatif
+
+    d = hourly_paths(5, 720, [37.0, 21.0], [3.0, 2.0], rng)
+    ks = keys(P5 + ("training",), P4 + ("inference",))
+    buys = ["aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfront=4", "aws_compute_sp:aws:all:regions:36m:no_upfront=30"]
+    w = whatif(scen(d, ks), two_pool_catalog, buys)
+    mk = prepare(scen(d, ks), two_pool_catalog, config=PortfolioConfig(**ONE_Q, terms_months=(12, 36))).market
+    held = np.zeros(mk.n_instruments)
+    held[mk.instrument_index("aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfront")] = 4
+    held[mk.instrument_index("aws_compute_sp:aws:all:regions:36m:no_upfront")] = 30
+    b = bill(np.transpose(d, (1, 2, 0)).reshape(-1, 2), mk, held)
+    per_path = b.cost.reshape(5, 720).sum(axis=1)
+    np.testing.assert_allclose(w.path_cost_usd, per_path, rtol=1e-9)
+    assert w.expected_cost_usd == pytest.approx(per_path.mean(), rel=1e-9)
+    assert w.coverage == pytest.approx(b.coverage(), rel=1e-9)
+    # obligation: 4 x 2.6 x 8 USD/h x 12 x 730 h + 30 USD/h x 36 x 730 h
+    assert w.obligation_usd == pytest.approx(4 * 2.6 * 8 * 8760 + 30 * 36 * 730, rel=1e-9)
+    r = w.lines.set_index("instrument").loc["aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfront"]
+    assert r["break_even_utilization"] == pytest.approx(2.6 / 4.0)
+    assert 0 <= r["utilization_p10"] <= 1 and r["expected_utilization"] == pytest.approx(
+        b.utilization()[mk.instrument_index("aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfront")], rel=1e-9)
+
+
+def test_whatif_names_a_mistyped_instrument_and_a_bad_quantity(rng, two_pool_catalog):
+    from finops_forecast.errors import PortfolioError
+    from finops_forecast.portfolio.whatif import whatif
+
+    d = hourly_paths(2, 48, [37.0, 21.0], [3.0, 2.0], rng)
+    ks = keys(P5 + ("training",), P4 + ("inference",))
+    with pytest.raises(PortfolioError, match="aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfront"):
+        whatif(scen(d, ks), two_pool_catalog, ["aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfrnt=4"])
+    with pytest.raises(PortfolioError, match="INSTRUMENT=QUANTITY"):
+        whatif(scen(d, ks), two_pool_catalog, ["aws_standard_ri:us-east-1:p5.48xlarge:12m:no_upfront"])
+
+
+def test_whatif_command_rejects_a_bad_buy_before_forecasting():
+    from typer.testing import CliRunner
+
+    from finops_forecast.cli import app
+
+    res = CliRunner().invoke(app, ["whatif", "--sample", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge=-3"])
+    assert res.exit_code == 2 and "INSTRUMENT=QUANTITY" in " ".join(res.output.split())
