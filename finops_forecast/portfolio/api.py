@@ -28,6 +28,7 @@ from finops_forecast.portfolio.instruments import (
     subset,
 )
 from finops_forecast.portfolio.inventory import active_quantities, match_instruments, validate_inventory
+from finops_forecast.portfolio.ladder import compare_ladder
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
 
@@ -399,7 +400,9 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                 utilization=util0, cvar_usd=cvar(path_cost, np.full(N, 1 / N), cfg.alpha), alpha=cfg.alpha,
                 risk_lambda=cfg.risk_lambda, model_cost_usd=model_cost, allocation=alloc,
                 savings_curve=curve_df, frontier=front, status=sol.status, solver=sol.solver, notes=notes,
-                model_size=size, settings=settings, instruments=ins.copy(), **_plan_signing(purchases))
+                model_size=size, settings=settings, instruments=ins.copy(), **_plan_signing(purchases),
+                fees_after_horizon_usd=fees_after_horizon(prep, sol.x),
+                ladder_comparison=compare_ladder(prep, sol) if curve else pd.DataFrame())
 
 
 def _purchases(prep: Prepared, sol: Solution, used: np.ndarray, committed: np.ndarray,
@@ -435,6 +438,24 @@ def _purchases(prep: Prepared, sol: Solution, used: np.ndarray, committed: np.nd
                          break_even_utilization=sign["break_even_utilization"],
                          walk_away_month=sign["walk_away_month"], payback_month=sign["payback_month"]))
     return pd.DataFrame(rows, columns=PURCHASE_COLUMNS)
+
+
+def fees_after_horizon(prep: Prepared, x: np.ndarray) -> float:
+    """Fees of the planned purchases ``x`` (T, I) that fall after the planning horizon [USD].
+
+    A purchase in quarter ``t`` pays for its whole term (``term_months x 730`` hours) whatever the horizon; the
+    hours of its term inside the horizon are billed in the plan's expected cost, the rest is counted here so
+    the plan's cost with every fee it signs is ``expected_cost_usd + fees_after_horizon_usd``.
+    """
+    per, ins = prep.periods, prep.market.instruments
+    T = per.T
+    term_h = ins["term_months"].to_numpy(float) * HOURS_PER_MONTH
+    price = prep.market.price
+    total = 0.0
+    for t, i in zip(*np.nonzero(x > 1e-9)):
+        inside = float(per.hours[t:min(T, t + int(prep.term_periods[i]))].sum())
+        total += float(x[t, i]) * price[i] * max(term_h[i] - inside, 0.0)
+    return total
 
 
 def _plan_signing(purchases: pd.DataFrame) -> dict:

@@ -94,8 +94,12 @@ class Plan:
     #: utilization below which this quarter's purchases together lose money against on demand (their lines'
     #: break-even utilizations, weighted by commitment [USD/h] harmonically)
     break_even_utilization: float = float("nan")
-    #: fees of the planned ladder that fall after the planning horizon, counted at their full term [USD]
+    #: fees of the planned purchases that fall after the planning horizon, counted at their full term [USD]
+    #: (the plan's cost with every fee it signs is expected_cost_usd + fees_after_horizon_usd)
     fees_after_horizon_usd: float = 0.0
+    #: the plan and the ``ladder`` policy (monthly rungs toward the plan) billed on the same forecast rows
+    #: (:func:`finops_forecast.portfolio.ladder.compare_ladder`)
+    ladder_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def buy_now(self) -> pd.DataFrame:
@@ -115,7 +119,8 @@ class Plan:
         return {**scal, "status": self.status, "solver": self.solver, "notes": list(self.notes),
                 "purchases": rec(self.purchases), "ladder": rec(self.ladder), "quarters": rec(self.quarters),
                 "allocation": rec(self.allocation), "savings_curve": rec(self.savings_curve),
-                "frontier": rec(self.frontier), "model_size": self.model_size, "settings": self.settings}
+                "frontier": rec(self.frontier), "ladder_comparison": rec(self.ladder_comparison),
+                "model_size": self.model_size, "settings": self.settings}
 
     def to_json(self, path=None, indent: int = 2) -> str:
         """Write (when ``path`` is given) and return the plan as JSON."""

@@ -190,6 +190,33 @@ class QuarterlyAnalysis:
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
         return self.comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
 
+    def ladder_text(self) -> str:
+        """Signing the plan at once versus a ladder of monthly rungs toward it (Markdown)."""
+        lc = self.plan.ladder_comparison
+        if lc is None or len(lc) < 2:
+            return "No ladder comparison for this plan."
+        opt, lad = lc.iloc[0], lc.iloc[1]
+        diff = float(lad["expected_cost_usd"] - opt["expected_cost_usd"])
+        return (f"Signed at once, this quarter's purchases commit **{opt['obligation_now_usd']:,.0f} USD** on one "
+                f"day and {opt['largest_expiry_share']:.0%} of the plan's commitments expire in a single month. "
+                f"A ladder that buys a twelfth of the same target every month signs "
+                f"**{lad['obligation_now_usd']:,.0f} USD** in its first month and lets at most "
+                f"{lad['largest_expiry_share']:.0%} expire in any month; under the same forecast it is expected to "
+                f"cost **{abs(diff):,.0f} USD {'more' if diff >= 0 else 'less'}** over the "
+                f"{len(self.plan.quarters)} quarters (on the optimizer's compressed forecast rows), the price of "
+                f"that flexibility. Fees the plan's purchases owe after the horizon: "
+                f"{self.plan.fees_after_horizon_usd:,.0f} USD (not in the horizon's expected cost).")
+
+    def ladder_table(self):
+        """The plan and the ladder policy side by side (a Styler)."""
+        names = {"policy": "policy", "expected_cost_usd": "expected cost [USD]", "cvar_usd": "CVaR [USD]",
+                 "obligation_now_usd": "signed in the first month [USD]",
+                 "first_quarter_usd_per_hour": "held in the first quarter [USD/h]",
+                 "largest_expiry_share": "largest share expiring in one month"}
+        fmt = {"expected cost [USD]": "{:,.0f}", "CVaR [USD]": "{:,.0f}", "signed in the first month [USD]": "{:,.0f}",
+               "held in the first quarter [USD/h]": "{:,.0f}", "largest share expiring in one month": "{:.0%}"}
+        return self.plan.ladder_comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
+
     #: history before the track record's first decision [days]: eight weeks for the forecast to fit on
     TRACK_WARMUP_DAYS = 56
 

@@ -220,3 +220,42 @@ def test_whatif_command_rejects_a_bad_buy_before_forecasting():
 
     res = CliRunner().invoke(app, ["whatif", "--sample", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge=-3"])
     assert res.exit_code == 2 and "INSTRUMENT=QUANTITY" in " ".join(res.output.split())
+
+
+# ---- 5. the ladder ----------------------------------------------------------------------------------------
+def test_ladder_buys_a_slice_a_month_and_replaces_each_slice_when_it_expires():
+    """Target 12 held for 5 quarters, 12-month term, 12 rungs: one unit a month; months 0-11 hold 1..12, so the
+    quarters hold (1+2+3)/3 = 2, 5, 8, 11; at month 12 the first slice expires and one unit is bought again:
+    every month one slice expires and is replaced (12 in the fifth quarter)."""
+    from finops_forecast.portfolio.ladder import ladder_buys, monthly_held, quarter_mean
+
+    target = np.full((5, 1), 12.0)
+    b = ladder_buys(target, [12], rungs=12)
+    np.testing.assert_array_equal(b[:, 0], np.ones(15))
+    np.testing.assert_allclose(quarter_mean(monthly_held(b, [12]))[:, 0], [2, 5, 8, 11, 12])
+    # 78 instances in 12 rungs: 6.5 a month becomes 6 and 7 alternately (whole units), 78 after a year
+    b = ladder_buys(np.full((4, 1), 78.0), [36], rungs=12)
+    assert set(b[:12, 0]) <= {6.0, 7.0} and b[:12, 0].sum() == 78 and b[12:, 0].sum() == 0
+
+
+def test_plan_counts_fees_after_the_horizon_and_compares_the_ladder(rng, two_pool_catalog):
+    """A 36-month purchase in a 1-quarter plan: its fee is billed for the quarter's 2,160 hours and the other
+    36 x 730 - 2,160 = 24,120 hours are counted after the horizon."""
+    d = np.full((2, 2, 2160), 16.0)
+    ks = keys(P5 + ("inference",), P4 + ("inference",))
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={36: 1.8}), catalog_rows(P4, 8, 2.5, ri={36: 1.1}))
+    plan = optimize(scen(d, ks), cat, config=PortfolioConfig(quarters=1, ladder=False, terms_months=(36,),
+                                                             frontier_lambdas=(0.0,), curve_factors=(1.0,)))
+    assert list(plan.buy_now["quantity"]) == [2, 2]
+    fee_h = 2 * 8 * 1.8 + 2 * 8 * 1.1  # [USD/h]
+    assert plan.fees_after_horizon_usd == pytest.approx(fee_h * (36 * 730 - 2160), rel=1e-9)
+    assert plan.expected_cost_usd == pytest.approx(fee_h * 2160, rel=1e-9)
+    lc = plan.ladder_comparison.set_index("policy")
+    opt, lad = lc.iloc[0], lc.iloc[1]
+    # the ladder signs 1/12 of the plan in its first month (2 instances in 12 rungs: 0 or 1 a month)
+    assert opt["obligation_now_usd"] == pytest.approx(plan.obligation_usd, rel=1e-9)
+    assert lad["obligation_now_usd"] < opt["obligation_now_usd"] / 4
+    # ramping up, it covers less in the first quarter and costs more under flat demand
+    assert lad["first_quarter_usd_per_hour"] < opt["first_quarter_usd_per_hour"]
+    assert lad["expected_cost_usd"] > opt["expected_cost_usd"]
+    assert opt["largest_expiry_share"] == pytest.approx(1.0)  # everything expires on one day
