@@ -423,7 +423,8 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
             "payment_option, or add commitment rows to the catalog.")
     cfg = PortfolioConfig(quarters=1, ladder=False, terms_months=(int(s.rate_term_months),),
                           payment_options=(s.payment_option,), families=s.families, risk_lambda=s.risk_lambda,
-                          spot_cap=float(s.spot_cap), spot_classes=tuple(s.spot_classes))
+                          spot_cap=float(s.spot_cap), spot_classes=tuple(s.spot_classes),
+                          integer_ri=False)  # a simulation of decision quality: fractional quantities
     I = market.n_instruments
     run = list(s.policies)
     if "hindsight" not in run:

@@ -1,4 +1,5 @@
-"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan."""
+"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan;
+``finops-forecast whatif``: bill a purchase list the user types on the forecast paths."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import typer
 from finops_forecast._cli_util import fail
 
 
-def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri):
+def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri, cost_of_capital=0.08):
     """The optimizer's settings from the command's options; a bad value names its option."""
     from finops_forecast._files import check_finite
     from finops_forecast.errors import FinopsError, unknown_name
@@ -19,6 +20,7 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
     check_finite(alpha, "--alpha")
     check_finite(budget, "--budget", low=0.0, unit="[USD]")
     check_finite(spot_cap, "--spot-cap", low=0.0)
+    check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
     payments = tuple(p.strip() for p in payment.split(",") if p.strip())
     for p in payments:
         if p not in PAYMENT_OPTIONS:
@@ -29,7 +31,7 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
         raise FinopsError(f"--terms '{terms}' must list terms in months, comma-separated, e.g. 12,36.") from None
     return PortfolioConfig(quarters=quarters, risk_lambda=risk_lambda, alpha=alpha, upfront_budget_usd=budget,
                            payment_options=payments, terms_months=term_list, spot_cap=spot_cap,
-                           integer_ri=integer_ri)
+                           integer_ri=integer_ri, cost_of_capital=cost_of_capital)
 
 
 def _check_paths(path, sample, pricing, inventory, csv, json_out) -> None:
@@ -49,7 +51,8 @@ def _check_paths(path, sample, pricing, inventory, csv, json_out) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``optimize`` to the app."""
+    """Add ``optimize`` and ``whatif`` to the app."""
+    _register_whatif(app)
 
     @app.command("optimize")
     def optimize_cmd(
@@ -67,7 +70,11 @@ def register(app: typer.Typer) -> None:
         payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
         terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
         spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
-        integer_ri: bool = typer.Option(False, "--integer-ri", help="whole reserved instances (MILP)"),
+        integer_units: bool = typer.Option(True, "--integer-units/--fractional-units",
+                                           help="whole units (instances, GPUs, USD/h) as bought, or fractional "
+                                                "quantities for exploration"),
+        cost_of_capital: float = typer.Option(0.08, help="annual rate discounting upfront against monthly "
+                                                         "payments when payment options are compared [1/year]"),
         seed: int = typer.Option(0, help="forecast random seed"),
         csv: Path | None = typer.Option(None, help="write the purchase table (CSV)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the whole plan (JSON)"),
@@ -84,7 +91,8 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         try:  # every cheap check first: a mistake must not cost a forecast
-            cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri)
+            cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_units,
+                          cost_of_capital)
             _check_paths(path, sample, pricing, inventory, csv, json_out)
             inv = read_inventory(inventory, "--inventory") if inventory else None
             catalog = load_pricing(path=pricing) if pricing else load_pricing()
@@ -100,13 +108,15 @@ def register(app: typer.Typer) -> None:
         except FinopsError as e:
             fail(e)
         t = Table(title="Buy this quarter")
-        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "util.", "util. p10",
-                  "break-even month"):
+        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "obligation USD", "util.",
+                  "util. p10", "break-even util.", "pays off after [months]"):
             t.add_column(c)
         for r in plan.buy_now.itertuples():
-            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.upfront_usd:,.0f}",
-                      f"{r.monthly_usd:,.0f}", f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
-                      "never" if pd.isna(r.break_even_month) else f"{r.break_even_month:.0f}")
+            t.add_row(r.instrument, f"{r.quantity:,.0f}" if integer_units else f"{r.quantity:,.2f}", r.unit,
+                      f"{r.upfront_usd:,.0f}", f"{r.monthly_usd:,.0f}", f"{r.obligation_usd:,.0f}",
+                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
+                      f"{r.break_even_utilization:.0%}",
+                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
         console.print(t)
         console.print(plan.summary(), soft_wrap=True)
         for n in plan.notes:
@@ -115,3 +125,71 @@ def register(app: typer.Typer) -> None:
             plan.to_csv(csv)
         if json_out:
             plan.to_json(json_out)
+
+
+def _register_whatif(app: typer.Typer) -> None:
+    @app.command("whatif")
+    def whatif_cmd(
+        path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
+        buy: list[str] = typer.Option(..., "--buy", help="INSTRUMENT=QUANTITY, repeatable, e.g. "
+                                                         "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=40"),
+        sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
+        pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+        inventory: Path | None = typer.Option(None, help="CSV of commitments already owned"),
+        horizon: int = typer.Option(2208, help="forecast hours billed (at most the shortest term)"),
+        n_paths: int = typer.Option(100, help="forecast sample paths per series"),
+        cost_of_capital: float = typer.Option(0.08, help="annual rate for the break-even numbers [1/year]"),
+        seed: int = typer.Option(0, help="forecast random seed"),
+    ):
+        """Bill a purchase list on the forecast paths: cost, coverage, utilization, obligation, break-even."""
+        import pandas as pd
+        from rich.console import Console
+        from rich.table import Table
+
+        from finops_forecast.errors import FinopsError
+        from finops_forecast.portfolio.config import PortfolioConfig
+        from finops_forecast._files import check_finite
+        from finops_forecast.portfolio.inventory import read_inventory
+        from finops_forecast.portfolio.whatif import parse_buy, whatif
+
+        console = Console()
+        try:
+            pairs = [parse_buy(b) for b in buy]  # bad strings fail before the forecast runs
+            check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
+            _check_paths(path, sample, pricing, inventory, None, None)
+            usage = _read_usage(path, sample)
+            from finops_forecast.forecast import forecast
+            from finops_forecast.pricing import load_pricing
+            catalog = load_pricing(path=pricing) if pricing else load_pricing()
+            fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+            inv = read_inventory(inventory, "--inventory") if inventory else None
+            w = whatif(fc, catalog, dict(pairs), inventory=inv,
+                       config=PortfolioConfig(cost_of_capital=cost_of_capital))
+        except FinopsError as e:
+            fail(e)
+        t = Table(title=f"What if you buy this ({w.hours} forecast hours, {len(w.path_cost_usd)} paths)")
+        for c in ("instrument", "quantity", "unit", "obligation USD", "util.", "util. p10", "break-even util.",
+                  "pays off after [months]"):
+            t.add_column(c)
+        for r in w.lines.itertuples():
+            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.obligation_usd:,.0f}",
+                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}", f"{r.break_even_utilization:.0%}",
+                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
+        console.print(t)
+        console.print(f"expected cost {w.expected_cost_usd:,.0f} USD (no new commitments {w.no_purchase_cost_usd:,.0f}, "
+                      f"all on demand {w.on_demand_cost_usd:,.0f}): saving {w.savings_usd:,.0f} USD; coverage "
+                      f"{w.coverage:.1%}; utilization {w.utilization:.1%} (10th percentile {w.utilization_p10:.1%}); "
+                      f"obligation {w.obligation_usd:,.0f} USD.", soft_wrap=True)
+
+
+def _read_usage(path, sample: bool):
+    from finops_forecast.errors import FinopsError
+
+    if sample:
+        from finops_forecast.usage.sample import load_sample
+        return load_sample()
+    if path is not None:
+        from finops_forecast.usage.readers import read_usage
+        usage, _ = read_usage(path)
+        return usage
+    raise FinopsError("give a usage PATH, or --sample.")

@@ -12,7 +12,7 @@ provider, region    where it applies (region ignored for provider-wide plans)
 instance_type       pool instruments: the instance type; EC2 Instance SP: any type of the family
 term_months         12 or 36; empty when unknown (the market's first matching term is used, noted)
 payment_option      no_upfront / partial_upfront / all_upfront; empty when unknown (same)
-quantity            instances (pool families) or hourly commitment [USD/h] (spend families)
+quantity            instances (pool families), GPUs (gcp_resource_cud) or hourly commitment [USD/h] (spend)
 expires             end of the term, UTC
 ==================  =========================================================================================
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.instruments import POOL_FAMILIES, Market, instance_family
+from finops_forecast.portfolio.instruments import GPU_FAMILIES, POOL_FAMILIES, Market, instance_family
 
 INVENTORY_COLUMNS = ["commitment_id", "family", "provider", "region", "instance_type", "term_months",
                      "payment_option", "quantity", "expires"]
@@ -98,7 +98,13 @@ def match_instruments(inv: pd.DataFrame, market: Market) -> tuple[np.ndarray, li
     idx, notes = [], []
     for r in inv.itertuples(index=False):
         cand = ins[(ins["family"] == r.family) & (ins["provider"] == r.provider)]
-        if r.family in POOL_FAMILIES:
+        if r.family in GPU_FAMILIES:  # GPUs of the pool's GPU type in its region
+            pools = market.pools
+            hit = pools[(pools["provider"] == r.provider) & (pools["region"] == r.region)
+                        & (pools["instance_type"] == r.instance_type)]
+            gt = hit["gpu_type"].iat[0] if len(hit) else r.instance_type
+            cand = cand[cand["scope"] == f"{r.provider} {r.region} {gt}"]
+        elif r.family in POOL_FAMILIES:
             cand = cand[cand["scope"] == f"{r.provider} {r.region} {r.instance_type}"]
         elif r.family == "aws_ec2_instance_sp":
             cand = cand[cand["scope"] == f"{r.provider} {r.region} {instance_family(r.instance_type)}"]

@@ -136,13 +136,16 @@ class CommitmentModel:
         Quantities already owned and active in each period.
     user : UserConstraints
     integer_pool : bool
-        Pool instruments in whole instances.
+        Every instrument in whole units (instances, GPUs, USD/h).
     risk_lambda, alpha : float
+    fee_price : ndarray (I,), optional
+        Fee per unit in the objective [USD/h per unit]: the equivalent hourly rate at the cost of capital
+        (payment options compared by present value); default the amortized ``market.price``.
     """
 
     def __init__(self, market: Market, comp: Compressed, term_periods, inventory=None,
                  user: UserConstraints | None = None, integer_pool: bool = False, risk_lambda: float = 0.0,
-                 alpha: float = 0.95):
+                 alpha: float = 0.95, fee_price=None):
         self.market, self.comp = market, comp
         self.user = user or UserConstraints()
         T, I, P, C = len(comp.hours), market.n_instruments, market.n_pools, market.n_chunks
@@ -152,7 +155,8 @@ class CommitmentModel:
         self.inventory = np.zeros((T, I)) if inventory is None else np.asarray(inventory, float)
         self.integer_pool = integer_pool
         self.prob_w = comp.prob
-        price = market.price
+        price = market.price if fee_price is None else np.asarray(fee_price, float)
+        self.fee_price = price
         v = market.chunk_value
         # scale: expected all-on-demand cost, so the objective is O(1)
         pd_rows = comp.D @ market.chunk_pool_matrix() @ market.od_rate
@@ -338,7 +342,7 @@ class CommitmentModel:
                     "to accept an inaccurate plan (it is marked as such).")
         if tried:
             notes.append(f"{solvers[0]} failed ({'; '.join(tried)}); solved with {s}.")
-        if self.integer_pool and getattr(self, "xp", None) is not None:
+        if self.integer_pool:
             return self._integer_plan(s, status, notes, time_limit_s, mip_rel_gap, allow_inaccurate)
         return self._solution(self._values(), str(status), s, notes)
 
@@ -397,7 +401,8 @@ class CommitmentModel:
 
     def _integer_plan(self, solver: str, status, notes: list, time_limit_s: float, mip_rel_gap: float,
                       allow_inaccurate: bool) -> Solution:
-        """Whole instances for the pool instruments, with a proven optimality gap.
+        """Whole units for every instrument, with a proven optimality gap: instances (reserved instances,
+        reservations), GPUs (GCP resource CUDs) and whole USD/h (spend plans), so no purchase line is below one unit.
 
         1. The LP relaxation (just solved) gives a lower bound ``LB`` on every integer plan's objective.
         2. Its pool purchases are rounded to whole instances (cumulatively over the ladder) and fixed; the rest of
@@ -413,13 +418,14 @@ class CommitmentModel:
         t0 = time.perf_counter()
         lp = self._values()
         lb = lp["objective"]
-        x_lp = np.maximum(np.asarray(self.xp.value, float), 0.0)
+        xq = self.x  # every purchase in whole units
+        x_lp = np.maximum(np.asarray(xq.value, float), 0.0)
         if not hasattr(self, "_fix"):
-            # xp fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
-            self._mask = cp.Parameter(self.xp.shape, nonneg=True, name="fixed_mask")
-            self._fix = cp.Parameter(self.xp.shape, nonneg=True, name="fixed_instances")
+            # x fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
+            self._mask = cp.Parameter(xq.shape, nonneg=True, name="fixed_mask")
+            self._fix = cp.Parameter(xq.shape, nonneg=True, name="fixed_units")
             self._fixed_problem = cp.Problem(self.problem.objective, self.problem.constraints
-                                             + [cp.multiply(self._mask, self.xp) == self._fix])
+                                             + [cp.multiply(self._mask, xq) == self._fix])
         best, how_best = None, None
         tried: list = []
 
@@ -431,7 +437,7 @@ class CommitmentModel:
                 return None
             v = self._values()
             v["objective"] = float(self._fixed_problem.value)
-            v["xp"] = np.maximum(np.asarray(self.xp.value, float), 0.0)
+            v["xp"] = np.maximum(np.asarray(xq.value, float), 0.0)
             return v
 
         def keep(v, how):
@@ -442,17 +448,17 @@ class CommitmentModel:
         def good():
             return best is not None and (best["objective"] - lb) <= mip_rel_gap * abs(best["objective"])
 
-        ones = np.ones(self.xp.shape, bool)
+        ones = np.ones(xq.shape, bool)
         # (a) round the cumulative purchases, not each quarter's: a ladder buying 0.4 instances a quarter becomes
         # one instance every two or three quarters instead of none at all
         keep(fixed_solve(ones, np.diff(np.round(np.cumsum(x_lp, axis=0)), axis=0, prepend=0.0)),
              "rounded to the nearest instance (cumulative over the ladder)")
         # (b) a dive: fix quarter by quarter, re-solving the LP for the later quarters after each rounding
         if not good() and self.T > 1:
-            mask = np.zeros(self.xp.shape, bool)
-            xr = np.zeros(self.xp.shape)
+            mask = np.zeros(xq.shape, bool)
+            xr = np.zeros(xq.shape)
             cur = x_lp
-            cum_int = np.zeros(self.xp.shape[1])
+            cum_int = np.zeros(xq.shape[1])
             v = None
             for t in range(self.T):
                 target = np.round(cum_int + cur[t])
@@ -473,9 +479,9 @@ class CommitmentModel:
         if not proven:
             left = time_limit_s - (time.perf_counter() - t0)
             if not hasattr(self, "_mip_problem"):
-                self._xint = cp.Variable(self.xp.shape, nonneg=True, integer=True, name="x_pool_int")
+                self._xint = cp.Variable(xq.shape, nonneg=True, integer=True, name="x_units_int")
                 self._mip_problem = cp.Problem(self.problem.objective,
-                                               self.problem.constraints + [self.xp == self._xint])
+                                               self.problem.constraints + [xq == self._xint])
             st, _ = self._run(self._mip_problem, [solver], tried, max(left, 1.0), False, integer=True,
                               mip_rel_gap=mip_rel_gap, strict=False)
             if st == cp.OPTIMAL:
@@ -491,19 +497,17 @@ class CommitmentModel:
                 "No integer plan found for integer_ri=True (rounded LP plans and the MILP failed: "
                 + "; ".join(tried) + "). Set integer_ri=False, or raise time_limit_s.")
         g = gap(best)
-        x = best["x"]
-        x[:, self.market.is_pool] = np.round(x[:, self.market.is_pool])
-        best["x"] = x
+        best["x"] = np.round(best["x"])
         if proven and by_bnb:
-            notes.append(f"integer reserved-instance counts {how_best}: proven by HiGHS branch and bound within "
+            notes.append(f"{_WHOLE} {how_best}: proven by HiGHS branch and bound within "
                          f"{mip_rel_gap:.2%} of the best integer plan ({max(g, 0.0):.3%} above the LP relaxation).")
         elif proven:
-            notes.append(f"integer reserved-instance counts {how_best}: proven within {max(g, 0.0):.3%} of the best "
+            notes.append(f"{_WHOLE} {how_best}: proven within {max(g, 0.0):.3%} of the best "
                          f"integer plan (its objective is {max(g, 0.0):.3%} above the LP relaxation, a lower bound "
                          f"on every integer plan; target mip_rel_gap {mip_rel_gap:.2%}).")
         st = str(status)
         if not proven:
-            notes.append(f"integer reserved-instance counts {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
+            notes.append(f"{_WHOLE} {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
                          f"(not proven within mip_rel_gap={mip_rel_gap:.2%}).")
             if not allow_inaccurate:
                 raise NumericalSolverError(
@@ -553,6 +557,8 @@ class CommitmentModel:
 
 
 _HIGHS_QUIET = False
+#: how the notes name the integer plan
+_WHOLE = "whole units (integer reserved-instance counts, GPUs, USD/h)"
 
 
 def _quiet_highs() -> None:

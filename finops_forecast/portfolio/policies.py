@@ -172,6 +172,7 @@ def decide(policy: str, market: Market, *, history=None, future=None, scenarios=
         else:
             cand = [i for i in np.flatnonzero(ok & ~market.is_pool) if np.isfinite(market.rate[i, p])]
             if cand:
-                i = min(cand, key=lambda i: market.rate[i, p])
+                # cheapest per GPU-h [USD/GPU-h]: rate x unit price (spend plans: price 1; GPU CUDs: rate 1)
+                i = min(cand, key=lambda i: market.rate[i, p] * ins["price"].iat[i])
                 buy[i] += need * market.rate[i, p]
     return buy

@@ -123,6 +123,8 @@ class QuarterlyAnalysis:
             "quarter": self.quarter, "n_purchases": int(len(buy)),
             "commitment_usd_per_hour": float(buy["commitment_usd_per_hour"].sum()),
             "upfront_usd": float(buy["upfront_usd"].sum()), "monthly_usd": float(buy["monthly_usd"].sum()),
+            "obligation_usd": float(self.plan.obligation_usd),
+            "break_even_utilization": float(self.plan.break_even_utilization),
             "quarter_expected_cost_usd": float(q0["expected_cost_usd"]),
             "quarter_on_demand_cost_usd": float(q0["on_demand_cost_usd"]),
             "quarter_savings_usd": float(q0["on_demand_cost_usd"] - q0["expected_cost_usd"]),
@@ -147,18 +149,18 @@ class QuarterlyAnalysis:
         items = [f"{_qty(r)} {md_text(r.instrument.split(':')[0].replace('_', ' '))} on {md_text(r.scope)} "
                  f"({int(r.term_months)} months, {md_text(r.payment_option.replace('_', ' '))})"
                  for r in buy.itertuples()]
-        be = buy["break_even_month"].dropna()
         return (
             f"For **{self.quarter}**, buy **{s['n_purchases']} commitments** worth "
             f"**{s['commitment_usd_per_hour']:,.0f} USD/h** ({s['monthly_usd']:,.0f} USD a month, "
-            f"{s['upfront_usd']:,.0f} USD upfront): {'; '.join(items) or 'nothing'}. "
+            f"{s['upfront_usd']:,.0f} USD upfront), an **obligation of {s['obligation_usd']:,.0f} USD** (every fee "
+            f"still to pay over their terms, whatever the usage): {'; '.join(items) or 'nothing'}. "
+            + _signing_text(buy) +
             f"Under the forecast, the quarter's GPU bill falls from **{s['quarter_on_demand_cost_usd']:,.0f} USD** "
             f"(all on-demand) to **{s['quarter_expected_cost_usd']:,.0f} USD**, a saving of "
             f"**{s['quarter_savings_usd']:,.0f} USD** (effective savings rate "
             f"**{s['quarter_effective_savings_rate']:.1%}**); over the {s['horizon_quarters']} quarters planned, "
             f"the savings rate is {s['horizon_effective_savings_rate']:.1%}. "
-            + (_break_even_text(be) if len(be) else "")
-            + f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
+            f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
             f"is {s['cvar_usd']:,.0f} USD; commitments are expected to be {s['utilization']:.1%} used and to "
             f"cover {s['coverage']:.1%} of demand. The clouds' lookback rule would cost "
             f"{s['plan_vs_lookback_usd']:,.0f} USD more this quarter under the same forecast.")
@@ -169,18 +171,20 @@ class QuarterlyAnalysis:
                 "payment_option": "payment", "quantity": "quantity",
                 "gpu_capacity": "GPUs covered", "commitment_usd_per_hour": "commitment [USD/h]",
                 "upfront_usd": "upfront [USD]", "monthly_usd": "monthly [USD]",
+                "obligation_usd": "obligation [USD]",
                 "expected_utilization": "expected utilization", "utilization_p10": "utilization, worst 10%",
-                "break_even_month": "break-even [month]"}
+                "break_even_utilization": "break-even utilization", "walk_away_month": "pays off after [months]",
+                "payback_month": "upfront paid back [month]"}
         frame = self.purchases.sort_values("commitment_usd_per_hour", ascending=False)
         frame = frame[[c for c in cols if c in frame.columns]].rename(columns=cols)
         frame["instrument"] = frame["instrument"].str.split(":").str[0]
         frame["payment"] = frame["payment"].str.replace("_", " ")
-        frame["quantity"] = [f"{r.quantity:,.0f}" if r.unit == "instance" else f"{r.quantity:,.2f} USD/h"
-                             for r in self.purchases.sort_values("commitment_usd_per_hour",
-                                                                 ascending=False).itertuples()]
-        fmt = { "GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}",
+        frame["quantity"] = [_quantity_cell(r) for r in self.purchases.sort_values(
+            "commitment_usd_per_hour", ascending=False).itertuples()]
+        fmt = {"GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}", "obligation [USD]": "{:,.0f}",
                "upfront [USD]": "{:,.0f}", "monthly [USD]": "{:,.0f}", "expected utilization": "{:.0%}",
-               "utilization, worst 10%": "{:.0%}", "break-even [month]": "{:.1f}"}
+               "utilization, worst 10%": "{:.0%}", "break-even utilization": "{:.0%}",
+               "pays off after [months]": "{:.1f}", "upfront paid back [month]": "{:.0f}"}
         return safe_style(frame, fmt)
 
     def comparison_table(self):
@@ -193,6 +197,34 @@ class QuarterlyAnalysis:
                "cost, 95th percentile [USD]": "{:,.0f}", "savings [USD]": "{:,.0f}",
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
         return safe_style(self.comparison.rename(columns=names), fmt)
+
+    def ladder_text(self) -> str:
+        """Signing the plan at once versus a ladder of monthly rungs toward it (Markdown)."""
+        lc = self.plan.ladder_comparison
+        if lc is None or len(lc) < 2:
+            return "No ladder comparison for this plan."
+        opt, lad = lc.iloc[0], lc.iloc[1]
+        diff = float(lad["expected_cost_usd"] - opt["expected_cost_usd"])
+        return (f"Signed at once, this quarter's purchases commit **{opt['obligation_now_usd']:,.0f} USD** on one "
+                f"day and {opt['largest_expiry_share']:.0%} of the plan's commitments expire in a single month. "
+                f"A ladder that buys a twelfth of the same target every month signs "
+                f"**{lad['obligation_now_usd']:,.0f} USD** in its first month and lets at most "
+                f"{lad['largest_expiry_share']:.0%} expire in any month; under the same forecast it is expected to "
+                f"cost **{abs(diff):,.0f} USD {'more' if diff >= 0 else 'less'}** over the "
+                f"{len(self.plan.quarters)} quarters (on the optimizer's compressed forecast rows), the price of "
+                f"that flexibility. Fees the plan's purchases owe after the horizon: "
+                f"{self.plan.fees_after_horizon_usd:,.0f} USD (not in the horizon's expected cost).")
+
+    def ladder_table(self):
+        """The plan and the ladder policy side by side (a Styler)."""
+        names = {"policy": "policy", "expected_cost_usd": "expected cost [USD]", "cvar_usd": "CVaR [USD]",
+                 "obligation_now_usd": "signed in the first month [USD]",
+                 "first_quarter_usd_per_hour": "held in the first quarter [USD/h]",
+                 "largest_expiry_share": "largest share expiring in one month"}
+        fmt = {"expected cost [USD]": "{:,.0f}", "CVaR [USD]": "{:,.0f}", "signed in the first month [USD]": "{:,.0f}",
+               "held in the first quarter [USD/h]": "{:,.0f}", "largest share expiring in one month": "{:.0%}"}
+        return safe_style(self.plan.ladder_comparison.rename(columns=names), fmt)
+
 
     def track_record(self):
         """Replay the method on the last ``params.track_record_weeks`` weeks of usage (computed once).
@@ -366,16 +398,38 @@ def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: Repor
     return Beside(track_record, recent, catalog, params, workers=workers)
 
 
-def _break_even_text(months: pd.Series) -> str:
-    lo, hi = months.min(), months.max()
-    span = f"{lo:.0f} month{'s' if lo != 1 else ''}" if round(lo) == round(hi) else f"{lo:.0f} to {hi:.0f} months"
-    return f"The purchases break even after {span}. "
+def _signing_text(buy: pd.DataFrame) -> str:
+    """What the lines need to pay off: their break-even utilizations and walk-away months (Markdown)."""
+    if buy.empty:
+        return ""
+    be = buy["break_even_utilization"].dropna()
+    walk = buy["walk_away_month"]
+    text = ""
+    if len(be):
+        text += (f"Each line loses money against on demand below its break-even utilization, "
+                 f"{be.min():.0%} to {be.max():.0%} at today's prices. ")
+    if walk.notna().any():
+        text += (f"At their expected utilization the lines pay for their whole term after "
+                 f"{walk.min():.0f} to {walk.max():.0f} months of use")
+        never = int(walk.isna().sum())
+        text += (f"; {never} line{'s' if never != 1 else ''} would not within {'their' if never != 1 else 'its'} "
+                 f"term. " if never else ". ")
+    return text
+
+
+def _quantity_cell(r) -> str:
+    """The quantity as bought: whole instances, GPUs or USD/h (fractional only with integer_units=False)."""
+    whole = float(r.quantity).is_integer()
+    num = f"{r.quantity:,.0f}" if whole else f"{r.quantity:,.2f}"
+    return num if r.unit == "instance" else f"{num} {r.unit}"
 
 
 def _qty(r) -> str:
     if r.unit == "instance":
         return f"{r.quantity:,.0f} x"
-    return f"{r.quantity:,.2f} USD/h of"
+    if r.unit == "GPU":
+        return f"{r.quantity:,.0f} GPUs of"
+    return f"{r.quantity:,.0f} USD/h of"
 
 
 def load_inventory(path: str) -> pd.DataFrame:
@@ -507,7 +561,8 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     scen = Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:])
     config = PortfolioConfig(quarters=params.quarters, terms_months=tuple(params.term_list()),
                              risk_lambda=params.risk_lambda, alpha=params.cvar_alpha,
-                             upfront_budget_usd=params.budget_usd or None,
+                             upfront_budget_usd=params.budget_usd or None, integer_ri=params.integer_units,
+                             payment_options=tuple(params.payment_list()), cost_of_capital=params.cost_of_capital,
                              frontier_lambdas=(0.0, 0.5, 1.0, 2.0, 4.0),
                              curve_factors=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0))
     plan = optimize(scen, catalog, inventory, config)

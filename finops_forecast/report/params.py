@@ -16,6 +16,7 @@ import pandas as pd
 
 from finops_forecast.errors import FinopsError, suggest
 from finops_forecast.notebook_params import NotebookParams, param
+from finops_forecast.pricing.schema import PAYMENT_OPTIONS
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -88,6 +89,15 @@ class ReportParams(NotebookParams):
     track_record_weeks : int
         Weeks of recent usage on which the forecast-driven rule and the clouds' lookback rule are replayed
         (a rolling backtest, one decision a week), 0-26; 0 skips the section.
+    integer_units : bool
+        Whole units (True, the default): reserved instances and reservations in instances, GCP resource CUDs in
+        GPUs, spend plans in whole USD/h, so every line can be bought as written; False for fractional
+        quantities (exploration).
+    payment_options : str
+        Payment options the optimizer may choose, comma-separated: no_upfront, partial_upfront, all_upfront.
+    cost_of_capital : float
+        Annual rate at which upfront payments are discounted against monthly ones when payment options are
+        compared (their equivalent hourly rate) [1/year], 0-1, default 0.08.
     workers : int
         Processes the report may use, 1-2: with 2 the track record runs on a Dask worker process beside the
         plan's forecast and optimization (about 10 s less on two cores, the same numbers); 1 runs it in the
@@ -125,6 +135,12 @@ class ReportParams(NotebookParams):
     history_days: int = param(120, "days of history shown in the demand charts")
     track_record_weeks: int = param(8, "weeks of recent usage on which the forecast and the clouds' lookback rule "
                                        "are replayed, one purchase a week, 0-26; 0 skips the track record")
+    integer_units: bool = param(True, "whole units (instances, GPUs, whole USD/h) as bought; False for "
+                                      "fractional quantities (exploration)")
+    payment_options: str = param("no_upfront", "payment options the optimizer may choose, comma-separated: "
+                                               "no_upfront, partial_upfront, all_upfront")
+    cost_of_capital: float = param(0.08, "annual rate discounting upfront against monthly payments when payment "
+                                         "options are compared [1/year], 0-1")
     workers: int = param(2, "processes the report may use, 1-2: with 2 the track record is replayed on a Dask "
                             "worker beside the plan's computation; 1 computes everything in this process")
     output_dir: str = param(".", "folder for recommendations.csv and plan.json")
@@ -161,6 +177,9 @@ class ReportParams(NotebookParams):
             ("n_paths", 10 <= self.n_paths <= 5000, "must be between 10 and 5000"),
             ("history_days", self.history_days >= 7, "must be >= 7"),
             ("track_record_weeks", 0 <= self.track_record_weeks <= 26, "must be between 0 and 26 (0 skips it)"),
+            ("payment_options", bool(self.payment_list()) and set(self.payment_list()) <= set(PAYMENT_OPTIONS),
+             f"must list some of {list(PAYMENT_OPTIONS)}, comma-separated"),
+            ("cost_of_capital", 0 <= self.cost_of_capital <= 1, "must be an annual rate in [0, 1], e.g. 0.08"),
             ("workers", 1 <= self.workers <= 2, "must be 1 (everything in this process) or 2 (the track record on "
                                                  "a Dask worker beside it)"),
         ]
@@ -197,6 +216,9 @@ class ReportParams(NotebookParams):
             return [int(t) for t in str(self.terms).split(",") if t.strip()]
         except ValueError:
             return []
+
+    def payment_list(self) -> list[str]:
+        return [p.strip() for p in str(self.payment_options).split(",") if p.strip()]
 
     def pricing_files(self) -> list[str]:
         return [p.strip() for p in self.pricing.split(",") if p.strip()]

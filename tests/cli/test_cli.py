@@ -76,7 +76,7 @@ def test_optimize_command_integer_plan_with_clean_stdout(tmp_path):
     stdout (HiGHS prints one per process unless silenced)."""
     out = tmp_path / "plan.json"
     proc = subprocess.run([sys.executable, "-m", "finops_forecast.cli", "optimize", "--sample", "--n-paths", "10",
-                           "--quarters", "2", "--horizon", "720", "--integer-ri", "--json", str(out)],
+                           "--quarters", "2", "--horizon", "720", "--integer-units", "--json", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "Running HiGHS" not in proc.stdout and "Copyright" not in proc.stdout

@@ -93,6 +93,18 @@ CASES = [
     ("optimize", ["{usage}", "--csv", "{folder}"]),
     ("optimize", ["{missing}"]),
     ("optimize", ["{empty}"]),
+    # whatif
+    ("whatif", ["{usage}"]),
+    ("whatif", ["{usage}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront"]),
+    ("whatif", ["{usage}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=-3"]),
+    ("whatif", ["{usage}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=nan"]),
+    ("whatif", ["{missing}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=4"]),
+    ("whatif", ["{usage}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=4", "--pricing",
+                "{empty}"]),
+    ("whatif", ["{usage}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=4", "--inventory",
+                "{folder}"]),
+    ("whatif", ["{usage}", "--buy", "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=4",
+                "--cost-of-capital", "nan"]),
     # backtest
     ("backtest", ["{missing}"]),
     ("backtest", ["{folder}"]),

@@ -47,7 +47,9 @@ def test_plan_on_bundled_catalog(plan):
     assert 0 <= plan.coverage <= 1 and 0 <= plan.utilization <= 1
     assert plan.cvar_usd >= plan.expected_cost_usd
     u = now["expected_utilization"]
-    assert ((u >= 0) & (u <= 1 + 1e-9)).all() and (now["utilization_p10"] <= u + 1e-9).all()
+    # (the 10th percentile may exceed the mean when a few paths use a line much less: left-skewed)
+    p10 = now["utilization_p10"]
+    assert ((u >= 0) & (u <= 1 + 1e-9)).all() and ((p10 >= 0) & (p10 <= 1 + 1e-9)).all()
     # compression error on the bundled-catalog plan: compressed promise vs billed on every path and hour
     assert plan.model_cost_usd == pytest.approx(plan.expected_cost_usd, rel=0.02)
     # the recommendation is the best point of its own savings curve (expected cost + lambda x CVaR)
