@@ -7,7 +7,7 @@ each instrument each quarter, above what is owned), so the comparison isolates *
 
 The ladder is decided on a monthly grid and billed on the plan's quarterly grid: a quarter holds the mean of its
 three months (pro rata, as owned commitments that expire mid-quarter are). Both the plan and the ladder are
-billed by the billing engine on the same compressed forecast rows (:func:`~finops_forecast.portfolio.api.
+billed by the billing engine on the same compressed forecast rows (:func:`~finops_forecast.portfolio.billing.
 bill_rows`), so the comparison costs no new pass over every path and hour.
 """
 from __future__ import annotations
