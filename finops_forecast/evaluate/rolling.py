@@ -160,6 +160,16 @@ class BacktestSettings:
         selection (made from the history before it, so there is no look-ahead) refits the models chosen then on
         its own history and reuses their interval scales: the paths' levels and widths still follow the new
         history, at about a thirteenth of the work (the quarterly report's track record selects once).
+    calibration : {None, "spread"}
+        Decision calibration of the forecast candidates' paths (:class:`_Selector`, docs/backtest.md). None
+        (default): the paths as forecast. ``"spread"``: at each decision the paths' spread around their hourly
+        median is scaled by the factor of ``calibration_grid`` that would have billed least over the earlier
+        completed windows (the origins the selection scores), with the same engine.
+    calibration_grid : tuple of float
+        Spread scales tried (0: every path is the median path; 1: the paths as forecast) [-].
+    calibration_penalty : float
+        Smoothness of the calibration: moving the scale by 1 from the previous origin's scale must save more than
+        this share of the previous scale's cost over the scored windows (>= 0) [-].
     """
 
     policies: tuple = POLICIES
@@ -185,6 +195,9 @@ class BacktestSettings:
     select_max_history: int | None = 2160
     max_windows: int | None = None
     reselect_every: int | None = None
+    calibration: str | None = None
+    calibration_grid: tuple = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+    calibration_penalty: float = 0.002
 
     def __post_init__(self):
         pol = tuple(self.policies)
@@ -230,6 +243,16 @@ class BacktestSettings:
                                     f"window can be scored, got {self.select_max_history} h.")
         if self.reselect_every is not None:
             object.__setattr__(self, "reselect_every", parse_hours(self.reselect_every, "reselect_every"))
+        if self.calibration not in (None, "spread"):
+            raise unknown_name("calibration", self.calibration, ("spread",))
+        grid = tuple(float(k) for k in self.calibration_grid)
+        if not grid or any(not math.isfinite(k) or k < 0 for k in grid):
+            raise EvaluateError(f"calibration_grid must hold spread scales >= 0 such as (0.5, 1.0), got "
+                                f"{self.calibration_grid!r}.")
+        object.__setattr__(self, "calibration_grid", tuple(sorted(set(grid))))
+        if not self.calibration_penalty >= 0:
+            raise EvaluateError(f"calibration_penalty must be >= 0 (0: no smoothing), got "
+                                f"{self.calibration_penalty!r}.")
         if self.max_windows is not None and int(self.max_windows) < 1:
             raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
 
@@ -456,6 +479,8 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
                 kw["future"] = D[t:t + H]
             elif p == "forecast":
                 chosen, rec = selector.choose(t)
+                if s.calibration is not None and chosen != "lookback":
+                    rec = dict(rec, spread_scale=selector.scale(chosen, t))
                 choices.append(dict(window=w, start=ts[t].isoformat(), chosen=chosen, **rec))
                 q = selector.decide(chosen, t, H, held=h_now, seed=int(s.seed) + w)
             elif p == "lookback":
@@ -554,6 +579,8 @@ class _Selector:
         self._decide, self._bill = decide, bill
         self.cost = {}  # (candidate, origin) -> USD billed on [origin, origin + term)
         self.selections = {}  # models -> (hour of the selection, its selection frame)
+        self.grid_costs = {}  # (candidate, origin) -> {spread scale: USD billed on [origin, origin + term)}
+        self.scales = {}  # (candidate, hour) -> spread scale applied to paths forecast at that hour
 
     def origins(self, t: int) -> list:
         s = self.s
@@ -567,6 +594,14 @@ class _Selector:
         if cand == "lookback":
             return self._decide("lookback", self.market, history=self.D[:t], lookback_hours=s.lookback, held=held,
                                 config=self.cfg)
+        paths = self.paths(cand, t, H, seed)
+        if s.calibration is not None:
+            paths = spread_paths(paths, self.scale(cand, t))
+        return self._decide("forecast", self.market, scenarios=paths, held=held, config=self.cfg)
+
+    def paths(self, cand: str, t: int, H: int, seed: int) -> np.ndarray:
+        """Forecast paths (N, H, S) of candidate ``cand`` from the usage before hour ``t``."""
+        s = self.s
         models = s.models if cand == "forecast" else cand
         reuse = None
         if s.reselect_every is not None and models in self.selections:
@@ -576,16 +611,53 @@ class _Selector:
         paths, sel = _forecast_paths(self.usage, self.ts[t], H, self.series_names, s, seed, models, reuse)
         if reuse is None:
             self.selections[models] = (t, sel)
-        return self._decide("forecast", self.market, scenarios=paths, held=held, config=self.cfg)
+        return paths
+
+    def _bill_window(self, q, o: int) -> float:
+        """Cost of holding ``q`` through ``[o, o + term)`` on the realized demand [USD]."""
+        H = self.s.term
+        q = np.maximum(np.asarray(q, float), 0.0)
+        q[q < 1e-9] = 0.0
+        return float(self._bill(self.D[o:o + H], self.market, np.broadcast_to(q, (H, len(q)))).cost.sum())
+
+    def grid_cost(self, cand: str, o: int) -> dict:
+        """Cost billed on ``[o, o + term)`` by the purchase decided at ``o`` from the paths with each spread
+        scale of ``calibration_grid`` [USD] (computed once per origin)."""
+        key = (cand, o)
+        if key not in self.grid_costs:
+            paths = self.paths(cand, o, self.s.term, int(self.s.seed) + o)
+            self.grid_costs[key] = {k: self._bill_window(self._decide(
+                "forecast", self.market, scenarios=spread_paths(paths, k), config=self.cfg), o)
+                for k in self.s.calibration_grid}
+        return self.grid_costs[key]
+
+    def scale(self, cand: str, t: int) -> float:
+        """The spread scale applied at hour ``t`` (decision calibration, from windows that ended by ``t``).
+
+        Walks the origin lattice ``t - j * select_every`` upwards from its first origin with history: at each
+        point the scale is the grid value with the least cost summed over that point's scored origins plus
+        ``calibration_penalty`` x the previous point's cost x the move from the previous point's scale; the
+        first point (no scored window) keeps 1 (the paths as forecast).
+        """
+        s = self.s
+        if (cand, t) in self.scales:
+            return self.scales[(cand, t)]
+        first = t - ((t - s.select_min_history) // s.select_every) * s.select_every
+        prev = min(s.calibration_grid, key=lambda k: abs(k - 1.0))
+        for u in range(max(first, 0), t + 1, s.select_every):
+            if (cand, u) not in self.scales:
+                self.scales[(cand, u)] = choose_scale([self.grid_cost(cand, o) for o in self.origins(u)], prev,
+                                                      s.calibration_penalty)
+            prev = self.scales[(cand, u)]
+        return self.scales[(cand, t)]
 
     def score(self, cand: str, o: int) -> float:
         key = (cand, o)
         if key not in self.cost:
-            H = self.s.term
-            q = np.maximum(np.asarray(self.decide(cand, o, H, seed=int(self.s.seed) + o), float), 0.0)
-            q[q < 1e-9] = 0.0
-            b = self._bill(self.D[o:o + H], self.market, np.broadcast_to(q, (H, len(q))))
-            self.cost[key] = float(b.cost.sum())
+            if cand != "lookback" and self.s.calibration is not None:
+                self.cost[key] = self.grid_cost(cand, o)[self.scale(cand, o)]
+            else:
+                self.cost[key] = self._bill_window(self.decide(cand, o, self.s.term, seed=int(self.s.seed) + o), o)
         return self.cost[key]
 
     def choose(self, t: int) -> tuple[str, dict]:
@@ -611,6 +683,53 @@ class _Selector:
                 chosen = c
                 break
         return chosen, rec
+
+
+def spread_paths(paths: np.ndarray, scale: float) -> np.ndarray:
+    """Paths with their spread around the hourly median scaled, clipped at 0.
+
+    Parameters
+    ----------
+    paths : ndarray (N, H, S)
+        Sample paths [GPU-h per hour].
+    scale : float
+        Factor on each path's distance to the median of the paths in the same hour and series (0: all paths
+        are the median path; 1: unchanged) [-].
+
+    Returns
+    -------
+    ndarray (N, H, S) [GPU-h per hour]
+    """
+    if scale == 1.0:
+        return paths
+    med = np.median(paths, axis=0, keepdims=True)
+    return np.maximum(med + scale * (paths - med), 0.0)
+
+
+def choose_scale(grid_costs: list, prev: float, penalty: float) -> float:
+    """The spread scale with the least past billed cost, moving smoothly from ``prev``.
+
+    Parameters
+    ----------
+    grid_costs : list of dict
+        Per scored origin, ``{scale: USD billed}`` of every scale of the grid.
+    prev : float
+        Scale applied at the previous origin [-].
+    penalty : float
+        Cost of a move, as a share of ``prev``'s total cost per unit of scale [-].
+
+    Returns
+    -------
+    float
+        ``prev`` when there is no scored origin, else the grid scale minimizing ``total(k) + penalty *
+        total(prev) * |k - prev|`` (``total(prev)``: the nearest grid scale's total when ``prev`` is off the grid).
+    """
+    if not grid_costs:
+        return prev
+    grid = sorted(grid_costs[0])
+    total = {k: float(sum(c[k] for c in grid_costs)) for k in grid}
+    ref = total[min(grid, key=lambda k: abs(k - prev))]
+    return min(grid, key=lambda k: (total[k] + penalty * ref * abs(k - prev), abs(k - prev)))
 
 
 def cheaper_p_value(diff, n_eff: float | None = None) -> float:
