@@ -45,6 +45,7 @@ import pandas as pd
 
 from finops_forecast.constants import POOL_KEYS, SERIES_KEYS
 from finops_forecast.errors import FinopsError, unknown_name
+from finops_forecast.portfolio.policies import POLICIES  # the registry's names, in report order
 
 __all__ = [
     "POLICIES",
@@ -56,7 +57,6 @@ __all__ = [
     "parse_hours",
 ]
 
-POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
 
 
 class EvaluateError(FinopsError):
@@ -404,7 +404,7 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     from finops_forecast.portfolio.billing import bill
     from finops_forecast.portfolio.config import PortfolioConfig
     from finops_forecast.portfolio.instruments import SpotSettings, build_market
-    from finops_forecast.portfolio.policies import decide
+    from finops_forecast.portfolio.policies import decide, get_policy
     from finops_forecast.pricing import check_pools
     from finops_forecast.usage.schema import validate_usage
 
@@ -467,6 +467,7 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     purchases, seconds = [], {p: 0.0 for p in run}
     series_names = [tuple(k) for k in keys.itertuples(index=False)]
     selector = _Selector(usage, D, ts, series_names, market, cfg, s, decide, bill)
+    rules = {p: get_policy(p, lookback_hours=s.lookback, stable_hours=s.stable) for p in run if p != "forecast"}
     choices = []  # the forecast policy's rule per decision and the scores it was chosen on
     for w, t in enumerate(starts):
         H = min(s.term, T - t)
@@ -474,21 +475,15 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
         for p in run:
             t0 = time.perf_counter()
             h_now = held[p][t:t + H].mean(axis=0)  # earlier purchases, pro rata over the horizon
-            kw = dict(held=h_now, config=cfg)
-            if p == "hindsight":
-                kw["future"] = D[t:t + H]
-            elif p == "forecast":
+            if p == "forecast":
                 chosen, rec = selector.choose(t)
                 if s.calibration is not None and chosen != "lookback":
                     rec = dict(rec, spread_scale=selector.scale(chosen, t))
                 choices.append(dict(window=w, start=ts[t].isoformat(), chosen=chosen, **rec))
                 q = selector.decide(chosen, t, H, held=h_now, seed=int(s.seed) + w)
-            elif p == "lookback":
-                kw.update(history=hist, lookback_hours=s.lookback)
-            elif p == "stable":
-                kw.update(history=hist, stable_hours=s.stable)
-            if p != "forecast":
-                q = decide(p, market, **kw)
+            else:  # each rule is handed only what it may see: the history, or (hindsight) the window itself
+                view = {"history": hist, "future": D[t:t + H]}
+                q = rules[p].decide(market, held=h_now, config=cfg, **{k: view[k] for k in rules[p].sees})
             q = np.maximum(np.asarray(q, float), 0.0)
             q[q < 1e-9] = 0.0
             held[p][t:t + s.term] += q  # numpy slicing cuts at the end of the trace
