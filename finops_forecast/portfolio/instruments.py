@@ -63,11 +63,16 @@ class SpotSettings:
         Largest share of a pool's hourly demand that spot may serve, in [0, 1] (GPU spot capacity is scarce).
     rework : dict
         Expected rework share per class, used only when the pricing package gives no spot effective cost.
+    job_nodes : dict
+        Typical job size per series, ``(provider, region, instance_type, workload_class) -> instances`` that
+        fail together (from job records when known); a series not listed uses its class profile's size
+        (:data:`finops_forecast.pricing.spot.SPOT_PROFILES`). Rework grows with it.
     """
 
     classes: tuple = ("training", "experimentation")
     cap: float = 0.5
     rework: dict = field(default_factory=lambda: dict(DEFAULT_SPOT_REWORK))
+    job_nodes: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -238,7 +243,8 @@ class Market:
         return ids.index(instrument_id)
 
 
-def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> tuple[float, bool]:
+def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings, nodes: int | None = None
+                    ) -> tuple[float, bool]:
     """Spot effective rate [USD/GPU-h] for a class and whether it rests on an assumption.
 
     Uses :func:`finops_forecast.pricing.spot_effective_cost` (spot x (1 + expected rework) for the class's
@@ -253,7 +259,7 @@ def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> 
     if interruption is not None:
         from finops_forecast.pricing.spot import spot_effective_cost
 
-        return float(spot_effective_cost(base, interruption, workload_class)), False
+        return float(spot_effective_cost(base, interruption, workload_class, nodes=nodes)), False
     return base * (1.0 + float(spot.rework.get(workload_class, 0.0))), True
 
 
@@ -345,7 +351,8 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
         key = (s.provider, s.region, s.instance_type)
         r = np.nan
         if s.workload_class in spot.classes and spot.cap > 0 and key in spot_rows.index:
-            r, assumed = _spot_effective(spot_rows.loc[[key]].iloc[0], s.workload_class, spot)
+            r, assumed = _spot_effective(spot_rows.loc[[key]].iloc[0], s.workload_class, spot,
+                                         spot.job_nodes.get(key + (s.workload_class,)))
             sassumed |= assumed
             if r >= pools["od_rate"].iat[pool_index[key]]:
                 r = np.nan  # spot not cheaper than on demand once rework is counted: never used

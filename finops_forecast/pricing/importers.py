@@ -389,7 +389,9 @@ def spot_rows_from_advisor(advisor: pd.DataFrame, on_demand: pd.DataFrame, *, ef
     -------
     pandas.DataFrame
         Validated spot rows with ``spot_savings_pct``, ``interruption_label``, ``interruption_max_pct``;
-        advisor rows without an on-demand rate are left out.
+        advisor rows without an on-demand rate are left out, and so are rows whose saving is <= 0 (spot at or
+        above on-demand: no spot discount, so not spot-eligible); ``attrs["dropped_spot"]`` lists the latter as
+        (region, instance_type).
     """
     od = on_demand[on_demand["pricing_model"] == "on_demand"]
     m = advisor.merge(od[["region", "instance_type", "provider", "gpu_type", "gpu_count", "usd_per_hour",
@@ -404,8 +406,14 @@ def spot_rows_from_advisor(advisor: pd.DataFrame, on_demand: pd.DataFrame, *, ef
         + m["usd_per_hour"].map("{:g}".format) + " (" + m["source"] + ")",
         is_assumption=False, spot_savings_pct=m["savings_pct"], interruption_label=m["interruption_label"],
         interruption_max_pct=m["interruption_max_pct"]))
-    out = out[out["usd_per_hour"] > 0]
-    return validate_catalog(out.reset_index(drop=True), source=source)
+    # a saving <= 0 means spot at or above the on-demand price: no spot discount in the source, so the pool is
+    # not spot-eligible (the rows are left out and listed in attrs["dropped_spot"], never replaced by a ratio)
+    no_discount = (m["savings_pct"] <= 0).to_numpy()
+    dropped = list(zip(out["region"][no_discount], out["instance_type"][no_discount]))
+    out = out[~no_discount & (out["usd_per_hour"] > 0)]
+    res = validate_catalog(out.reset_index(drop=True), source=source)
+    res.attrs["dropped_spot"] = dropped
+    return res
 
 
 # ---------------------------------------------------------------------------------------------------- CSV template

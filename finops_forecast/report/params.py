@@ -102,6 +102,13 @@ class ReportParams(NotebookParams):
         Processes the report may use, 1-2: with 2 the track record runs on a Dask worker process beside the
         plan's forecast and optimization (about 10 s less on two cores, the same numbers); 1 runs it in the
         notebook's process.
+    capacity_pricing : str
+        Capacity products file (full rows or neocloud contracts: term_weeks, usd_per_gpu_hour), added to the
+        bundled ``pricing/capacity_products.csv``; ``""`` for the bundled ones only.
+    capacity_delay_days : float
+        Days a planned run waits when its on-demand or spot capacity is not there [d], >= 0.
+    capacity_delay_cost_usd_per_day : float
+        Cost of one day of delay [USD/d], >= 0; 0 means the run's own on-demand cost per day.
     output_dir : str
         Folder the notebook writes ``recommendations.csv`` and ``plan.json`` into ("." = beside the notebook).
     """
@@ -143,6 +150,11 @@ class ReportParams(NotebookParams):
                                          "options are compared [1/year], 0-1")
     workers: int = param(2, "processes the report may use, 1-2: with 2 the track record is replayed on a Dask "
                             "worker beside the plan's computation; 1 computes everything in this process")
+    capacity_pricing: str = param("", "capacity products file (Capacity Block quotes, neocloud reserved contracts in "
+                                      "weeks), added to the bundled ones; empty for the bundled ones only")
+    capacity_delay_days: float = param(7.0, "days a planned run waits when on-demand or spot capacity is not there")
+    capacity_delay_cost_usd_per_day: float = param(0.0, "cost of a day of delay of a planned run [USD]; 0 for the "
+                                                        "run's own on-demand cost per day")
     output_dir: str = param(".", "folder for recommendations.csv and plan.json")
 
     def validate(self) -> None:
@@ -180,6 +192,9 @@ class ReportParams(NotebookParams):
             ("payment_options", bool(self.payment_list()) and set(self.payment_list()) <= set(PAYMENT_OPTIONS),
              f"must list some of {list(PAYMENT_OPTIONS)}, comma-separated"),
             ("cost_of_capital", 0 <= self.cost_of_capital <= 1, "must be an annual rate in [0, 1], e.g. 0.08"),
+            ("capacity_delay_days", self.capacity_delay_days >= 0, "must be >= 0 [days]"),
+            ("capacity_delay_cost_usd_per_day", self.capacity_delay_cost_usd_per_day >= 0,
+             "must be >= 0 [USD per day] (0 = the run's on-demand cost per day)"),
             ("workers", 1 <= self.workers <= 2, "must be 1 (everything in this process) or 2 (the track record on "
                                                  "a Dask worker beside it)"),
         ]
@@ -193,8 +208,10 @@ class ReportParams(NotebookParams):
 
         fixes = {"commitments": "Give an inventory CSV or FOCUS export, or '' for none.",
                  "pricing": "Give a price CSV, or leave it empty to use the bundled catalog.",
-                 "planned_runs": "Give a CSV of planned runs, '' for none or 'sample'."}
-        files = [("commitments", self.commitments)] + [("pricing", p) for p in self.pricing_files()]
+                 "planned_runs": "Give a CSV of planned runs, '' for none or 'sample'.",
+                 "capacity_pricing": "Give a capacity products CSV, or '' for the bundled ones only."}
+        files = [("commitments", self.commitments), ("capacity_pricing", self.capacity_pricing)] + [
+            ("pricing", p) for p in self.pricing_files()]
         if self.planned_runs != "sample":
             files.append(("planned_runs", self.planned_runs))
         for name, value in files:
