@@ -78,6 +78,9 @@ class QuarterlyAnalysis:
     catalog : pandas.DataFrame
         The pricing catalog the analysis used.
     notes : list of str
+    capacity : (DataFrame, DataFrame) or None
+        How each planned run is held (:func:`finops_forecast.portfolio.capacity.decide_capacity`: decisions and
+        every option), None without planned runs.
     """
 
     params: ReportParams
@@ -94,6 +97,7 @@ class QuarterlyAnalysis:
     instrument_prices: pd.Series = field(default_factory=pd.Series)
     catalog: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notes: list[str] = field(default_factory=list)
+    capacity: tuple | None = None
     _track: object = field(default=None, repr=False)
 
     @property
@@ -140,7 +144,19 @@ class QuarterlyAnalysis:
             "plan_vs_lookback_usd": float(fc.loc["cloud lookback rule", "expected_cost_usd"]
                                           - fc.loc["this plan", "expected_cost_usd"]),
             "status": str(self.plan.status), "solver": str(self.plan.solver),
+            "capacity_purchases": int(len(self.capacity_purchases)),
+            "capacity_obligation_usd": float(self.capacity_purchases["obligation_usd"].sum()),
+            "total_obligation_usd": float(self.plan.obligation_usd
+                                          + self.capacity_purchases["obligation_usd"].sum()),
         }
+
+    @property
+    def capacity_purchases(self) -> pd.DataFrame:
+        """Capacity bought for planned runs (capacity blocks, calendar or capacity reservations) as purchase lines:
+        the recommendation's columns where they apply, plus the window the capacity is held."""
+        from finops_forecast.report.capacity_section import capacity_purchase_lines
+
+        return capacity_purchase_lines(None if self.capacity is None else self.capacity[0])
 
     def recommendation_text(self) -> str:
         """The recommendation in one paragraph (Markdown)."""
@@ -154,7 +170,7 @@ class QuarterlyAnalysis:
             f"**{s['commitment_usd_per_hour']:,.0f} USD/h** ({s['monthly_usd']:,.0f} USD a month, "
             f"{s['upfront_usd']:,.0f} USD upfront), an **obligation of {s['obligation_usd']:,.0f} USD** (every fee "
             f"still to pay over their terms, whatever the usage): {'; '.join(items) or 'nothing'}. "
-            + _signing_text(buy) +
+            + _signing_text(buy) + _capacity_text(self.capacity_purchases) +
             f"Under the forecast, the quarter's GPU bill falls from **{s['quarter_on_demand_cost_usd']:,.0f} USD** "
             f"(all on-demand) to **{s['quarter_expected_cost_usd']:,.0f} USD**, a saving of "
             f"**{s['quarter_savings_usd']:,.0f} USD** (effective savings rate "
@@ -339,11 +355,14 @@ class QuarterlyAnalysis:
         """Write ``recommendations.csv`` (this quarter's purchases) and ``plan.json`` into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        csv = write_frame(self.purchases, folder / "recommendations.csv")
+        lines = self.purchases if self.capacity_purchases.empty else pd.concat(
+            [self.purchases, self.capacity_purchases], ignore_index=True)
+        csv = write_frame(lines, folder / "recommendations.csv")
         plan = atomic_write_text(folder / "plan.json", json.dumps({
             "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "parameters": self.params.to_dict(), "summary": self.summary, "plan": self.plan.to_dict(),
             "comparison": json.loads(self.comparison.to_json(orient="records")),
+            "capacity": json.loads(self.capacity_purchases.to_json(orient="records", date_format="iso")),
             "notes": self.notes}, indent=2, default=str))
         return [csv, plan]
 
@@ -396,6 +415,38 @@ def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: Repor
     days = 7 * int(params.track_record_weeks) + max(TRACK_WARMUP_DAYS, int(params.lookback_days))
     recent = usage.loc[usage["ts"] >= end - pd.Timedelta(days=days), [c for c in cols if c in usage.columns]]
     return Beside(track_record, recent, catalog, params, workers=workers)
+
+
+def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):
+    """The scenarios less the GPU-hours that prepaid capacity holds (inside each run's window), clipped at 0.
+
+    Computed per slice of hours when the optimizer asks for it, so no second copy of the paths is made.
+    """
+    from finops_forecast.portfolio import Scenarios
+    from finops_forecast.portfolio.capacity import held_run_hours
+
+    if decisions is None or decisions.empty:
+        return scen
+    held = held_run_hours(decisions, scen.keys, scen.ds)
+    if not held.any():
+        return scen
+    paths = scen.paths
+
+    def net(a: int, b: int) -> np.ndarray:
+        return np.maximum(paths[:, :, a:b] - held[:, None, a:b], 0.0)
+
+    return Scenarios(keys=scen.keys, ds=scen.ds, generator=net, n_paths=paths.shape[1])
+
+
+def _capacity_text(lines: pd.DataFrame) -> str:
+    """The capacity bought for planned runs, in one sentence (Markdown); empty when none."""
+    if lines.empty:
+        return ""
+    items = [f"{r.quantity:,.0f} x {md_text(r.instance_type if hasattr(r, 'instance_type') else r.scope)} on "
+             f"{md_text(r.family.replace('_', ' '))} for {md_text(r.run)} ({r.window_start:%Y-%m-%d} to "
+             f"{r.window_end:%Y-%m-%d}, {r.obligation_usd:,.0f} USD)" for r in lines.itertuples()]
+    return (f"For the planned runs, also hold capacity: {'; '.join(items)}; their GPU-hours are paid by it and "
+            f"left out of the commitments' demand (section \"Capacity for planned runs\"). ")
 
 
 def _signing_text(buy: pd.DataFrame) -> str:
@@ -547,18 +598,19 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     history = decompose(usage)
     horizon_end = start + pd.DateOffset(months=3 * params.quarters)
     horizon = int((horizon_end - last) / pd.Timedelta(hours=1)) - 1
-    planned = None
-    if params.planned_runs == "sample":
-        from finops_forecast.usage.sample import sample_planned_runs
-        planned = sample_planned_runs() if params.usage == "sample" else None
-    elif params.planned_runs:
-        planned = pd.read_csv(params.planned_runs, parse_dates=["start"])
+    from finops_forecast.report.capacity_section import decide_report_capacity, report_planned_runs
+
+    planned = report_planned_runs(params)
     # total demand only: the optimizer consumes total paths, which are the same with or without a baseline
     # forecast beside them (the history chart shows the baseline/burst split of the realized usage)
     fc = forecast(usage, horizon, models=params.forecast_model, n_paths=params.n_paths, seed=params.seed,
                   planned_runs=planned, progress=False, components="total")
     i0 = int(np.searchsorted(fc.ds, start))
-    scen = Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:])
+    # planned runs held by prepaid capacity (a capacity block, a calendar reservation) are paid by it: the
+    # commitments serve the demand net of their hours (the forecast chart still shows them)
+    capacity = decide_report_capacity(params, catalog, planned, decided_on=last)
+    scen = scenarios_net_of_capacity(Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:]),
+                                     None if capacity is None else capacity[0])
     config = PortfolioConfig(quarters=params.quarters, terms_months=tuple(params.term_list()),
                              risk_lambda=params.risk_lambda, alpha=params.cvar_alpha,
                              upfront_budget_usd=params.budget_usd or None, integer_ri=params.integer_units,
@@ -593,4 +645,4 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
                              forecast=fc, plan=plan, comparison=comparison, inventory=inventory,
                              instrument_prices=market.instruments.set_index("id")["price"], catalog=catalog,
                              provenance=prov.sort_values(["provider", "instance_type", "pricing_model"])
-                             .reset_index(drop=True), notes=notes, _track=track)
+                             .reset_index(drop=True), notes=notes, capacity=capacity, _track=track)

@@ -27,6 +27,51 @@ def report_planned_runs(params) -> pd.DataFrame | None:
     return None
 
 
+def decide_report_capacity(params, catalog: pd.DataFrame, runs: pd.DataFrame | None, decided_on=None):
+    """How each planned run of the report is held: ``(decisions, options)`` of
+    :func:`finops_forecast.portfolio.capacity.decide_capacity`, or None without planned runs."""
+    from finops_forecast.portfolio.capacity import AvailabilitySettings, decide_capacity
+    from finops_forecast.pricing.capacity import load_capacity
+
+    if runs is None or runs.empty:
+        return None
+    cap = load_capacity(params.capacity_pricing or None)
+    settings = AvailabilitySettings(delay_days=params.capacity_delay_days,
+                                    delay_cost_usd_per_day=params.capacity_delay_cost_usd_per_day or None,
+                                    decided_on=None if decided_on is None else pd.Timestamp(decided_on))
+    return decide_capacity(runs, catalog, cap, settings)
+
+
+#: columns of a capacity purchase line (beside the recommendation's own columns)
+CAPACITY_LINE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "provider", "scope", "term_months",
+                         "payment_option", "quantity", "unit", "gpu_capacity", "commitment_usd_per_hour",
+                         "upfront_usd", "monthly_usd", "obligation_usd", "run", "window_start", "window_end",
+                         "book_from", "purchases", "usd_per_gpu_hour", "is_assumption"]
+
+
+def capacity_purchase_lines(decisions: pd.DataFrame | None) -> pd.DataFrame:
+    """The capacity bought for planned runs as purchase lines (prepaid products and capacity reservations; runs
+    left on demand or spot buy nothing). A prepaid product is paid upfront: its whole fee is the obligation
+    [USD]; a capacity reservation is billed at the on-demand rate over its window, the obligation too."""
+    if decisions is None or decisions.empty:
+        return pd.DataFrame(columns=CAPACITY_LINE_COLUMNS)
+    held = decisions[decisions["kind"].isin(["prepaid", "reservation"])]
+    rows = []
+    for d in held.itertuples():
+        hours = (d.window_end - d.window_start) / pd.Timedelta(hours=1)
+        prepaid = d.kind == "prepaid"
+        rows.append(dict(
+            quarter=0, quarter_start=d.window_start, instrument=f"{d.held_by}:{d.region}:{d.instance_type}",
+            family=d.held_by, provider=d.provider, scope=f"{d.provider} {d.region} {d.instance_type}",
+            term_months=float("nan"), payment_option="all_upfront" if prepaid else "as_billed",
+            quantity=float(d.instances), unit="instance", gpu_capacity=float(d.gpus),
+            commitment_usd_per_hour=d.cost_usd / hours if hours > 0 else float("nan"),
+            upfront_usd=d.cost_usd if prepaid else 0.0, monthly_usd=float("nan"), obligation_usd=d.cost_usd,
+            run=d.run, window_start=d.window_start, window_end=d.window_end, book_from=d.book_from,
+            purchases=int(d.purchases), usd_per_gpu_hour=d.usd_per_gpu_hour, is_assumption=bool(d.is_assumption)))
+    return pd.DataFrame(rows, columns=CAPACITY_LINE_COLUMNS)
+
+
 def _line(d) -> str:
     held = d.kind in ("prepaid", "reservation")
     what = (f"**{md_text(d.held_by)}** ({d.purchases} purchase(s), {d.instances} instances, "
@@ -45,7 +90,7 @@ def _line(d) -> str:
                if d.is_assumption and held else ""))
 
 
-def capacity_section(params, catalog: pd.DataFrame, decided_on=None):
+def capacity_section(params, catalog: pd.DataFrame, decided_on=None, decided=None):
     """Markdown and option table of "Capacity for planned runs".
 
     Parameters
@@ -57,23 +102,20 @@ def capacity_section(params, catalog: pd.DataFrame, decided_on=None):
         The pricing catalog the analysis used.
     decided_on : timestamp, optional
         Day of the decision (the end of the usage), for booking lead times.
+    decided : (DataFrame, DataFrame), optional
+        The decisions already made by the analysis (:func:`decide_report_capacity`); None decides here.
 
     Returns
     -------
     (markdown, table or None)
     """
-    from finops_forecast.portfolio.capacity import AvailabilitySettings, decide_capacity
-    from finops_forecast.pricing.capacity import load_capacity
-
-    runs = report_planned_runs(params)
-    if runs is None or runs.empty:
+    if decided is None:
+        decided = decide_report_capacity(params, catalog, report_planned_runs(params), decided_on)
+    if decided is None:
         return ("No planned runs were given (parameter `planned_runs`): nothing to hold. Give a CSV of runs "
                 "(start, duration_hours, gpus, provider, region, instance_type, workload_class)."), None
-    cap = load_capacity(params.capacity_pricing or None)
+    decisions, options = decided
     per_day = params.capacity_delay_cost_usd_per_day or None
-    settings = AvailabilitySettings(delay_days=params.capacity_delay_days, delay_cost_usd_per_day=per_day,
-                                    decided_on=None if decided_on is None else pd.Timestamp(decided_on))
-    decisions, options = decide_capacity(runs, catalog, cap, settings)
     delay = ("the run's on-demand cost per day" if per_day is None else f"{per_day:,.0f} USD per day")
     head = (f"Each planned run is held by the option of lowest expected cost: its fee plus, for capacity that is "
             f"not reserved, the chance it is not there times a delay of {params.capacity_delay_days:g} days at "

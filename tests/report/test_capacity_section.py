@@ -42,3 +42,30 @@ def test_user_strings_are_escaped(tmp_path, catalog):
 def test_no_planned_runs_says_so(catalog):
     text, table = capacity_section(ReportParams(planned_runs=""), catalog)
     assert table is None and "No planned runs" in text
+
+
+def test_scenarios_net_of_capacity_remove_the_held_run_inside_its_window_only():
+    """A prepaid capacity block pays for its run: the commitments' demand loses exactly the run's GPU-hours in the
+    run's window (clipped at 0), and nothing outside it."""
+    import numpy as np
+
+    from finops_forecast.portfolio import Scenarios
+    from finops_forecast.report.analysis import scenarios_net_of_capacity
+
+    ds = pd.date_range("2027-01-01", periods=48, freq="h", tz="UTC")
+    keys = pd.DataFrame({"provider": ["aws", "aws"], "region": ["us-east-1"] * 2,
+                         "instance_type": ["p5.48xlarge"] * 2, "workload_class": ["training", "inference"]})
+    paths = np.full((2, 3, 48), 100.0)
+    paths[0, 0, 12] = 30.0  # below the run's size: clipped at 0, never negative
+    dec = pd.DataFrame({"kind": ["prepaid", "on_demand"], "run_start": [ds[10], ds[0]],
+                        "run_end": [ds[10] + pd.Timedelta(hours=5), ds[47]], "gpus": [64.0, 999.0],
+                        "provider": ["aws"] * 2, "region": ["us-east-1"] * 2, "instance_type": ["p5.48xlarge"] * 2,
+                        "workload_class": ["training"] * 2})
+    net = scenarios_net_of_capacity(Scenarios(keys=keys, ds=ds, paths=paths), dec)
+    x = net.slice_major(0, 48)
+    expect = paths.copy()
+    expect[0, :, 10:15] = np.maximum(expect[0, :, 10:15] - 64.0, 0.0)
+    np.testing.assert_array_equal(x, expect)
+    assert x[0, 0, 12] == 0.0 and x[1].min() == 100.0
+    same = scenarios_net_of_capacity(Scenarios(keys=keys, ds=ds, paths=paths), dec.iloc[1:])
+    assert same.paths is paths  # nothing prepaid: the scenarios as they were
