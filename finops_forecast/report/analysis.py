@@ -27,26 +27,21 @@ from finops_forecast.usage.schema import POOL_KEYS
 
 
 def load_report_usage(params: ReportParams) -> pd.DataFrame:
-    """Load the usage the report is about: the sample, a usage table, or a FOCUS export (detected by columns)."""
-    if params.usage == "sample":
-        from finops_forecast.usage.sample import load_sample
-        usage = load_sample()
-    else:
-        from finops_forecast.usage.readers import read_any
-        usage, _ = read_any(params.usage)
+    """Load the usage the report is about: the sample, a usage table, or a FOCUS export (detected by columns).
+
+    Through :func:`~finops_forecast.usage.load.load_usage`; a provider the usage does not have is refused first
+    (a typo, with "did you mean"), then the filters apply and an empty result is an error naming them.
+    """
+    from finops_forecast.usage.load import filter_usage, load_usage
+
+    usage, _ = load_usage(params.usage)
     if params.provider_list():
         have = sorted(usage["provider"].unique())
         for name in params.provider_list():
             if name not in have:
                 raise ReportParamsError(f"parameter 'providers': no usage of provider '{name}'."
                                         f"{suggest(name, have)} The usage has: {', '.join(have)}.")
-        usage = usage[usage["provider"].isin(params.provider_list())]
-    if params.class_list():
-        usage = usage[usage["workload_class"].isin(params.class_list())]
-    if usage.empty:
-        raise FinopsError(f"no usage left after filtering providers={params.providers!r} and "
-                          f"workload_classes={params.workload_classes!r}; loosen the filters.")
-    return usage.reset_index(drop=True)
+    return filter_usage(usage, providers=params.providers, workload_classes=params.workload_classes)
 
 
 @dataclass

@@ -5,12 +5,12 @@ rows with ``CommitmentDiscountStatus`` ``Used`` or ``Unused``) plus the on-deman
 provider, region, service and month (the eligible usage that coverage and the effective savings rate need).
 It reads FOCUS 1.0-preview to 1.3 and provider dialects (:mod:`.focus_dialects`), takes the text ``NULL`` (and
 ``null``, ``None``, ``NaN``, empty) as a null, and counts a row delivered twice in two files once
-(:func:`~finops_forecast.usage.readers.mark_duplicate_deliveries`).
+(:func:`~finops_forecast.usage.reconcile.mark_duplicate_deliveries`).
 
 :func:`commitment_inventory` turns those rows into one row per owned commitment: type, scope, hourly amount,
 term, start, expiry and payment, each from the columns the export has, and says what it could not know.
 Rows spanning several hours (daily or monthly grain) are spread over their hours exactly
-(:func:`~finops_forecast.usage.readers.apportion_to_hours`), so a daily row is never taken for an hour.
+(:func:`~finops_forecast.usage.jobs.apportion_to_hours`), so a daily row is never taken for an hour.
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _q(col: str) -> str:
 
 def _open_scan(con, source) -> tuple[str, list[str], list[str], str, tuple]:
     """Create the view ``scan`` over the input; return (source name, columns, files, scan SQL, notes)."""
-    from finops_forecast.usage.readers import _is_parquet, _resolve_files, drop_identical_files
+    from finops_forecast.usage.reconcile import _is_parquet, _resolve_files, drop_identical_files
 
     if isinstance(source, pd.DataFrame):
         con.register("frame_in", source)
@@ -132,7 +132,7 @@ def read_focus_commitments(source, *, version: str | None = None, keep: tuple = 
     """
     import duckdb
 
-    from finops_forecast.usage.readers import mark_duplicate_deliveries
+    from finops_forecast.usage.reconcile import mark_duplicate_deliveries
 
     con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
@@ -248,7 +248,7 @@ def hourly_amount(rows: pd.DataFrame, value: str) -> pd.Series:
     Series
         Amount per hour [value's unit per hour], indexed by hour start (UTC).
     """
-    from finops_forecast.usage.readers import apportion_to_hours
+    from finops_forecast.usage.jobs import apportion_to_hours
 
     s = rows["charge_period_start"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
     e = rows["charge_period_end"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
