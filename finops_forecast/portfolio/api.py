@@ -276,11 +276,11 @@ def npv_price(market: Market, cost_of_capital: float) -> np.ndarray:
                                              ins["term_months"].to_numpy(float), cost_of_capital), float)
 
 
-def _solve(prep: Prepared, risk_lambda=None) -> Solution:
+def _solve(prep: Prepared, risk_lambda=None, relax: bool = False) -> Solution:
     c = prep.config
     return prep.model.solve(risk_lambda, c.alpha, solver=c.solver, fallback_solvers=c.fallback_solvers,
                             allow_inaccurate=c.allow_inaccurate, time_limit_s=c.time_limit_s,
-                            mip_rel_gap=c.mip_rel_gap)
+                            mip_rel_gap=c.mip_rel_gap, relax=relax)
 
 
 def bill_compressed(prep: Prepared, active: np.ndarray):
@@ -609,12 +609,17 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
 
 
 def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
-    """Cost-risk frontier: re-solve (no recompile) for each risk weight."""
+    """Cost-risk frontier: re-solve (no recompile) for each risk weight.
+
+    The plan's own point is the plan (in whole units when ``integer_ri``); the other points are the LP relaxation
+    at their risk weight (fractional quantities, within the integer gap of a whole-unit plan), which shows the
+    trade-off at a fifth of the work of proving a whole-unit plan at every weight.
+    """
     cfg = prep.config
     rows = []
     for lam in cfg.frontier_lambdas:
         # the plan's own risk weight is the plan's solution: the same program, no second solve
-        s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam)
+        s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam, relax=True)
         rows.append(dict(risk_lambda=lam, expected_cost_usd=s.expected_usd, cvar_usd=s.cvar_usd,
                          commitment_usd_per_hour=float(s.active[0] @ prep.market.price)))
     prep.model.risk_term.set(cfg.risk_lambda, cfg.alpha)

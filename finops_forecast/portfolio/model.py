@@ -212,10 +212,11 @@ class CommitmentModel:
         self.wcols = wcols
         spotc = np.flatnonzero(~firm[wcols])
         self.W = cp.Variable((R, len(wcols)), nonneg=True, name="uncovered") if len(wcols) else None
-        spend = np.flatnonzero(~is_pool)
+        direct, Gdirect = direct_cover(market)
+        spend = np.flatnonzero(~direct)
         pairs = [(i, p) for i in spend for p in range(P) if np.isfinite(market.rate[i, p])]
         J = len(pairs)
-        Gpool = sp.csr_matrix(market.pool_gpu_matrix())
+        Gpool = sp.csr_matrix(Gdirect)
         cover = Sel @ (self.active @ Gpool)
         if self.W is not None:
             cover = cover + self.W @ Apc[wcols]
@@ -315,8 +316,12 @@ class CommitmentModel:
     # ---- solve
     def solve(self, risk_lambda: float | None = None, alpha: float | None = None, *, solver: str = "HIGHS",
               fallback_solvers=("CLARABEL", "SCIPY"), allow_inaccurate: bool = False,
-              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 5e-3) -> Solution:
+              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 5e-3,
+              relax: bool = False) -> Solution:
         """Solve (re-using the compiled program) and map statuses to typed errors.
+
+        With ``integer_pool``, the plan is in whole units (:meth:`_integer_plan`) unless ``relax``: then the LP
+        relaxation is returned, fractional (a lower bound on every whole-unit plan's objective).
 
         Raises
         ------
@@ -342,7 +347,7 @@ class CommitmentModel:
                     "to accept an inaccurate plan (it is marked as such).")
         if tried:
             notes.append(f"{solvers[0]} failed ({'; '.join(tried)}); solved with {s}.")
-        if self.integer_pool:
+        if self.integer_pool and not relax:
             return self._integer_plan(s, status, notes, time_limit_s, mip_rel_gap, allow_inaccurate)
         return self._solution(self._values(), str(status), s, notes)
 
@@ -554,6 +559,32 @@ class CommitmentModel:
         if "max_commitment_share" in culprits:
             msg += " The commitment cap is below what must be committed; raise max_commitment_share."
         return ProgramInfeasible(msg, culprits)
+
+
+def direct_cover(market: Market) -> tuple[np.ndarray, np.ndarray]:
+    """Instruments that cover one pool directly, and the GPU-h per hour one unit gives it.
+
+    Pool instruments (reserved instances, reservations) do, and so does a ``gpu`` instrument (a GCP resource CUD
+    in GPUs) whose GPU type has a single machine type in the market's pools: one GPU of commitment then covers one
+    GPU-h of that pool, exactly as a pool instrument of one GPU per unit. Those get a column of held quantities in
+    the coverage constraint instead of per-row allocation variables (the program is the same, and several times
+    faster to solve); instruments that can cover several pools keep the allocation variables.
+
+    Returns
+    -------
+    direct : ndarray (I,) of bool
+    per_unit : ndarray (I, P)
+        GPU-h per hour one unit of a direct instrument gives each pool [GPU-h per hour per unit]; 0 elsewhere.
+    """
+    per_unit = market.pool_gpu_matrix()
+    direct = market.is_pool.copy()
+    kind = market.instruments["kind"].to_numpy()
+    for i in np.flatnonzero(kind == "gpu"):
+        pools = np.flatnonzero(np.isfinite(market.rate[i]))
+        if len(pools) == 1 and market.rate[i, pools[0]] > 0:
+            direct[i] = True
+            per_unit[i, pools[0]] = 1.0 / float(market.rate[i, pools[0]])
+    return direct, per_unit
 
 
 _HIGHS_QUIET = False

@@ -503,6 +503,19 @@ def build_report_market(catalog: pd.DataFrame, keys: pd.DataFrame, config):
                         spot=SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap))
 
 
+def lookback_purchase(market, history: np.ndarray, held: np.ndarray, config) -> np.ndarray:
+    """What the clouds' lookback rule buys: the commitment that would have cost least over ``history``
+    ((hours, series) [GPU-h per hour]), solved as the exact LP and, when the plan is in whole units
+    (``config.integer_ri``), rounded to whole units as the providers' recommendations are (nearest unit, no
+    proof of optimality: that is the rule, not our optimizer)."""
+    from dataclasses import replace
+
+    from finops_forecast.portfolio.policies import decide
+
+    q = decide("lookback", market, history=history, held=held, config=replace(config, integer_ri=False))
+    return np.round(q) if config.integer_ri else q
+
+
 def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
                      inventory: pd.DataFrame | None = None, lookback_days: int = 30) -> pd.DataFrame:
     """Bill this plan, the clouds' lookback rule and no new commitments on the first quarter's forecast paths.
@@ -538,7 +551,7 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
         if r.instrument in ids:
             buy_plan[ids.index(r.instrument)] += r.quantity
     history = _series_matrix(usage, market.series, lookback_days * 24)
-    buy_lookback = decide("lookback", market, history=history, held=owned, config=config)
+    buy_lookback = lookback_purchase(market, history, owned, config)
     rows = []
     for name, held in (("this plan", owned + buy_plan), ("cloud lookback rule", owned + buy_lookback),
                        ("no new commitments (spot where allowed, else on-demand)", owned)):
