@@ -7,7 +7,9 @@ never a traceback.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -43,6 +45,11 @@ def ingest(
     from finops_forecast.usage.readers import detect_kind, read_focus, read_jobs, read_usage
 
     try:
+        from finops_forecast._files import check_input_file, check_output_file
+        if out is not None:
+            check_output_file(out, "--out")
+        if rules is not None:
+            check_input_file(rules, "--rules")
         if sample:
             import tempfile
 
@@ -75,10 +82,11 @@ def ingest(
     console.print(f"{len(usage):,} usage rows, {usage['ts'].min()} to {usage['ts'].max()}, "
                   f"{usage['team'].nunique()} teams.")
     if out:
-        if out.suffix == ".parquet":
-            usage.to_parquet(out)
-        else:
-            usage.to_csv(out, index=False)
+        from finops_forecast._io import write_frame
+        try:
+            write_frame(usage, out)
+        except FinopsError as exc:
+            fail(exc)
         console.print(f"wrote {out}")
 
 
@@ -129,15 +137,49 @@ def report(
         if pricing:
             values["pricing"] = pricing
         p = ReportParams.from_mapping(values)
-        with console.status("rendering the report (papermill) ..."):
+        from finops_forecast._files import check_output_dir
+        check_output_dir(output, "--output")
+        with console.status("rendering the report (papermill) ..."), _sigterm_interrupts():
             result = render_report(p, output_root=output, progress=progress)
     except ReportError as exc:
         fail(exc, code=1)
     except FinopsError as exc:
         fail(exc)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through _sigterm_interrupts
+        signum = getattr(exc, "signum", signal.SIGINT)
+        fail(f"interrupted by {signal.Signals(signum).name}: no report was written and the last good report in "
+             f"{output} is unchanged.", code=128 + int(signum))
     console.print(f"[green]report written[/] in {result.seconds:.1f} s: {result.html}")
     for f in result.files:
         console.print(f"  {f}")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler stopping the run), raised like Ctrl-C so the same clean-up path handles it.
+
+    Attributes
+    ----------
+    signum : int
+        The signal received.
+    """
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread (Python's default is to die at once,
+    leaving the report's temporary folder and the notebook's kernel behind)."""
+    def handler(signum, frame):
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _register_stages() -> None:

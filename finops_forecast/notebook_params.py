@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 from typing import Any, ClassVar
 
@@ -152,8 +153,16 @@ class NotebookParams:
 
     @classmethod
     def _coerce(cls, name: str, value: Any, typ: Any) -> Any:
-        """Convert a value to the field's declared type (``str``, ``int`` or ``float``), or raise naming it."""
-        typ = {"str": str, "int": int, "float": float}.get(typ, typ) if isinstance(typ, str) else typ
+        """Convert a value to the field's declared type (``str``, ``int``, ``float`` or ``bool``), or raise
+        naming it."""
+        typ = {"str": str, "int": int, "float": float, "bool": bool}.get(typ, typ) if isinstance(typ, str) else typ
+        if typ is bool:
+            words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+            if isinstance(value, bool):
+                return value
+            if str(value).strip().lower() in words and not isinstance(value, float):
+                return words[str(value).strip().lower()]
+            raise cls.error(f"parameter '{name}' = {value!r} is not true or false; write True or False.")
         if typ is str:
             if value is None:
                 return ""
@@ -166,8 +175,13 @@ class NotebookParams:
             if typ is float:
                 if isinstance(value, bool):
                     raise ValueError
-                return float(value)
+                number = float(value)
         except (TypeError, ValueError):
             kind = "a whole number" if typ is int else "a number"
             raise cls.error(f"parameter '{name}' = {value!r} is not {kind}.") from None
+        if typ is float:
+            if not math.isfinite(number):
+                raise cls.error(f"parameter '{name}' = {value!r} is not a finite number: give a number, not nan "
+                                "or inf.")
+            return number
         return value

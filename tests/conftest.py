@@ -1,7 +1,10 @@
 """Shared fixtures: paths of the bundled test data and of the real datasets beside the repository."""
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
+import signal
 from pathlib import Path
 
 import pytest
@@ -33,3 +36,16 @@ def focus_sample() -> Path:
 def sample_usage():
     from finops_forecast.usage.sample import load_sample
     return load_sample()
+
+
+@contextlib.contextmanager
+def file_size_limit(nbytes: int):
+    """Files of this process cannot grow past ``nbytes`` [bytes] (writes fail with EFBIG, like a full disk)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)

@@ -196,12 +196,8 @@ def build_azure() -> pd.DataFrame:
     for r in od.itertuples():
         base = dict(provider="azure", region=r.region, instance_type=r.instance_type, gpu_type=r.gpu_type,
                     gpu_count=r.gpu_count, effective_date=r.effective_date)
-        if (r.region, r.instance_type) in set(sky.attrs["dropped_spot"]):
-            ratio = A.AZURE_SPOT_FALLBACK_RATIO
-            rows.append(dict(base, pricing_model="spot", commitment_family="", term_months=0,
-                             payment_option="no_upfront", usd_per_hour=r.usd_per_hour * ratio, is_assumption=True,
-                             source=f"ASSUMPTION: on-demand {r.usd_per_hour:g} x {ratio} "
-                                    f"({A.AZURE_SPOT_FALLBACK_REF}); on-demand from {AZURE_SRC}"))
+        # sizes whose source shows SpotPrice == Price (the H100 sizes) have no spot discount: they get no spot
+        # row (not spot-eligible) rather than a ratio borrowed from another GPU
         if r.instance_type.endswith("_Promo"):
             continue
         rows += [dict(base, pricing_model=d.pricing_model, commitment_family=d.commitment_family,

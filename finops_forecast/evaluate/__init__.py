@@ -5,6 +5,8 @@ Public names::
     backtest(usage, catalog, policies=..., decision_every="7D", term="7D", lookback="14D", ...) -> BacktestResult
     BacktestSettings, BacktestResult, EvaluateError
     trace_usage(name), backtest_trace(name, ...), TRACE_MAPPINGS, TRACE_SETTINGS   (the real traces on cloud pools)
+    commitment_performance(focus_export, period=None) -> CommitmentPerformance     (owned commitments, from the bill)
+    trend_usage(rate_per_day, days, seed)                                          (a synthetic growing / shrinking cluster)
     validate_params(values) -> BacktestParams                                      (policy_backtest.ipynb)
 
 Imports are lazy: ``import finops_forecast.evaluate`` loads neither cvxpy nor the forecasting models.
@@ -24,7 +26,10 @@ _EXPORTS = {
     "trace_usage": "finops_forecast.evaluate.traces",
     "backtest_trace": "finops_forecast.evaluate.traces",
     "TRACE_MAPPINGS": "finops_forecast.evaluate.traces",
+    "trend_usage": "finops_forecast.evaluate.traces",
     "TRACE_SETTINGS": "finops_forecast.evaluate.traces",
+    "commitment_performance": "finops_forecast.evaluate.commitments",
+    "CommitmentPerformance": "finops_forecast.evaluate.commitments",
     "BacktestParams": "finops_forecast.evaluate.params",
     "validate_params": "finops_forecast.evaluate.params",
     "params_from_namespace": "finops_forecast.evaluate.params",

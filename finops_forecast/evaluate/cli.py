@@ -9,7 +9,10 @@ from finops_forecast._cli_util import fail
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``backtest`` to the app."""
+    """Add ``backtest`` and ``commitments`` to the app."""
+    from finops_forecast.evaluate import commitments_cli
+
+    commitments_cli.register(app)
 
     @app.command("backtest")
     def backtest_cmd(
@@ -34,6 +37,8 @@ def register(app: typer.Typer) -> None:
             "forecast,lookback", help="rules the forecast policy chooses among by their cost on the earlier "
                                       "windows (the lookback rule decides until the forecast proves cheaper); "
                                       "'forecast' alone: no selection"),
+        calibration: str | None = typer.Option(None, help="'spread': scale the forecast paths' spread by the "
+                                                             "factor that billed least on the earlier windows"),
         pricing: Path | None = typer.Option(None, help="pricing override file (default: the bundled "
                                                           "catalog)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the results (JSON)"),
@@ -52,6 +57,11 @@ def register(app: typer.Typer) -> None:
             if not usage_path.exists():
                 raise EvaluateError(f"usage file {usage_path} does not exist: pass a usage table (.csv or "
                                     ".parquet), e.g. one written by `finops-forecast ingest --out`.")
+            from finops_forecast._files import check_input_file, check_output_file
+            if pricing is not None:
+                check_input_file(pricing, "--pricing")
+            if json_out is not None:
+                check_output_file(json_out, "--json")
             pool = (provider, region, instance_type)
             if any(pool) and not all(pool):
                 raise EvaluateError("--provider, --region and --instance-type go together: give all three to "
@@ -65,7 +75,7 @@ def register(app: typer.Typer) -> None:
                 res = backtest(usage, catalog, policies, decision_every=decision_every, term=term,
                                lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed,
                                forecast_candidates=tuple(c.strip() for c in forecast_candidates.split(",")
-                                                         if c.strip()))
+                                                         if c.strip()), calibration=calibration or None)
         except (FinopsError, FileNotFoundError) as e:
             fail(e)
         s = res.settings

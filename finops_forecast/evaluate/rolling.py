@@ -45,6 +45,7 @@ import pandas as pd
 
 from finops_forecast.constants import POOL_KEYS, SERIES_KEYS
 from finops_forecast.errors import FinopsError, unknown_name
+from finops_forecast.portfolio.policies import POLICIES  # the registry's names, in report order
 
 __all__ = [
     "POLICIES",
@@ -56,7 +57,6 @@ __all__ = [
     "parse_hours",
 ]
 
-POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
 
 
 class EvaluateError(FinopsError):
@@ -160,6 +160,16 @@ class BacktestSettings:
         selection (made from the history before it, so there is no look-ahead) refits the models chosen then on
         its own history and reuses their interval scales: the paths' levels and widths still follow the new
         history, at about a thirteenth of the work (the quarterly report's track record selects once).
+    calibration : {None, "spread"}
+        Decision calibration of the forecast candidates' paths (:class:`_Selector`, docs/backtest.md). None
+        (default): the paths as forecast. ``"spread"``: at each decision the paths' spread around their hourly
+        median is scaled by the factor of ``calibration_grid`` that would have billed least over the earlier
+        completed windows (the origins the selection scores), with the same engine.
+    calibration_grid : tuple of float
+        Spread scales tried (0: every path is the median path; 1: the paths as forecast) [-].
+    calibration_penalty : float
+        Smoothness of the calibration: moving the scale by 1 from the previous origin's scale must save more than
+        this share of the previous scale's cost over the scored windows (>= 0) [-].
     """
 
     policies: tuple = POLICIES
@@ -185,6 +195,9 @@ class BacktestSettings:
     select_max_history: int | None = 2160
     max_windows: int | None = None
     reselect_every: int | None = None
+    calibration: str | None = None
+    calibration_grid: tuple = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+    calibration_penalty: float = 0.002
 
     def __post_init__(self):
         pol = tuple(self.policies)
@@ -218,8 +231,8 @@ class BacktestSettings:
             object.__setattr__(self, "warmup", self.lookback)
         if not 0.0 <= float(self.spot_cap) <= 1.0:
             raise EvaluateError(f"spot_cap must be in [0, 1] (a share of a pool's demand), got {self.spot_cap}.")
-        if self.risk_lambda < 0:
-            raise EvaluateError(f"risk_lambda must be >= 0, got {self.risk_lambda}.")
+        if not (math.isfinite(float(self.risk_lambda)) and self.risk_lambda >= 0):
+            raise EvaluateError(f"risk_lambda must be a finite number >= 0, got {self.risk_lambda}.")
         if int(self.n_paths) < 1:
             raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
         if self.select_max_history is not None:
@@ -230,6 +243,16 @@ class BacktestSettings:
                                     f"window can be scored, got {self.select_max_history} h.")
         if self.reselect_every is not None:
             object.__setattr__(self, "reselect_every", parse_hours(self.reselect_every, "reselect_every"))
+        if self.calibration not in (None, "spread"):
+            raise unknown_name("calibration", self.calibration, ("spread",))
+        grid = tuple(float(k) for k in self.calibration_grid)
+        if not grid or any(not math.isfinite(k) or k < 0 for k in grid):
+            raise EvaluateError(f"calibration_grid must hold spread scales >= 0 such as (0.5, 1.0), got "
+                                f"{self.calibration_grid!r}.")
+        object.__setattr__(self, "calibration_grid", tuple(sorted(set(grid))))
+        if not self.calibration_penalty >= 0:
+            raise EvaluateError(f"calibration_penalty must be >= 0 (0: no smoothing), got "
+                                f"{self.calibration_penalty!r}.")
         if self.max_windows is not None and int(self.max_windows) < 1:
             raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
 
@@ -284,13 +307,13 @@ class BacktestResult:
 
     def to_json(self, path) -> Path:
         """Write :meth:`to_dict` as JSON; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
-        return path
+        from finops_forecast._io import atomic_write_text
+
+        return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, default=str))
 
 
 def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
-    """Dense hourly demand per series.
+    """Dense hourly demand per series, hours first (the backtest slices windows of hours).
 
     Parameters
     ----------
@@ -304,13 +327,12 @@ def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, 
     ts : DatetimeIndex
         Every hour from the first to the last (UTC); hours missing from the table are 0 demand.
     demand : ndarray (T, S)
-        [GPU-h per hour].
+        [GPU-h per hour]: :func:`finops_forecast.usage.demand.hourly_demand`, transposed.
     """
-    g = usage.groupby(SERIES_KEYS + ["ts"], observed=True)["gpu_hours"].sum().unstack(SERIES_KEYS)
-    ts = pd.date_range(g.index.min(), g.index.max(), freq="h")
-    g = g.reindex(ts).fillna(0.0)
-    keys = pd.DataFrame(list(g.columns), columns=SERIES_KEYS)
-    return keys, ts, g.to_numpy(float)
+    from finops_forecast.usage.demand import hourly_demand
+
+    d = hourly_demand(usage)
+    return d.keys, d.ts, d.hours_major()
 
 
 def _metrics(b, weights) -> dict:
@@ -322,6 +344,24 @@ def _metrics(b, weights) -> dict:
                 effective_savings_rate=sav / od if od > 0 else float("nan"),
                 utilization=b.total_utilization(w), coverage=b.coverage(w),
                 committed_usd=float(w @ b.fee))
+
+
+def short_trace_fix(hours: int, s: BacktestSettings) -> str:
+    """The settings that fit a trace of ``hours`` hours: two windows after a warm-up that is at least the lookback.
+
+    Returns
+    -------
+    str
+        A sentence with the durations, as keywords and as CLI options, or why no backtest fits.
+    """
+    if hours < 3:
+        return "A backtest needs at least 3 hours of usage: give a longer usage table."
+    d = max(1, min(s.decision_every, hours // 4))
+    warmup = hours - 2 * d
+    lookback = min(s.lookback, warmup)
+    return (f"For {hours} hours, pass shorter durations: warmup='{warmup}h', lookback='{lookback}h', "
+            f"decision_every='{d}h' (two windows; CLI: --warmup {warmup}h --lookback {lookback}h "
+            f"--decision-every {d}h).")
 
 
 def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, decision_every="7D", term="7D",
@@ -364,7 +404,7 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     from finops_forecast.portfolio.billing import bill
     from finops_forecast.portfolio.config import PortfolioConfig
     from finops_forecast.portfolio.instruments import SpotSettings, build_market
-    from finops_forecast.portfolio.policies import decide
+    from finops_forecast.portfolio.policies import decide, get_policy
     from finops_forecast.pricing import check_pools
     from finops_forecast.usage.schema import validate_usage
 
@@ -393,9 +433,8 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     if s.max_windows is not None:
         starts = starts[: int(s.max_windows)]
     if not starts:
-        raise EvaluateError(
-            f"the usage spans {T} hours; a backtest needs warmup ({s.warmup} h) + one window "
-            f"(decision_every = {D_win} h). Pass shorter durations, e.g. --lookback 7D --decision-every 3D.")
+        raise EvaluateError(f"the usage spans {T} hours; a backtest needs warmup ({s.warmup} h) + one window "
+                            f"(decision_every = {D_win} h). {short_trace_fix(T, s)}")
     end = starts[-1] + D_win
     spot = SpotSettings(classes=tuple(s.spot_classes), cap=float(s.spot_cap))
     market = build_market(catalog, keys, terms_months=(int(s.rate_term_months),),
@@ -407,7 +446,8 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
             "payment_option, or add commitment rows to the catalog.")
     cfg = PortfolioConfig(quarters=1, ladder=False, terms_months=(int(s.rate_term_months),),
                           payment_options=(s.payment_option,), families=s.families, risk_lambda=s.risk_lambda,
-                          spot_cap=float(s.spot_cap), spot_classes=tuple(s.spot_classes))
+                          spot_cap=float(s.spot_cap), spot_classes=tuple(s.spot_classes),
+                          integer_ri=False)  # a simulation of decision quality: fractional quantities
     I = market.n_instruments
     run = list(s.policies)
     if "hindsight" not in run:
@@ -427,6 +467,7 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     purchases, seconds = [], {p: 0.0 for p in run}
     series_names = [tuple(k) for k in keys.itertuples(index=False)]
     selector = _Selector(usage, D, ts, series_names, market, cfg, s, decide, bill)
+    rules = {p: get_policy(p, lookback_hours=s.lookback, stable_hours=s.stable) for p in run if p != "forecast"}
     choices = []  # the forecast policy's rule per decision and the scores it was chosen on
     for w, t in enumerate(starts):
         H = min(s.term, T - t)
@@ -434,19 +475,15 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
         for p in run:
             t0 = time.perf_counter()
             h_now = held[p][t:t + H].mean(axis=0)  # earlier purchases, pro rata over the horizon
-            kw = dict(held=h_now, config=cfg)
-            if p == "hindsight":
-                kw["future"] = D[t:t + H]
-            elif p == "forecast":
+            if p == "forecast":
                 chosen, rec = selector.choose(t)
+                if s.calibration is not None and chosen != "lookback":
+                    rec = dict(rec, spread_scale=selector.scale(chosen, t))
                 choices.append(dict(window=w, start=ts[t].isoformat(), chosen=chosen, **rec))
                 q = selector.decide(chosen, t, H, held=h_now, seed=int(s.seed) + w)
-            elif p == "lookback":
-                kw.update(history=hist, lookback_hours=s.lookback)
-            elif p == "stable":
-                kw.update(history=hist, stable_hours=s.stable)
-            if p != "forecast":
-                q = decide(p, market, **kw)
+            else:  # each rule is handed only what it may see: the history, or (hindsight) the window itself
+                view = {"history": hist, "future": D[t:t + H]}
+                q = rules[p].decide(market, held=h_now, config=cfg, **{k: view[k] for k in rules[p].sees})
             q = np.maximum(np.asarray(q, float), 0.0)
             q[q < 1e-9] = 0.0
             held[p][t:t + s.term] += q  # numpy slicing cuts at the end of the trace
@@ -537,6 +574,8 @@ class _Selector:
         self._decide, self._bill = decide, bill
         self.cost = {}  # (candidate, origin) -> USD billed on [origin, origin + term)
         self.selections = {}  # models -> (hour of the selection, its selection frame)
+        self.grid_costs = {}  # (candidate, origin) -> {spread scale: USD billed on [origin, origin + term)}
+        self.scales = {}  # (candidate, hour) -> spread scale applied to paths forecast at that hour
 
     def origins(self, t: int) -> list:
         s = self.s
@@ -550,6 +589,14 @@ class _Selector:
         if cand == "lookback":
             return self._decide("lookback", self.market, history=self.D[:t], lookback_hours=s.lookback, held=held,
                                 config=self.cfg)
+        paths = self.paths(cand, t, H, seed)
+        if s.calibration is not None:
+            paths = spread_paths(paths, self.scale(cand, t))
+        return self._decide("forecast", self.market, scenarios=paths, held=held, config=self.cfg)
+
+    def paths(self, cand: str, t: int, H: int, seed: int) -> np.ndarray:
+        """Forecast paths (N, H, S) of candidate ``cand`` from the usage before hour ``t``."""
+        s = self.s
         models = s.models if cand == "forecast" else cand
         reuse = None
         if s.reselect_every is not None and models in self.selections:
@@ -559,16 +606,53 @@ class _Selector:
         paths, sel = _forecast_paths(self.usage, self.ts[t], H, self.series_names, s, seed, models, reuse)
         if reuse is None:
             self.selections[models] = (t, sel)
-        return self._decide("forecast", self.market, scenarios=paths, held=held, config=self.cfg)
+        return paths
+
+    def _bill_window(self, q, o: int) -> float:
+        """Cost of holding ``q`` through ``[o, o + term)`` on the realized demand [USD]."""
+        H = self.s.term
+        q = np.maximum(np.asarray(q, float), 0.0)
+        q[q < 1e-9] = 0.0
+        return float(self._bill(self.D[o:o + H], self.market, np.broadcast_to(q, (H, len(q)))).cost.sum())
+
+    def grid_cost(self, cand: str, o: int) -> dict:
+        """Cost billed on ``[o, o + term)`` by the purchase decided at ``o`` from the paths with each spread
+        scale of ``calibration_grid`` [USD] (computed once per origin)."""
+        key = (cand, o)
+        if key not in self.grid_costs:
+            paths = self.paths(cand, o, self.s.term, int(self.s.seed) + o)
+            self.grid_costs[key] = {k: self._bill_window(self._decide(
+                "forecast", self.market, scenarios=spread_paths(paths, k), config=self.cfg), o)
+                for k in self.s.calibration_grid}
+        return self.grid_costs[key]
+
+    def scale(self, cand: str, t: int) -> float:
+        """The spread scale applied at hour ``t`` (decision calibration, from windows that ended by ``t``).
+
+        Walks the origin lattice ``t - j * select_every`` upwards from its first origin with history: at each
+        point the scale is the grid value with the least cost summed over that point's scored origins plus
+        ``calibration_penalty`` x the previous point's cost x the move from the previous point's scale; the
+        first point (no scored window) keeps 1 (the paths as forecast).
+        """
+        s = self.s
+        if (cand, t) in self.scales:
+            return self.scales[(cand, t)]
+        first = t - ((t - s.select_min_history) // s.select_every) * s.select_every
+        prev = min(s.calibration_grid, key=lambda k: abs(k - 1.0))
+        for u in range(max(first, 0), t + 1, s.select_every):
+            if (cand, u) not in self.scales:
+                self.scales[(cand, u)] = choose_scale([self.grid_cost(cand, o) for o in self.origins(u)], prev,
+                                                      s.calibration_penalty)
+            prev = self.scales[(cand, u)]
+        return self.scales[(cand, t)]
 
     def score(self, cand: str, o: int) -> float:
         key = (cand, o)
         if key not in self.cost:
-            H = self.s.term
-            q = np.maximum(np.asarray(self.decide(cand, o, H, seed=int(self.s.seed) + o), float), 0.0)
-            q[q < 1e-9] = 0.0
-            b = self._bill(self.D[o:o + H], self.market, np.broadcast_to(q, (H, len(q))))
-            self.cost[key] = float(b.cost.sum())
+            if cand != "lookback" and self.s.calibration is not None:
+                self.cost[key] = self.grid_cost(cand, o)[self.scale(cand, o)]
+            else:
+                self.cost[key] = self._bill_window(self.decide(cand, o, self.s.term, seed=int(self.s.seed) + o), o)
         return self.cost[key]
 
     def choose(self, t: int) -> tuple[str, dict]:
@@ -594,6 +678,53 @@ class _Selector:
                 chosen = c
                 break
         return chosen, rec
+
+
+def spread_paths(paths: np.ndarray, scale: float) -> np.ndarray:
+    """Paths with their spread around the hourly median scaled, clipped at 0.
+
+    Parameters
+    ----------
+    paths : ndarray (N, H, S)
+        Sample paths [GPU-h per hour].
+    scale : float
+        Factor on each path's distance to the median of the paths in the same hour and series (0: all paths
+        are the median path; 1: unchanged) [-].
+
+    Returns
+    -------
+    ndarray (N, H, S) [GPU-h per hour]
+    """
+    if scale == 1.0:
+        return paths
+    med = np.median(paths, axis=0, keepdims=True)
+    return np.maximum(med + scale * (paths - med), 0.0)
+
+
+def choose_scale(grid_costs: list, prev: float, penalty: float) -> float:
+    """The spread scale with the least past billed cost, moving smoothly from ``prev``.
+
+    Parameters
+    ----------
+    grid_costs : list of dict
+        Per scored origin, ``{scale: USD billed}`` of every scale of the grid.
+    prev : float
+        Scale applied at the previous origin [-].
+    penalty : float
+        Cost of a move, as a share of ``prev``'s total cost per unit of scale [-].
+
+    Returns
+    -------
+    float
+        ``prev`` when there is no scored origin, else the grid scale minimizing ``total(k) + penalty *
+        total(prev) * |k - prev|`` (``total(prev)``: the nearest grid scale's total when ``prev`` is off the grid).
+    """
+    if not grid_costs:
+        return prev
+    grid = sorted(grid_costs[0])
+    total = {k: float(sum(c[k] for c in grid_costs)) for k in grid}
+    ref = total[min(grid, key=lambda k: abs(k - prev))]
+    return min(grid, key=lambda k: (total[k] + penalty * ref * abs(k - prev), abs(k - prev)))
 
 
 def cheaper_p_value(diff, n_eff: float | None = None) -> float:

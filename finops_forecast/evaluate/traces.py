@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import unknown_name
 
-__all__ = ["TRACE_MAPPINGS", "TRACE_SETTINGS", "TraceMapping", "backtest_trace", "trace_usage"]
+__all__ = ["TRACE_MAPPINGS", "TRACE_SETTINGS", "TraceMapping", "backtest_trace", "trace_usage", "trend_usage"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,37 @@ def backtest_trace(name: str, catalog=None, *, root=None, **overrides):
     res = backtest(usage, load_pricing() if catalog is None else catalog, **kw)
     res.settings.update(trace=name, mapping=asdict(m))
     return res
+
+
+def trend_usage(rate_per_day: float, days: int = 70, seed: int = 0, level: float = 2400.0) -> pd.DataFrame:
+    """A synthetic training cluster whose demand grows or shrinks linearly (a trend a lookback rule must lag).
+
+    Demand is ``level x (1 + rate_per_day x day)`` times a daily (+-5%) and a weekly (+-3%) cycle, plus Gaussian
+    noise of 60 GPUs, on Philly's pool (aws us-east-1 p4d.24xlarge, class ``training``); use it with Philly's
+    settings (:data:`TRACE_SETTINGS`) and ``spot_cap=0.3``.
+
+    Parameters
+    ----------
+    rate_per_day : float
+        Growth per day as a share of the first day's level (0.01: +1% a day; -0.01: -1% a day) [1/day].
+    days : int
+        Length [days].
+    seed : int
+        Seed of the noise.
+    level : float
+        First day's mean demand [GPU].
+
+    Returns
+    -------
+    DataFrame
+        Usage table [GPU-h], hourly, one series.
+    """
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2026-01-05", periods=24 * int(days), freq="h", tz="UTC")
+    h = np.arange(len(ts))
+    d = h / 24.0
+    y = level * (1 + rate_per_day * d) * (1 + 0.05 * np.sin(2 * np.pi * h / 24) + 0.03 * np.sin(2 * np.pi * d / 7))
+    y = np.maximum(y + rng.normal(0.0, 60.0, len(h)), 0.0)
+    m = TRACE_MAPPINGS["philly"]
+    return pd.DataFrame(dict(ts=ts, provider=m.provider, region=m.region, instance_type=m.instance_type,
+                             workload_class=m.workload_class, team="synthetic", gpu_hours=y))

@@ -30,11 +30,28 @@ def _load(path: Optional[Path], sample: bool, trace: Optional[str]):
 
 
 def _write(frame, out: Path) -> None:
+    from finops_forecast._io import write_frame
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    write_frame(frame, out)
+
+
+def _write_paths(paths, out: Path) -> Path:
+    """Save the sample paths (numpy array) as ``.npy`` whole or not at all (``.npy`` is appended as
+    ``numpy.save`` does)."""
+    import numpy as np
+
+    from finops_forecast._io import atomic_write
+
+    out = Path(out)
+    if out.suffix != ".npy":
+        out = out.with_name(out.name + ".npy")
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, paths)
+
+    return atomic_write(out, writer)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,14 +80,17 @@ def register(app: typer.Typer) -> None:
     ):
         """Forecast GPU demand per pool x workload class, with intervals and sample paths."""
         import numpy as np
-        import pandas as pd
 
         from finops_forecast.errors import FinopsError
         from finops_forecast.forecast import forecast
 
         try:
+            from finops_forecast._files import check_output_file, read_csv_checked
+            for value, what in ((out, "--out"), (paths_out, "--paths-out")):
+                if value is not None:
+                    check_output_file(value, what)
+            runs = read_csv_checked(planned, "--planned") if planned else None
             usage = _load(path, sample, trace)
-            runs = pd.read_csv(planned) if planned else None
             names = models.split(",") if "," in models else models
             r = forecast(usage, horizon, freq=freq, models=names, n_paths=n_paths, seed=seed, engine=engine,
                          address=address, planned_runs=runs)
@@ -88,7 +108,7 @@ def register(app: typer.Typer) -> None:
             _write(r.forecasts, out)
             console.print(f"forecasts written to {out}")
         if paths_out:
-            np.save(paths_out, r.paths)
+            paths_out = _write_paths(r.paths, paths_out)
             console.print(f"paths {r.paths.shape} written to {paths_out}")
 
     @app.command("forecast-cv")
@@ -110,6 +130,9 @@ def register(app: typer.Typer) -> None:
         from finops_forecast.forecast import cross_validate
 
         try:
+            if out is not None:
+                from finops_forecast._files import check_output_file
+                check_output_file(out, "--out")
             usage = _load(path, sample, trace)
             bt = cross_validate(usage, horizon, freq=freq, models=tuple(models.split(",")), n_windows=n_windows,
                                 step=step, engine=engine, address=address)

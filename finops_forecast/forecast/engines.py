@@ -135,3 +135,81 @@ def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size, co
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+class Beside:
+    """Run one function on a Dask worker process beside this one and collect its result later.
+
+    The report uses it to replay the track record on the second core while this process forecasts and
+    optimizes the plan. A ``LocalCluster`` of one single-threaded worker process is started for the job and
+    closed when the result is collected. With ``workers < 2``, or when Dask cannot start a cluster here, the
+    function runs in this process when the result is asked for, and :attr:`note` says why.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) function.
+    *args, **kwargs
+        Its arguments (sent to the worker once).
+    workers : int
+        Processes the job may use beside this one's; below 2 the job runs here.
+    """
+
+    def __init__(self, fn: Callable, *args, workers: int = 2, **kwargs):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.note = ""
+        self._client = self._cluster = self._future = None
+        if workers < 2:
+            self.note = "computed in this process (workers = 1)"
+            return
+        if not _spawn_safe():
+            self.note = ("computed in this process: a worker process would re-run this script's top-level code "
+                         "(run it from a notebook, with `python -m`, or call with workers=1)")
+            return
+        try:
+            import logging
+
+            from distributed import Client, LocalCluster
+
+            self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                         dashboard_address=None, silence_logs=logging.ERROR)
+            self._client = Client(self._cluster, set_as_default=False)
+            # the data go to the worker once, ahead of the task (not embedded in the task graph)
+            sent = self._client.scatter(list(args), broadcast=False) if args else []
+            self._future = self._client.submit(fn, *sent, pure=False, **kwargs)
+        except Exception as exc:  # no Dask, or no processes here: the same work, in this process
+            self.close()
+            self.note = f"computed in this process (Dask could not start a worker: {type(exc).__name__})"
+
+    def result(self):
+        """The function's result (its exception is raised here, as if it had run in this process)."""
+        if self._future is None:
+            return self.fn(*self.args, **self.kwargs)
+        try:
+            return self._future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker (idempotent)."""
+        for obj in (self._client, self._cluster):
+            if obj is not None:
+                with contextlib.suppress(Exception):
+                    obj.close()
+        self._client = self._cluster = self._future = None
+
+
+def _spawn_safe() -> bool:
+    """Whether a spawned worker process can start without re-running this program's top-level code.
+
+    A spawned process imports the parent's ``__main__``: a notebook kernel, ``python -m ...`` or an interactive
+    session is imported by module name (their code is guarded); a plain ``python script.py`` is re-run from its
+    path, top-level code included, unless the script guards it, which cannot be checked. A worker never starts
+    workers of its own.
+    """
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return False
+    main = sys.modules.get("__main__")
+    return main is None or getattr(main, "__spec__", None) is not None or not hasattr(main, "__file__")

@@ -15,6 +15,7 @@ Models
 ``theta``           statsmodels ``ThetaModel`` (deseasonalised theta method, drift)
 ``sarimax``         statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m); (1,1,1) without the season on short series
 ``prophet``         Prophet, daily steps with weekly seasonality (slow: fit small sets of series)
+``recovery``        :class:`Recovery`: a cluster's level, outage steps treated as missing, no dip extrapolated
 ``auto``            :class:`AutoSelect`: picks one of its candidates per series by a rolling-origin backtest
                     and calibrates the width of the intervals on that backtest's errors
 """
@@ -30,7 +31,7 @@ from scipy import stats
 from finops_forecast.errors import ForecastError, unknown_name
 
 __all__ = [
-    "ForecastModel", "SeasonalNaive", "Naive", "ETS", "Theta", "SARIMAX", "Prophet", "AutoSelect",
+    "ForecastModel", "SeasonalNaive", "Naive", "ETS", "Theta", "SARIMAX", "Prophet", "Recovery", "AutoSelect",
     "ModelForecast", "MODELS", "AUTO_CANDIDATES", "make_model", "model_forecast", "sample_paths",
     "level_quantiles",
 ]
@@ -271,6 +272,89 @@ class Theta(ForecastModel):
         return mean, sd
 
 
+def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5) -> np.ndarray:
+    """Steps that look like an outage: below ``share`` x the median of the ``window`` steps before them.
+
+    Only earlier steps are compared (the first step is never an outage), so the mask of a history does not
+    change when later steps are appended.
+
+    Parameters
+    ----------
+    y : ndarray (n,)
+        History [GPU-h per step].
+    window : int
+        Steps of the reference median [steps].
+    share : float
+        A step below this share of the reference is an outage, in (0, 1).
+
+    Returns
+    -------
+    ndarray of bool (n,)
+    """
+    out = np.zeros(len(y), bool)
+    for t in range(1, len(y)):
+        ref = y[max(0, t - window):t][~out[max(0, t - window):t]]
+        if len(ref):
+            out[t] = y[t] < share * float(np.median(ref))
+    return out
+
+
+class Recovery(ForecastModel):
+    """What a GPU cluster does: it runs near a level set by its capacity and comes back to it after an outage.
+
+    Steps flagged by :func:`outage_mask` (a day below half the median of the 14 before it: an outage, a
+    drained cluster) are treated as missing. The forecast is the median of the last ``window`` clean steps,
+    plus, with two clean seasons, each season position's median deviation from the rolling level (shrunk by
+    half). It does not extrapolate a dip: the level reverts, so the error sd is that of the one-step errors of
+    the same rule on the clean history and does not grow with the horizon (only the growth-rate uncertainty of
+    every model, :func:`drift_se`, fans it out at long horizons).
+
+    Parameters
+    ----------
+    window : int
+        Clean steps in the level's median [steps] (14 days on daily totals).
+    outage_share : float
+        A step below this share of the median of the ``window`` steps before it is an outage.
+    """
+
+    name = "recovery"
+
+    def __init__(self, window: int = 14, outage_share: float = 0.5):
+        self.window = int(window)
+        self.outage_share = float(outage_share)
+
+    def min_length(self, season_length: int) -> int:
+        return 4
+
+    def _fit(self, y, m):
+        bad = outage_mask(y, self.window, self.outage_share)
+        z = np.where(bad, np.nan, y)
+        clean = np.flatnonzero(~bad)
+        lev = np.full(len(y), np.nan)  # rolling level before each step, from clean steps only
+        for j, t in enumerate(clean):
+            if j >= 2:
+                lev[t] = float(np.median(y[clean[max(0, j - self.window):j]]))
+        self.level_ = float(np.median(y[clean[-self.window:]]))
+        dev = z - lev
+        self.season_ = np.zeros(max(m, 1))
+        if m > 1 and np.sum(np.isfinite(dev)) >= 2 * m:
+            pos = np.arange(len(y)) % m
+            recent = np.arange(len(y)) >= len(y) - 4 * m
+            for k in range(m):
+                d = dev[(pos == k) & recent]
+                d = d[np.isfinite(d)]
+                self.season_[k] = 0.5 * float(np.median(d)) if len(d) else 0.0
+        self.phase_ = len(y) % max(m, 1)
+        e = dev[np.isfinite(dev)]
+        self.sigma_ = float(np.sqrt(np.mean(e ** 2))) if len(e) >= 2 else float(np.std(y[clean]))
+        self.outages_ = int(bad.sum())
+
+    def _predict(self, h):
+        m = len(self.season_)
+        mean = self.level_ + self.season_[(self.phase_ + np.arange(h)) % m]
+        return np.maximum(mean, 0.0), np.full(h, self.sigma_)
+
+
 class SARIMAX(ForecastModel):
     """statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m) when the history holds three seasons, (1,1,1) otherwise."""
 
@@ -381,7 +465,7 @@ class Prophet(ForecastModel):
 
 
 #: single models by name (``auto`` is built by :func:`make_model`)
-MODELS = {cls.name: cls for cls in (SeasonalNaive, Naive, ETS, Theta, SARIMAX, Prophet)}
+MODELS = {cls.name: cls for cls in (SeasonalNaive, Naive, ETS, Theta, SARIMAX, Prophet, Recovery)}
 #: candidates of ``models="auto"`` (Prophet and SARIMAX are left out for speed; list them to include them)
 AUTO_CANDIDATES = ("seasonal_naive", "ets", "theta")
 

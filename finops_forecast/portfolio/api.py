@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.billing import bill_chunks, bill_major
+from finops_forecast.portfolio.billing import bill_chunks, bill_major, bill_rows
 from finops_forecast.portfolio.compress import Compressed, compress, full
 from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import (
@@ -28,6 +28,7 @@ from finops_forecast.portfolio.instruments import (
     subset,
 )
 from finops_forecast.portfolio.inventory import active_quantities, match_instruments, validate_inventory
+from finops_forecast.portfolio.ladder import compare_ladder
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
 
@@ -273,34 +274,62 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     t0 = time.perf_counter()
     model = CommitmentModel(mk, comp, term_periods, inv_active, user, integer_pool=config.integer_ri,
                             risk_lambda=config.risk_lambda, alpha=config.alpha, risk_measure=config.risk_measure,
-                            value_mult=vm, commit_mult=cm)
+                            value_mult=vm, commit_mult=cm, fee_price=npv_price(mk, config.cost_of_capital))
     return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
                     term_periods=term_periods, notes=notes, chunk_period=chunk_period, config=config,
                     build_s=time.perf_counter() - t0, prices=pp, commit_mult=cm)
 
 
-def _solve(prep: Prepared, risk_lambda=None) -> Solution:
+def npv_price(market: Market, cost_of_capital: float) -> np.ndarray:
+    """Equivalent hourly rate of one unit of each instrument at the cost of capital [USD/h per unit].
+
+    The level monthly payment with the same present value as the instrument's upfront and recurring fees
+    (:func:`finops_forecast.pricing.payment.equivalent_hourly_rate`): equal to the amortized ``price`` for
+    no-upfront payment or a 0 rate, higher for upfront payment when the rate is positive.
+    """
+    from finops_forecast.pricing.payment import equivalent_hourly_rate
+
+    ins = market.instruments
+    if not len(ins):
+        return np.zeros(0)
+    return np.asarray(equivalent_hourly_rate(ins["upfront"].to_numpy(float), ins["recurring"].to_numpy(float),
+                                             ins["term_months"].to_numpy(float), cost_of_capital), float)
+
+
+def _solve(prep: Prepared, risk_lambda=None, relax: bool = False) -> Solution:
     c = prep.config
     return prep.model.solve(risk_lambda, c.alpha, solver=c.solver, fallback_solvers=c.fallback_solvers,
                             allow_inaccurate=c.allow_inaccurate, time_limit_s=c.time_limit_s,
-                            mip_rel_gap=c.mip_rel_gap)
+                            mip_rel_gap=c.mip_rel_gap, relax=relax)
 
 
 def bill_compressed(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | None = None):
-    """Bill the compressed rows under ``active`` (T, I): (expected cost [USD], group costs (M,) [USD], Bill).
+    """Bill the compressed rows under ``active`` (T, I): (expected cost [USD], group costs (M,) [USD], Bill)
+    (:func:`finops_forecast.portfolio.billing.bill_rows` on the prepared program's rows).
 
     With a price outlook the uncovered chunks are priced at each row's scenario and period, and the fees at
     ``fee_price`` (T, I) [USD/h per unit] (:func:`~finops_forecast.portfolio.priced.paid_price`)."""
+    if prep.prices is None:
+        return bill_rows(prep.comp, prep.market, active)
     comp = prep.comp
-    b = bill_chunks(comp.D, prep.market, active[comp.period])
-    cost = b.cost
-    if prep.prices is not None:
-        vm = prep.model.value_mult
-        fp = prep.market.price[None, :] if fee_price is None else fee_price
-        cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * prep.market.chunk_value * vm).sum(axis=1)
+    b = bill_chunks(comp.D, prep.market, np.asarray(active)[comp.period])
+    vm = prep.model.value_mult
+    fp = prep.market.price[None, :] if fee_price is None else fee_price
+    cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * prep.market.chunk_value * vm).sum(axis=1)
     rh = comp.row_hours()
     grp = np.bincount(comp.group, weights=cost * rh, minlength=comp.n_groups)
     return float(comp.prob @ grp), grp, b
+
+
+def bill_plan(prep: Prepared, active: np.ndarray, x: np.ndarray):
+    """:func:`bill_compressed` of a plan holding ``active`` (T, I) after buying ``x`` (T, I): with a price outlook
+    each purchase pays the price of its quarter (:func:`~finops_forecast.portfolio.priced.paid_price`)."""
+    if prep.commit_mult is None:
+        return bill_compressed(prep, active)
+    from finops_forecast.portfolio import priced
+    fp = priced.paid_price(np.asarray(x, float), prep.inventory_active, prep.commit_mult, prep.market.price,
+                           prep.term_periods)
+    return bill_compressed(prep, active, fp)
 
 
 def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
@@ -343,11 +372,12 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
     T, I, N = per.T, mk.n_instruments, prep.scen.n_paths
     ins = mk.instruments
     active = sol.active
-    is_pool = mk.is_pool
+    is_spend = mk.is_spend
     firm = mk.chunk_series < 0
     path_cost = np.zeros(N)
     path_od = np.zeros(N)
     used = np.zeros((T, N, I)); committed = np.zeros((T, N, I)); displaced = np.zeros((T, I))
+    used_mean = np.zeros((T, I))  # [USD/h] mean over paths and hours
     qrows = []
     alloc = None
     cov0 = util0 = float("nan")
@@ -374,13 +404,14 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
         m = {k: acc[k] / rows_n for k in ("displaced", "cover_gpu", "uncovered", "fee", "cost", "list_cost",
                                           "demand", "covered")}
         displaced[t] = m["displaced"]
+        used_mean[t] = acc["used"].sum(axis=0) / rows_n
         cg, unc = m["cover_gpu"], m["uncovered"]
         qrows.append(dict(quarter=t, start=per.start[t], hours=per.hours[t],
                           expected_cost_usd=float(m["cost"] * per.hours[t]),
                           on_demand_cost_usd=float(m["list_cost"] * per.hours[t]),
                           demand_gpu_hours=float(m["demand"].sum() * per.hours[t]),
-                          reserved_gpu_hours=float(cg[is_pool].sum() * per.hours[t]),
-                          savings_plan_gpu_hours=float(cg[~is_pool].sum() * per.hours[t]),
+                          reserved_gpu_hours=float(cg[~is_spend].sum() * per.hours[t]),
+                          savings_plan_gpu_hours=float(cg[is_spend].sum() * per.hours[t]),
                           spot_gpu_hours=float(unc[~firm].sum() * per.hours[t]),
                           on_demand_gpu_hours=float(unc[firm].sum() * per.hours[t]),
                           commitment_fee_usd=float(m["fee"] * per.hours[t])))
@@ -395,33 +426,7 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
     od_cost = float(path_od.mean())
     model_cost, _, _ = bill_compressed(prep, active, fee_price)
 
-    # purchases
-    rows = []
-    for t, i in zip(*np.nonzero(sol.x > 1e-9)):
-        q = float(sol.x[t, i])
-        r = ins.iloc[i]
-        span = slice(t, min(T, t + int(prep.term_periods[i])))
-        u_path = used[span, :, i].sum(0) / np.maximum(committed[span, :, i].sum(0), 1e-12)
-        held = active[span, i]
-        w = per.hours[span]
-        value_u = float((displaced[span, i] * w).sum() / max((held * w).sum(), 1e-12))  # [USD/h per unit]
-        upfront_u, recurring_u = float(r["upfront"]), float(r["recurring"])
-        net_month = (value_u - recurring_u) * HOURS_PER_MONTH
-        if net_month <= 0:
-            be = float("nan")
-        else:
-            be = max(1.0, math.ceil(upfront_u / net_month)) if upfront_u > 0 else 1.0
-            if be > r["term_months"]:
-                be = float("nan")
-        rows.append(dict(quarter=int(t), quarter_start=per.start[t], instrument=r["id"], family=r["family"],
-                         provider=r["provider"], scope=r["scope"], term_months=int(r["term_months"]),
-                         payment_option=r["payment_option"], quantity=q, unit=r["unit"],
-                         gpu_capacity=q * r["gpu_per_unit"] if r["kind"] == "pool" else float("nan"),
-                         commitment_usd_per_hour=q * float(r["price"]), upfront_usd=q * upfront_u,
-                         monthly_usd=q * recurring_u * HOURS_PER_MONTH,
-                         expected_utilization=float(np.mean(u_path)),
-                         utilization_p10=float(np.quantile(u_path, 0.10)), break_even_month=be))
-    purchases = pd.DataFrame(rows, columns=PURCHASE_COLUMNS)
+    purchases = _purchases(prep, sol, used, committed, displaced, used_mean)
 
     lad = []
     for t in range(T):
@@ -445,10 +450,136 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                 utilization=util0, cvar_usd=cvar(path_cost, np.full(N, 1 / N), cfg.alpha), alpha=cfg.alpha,
                 risk_lambda=cfg.risk_lambda, model_cost_usd=model_cost, allocation=alloc,
                 savings_curve=curve_df, frontier=front, status=sol.status, solver=sol.solver, notes=notes,
-                model_size=size, settings=settings, instruments=ins.copy(),
+                model_size=size, settings=settings, instruments=ins.copy(), **_plan_signing(purchases),
+                fees_after_horizon_usd=fees_after_horizon(prep, sol.x),
+                ladder_comparison=compare_ladder(
+                    prep, sol, bill=lambda a, x: bill_plan(prep, a, x)) if curve else pd.DataFrame(),
                 expected_unused_commitment_usd=float(unused_path.mean()),
                 cvar_unused_commitment_usd=cvar(unused_path, np.full(N, 1 / N), cfg.alpha),
                 price_paths=None if prep.prices is None else priced.paths_frame(prep.prices, mk, per.start))
+
+
+def _purchases(prep: Prepared, sol: Solution, used: np.ndarray, committed: np.ndarray,
+               displaced: np.ndarray, used_mean: np.ndarray) -> pd.DataFrame:
+    """One row per purchase (:data:`~finops_forecast.portfolio.plan.PURCHASE_COLUMNS`) from the plan's own
+    billing, no new billing: ``used``, ``committed`` (T, paths, I) summed over each period's hours [USD/h x h];
+    ``displaced`` and ``used_mean`` (T, I) means per hour [USD/h]."""
+    mk, per = prep.market, prep.periods
+    ins, T = mk.instruments, per.T
+    fee_eq = npv_price(mk, prep.config.cost_of_capital)
+    rows = []
+    for t, i in zip(*np.nonzero(sol.x > 1e-9)):
+        q = float(sol.x[t, i])
+        r = ins.iloc[i]
+        span = slice(t, min(T, t + int(prep.term_periods[i])))
+        u_path = used[span, :, i].sum(0) / np.maximum(committed[span, :, i].sum(0), 1e-12)
+        w = per.hours[span]
+        u_mean = float(np.mean(u_path))
+        held_h = float((sol.active[span, i] * w).sum())
+        used_h = float((used_mean[span, i] * w).sum())
+        per_used = float((displaced[span, i] * w).sum()) / used_h if used_h > 0 else float("nan")
+        sign = signing_numbers(mk, i, fee_eq[i], u_mean, displaced_per_used=per_used,
+                               value_per_unit=float((displaced[span, i] * w).sum()) / max(held_h, 1e-12))
+        upfront_u, recurring_u = float(r["upfront"]), float(r["recurring"])
+        # price outlook: a purchase locks its quarter's price (commit_mult), so it signs for that
+        lock = 1.0 if prep.commit_mult is None else float(prep.commit_mult[t, i])
+        rows.append(dict(quarter=int(t), quarter_start=per.start[t], instrument=r["id"], family=r["family"],
+                         provider=r["provider"], scope=r["scope"], term_months=int(r["term_months"]),
+                         payment_option=r["payment_option"], quantity=q, unit=r["unit"],
+                         gpu_capacity=q * r["gpu_per_unit"] if r["kind"] != "spend" else float("nan"),
+                         commitment_usd_per_hour=q * float(r["price"]), upfront_usd=q * upfront_u,
+                         monthly_usd=q * recurring_u * HOURS_PER_MONTH,
+                         obligation_usd=q * lock * (upfront_u + recurring_u * HOURS_PER_MONTH
+                                                    * float(r["term_months"])),
+                         expected_utilization=u_mean, utilization_p10=float(np.quantile(u_path, 0.10)),
+                         break_even_utilization=sign["break_even_utilization"],
+                         walk_away_month=sign["walk_away_month"], payback_month=sign["payback_month"]))
+    return pd.DataFrame(rows, columns=PURCHASE_COLUMNS)
+
+
+def fees_after_horizon(prep: Prepared, x: np.ndarray) -> float:
+    """Fees of the planned purchases ``x`` (T, I) that fall after the planning horizon [USD].
+
+    A purchase in quarter ``t`` pays for its whole term (``term_months x 730`` hours) whatever the horizon; the
+    hours of its term inside the horizon are billed in the plan's expected cost, the rest is counted here so
+    the plan's cost with every fee it signs is ``expected_cost_usd + fees_after_horizon_usd``.
+    """
+    per, ins = prep.periods, prep.market.instruments
+    T = per.T
+    term_h = ins["term_months"].to_numpy(float) * HOURS_PER_MONTH
+    price = prep.market.price
+    cm = np.ones(x.shape) if prep.commit_mult is None else prep.commit_mult  # price outlook: locked at purchase
+    total = 0.0
+    for t, i in zip(*np.nonzero(x > 1e-9)):
+        inside = float(per.hours[t:min(T, t + int(prep.term_periods[i]))].sum())
+        total += float(x[t, i]) * price[i] * cm[t, i] * max(term_h[i] - inside, 0.0)
+    return total
+
+
+def _plan_signing(purchases: pd.DataFrame) -> dict:
+    """Plan totals of this quarter's purchases: ``obligation_usd`` [USD] and ``break_even_utilization`` (the
+    lines' break-even utilizations weighted harmonically by commitment [USD/h]: the utilization at which the
+    fees equal what the lines displace, all lines used alike)."""
+    now = purchases[purchases["quarter"] == 0]
+    c, be = now["commitment_usd_per_hour"].to_numpy(float), now["break_even_utilization"].to_numpy(float)
+    ok = np.isfinite(be) & (be > 0)
+    beu = float(c[ok].sum() / (c[ok] / be[ok]).sum()) if ok.any() else float("nan")
+    return {"obligation_usd": float(now["obligation_usd"].sum()), "break_even_utilization": beu}
+
+
+def signing_numbers(mk: Market, i: int, fee_eq: float, utilization: float, *, displaced_per_used: float = np.nan,
+                    value_per_unit: float = np.nan) -> dict:
+    """The numbers a buyer signs on, for one unit of instrument ``i``.
+
+    Parameters
+    ----------
+    mk : Market
+    i : int
+        Instrument index.
+    fee_eq : float
+        Equivalent hourly rate of one unit at the cost of capital [USD/h per unit] (:func:`npv_price`).
+    utilization : float
+        Expected utilization of the line, in [0, 1].
+    displaced_per_used : float, optional
+        Spend plans: what a used committed dollar displaced in the plan's billing [USD per USD]; NaN: the mean
+        of on-demand rate / plan rate over the pools in scope.
+    value_per_unit : float, optional
+        What one held unit displaced per hour on average [USD/h per unit] (payback of an upfront payment).
+
+    Returns
+    -------
+    dict
+        ``break_even_utilization``: utilization below which the line loses money against on demand at today's
+        prices, ``fee_eq / value of the unit fully used`` (a pool line fully used displaces ``gpu_per_unit x``
+        the on-demand rate); ``walk_away_month`` [months]: months of use at the expected utilization after
+        which the line has paid for its whole term, ``term x break_even_utilization / utilization`` (NaN when
+        it never does within the term); ``payback_month`` [months]: months until the savings repay an upfront
+        payment (NaN without upfront, or never within the term).
+    """
+    r = mk.instruments.iloc[i]
+    price, term = float(r["price"]), float(r["term_months"])
+    if r["kind"] == "pool":
+        full_value = float(r["gpu_per_unit"]) * float(mk.od_rate[int(r["pool"])])  # [USD/h per unit]
+    elif r["kind"] == "gpu":  # one GPU-h of the machine types in scope, at their mean on-demand rate
+        full_value = float(np.mean(mk.od_rate[np.isfinite(mk.rate[i])]))
+    else:
+        rate = mk.rate[i]
+        ok = np.isfinite(rate)
+        ratio = displaced_per_used if np.isfinite(displaced_per_used) and displaced_per_used > 0 else \
+            float(np.mean(mk.od_rate[ok] / rate[ok]))
+        full_value = price * ratio
+    be_u = fee_eq / full_value if full_value > 0 else float("nan")
+    walk = term * be_u / utilization if utilization > 0 else float("nan")
+    if not np.isfinite(walk) or walk > term:
+        walk = float("nan")
+    upfront, recurring = float(r["upfront"]), float(r["recurring"])
+    payback = float("nan")
+    net_month = (value_per_unit - recurring) * HOURS_PER_MONTH
+    if upfront > 0 and np.isfinite(net_month) and net_month > 0:
+        payback = max(1.0, math.ceil(upfront / net_month))
+        if payback > term:
+            payback = float("nan")
+    return {"break_even_utilization": float(be_u), "walk_away_month": float(walk), "payback_month": payback}
 
 
 def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,
@@ -562,12 +693,17 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
 
 
 def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
-    """Cost-risk frontier: re-solve (no recompile) for each risk weight."""
+    """Cost-risk frontier: re-solve (no recompile) for each risk weight.
+
+    The plan's own point is the plan (in whole units when ``integer_ri``); the other points are the LP relaxation
+    at their risk weight (fractional quantities, within the integer gap of a whole-unit plan), which shows the
+    trade-off at a fifth of the work of proving a whole-unit plan at every weight.
+    """
     cfg = prep.config
     rows = []
     for lam in cfg.frontier_lambdas:
         # the plan's own risk weight is the plan's solution: the same program, no second solve
-        s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam)
+        s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam, relax=True)
         prob = prep.comp.prob
         rows.append(dict(risk_lambda=lam, expected_cost_usd=s.expected_usd, cvar_usd=s.cvar_usd,
                          commitment_usd_per_hour=float(s.active[0] @ prep.market.price),

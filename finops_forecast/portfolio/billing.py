@@ -3,8 +3,10 @@
 Commitments are applied the way the providers do, one hour at a time (every hour is independent, so the whole
 computation is numpy over an ``(N hours, ...)`` axis):
 
-1. **Pool instruments first** (AWS reserved instances, Azure reservations, GCP resource CUDs): each covers its
-   pool's demand up to ``quantity x gpu_count`` GPU-h in that hour, deeper discount first.
+1. **Pool instruments first** (AWS reserved instances, Azure reservations): each covers its pool's demand up to
+   ``quantity x gpu_count`` GPU-h in that hour, deeper discount first. Then **GCP resource CUDs**, in GPUs of a
+   type per region: ``quantity`` GPU-h in that hour across every machine type with that GPU in the region,
+   highest on-demand value first.
 2. **Spend instruments next**, in provider order (AWS: EC2 Instance Savings Plans, then Compute Savings Plans;
    then Azure savings plans and GCP flexible CUDs), each in turn spending its hourly commitment [USD/h] on the
    remaining usage it is eligible for, **highest discount first** (the most on-demand dollars displaced per
@@ -176,13 +178,15 @@ def bill_major(chunks_t: np.ndarray, market: Market, held) -> dict:
             o = np.argsort(-(value[cols] / r), kind="stable")
             cols, r = cols[o], r[o]
             rows = _rows(cols)
+            # the budget is the held quantity in the instrument's unit: USD/h (spend plans, rate in USD/GPU-h)
+            # or GPUs (GCP resource CUDs, rate 1 GPU per GPU-h); used is priced at the unit's price [USD/h]
             cost = rem[rows] * r[:, None]
-            spend = _fill(cost, h * price[i])
+            spend = _fill(cost, h)
             take = spend / r[:, None]
             vals = value[cols]
             cover_gpu[i] = take.sum(axis=0)
             displaced[i] = vals @ take
-            used[i] = spend.sum(axis=0)
+            used[i] = spend.sum(axis=0) * price[i]
         sub = rem[rows]
         sub -= take
         np.maximum(sub, 0.0, out=sub)
@@ -246,6 +250,29 @@ def bill(demand: np.ndarray, market: Market, held) -> Bill:
     """
     demand = np.atleast_2d(np.asarray(demand, dtype=float))
     return bill_chunks(market.chunks(demand), market, held)
+
+
+def bill_rows(comp, market: Market, active: np.ndarray):
+    """Bill the optimizer's compressed demand rows under the quantities held in each period.
+
+    Parameters
+    ----------
+    comp : Compressed
+        Representative rows (:mod:`finops_forecast.portfolio.compress`): chunk demand ``D``, the period and
+        scenario group of each row, its weight and the hours of each period.
+    market : Market
+    active : ndarray (T, I)
+        Quantity of each instrument held in each period [instance] or [USD/h].
+
+    Returns
+    -------
+    (expected_cost, group_cost, bill) : (float, ndarray (M,), Bill)
+        Expected cost over the scenario groups [USD], the cost of each group [USD], and the per-row bill.
+    """
+    b = bill_chunks(comp.D, market, np.asarray(active)[comp.period])
+    rh = comp.row_hours()
+    grp = np.bincount(comp.group, weights=b.cost * rh, minlength=comp.n_groups)
+    return float(comp.prob @ grp), grp, b
 
 
 def on_demand_floor(chunks: np.ndarray, market: Market) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan."""
+"""``finops-forecast optimize``: forecast usage, optimize commitments, print and export the plan;
+``finops-forecast whatif``: bill a purchase list the user types on the forecast paths."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,65 @@ import typer
 from finops_forecast._cli_util import fail
 
 
+def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri, cost_of_capital=0.08, *,
+            risk_measure="unused", price_outlook="history", min_utilization_p10=None, max_three_year_share=None,
+            max_obligation=None):
+    """The optimizer's settings from the command's options; a bad value names its option."""
+    from finops_forecast._files import check_finite, check_input_file
+    from finops_forecast.errors import FinopsError, unknown_name
+    from finops_forecast.portfolio.config import PortfolioConfig
+    from finops_forecast.pricing.schema import PAYMENT_OPTIONS
+
+    check_finite(risk_lambda, "--lambda", low=0.0)
+    check_finite(alpha, "--alpha")
+    check_finite(budget, "--budget", low=0.0, unit="[USD]")
+    check_finite(spot_cap, "--spot-cap", low=0.0)
+    check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
+    for value, what in ((min_utilization_p10, "--min-utilization-p10"),
+                        (max_three_year_share, "--max-three-year-share")):
+        check_finite(value, what, low=0.0)
+        if value is not None and value > 1:
+            raise FinopsError(f"{what} = {value} must be a share in [0, 1].")
+    check_finite(max_obligation, "--max-obligation", low=0.0, unit="[USD]")
+    from finops_forecast.portfolio.risk import RISK_MEASURES
+    if risk_measure not in RISK_MEASURES:
+        raise unknown_name("risk measure (--risk-measure)", risk_measure, RISK_MEASURES)
+    if price_outlook not in ("flat", "history"):
+        check_input_file(Path(price_outlook), "--price-outlook", fix="Give flat, history or an outlook CSV.")
+    payments = tuple(p.strip() for p in payment.split(",") if p.strip())
+    for p in payments:
+        if p not in PAYMENT_OPTIONS:
+            raise unknown_name("payment option (--payment)", p, PAYMENT_OPTIONS)
+    try:
+        term_list = tuple(int(t) for t in terms.split(",") if t.strip())
+    except ValueError:
+        raise FinopsError(f"--terms '{terms}' must list terms in months, comma-separated, e.g. 12,36.") from None
+    return PortfolioConfig(quarters=quarters, risk_lambda=risk_lambda, alpha=alpha, upfront_budget_usd=budget,
+                           payment_options=payments, terms_months=term_list, spot_cap=spot_cap,
+                           integer_ri=integer_ri, cost_of_capital=cost_of_capital, risk_measure=risk_measure,
+                           price_outlook=price_outlook, min_utilization_p10=min_utilization_p10,
+                           max_three_year_share=max_three_year_share, max_obligation_usd=max_obligation)
+
+
+def _check_paths(path, sample, pricing, inventory, csv, json_out) -> None:
+    """Input files must be non-empty files and outputs writable, before any work is done (the usage PATH may be
+    a folder: its reader checks it)."""
+    from finops_forecast._files import check_input_file, check_output_file
+    from finops_forecast.errors import FinopsError
+
+    if not sample and path is None:
+        raise FinopsError("give a usage PATH, or --sample.")
+    for value, what in ((pricing, "--pricing"), (inventory, "--inventory")):
+        if value is not None:
+            check_input_file(value, what)
+    for value, what in ((csv, "--csv"), (json_out, "--json")):
+        if value is not None:
+            check_output_file(value, what)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``optimize`` to the app."""
+    """Add ``optimize`` and ``whatif`` to the app."""
+    _register_whatif(app)
 
     @app.command("optimize")
     def optimize_cmd(
@@ -37,7 +95,11 @@ def register(app: typer.Typer) -> None:
         payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
         terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
         spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
-        integer_ri: bool = typer.Option(False, "--integer-ri", help="whole reserved instances (MILP)"),
+        integer_units: bool = typer.Option(True, "--integer-units/--fractional-units",
+                                           help="whole units (instances, GPUs, USD/h) as bought, or fractional "
+                                                "quantities for exploration"),
+        cost_of_capital: float = typer.Option(0.08, help="annual rate discounting upfront against monthly "
+                                                         "payments when payment options are compared [1/year]"),
         seed: int = typer.Option(0, help="forecast random seed"),
         csv: Path | None = typer.Option(None, help="write the purchase table (CSV)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the whole plan (JSON)"),
@@ -49,41 +111,39 @@ def register(app: typer.Typer) -> None:
 
         from finops_forecast.errors import FinopsError
         from finops_forecast.portfolio.api import optimize
-        from finops_forecast.portfolio.config import PortfolioConfig
+        from finops_forecast.portfolio.inventory import read_inventory
+        from finops_forecast.pricing import load_pricing
 
         console = Console()
-        try:
+        try:  # every cheap check first: a mistake must not cost a forecast
+            cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_units,
+                          cost_of_capital, risk_measure=risk_measure, price_outlook=price_outlook,
+                          min_utilization_p10=min_utilization_p10, max_three_year_share=max_three_year_share,
+                          max_obligation=max_obligation)
+            _check_paths(path, sample, pricing, inventory, csv, json_out)
+            inv = read_inventory(inventory, "--inventory") if inventory else None
+            catalog = load_pricing(path=pricing) if pricing else load_pricing()
             if sample:
                 from finops_forecast.usage.sample import load_sample
                 usage = load_sample()
-            elif path is not None:
+            else:
                 from finops_forecast.usage.readers import read_usage
                 usage, _ = read_usage(path)
-            else:
-                raise FinopsError("give a usage PATH, or --sample.")
             from finops_forecast.forecast import forecast
-            from finops_forecast.pricing import load_pricing
-            catalog = load_pricing(path=pricing) if pricing else load_pricing()
             fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
-            inv = pd.read_csv(inventory) if inventory else None
-            cfg = PortfolioConfig(quarters=quarters, risk_lambda=risk_lambda, alpha=alpha,
-                                  upfront_budget_usd=budget,
-                                  payment_options=tuple(p.strip() for p in payment.split(",") if p.strip()),
-                                  terms_months=tuple(int(t) for t in terms.split(",") if t.strip()),
-                                  spot_cap=spot_cap, integer_ri=integer_ri, risk_measure=risk_measure,
-                                  price_outlook=price_outlook, min_utilization_p10=min_utilization_p10,
-                                  max_three_year_share=max_three_year_share, max_obligation_usd=max_obligation)
             plan = optimize(fc, catalog, inventory=inv, config=cfg)
         except FinopsError as e:
             fail(e)
         t = Table(title="Buy this quarter")
-        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "util.", "util. p10",
-                  "break-even month"):
+        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "obligation USD", "util.",
+                  "util. p10", "break-even util.", "pays off after [months]"):
             t.add_column(c)
         for r in plan.buy_now.itertuples():
-            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.upfront_usd:,.0f}",
-                      f"{r.monthly_usd:,.0f}", f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
-                      "never" if pd.isna(r.break_even_month) else f"{r.break_even_month:.0f}")
+            t.add_row(r.instrument, f"{r.quantity:,.0f}" if integer_units else f"{r.quantity:,.2f}", r.unit,
+                      f"{r.upfront_usd:,.0f}", f"{r.monthly_usd:,.0f}", f"{r.obligation_usd:,.0f}",
+                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
+                      f"{r.break_even_utilization:.0%}",
+                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
         console.print(t)
         console.print(plan.summary(), soft_wrap=True)
         for n in plan.notes:
@@ -92,3 +152,71 @@ def register(app: typer.Typer) -> None:
             plan.to_csv(csv)
         if json_out:
             plan.to_json(json_out)
+
+
+def _register_whatif(app: typer.Typer) -> None:
+    @app.command("whatif")
+    def whatif_cmd(
+        path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
+        buy: list[str] = typer.Option(..., "--buy", help="INSTRUMENT=QUANTITY, repeatable, e.g. "
+                                                         "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=40"),
+        sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
+        pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+        inventory: Path | None = typer.Option(None, help="CSV of commitments already owned"),
+        horizon: int = typer.Option(2208, help="forecast hours billed (at most the shortest term)"),
+        n_paths: int = typer.Option(100, help="forecast sample paths per series"),
+        cost_of_capital: float = typer.Option(0.08, help="annual rate for the break-even numbers [1/year]"),
+        seed: int = typer.Option(0, help="forecast random seed"),
+    ):
+        """Bill a purchase list on the forecast paths: cost, coverage, utilization, obligation, break-even."""
+        import pandas as pd
+        from rich.console import Console
+        from rich.table import Table
+
+        from finops_forecast.errors import FinopsError
+        from finops_forecast.portfolio.config import PortfolioConfig
+        from finops_forecast._files import check_finite
+        from finops_forecast.portfolio.inventory import read_inventory
+        from finops_forecast.portfolio.whatif import parse_buy, whatif
+
+        console = Console()
+        try:
+            pairs = [parse_buy(b) for b in buy]  # bad strings fail before the forecast runs
+            check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
+            _check_paths(path, sample, pricing, inventory, None, None)
+            usage = _read_usage(path, sample)
+            from finops_forecast.forecast import forecast
+            from finops_forecast.pricing import load_pricing
+            catalog = load_pricing(path=pricing) if pricing else load_pricing()
+            fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+            inv = read_inventory(inventory, "--inventory") if inventory else None
+            w = whatif(fc, catalog, dict(pairs), inventory=inv,
+                       config=PortfolioConfig(cost_of_capital=cost_of_capital))
+        except FinopsError as e:
+            fail(e)
+        t = Table(title=f"What if you buy this ({w.hours} forecast hours, {len(w.path_cost_usd)} paths)")
+        for c in ("instrument", "quantity", "unit", "obligation USD", "util.", "util. p10", "break-even util.",
+                  "pays off after [months]"):
+            t.add_column(c)
+        for r in w.lines.itertuples():
+            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.obligation_usd:,.0f}",
+                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}", f"{r.break_even_utilization:.0%}",
+                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
+        console.print(t)
+        console.print(f"expected cost {w.expected_cost_usd:,.0f} USD (no new commitments {w.no_purchase_cost_usd:,.0f}, "
+                      f"all on demand {w.on_demand_cost_usd:,.0f}): saving {w.savings_usd:,.0f} USD; coverage "
+                      f"{w.coverage:.1%}; utilization {w.utilization:.1%} (10th percentile {w.utilization_p10:.1%}); "
+                      f"obligation {w.obligation_usd:,.0f} USD.", soft_wrap=True)
+
+
+def _read_usage(path, sample: bool):
+    from finops_forecast.errors import FinopsError
+
+    if sample:
+        from finops_forecast.usage.sample import load_sample
+        return load_sample()
+    if path is not None:
+        from finops_forecast.usage.readers import read_usage
+        usage, _ = read_usage(path)
+        return usage
+    raise FinopsError("give a usage PATH, or --sample.")

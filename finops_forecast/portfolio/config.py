@@ -1,6 +1,7 @@
 """Settings of the portfolio optimizer (one frozen dataclass, validated once)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 from finops_forecast.errors import PortfolioError, unknown_name
@@ -21,6 +22,12 @@ class PortfolioConfig:
         Commitment terms to consider [months].
     payment_options : tuple of str
         Payment options to consider (no_upfront, partial_upfront, all_upfront).
+    cost_of_capital : float
+        Annual rate [1/year] at which the optimizer discounts upfront against monthly payments, default 0.08:
+        each instrument's fee in the objective is its equivalent hourly rate
+        (:func:`finops_forecast.pricing.payment.equivalent_hourly_rate`, the level monthly payment with the same
+        present value), so all-upfront wins only when it is cheaper after the cost of the cash paid early.
+        No-upfront fees are unchanged; the billed costs the plan reports stay nominal (amortized).
     families : tuple of str or None
         Commitment families to consider (None: all the catalog has).
     risk_lambda : float
@@ -60,7 +67,10 @@ class PortfolioConfig:
     allow_on_demand : bool
         False forbids on-demand usage: commitments and spot must serve all demand.
     integer_ri : bool
-        Reserved instances and resource CUDs in whole instances (MILP).
+        Whole units (default): reserved instances and reservations in whole instances, GCP resource CUDs in whole
+        GPUs and spend plans in whole USD/h, so every purchase line can be bought as written and is at least one
+        unit. The LP relaxation is rounded and the gap proven (MILP fallback; see ``mip_rel_gap``). False gives
+        fractional quantities, for exploration.
     scenario_groups, strata, levels : int
         Compression settings (:mod:`finops_forecast.portfolio.compress`).
     solver, fallback_solvers : str, tuple of str
@@ -85,6 +95,7 @@ class PortfolioConfig:
     ladder: bool = True
     terms_months: tuple = (12, 36)
     payment_options: tuple = ("no_upfront",)
+    cost_of_capital: float = 0.08
     families: tuple | None = None
     risk_lambda: float = 0.0
     risk_measure: str = "unused"
@@ -103,7 +114,7 @@ class PortfolioConfig:
     spot_classes: tuple = ("training", "experimentation")
     spot_cap: float = 0.5
     allow_on_demand: bool = True
-    integer_ri: bool = False
+    integer_ri: bool = True
     scenario_groups: int = 16
     strata: int = 1
     levels: int = 4
@@ -118,6 +129,11 @@ class PortfolioConfig:
     def __post_init__(self):
         def bad(name, msg):
             raise PortfolioError(f"PortfolioConfig.{name}: {msg} (got {getattr(self, name)!r}).")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            vals = v if isinstance(v, (tuple, list)) else (v,)
+            if any(isinstance(x, float) and not math.isfinite(x) for x in vals):
+                bad(f.name, "must be a finite number, not nan or inf")
         if self.quarters < 1:
             bad("quarters", "must be >= 1")
         if self.risk_lambda < 0:
@@ -143,6 +159,8 @@ class PortfolioConfig:
                 bad("upfront_budget_usd", "must be >= 0 [USD]")
             if isinstance(b, (tuple, list)) and len(b) != self.quarters:
                 bad("upfront_budget_usd", f"needs one value per quarter ({self.quarters})")
+        if not 0 <= self.cost_of_capital <= 1:
+            bad("cost_of_capital", "is an annual rate in [0, 1], e.g. 0.08 for 8% a year")
         for n in ("scenario_groups", "strata", "levels"):
             if getattr(self, n) < 1:
                 bad(n, "must be >= 1")

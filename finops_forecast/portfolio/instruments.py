@@ -8,8 +8,11 @@ plain numpy arrays that the billing engine and the cvxpy model both read, so bot
 * **instruments** ``I``: every commitment that can be bought, one row per
   (family, scope, term, payment option). Two kinds:
 
-  - ``pool`` instruments (AWS standard RI, Azure reservation, GCP resource CUD, generic ``reserved``/``cud``):
+  - ``pool`` instruments (AWS standard RI, Azure reservation, generic ``reserved``/``cud``):
     cover one pool, counted in instances [instance]; one unit gives ``gpu_count`` GPU-h every hour;
+  - ``gpu`` instruments (GCP resource CUDs, as GCP sells them): GPUs of one type in one region [GPU]; one unit
+    gives one GPU-h every hour to any machine type with that GPU in the region (``rate[i, p] = 1``), billed
+    like a spend instrument whose budget is in GPUs;
   - ``spend`` instruments (AWS Compute and EC2 Instance Savings Plans, Azure savings plan, GCP flexible CUD,
     generic ``savings_plan``): an hourly commitment [USD/h] that covers usage in many pools, each pool at its own
     discounted rate ``rate[i, p]`` [USD/GPU-h].
@@ -31,8 +34,11 @@ import pandas as pd
 from finops_forecast.constants import HOURS_PER_MONTH, POOL_KEYS, SERIES_KEYS
 from finops_forecast.errors import PortfolioError, suggest
 
-#: families counted in instances of one pool
+#: families counted in instances of one pool (GCP resource CUDs are matched to a pool in inventories, but
+#: bought and billed in GPUs of a type per region: :data:`GPU_FAMILIES`)
 POOL_FAMILIES = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "reserved", "cud")
+#: families sold in GPUs of one type per region, covering every machine type with that GPU there
+GPU_FAMILIES = ("gcp_resource_cud",)
 #: families that are an hourly USD commitment, in the order the provider applies them after pool instruments
 #: (AWS: EC2 Instance SP before Compute SP)
 SPEND_FAMILIES = ("aws_convertible_ri", "aws_ec2_instance_sp", "aws_compute_sp", "azure_sp", "gcp_flex_cud",
@@ -61,11 +67,16 @@ class SpotSettings:
         Largest share of a pool's hourly demand that spot may serve, in [0, 1] (GPU spot capacity is scarce).
     rework : dict
         Expected rework share per class, used only when the pricing package gives no spot effective cost.
+    job_nodes : dict
+        Typical job size per series, ``(provider, region, instance_type, workload_class) -> instances`` that
+        fail together (from job records when known); a series not listed uses its class profile's size
+        (:data:`finops_forecast.pricing.spot.SPOT_PROFILES`). Rework grows with it.
     """
 
     classes: tuple = ("training", "experimentation")
     cap: float = 0.5
     rework: dict = field(default_factory=lambda: dict(DEFAULT_SPOT_REWORK))
+    job_nodes: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -79,12 +90,13 @@ class Market:
     series : DataFrame
         SERIES_KEYS, pool (index into pools), spot_rate [USD/GPU-h] (NaN when spot is not allowed).
     instruments : DataFrame
-        id, provider, family, kind (pool | spend), pool (index or -1), scope, term_months, payment_option,
+        id, provider, family, kind (pool | gpu | spend), pool (index or -1), scope, term_months, payment_option,
         price [USD/h per unit], upfront [USD per unit], recurring [USD/h per unit], gpu_per_unit [GPU per
         instance, pool kind], unit ("instance" | "USD/h"), discount (mean vs on-demand), order (billing
         precedence), source.
     rate : ndarray (I, P)
-        Rate at which instrument i covers one GPU-h of pool p [USD/GPU-h]; NaN where it does not cover p.
+        Rate at which instrument i covers one GPU-h of pool p [USD/GPU-h] (``gpu`` kind: [GPU per GPU-h], 1);
+        NaN where it does not cover p.
     chunk_pool, chunk_series, chunk_value : ndarray (C,)
         Pool, series (-1 for the firm chunk) and value of an uncovered GPU-h [USD/GPU-h] of each chunk.
     spot_cap : float
@@ -126,6 +138,11 @@ class Market:
     @property
     def is_pool(self) -> np.ndarray:
         return (self.instruments["kind"] == "pool").to_numpy()
+
+    @property
+    def is_spend(self) -> np.ndarray:
+        """Spend instruments (an hourly USD commitment); the others are reserved capacity (instances, GPUs)."""
+        return (self.instruments["kind"] == "spend").to_numpy()
 
     @property
     def price(self) -> np.ndarray:
@@ -230,7 +247,8 @@ class Market:
         return ids.index(instrument_id)
 
 
-def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> tuple[float, bool]:
+def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings, nodes: int | None = None
+                    ) -> tuple[float, bool]:
     """Spot effective rate [USD/GPU-h] for a class and whether it rests on an assumption.
 
     Uses :func:`finops_forecast.pricing.spot_effective_cost` (spot x (1 + expected rework) for the class's
@@ -245,7 +263,7 @@ def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings) -> 
     if interruption is not None:
         from finops_forecast.pricing.spot import spot_effective_cost
 
-        return float(spot_effective_cost(base, interruption, workload_class)), False
+        return float(spot_effective_cost(base, interruption, workload_class, nodes=nodes)), False
     return base * (1.0 + float(spot.rework.get(workload_class, 0.0))), True
 
 
@@ -309,7 +327,7 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     sk = series_keys[SERIES_KEYS].astype(str).reset_index(drop=True)
     pools = sk[POOL_KEYS].drop_duplicates().reset_index(drop=True)
     od = cat[cat["pricing_model"] == "on_demand"].set_index(POOL_KEYS)
-    od_rate, gpus = [], []
+    od_rate, gpus, gtype = [], [], []
     known = [" ".join(k) for k in od.index]
     for key in pools.itertuples(index=False):
         key = tuple(key)
@@ -321,7 +339,10 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
         row = od.loc[[key]].iloc[0]
         od_rate.append(float(row["usd_per_gpu_hour"]))
         gpus.append(float(row["gpu_count"]))
+        g = row.get("gpu_type", "")
+        gtype.append(str(g) if isinstance(g, str) and g.strip() else key[2])  # unknown: its own machine type
     pools["gpu_count"] = gpus
+    pools["gpu_type"] = gtype
     pools["od_rate"] = od_rate
     pool_index = {tuple(k): i for i, k in enumerate(pools[POOL_KEYS].itertuples(index=False))}
 
@@ -334,7 +355,8 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
         key = (s.provider, s.region, s.instance_type)
         r = np.nan
         if s.workload_class in spot.classes and spot.cap > 0 and key in spot_rows.index:
-            r, assumed = _spot_effective(spot_rows.loc[[key]].iloc[0], s.workload_class, spot)
+            r, assumed = _spot_effective(spot_rows.loc[[key]].iloc[0], s.workload_class, spot,
+                                         spot.job_nodes.get(key + (s.workload_class,)))
             sassumed |= assumed
             if r >= pools["od_rate"].iat[pool_index[key]]:
                 r = np.nan  # spot not cheaper than on demand once rework is counted: never used
@@ -363,7 +385,8 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     com = com[[tuple(k) in pkeys for k in com[POOL_KEYS].itertuples(index=False)]]
     rows, rate_rows = [], []
     P = len(pools)
-    for r in com[com["commitment_family"].isin(POOL_FAMILIES)].itertuples(index=False):
+    for r in com[com["commitment_family"].isin(POOL_FAMILIES)
+                 & ~com["commitment_family"].isin(GPU_FAMILIES)].itertuples(index=False):
         p = pool_index.get((r.provider, r.region, r.instance_type))
         if p is None:
             continue
@@ -377,6 +400,11 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
             recurring=float(r.recurring_usd_per_hour), gpu_per_unit=float(r.gpu_count), unit="instance",
             source=str(r.source)))
         rate_rows.append(rt)
+    g_rows, g_rates, g_notes = _gpu_instruments(com[com["commitment_family"].isin(GPU_FAMILIES)], pools,
+                                                pool_index)
+    rows += g_rows
+    rate_rows += g_rates
+    notes += g_notes
     sp = com[com["commitment_family"].isin(SPEND_FAMILIES)].copy()
     if len(sp):
         sp["scope"] = [
@@ -410,20 +438,67 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     with np.errstate(invalid="ignore"):
         disc = np.nanmean(np.where(np.isfinite(rate), 1 - rate / odr, np.nan), axis=1) if len(rows) else []
     ins["discount"] = disc
+    gk = (ins["kind"] == "gpu").to_numpy()
+    if gk.any():
+        for i in np.flatnonzero(gk):
+            ok = np.isfinite(rate[i])
+            ins.loc[i, "discount"] = float(np.mean(1 - ins["price"].iat[i] / odr[ok]))
     # billing precedence: pool instruments first, then spend families in provider order, deeper discount first
     fam_rank = {f: i for i, f in enumerate(SPEND_FAMILIES)}
-    ins["_k"] = [0 if k == "pool" else 1 + fam_rank.get(f, len(fam_rank)) for k, f in zip(ins["kind"],
-                                                                                          ins["family"])]
+    ins["_k"] = [0 if k == "pool" else 0.5 if k == "gpu" else 1 + fam_rank.get(f, len(fam_rank))
+                 for k, f in zip(ins["kind"], ins["family"])]
     order = np.lexsort((ins["id"].to_numpy(), -ins["discount"].to_numpy(float), ins["_k"].to_numpy()))
     ins = ins.iloc[order].drop(columns="_k").reset_index(drop=True)
     rate = rate[order]
     ins["order"] = np.arange(len(ins))
-    if np.any(rate >= odr[None, :]):
-        bad = np.argwhere(rate >= odr[None, :])[0]
+    usd_rate = np.where((ins["kind"] == "gpu").to_numpy()[:, None], rate * ins["price"].to_numpy(float)[:, None],
+                        rate)  # [USD/GPU-h]
+    if np.any(usd_rate >= odr[None, :]):
+        bad = np.argwhere(usd_rate >= odr[None, :])[0]
         notes.append(f"instrument {ins['id'].iat[bad[0]]} is not cheaper than on demand in pool {bad[1]}")
     return Market(pools=pools, series=series, instruments=ins, rate=rate, chunk_pool=np.array(cpool, int),
                   chunk_series=np.array(cser, int), chunk_value=np.array(cval, float), spot_cap=spot.cap,
                   notes=notes)
+
+
+def _gpu_instruments(rows: pd.DataFrame, pools: pd.DataFrame, pool_index: dict) -> tuple[list, list, list]:
+    """GCP resource CUDs as sold: GPUs of one type in one region, covering every machine type with that GPU there.
+
+    One instrument per (region, GPU type, term, payment option): unit "GPU", ``rate[i, p] = 1`` GPU of commitment
+    per GPU-h of every pool with that GPU in the region, price per GPU [USD/h] the catalog's CUD rate per GPU-h
+    of those machine types (which prices the vCPU and memory that go with the GPU); where the machine types'
+    rates differ, the highest is used and a note says so.
+
+    Returns
+    -------
+    rows, rate rows, notes
+    """
+    out, rates, notes = [], [], []
+    if not len(rows):
+        return out, rates, notes
+    P = len(pools)
+    rows = rows.assign(_p=[pool_index.get((r.provider, r.region, r.instance_type), -1)
+                           for r in rows.itertuples(index=False)])
+    rows = rows[rows["_p"] >= 0]
+    rows = rows.assign(gpu_type=pools["gpu_type"].to_numpy()[rows["_p"].to_numpy(int)],
+                       _up=rows["upfront_usd"] / rows["gpu_count"], _rec=rows["recurring_usd_per_hour"] /
+                       rows["gpu_count"])
+    for (prov, reg, gt, term, pay), g in rows.groupby(["provider", "region", "gpu_type", "term_months",
+                                                      "payment_option"], sort=True):
+        rt = np.full(P, np.nan)
+        rt[g["_p"].to_numpy(int)] = 1.0  # one GPU of commitment covers one GPU-h of any machine type
+        k = int(np.argmax(g["usd_per_gpu_hour"].to_numpy(float)))
+        if g["usd_per_gpu_hour"].nunique() > 1:
+            notes.append(f"gcp_resource_cud {reg} {gt} {int(term)}m {pay}: the machine types' CUD rates per GPU "
+                         f"differ ({g['usd_per_gpu_hour'].min():.4f}-{g['usd_per_gpu_hour'].max():.4f} USD/GPU-h); "
+                         "the highest is used")
+        out.append(dict(id=f"{g['commitment_family'].iat[0]}:{reg}:{gt}:{int(term)}m:{pay}", provider=prov,
+                        family=g["commitment_family"].iat[0], kind="gpu", pool=-1, scope=f"{prov} {reg} {gt}",
+                        term_months=int(term), payment_option=pay, price=float(g["usd_per_gpu_hour"].iat[k]),
+                        upfront=float(g["_up"].iat[k]), recurring=float(g["_rec"].iat[k]), gpu_per_unit=1.0,
+                        unit="GPU", source="; ".join(sorted(set(g["source"].astype(str))))[:200]))
+        rates.append(rt)
+    return out, rates, notes
 
 
 def subset(market: Market, keep) -> Market:

@@ -12,7 +12,7 @@ provider, region    where it applies (region ignored for provider-wide plans)
 instance_type       pool instruments: the instance type; EC2 Instance SP: any type of the family
 term_months         12 or 36; empty when unknown (the market's first matching term is used, noted)
 payment_option      no_upfront / partial_upfront / all_upfront; empty when unknown (same)
-quantity            instances (pool families) or hourly commitment [USD/h] (spend families)
+quantity            instances (pool families), GPUs (gcp_resource_cud) or hourly commitment [USD/h] (spend)
 expires             end of the term, UTC
 ==================  =========================================================================================
 
@@ -24,10 +24,15 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.instruments import POOL_FAMILIES, Market, instance_family
+from finops_forecast.portfolio.instruments import GPU_FAMILIES, POOL_FAMILIES, Market, instance_family
 
 INVENTORY_COLUMNS = ["commitment_id", "family", "provider", "region", "instance_type", "term_months",
                      "payment_option", "quantity", "expires"]
+
+#: largest quantity of one inventory row [instances, or USD/h for spend commitments]: 100,000 instances is
+#: 800,000 GPUs in one pool, and 100,000 USD/h is 876 million USD a year of one savings plan, both beyond any
+#: real commitment; a larger number is a typo (or GPU-hours in the quantity column) and is refused.
+MAX_INVENTORY_QUANTITY = 1e5
 
 _FOCUS_PROVIDER = {"aws": "aws", "amazon web services": "aws", "microsoft": "azure", "azure": "azure",
                    "google": "gcp", "google cloud": "gcp", "gcp": "gcp"}
@@ -46,10 +51,13 @@ def validate_inventory(df: pd.DataFrame | None) -> pd.DataFrame:
         if c not in out.columns:
             out[c] = np.nan if c in ("term_months", "payment_option") else ""
     out["quantity"] = pd.to_numeric(out["quantity"], errors="coerce")
-    if out["quantity"].isna().any() or (out["quantity"] < 0).any():
-        row = int(np.flatnonzero(out["quantity"].isna() | (out["quantity"] < 0))[0]) + 1
-        raise PortfolioError(f"inventory row {row}, column 'quantity': must be a number >= 0 (instances or "
-                             "USD/h).")
+    qty = out["quantity"]
+    bad = ~((qty >= 0) & (qty <= MAX_INVENTORY_QUANTITY))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise PortfolioError(f"inventory row {row}, column 'quantity': {df['quantity'].iat[row - 1]} must be a "
+                             f"number in [0, {MAX_INVENTORY_QUANTITY:,.0f}] (instances, or USD/h for savings plans and "
+                             "flexible CUDs; README, 'What the tool refuses and why'). Fix the row.")
     out["expires"] = pd.to_datetime(out["expires"], utc=True, errors="coerce")
     if out["expires"].isna().any():
         row = int(np.flatnonzero(out["expires"].isna())[0]) + 1
@@ -58,13 +66,45 @@ def validate_inventory(df: pd.DataFrame | None) -> pd.DataFrame:
     return out[INVENTORY_COLUMNS].reset_index(drop=True)
 
 
+def read_inventory(path, what: str = "inventory") -> pd.DataFrame:
+    """Read an inventory CSV (:data:`INVENTORY_COLUMNS`) or a FOCUS export's commitment rows, validated.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        How the user named it (``"--inventory"``, ``"parameter 'commitments'"``), used in error messages.
+
+    Raises
+    ------
+    PortfolioError
+        A missing, empty (0 bytes) or unreadable file, or a malformed row, naming ``what`` and the file.
+    """
+    from finops_forecast._files import read_csv_checked
+
+    frame = read_csv_checked(path, what, PortfolioError)
+    try:
+        if "CommitmentDiscountId" in frame.columns:
+            return inventory_from_focus(path)  # read as a bill: NULL text, daily rows, any FOCUS version
+        return validate_inventory(frame)
+    except PortfolioError as exc:
+        raise PortfolioError(f"{what} '{path}': {exc}") from None
+
+
 def match_instruments(inv: pd.DataFrame, market: Market) -> tuple[np.ndarray, list[str]]:
     """Index of the market instrument each inventory row is (raises when none matches), and notes."""
     ins = market.instruments
     idx, notes = [], []
     for r in inv.itertuples(index=False):
         cand = ins[(ins["family"] == r.family) & (ins["provider"] == r.provider)]
-        if r.family in POOL_FAMILIES:
+        if r.family in GPU_FAMILIES:  # GPUs of the pool's GPU type in its region
+            pools = market.pools
+            hit = pools[(pools["provider"] == r.provider) & (pools["region"] == r.region)
+                        & (pools["instance_type"] == r.instance_type)]
+            gt = hit["gpu_type"].iat[0] if len(hit) else r.instance_type
+            cand = cand[cand["scope"] == f"{r.provider} {r.region} {gt}"]
+        elif r.family in POOL_FAMILIES:
             cand = cand[cand["scope"] == f"{r.provider} {r.region} {r.instance_type}"]
         elif r.family == "aws_ec2_instance_sp":
             cand = cand[cand["scope"] == f"{r.provider} {r.region} {instance_family(r.instance_type)}"]
@@ -109,91 +149,91 @@ def active_quantities(inv: pd.DataFrame, market: Market, starts: pd.DatetimeInde
     return out, notes
 
 
-def inventory_from_focus(focus: pd.DataFrame, expires=None, *, assume_term_months: int | None = None,
+def inventory_from_focus(focus, expires=None, *, assume_term_months: int | None = None,
                          instance_type_column: str | None = None) -> pd.DataFrame:
-    """Build an inventory from the commitment rows of a FOCUS 1.x export.
+    """Build the optimizer's inventory from the commitment rows of a FOCUS 1.0-1.3 export.
 
-    Rows with a ``CommitmentDiscountId`` are grouped by it. ``CommitmentDiscountCategory`` says the kind:
-    ``Spend`` (savings plans, flexible CUDs): the hourly commitment is the hour's ``EffectiveCost`` summed over
-    its ``Used`` and ``Unused`` rows (median over hours) [USD/h]; ``Usage`` (reserved instances, resource
-    CUDs): the instances are the hour's ``PricingQuantity`` summed over its rows (maximum over hours).
+    The bill is read by :func:`finops_forecast.usage.focus_commitments.commitment_inventory` (any FOCUS version
+    or provider dialect, text ``NULL`` as null, daily and monthly rows spread over their hours). ``Spend``
+    commitments (savings plans, flexible CUDs) get their hourly commitment [USD/h] and ``Usage`` commitments
+    (reserved instances, resource CUDs) their instances from ``CommitmentDiscountQuantity``, else from the
+    ``Used``/``Unused`` rows' EffectiveCost (spend) or ConsumedQuantity (usage), else from purchase rows.
+    A commitment whose amount the export does not tell is left out with a note (never guessed).
 
     Parameters
     ----------
-    focus : DataFrame
-        FOCUS columns: CommitmentDiscountId, CommitmentDiscountType, CommitmentDiscountCategory,
-        CommitmentDiscountStatus, ChargePeriodStart, EffectiveCost, PricingQuantity, ProviderName, RegionId.
+    focus : DataFrame, str or path
+        A FOCUS export (file, folder, glob) or its rows.
     expires : Timestamp or dict, optional
-        End of each commitment's term (one date for all, or id -> date). FOCUS 1.x has no term end column.
+        End of each commitment's term (one date for all, or id -> date); overrides the bill's.
     assume_term_months : int, optional
-        When ``expires`` is not given: the term ends this many months after the first hour the commitment
-        appears in the export (an assumption: the purchase may be older; the note says so).
+        When neither ``expires`` nor the bill gives the end: the term ends this many months after the
+        commitment's start (purchase row, else first row in the export: an assumption the note states).
     instance_type_column : str, optional
         Column holding the instance type for ``Usage`` commitments (e.g. ``x_InstanceType``).
 
     Returns
     -------
     DataFrame
-        An inventory (:data:`INVENTORY_COLUMNS`), with ``attrs["notes"]`` listing assumptions.
+        An inventory (:data:`INVENTORY_COLUMNS`), with ``attrs["notes"]`` listing assumptions and omissions.
     """
-    need = ["CommitmentDiscountId", "CommitmentDiscountCategory", "ChargePeriodStart", "EffectiveCost",
-            "ProviderName"]
-    missing = [c for c in need if c not in focus.columns]
-    if missing:
-        raise PortfolioError(f"FOCUS export: missing column(s) {missing} needed for the commitment inventory; "
-                             f"found {list(focus.columns)[:20]} ...")
-    rows = focus[focus["CommitmentDiscountId"].notna() & (focus["CommitmentDiscountId"].astype(str) != "")]
-    if not len(rows):
-        return validate_inventory(None)
-    rows = rows.assign(_h=pd.to_datetime(rows["ChargePeriodStart"], utc=True).dt.floor("h"))
-    out, notes = [], []
-    for cid, g in rows.groupby("CommitmentDiscountId", sort=True):
-        prov = _FOCUS_PROVIDER.get(str(g["ProviderName"].iat[0]).strip().lower())
-        if prov is None:
-            raise PortfolioError(f"FOCUS commitment '{cid}': unknown ProviderName '{g['ProviderName'].iat[0]}'; "
-                                 f"expected one of {sorted(set(_FOCUS_PROVIDER))}.")
-        cat = str(g["CommitmentDiscountCategory"].iat[0]).strip().lower()
-        region = str(g["RegionId"].iat[0]) if "RegionId" in g else ""
+    from finops_forecast.usage.focus_commitments import commitment_inventory, read_focus_commitments
+
+    fc = read_focus_commitments(focus, keep=(instance_type_column,) if instance_type_column else ())
+    table = commitment_inventory(fc)
+    out, notes = [], list(table.attrs.get("notes", []))
+    for r in table.itertuples(index=False):
+        cid = r.commitment_discount_id
+        if r.provider not in ("aws", "azure", "gcp"):
+            raise PortfolioError(f"FOCUS commitment '{cid}': provider '{r.provider}' has no commitment families "
+                                 "in the catalog; add it to an inventory CSV with a generic family "
+                                 "(reserved, cud, savings_plan).")
+        if r.category not in ("spend", "usage"):
+            raise PortfolioError(f"FOCUS commitment '{cid}': CommitmentDiscountCategory '{r.category}' is not "
+                                 "Spend or Usage; fix the export or write the commitment in an inventory CSV.")
+        if not np.isfinite(r.hourly_amount):
+            notes.append(f"'{cid}' is left out of the plan: the export tells neither its hourly commitment "
+                         "(CommitmentDiscountQuantity, a non-zero EffectiveCost on its Used/Unused rows) nor a "
+                         "purchase row. Add it to an inventory CSV (quantity in USD/h or instances).")
+            continue
         itype = ""
-        if cat == "spend":
-            per_hour = g.groupby("_h")["EffectiveCost"].sum()
-            qty = float(per_hour.median())
-            fam = {"aws": "aws_compute_sp", "azure": "azure_sp", "gcp": "gcp_flex_cud"}[prov]
-            if prov == "aws":
+        if r.category == "spend":
+            fam = {"aws": "aws_compute_sp", "azure": "azure_sp", "gcp": "gcp_flex_cud"}[r.provider]
+            if r.provider == "aws":
                 notes.append(f"'{cid}': an AWS Savings Plan taken as a Compute Savings Plan (FOCUS does not say "
                              "Compute or EC2 Instance)")
-            if qty <= 0:
-                raise PortfolioError(
-                    f"FOCUS commitment '{cid}': its rows carry no EffectiveCost, so the hourly commitment is "
-                    "unknown. Add it to the inventory by hand (quantity in USD/h) or export amortized costs.")
-        elif cat == "usage":
-            qty = float(g.groupby("_h")["PricingQuantity"].sum().max())
-            fam = {"aws": "aws_standard_ri", "azure": "azure_reservation", "gcp": "gcp_resource_cud"}[prov]
-            col = instance_type_column
-            if col is None or col not in g:
+        else:
+            fam = {"aws": "aws_standard_ri", "azure": "azure_reservation", "gcp": "gcp_resource_cud"}[r.provider]
+            rows = fc.rows[fc.rows["commitment_discount_id"] == cid]
+            if instance_type_column is None or rows[instance_type_column].dropna().empty:
                 raise PortfolioError(
                     f"FOCUS commitment '{cid}' is a Usage commitment (reserved instance / resource CUD): pass "
                     "instance_type_column= naming the column with its instance type.")
-            itype = str(g[col].iat[0])
-        else:
-            raise PortfolioError(f"FOCUS commitment '{cid}': CommitmentDiscountCategory "
-                                 f"'{g['CommitmentDiscountCategory'].iat[0]}' is not Spend or Usage.")
-        if isinstance(expires, dict):
-            if cid not in expires:
-                raise PortfolioError(f"FOCUS commitment '{cid}': no expiry date given in expires=.")
-            exp = pd.Timestamp(expires[cid])
-        elif expires is not None:
-            exp = pd.Timestamp(expires)
-        elif assume_term_months:
-            exp = g["_h"].min() + pd.DateOffset(months=int(assume_term_months))
-            notes.append(f"'{cid}': expiry assumed {assume_term_months} months after its first hour in the "
-                         "export")
-        else:
-            raise PortfolioError("FOCUS 1.x has no term end: pass expires= (a date, or id -> date) or "
-                                 "assume_term_months=.")
-        out.append(dict(commitment_id=cid, family=fam, provider=prov, region=region, instance_type=itype,
-                        term_months=np.nan, payment_option=np.nan, quantity=qty,
-                        expires=exp.tz_localize("UTC") if exp.tzinfo is None else exp))
-    inv = validate_inventory(pd.DataFrame(out))
+            itype = str(rows[instance_type_column].dropna().iat[0])
+        exp = _expiry(cid, r, expires, assume_term_months, notes)
+        out.append(dict(commitment_id=cid, family=fam, provider=r.provider,  # noqa: C408
+                        region=r.regions.split(", ")[0], instance_type=itype, term_months=r.term_months,
+                        payment_option=r.payment_option or np.nan, quantity=float(r.hourly_amount), expires=exp))
+    inv = validate_inventory(pd.DataFrame(out, columns=INVENTORY_COLUMNS) if out else None)
     inv.attrs["notes"] = notes
     return inv
+
+
+def _expiry(cid, r, expires, assume_term_months, notes: list) -> pd.Timestamp:
+    """End of a commitment's term: ``expires=`` first, then the bill, then ``assume_term_months``."""
+    if isinstance(expires, dict):
+        if cid not in expires:
+            raise PortfolioError(f"FOCUS commitment '{cid}': no expiry date given in expires=.")
+        exp = pd.Timestamp(expires[cid])
+    elif expires is not None:
+        exp = pd.Timestamp(expires)
+    elif pd.notna(r.expires):
+        exp = pd.Timestamp(r.expires)
+    elif assume_term_months:
+        exp = pd.Timestamp(r.start) + pd.DateOffset(months=int(assume_term_months))
+        notes.append(f"'{cid}': expiry assumed {assume_term_months} months after its start ({r.start_source})")
+    else:
+        raise PortfolioError(f"FOCUS commitment '{cid}': the export does not give its term end (no upfront "
+                             "purchase row spanning the term): pass expires= (a date, or id -> date) or "
+                             "assume_term_months=, or write it in an inventory CSV.")
+    return exp.tz_localize("UTC") if exp.tzinfo is None else exp

@@ -149,7 +149,7 @@ class CommitmentModel:
         Quantities already owned and active in each period.
     user : UserConstraints
     integer_pool : bool
-        Pool instruments in whole instances.
+        Every instrument in whole units (instances, GPUs, USD/h).
     risk_lambda, alpha : float
     risk_measure : str
         What ``risk_lambda`` weighs: ``"cost"`` (CVaR of total cost) or ``"unused"`` (CVaR of unused
@@ -158,11 +158,16 @@ class CommitmentModel:
         Price outlook: multiplier of each chunk's value (on-demand or spot rate) in each row; None: today's.
     commit_mult : ndarray (T, I), optional
         Price outlook: multiplier of the price of a unit bought in each period (commitments lock it); None: 1.
+        A unit bought in period t pays ``fee_price x commit_mult[t]`` for its term.
+    fee_price : ndarray (I,), optional
+        Fee per unit in the objective [USD/h per unit]: the equivalent hourly rate at the cost of capital
+        (payment options compared by present value); default the amortized ``market.price``.
     """
 
     def __init__(self, market: Market, comp: Compressed, term_periods, inventory=None,
                  user: UserConstraints | None = None, integer_pool: bool = False, risk_lambda: float = 0.0,
-                 alpha: float = 0.95, risk_measure: str = "cost", value_mult=None, commit_mult=None):
+                 alpha: float = 0.95, risk_measure: str = "cost", value_mult=None, commit_mult=None,
+                 fee_price=None):
         self.market, self.comp = market, comp
         self.user = user or UserConstraints()
         T, I, P, C = len(comp.hours), market.n_instruments, market.n_pools, market.n_chunks
@@ -173,7 +178,8 @@ class CommitmentModel:
         self.integer_pool = integer_pool
         self.risk_measure, self.value_mult, self.commit_mult = risk_measure, value_mult, commit_mult
         self.prob_w = comp.prob
-        price = market.price
+        price = market.price if fee_price is None else np.asarray(fee_price, float)
+        self.fee_price = price
         v = market.chunk_value
         # scale: expected all-on-demand cost, so the objective is O(1)
         pd_rows = comp.D @ market.chunk_pool_matrix() @ market.od_rate
@@ -232,20 +238,25 @@ class CommitmentModel:
         self.wcols = wcols
         spotc = np.flatnonzero(~firm[wcols])
         self.W = cp.Variable((R, len(wcols)), nonneg=True, name="uncovered") if len(wcols) else None
-        spend = np.flatnonzero(~is_pool)
+        direct, Gdirect = direct_cover(market)
+        spend = np.flatnonzero(~direct)
         pairs = [(i, p) for i in spend for p in range(P) if np.isfinite(market.rate[i, p])]
         J = len(pairs)
-        Gpool = sp.csr_matrix(market.pool_gpu_matrix())
-        n_pool_i = int(is_pool.sum())
+        Gpool = sp.csr_matrix(Gdirect)
+        # instruments covering one pool directly (pool instruments, single-pool GCP resource CUDs): their pool and
+        # GPU-h per hour per unit
+        dir_idx = np.flatnonzero(direct)
+        dir_pool = Gdirect[dir_idx].argmax(axis=1) if len(dir_idx) else np.zeros(0, int)
+        dir_gpu = Gdirect[dir_idx, dir_pool] if len(dir_idx) else np.zeros(0)
+        n_dir = len(dir_idx)
         self.U = None
-        pool_idx = np.flatnonzero(is_pool)
-        if risk_measure == "unused" or (self.user.min_util or 0) > 0:
+        if (self.user.min_util or 0) > 0:
+            # the minimum utilization needs each instrument's usage: U of the direct instruments is a variable
+            # (<= held capacity). Without it the unused commitment is priced from the cover surplus (below).
             from finops_forecast.portfolio import risk
-            gpu = market.instruments["gpu_per_unit"].to_numpy(float)[pool_idx]
-            self.U = risk.pool_usage(self, Sel, pool_idx, gpu) if n_pool_i else None
-            Bp = sp.csr_matrix((np.ones(n_pool_i), (np.arange(n_pool_i), market.instruments["pool"].to_numpy(
-                int)[pool_idx])), shape=(n_pool_i, P))
-            cover = self.U @ Bp if n_pool_i else 0
+            self.U = risk.pool_usage(self, Sel, dir_idx, dir_gpu) if n_dir else None
+            Bp = sp.csr_matrix((np.ones(n_dir), (np.arange(n_dir), dir_pool)), shape=(n_dir, P))
+            cover = self.U @ Bp if n_dir else 0
         else:
             cover = Sel @ (self.active @ Gpool)
         if self.W is not None:
@@ -262,11 +273,20 @@ class CommitmentModel:
             self.constraints["spend_budget"] = [self.G @ Rm <= Sel @ (self.active @ Es)]
         else:
             self.G = None
-        self.constraints["cover"] = [cover >= self.D @ Apc]
-        if self.U is not None or (risk_measure == "unused" and self.G is not None):
-            # commitments use at most the demand (so "used" in the unused-commitment measure is real usage)
-            use = (self.U @ Bp if self.U is not None else 0) + (self.G @ B if self.G is not None else 0)
-            self.constraints["use_le_demand"] = [use <= self.D @ Apc]
+        self.surplus = None
+        if self.U is not None:
+            # usage variables: commitments use exactly the demand they cover, at most the demand (so "used" in the
+            # unused-commitment measure is real usage). Equality (every term has only an upper bound, so any
+            # covering plan can be cut down to it) instead of cover >= demand and use <= demand: one block of
+            # rows instead of two
+            self.constraints["cover"] = [cover == self.D @ Apc]
+        else:
+            self.constraints["cover"] = [cover >= self.D @ Apc]
+            # idle GPU-h of the direct instruments per row and pool (risk.unused_normalized)
+            self.surplus = cover - self.D @ Apc
+            if risk_measure == "unused" and self.G is not None:
+                # spend plans use at most the demand (so their "used" in the unused commitment is real usage)
+                self.constraints["use_le_demand"] = [self.G @ B <= self.D @ Apc]
         if len(spotc):
             self.constraints["uncovered_bounds"] = [self.W[:, spotc] <= self.D[:, wcols[spotc]]]
         if not self.user.allow_on_demand:
@@ -311,14 +331,21 @@ class CommitmentModel:
 
         from finops_forecast.portfolio import risk
         self.used = None
-        if self.U is not None or self.G is not None:
-            self.used = risk.used_usd(self, self.U, pool_idx, price[pool_idx] / np.maximum(
-                market.instruments["gpu_per_unit"].to_numpy(float)[pool_idx], 1e-12), Rm)
-        self.unused_n = (risk.unused_normalized(self, self.used, self.fee_total) if self.used is not None
-                         else self.fee_total / self.scale + np.zeros(M))
         cm = np.ones((T, I)) if commit_mult is None else np.asarray(commit_mult, float)
+        dir_rate = price[dir_idx] / np.maximum(dir_gpu, 1e-12)  # [USD per GPU-h]
+        if self.U is not None or self.G is not None:
+            self.used = risk.used_usd(self, self.U, dir_idx, dir_rate, Rm, spend, price)
+        if self.U is not None:
+            self.unused_n = risk.unused_normalized(self, self.used, self.fee_total)
+        else:
+            # fees of the other instruments minus their used dollars, plus the direct instruments' idle GPU-h
+            fees_nd = price * (~direct)
+            fee_nd = comp.hours @ (self.active @ fees_nd if paid is None else (paid + self.held) @ fees_nd)
+            self.unused_n = risk.unused_from_surplus(self, self.used, fee_nd, self.surplus,
+                                                     risk.idle_rates(T, P, dir_idx, dir_pool, dir_rate, cm))
         self.constraints.update(risk.limit_constraints(self, self.used, x, price,
-                                                       market.instruments["term_months"].to_numpy(float), cm))
+                                                       market.instruments["term_months"].to_numpy(float), cm,
+                                                       list_price=market.price))
 
         # ---- objective terms
         self.expected_term = ExpectedCost()
@@ -366,8 +393,12 @@ class CommitmentModel:
     # ---- solve
     def solve(self, risk_lambda: float | None = None, alpha: float | None = None, *, solver: str = "HIGHS",
               fallback_solvers=("CLARABEL", "SCIPY"), allow_inaccurate: bool = False,
-              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 5e-3) -> Solution:
+              time_limit_s: float = 600.0, diagnose: bool = True, mip_rel_gap: float = 5e-3,
+              relax: bool = False) -> Solution:
         """Solve (re-using the compiled program) and map statuses to typed errors.
+
+        With ``integer_pool``, the plan is in whole units (:meth:`_integer_plan`) unless ``relax``: then the LP
+        relaxation is returned, fractional (a lower bound on every whole-unit plan's objective).
 
         Raises
         ------
@@ -393,7 +424,7 @@ class CommitmentModel:
                     "to accept an inaccurate plan (it is marked as such).")
         if tried:
             notes.append(f"{solvers[0]} failed ({'; '.join(tried)}); solved with {s}.")
-        if self.integer_pool and getattr(self, "xp", None) is not None:
+        if self.integer_pool and not relax:
             return self._integer_plan(s, status, notes, time_limit_s, mip_rel_gap, allow_inaccurate)
         return self._solution(self._values(), str(status), s, notes)
 
@@ -454,7 +485,8 @@ class CommitmentModel:
 
     def _integer_plan(self, solver: str, status, notes: list, time_limit_s: float, mip_rel_gap: float,
                       allow_inaccurate: bool) -> Solution:
-        """Whole instances for the pool instruments, with a proven optimality gap.
+        """Whole units for every instrument, with a proven optimality gap: instances (reserved instances,
+        reservations), GPUs (GCP resource CUDs) and whole USD/h (spend plans), so no purchase line is below one unit.
 
         1. The LP relaxation (just solved) gives a lower bound ``LB`` on every integer plan's objective.
         2. Its pool purchases are rounded to whole instances (cumulatively over the ladder) and fixed; the rest of
@@ -470,13 +502,14 @@ class CommitmentModel:
         t0 = time.perf_counter()
         lp = self._values()
         lb = lp["objective"]
-        x_lp = np.maximum(np.asarray(self.xp.value, float), 0.0)
+        xq = self.x  # every purchase in whole units
+        x_lp = np.maximum(np.asarray(xq.value, float), 0.0)
         if not hasattr(self, "_fix"):
-            # xp fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
-            self._mask = cp.Parameter(self.xp.shape, nonneg=True, name="fixed_mask")
-            self._fix = cp.Parameter(self.xp.shape, nonneg=True, name="fixed_instances")
+            # x fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
+            self._mask = cp.Parameter(xq.shape, nonneg=True, name="fixed_mask")
+            self._fix = cp.Parameter(xq.shape, nonneg=True, name="fixed_units")
             self._fixed_problem = cp.Problem(self.problem.objective, self.problem.constraints
-                                             + [cp.multiply(self._mask, self.xp) == self._fix])
+                                             + [cp.multiply(self._mask, xq) == self._fix])
         best, how_best = None, None
         tried: list = []
 
@@ -488,7 +521,7 @@ class CommitmentModel:
                 return None
             v = self._values()
             v["objective"] = float(self._fixed_problem.value)
-            v["xp"] = np.maximum(np.asarray(self.xp.value, float), 0.0)
+            v["xp"] = np.maximum(np.asarray(xq.value, float), 0.0)
             return v
 
         def keep(v, how):
@@ -499,17 +532,17 @@ class CommitmentModel:
         def good():
             return best is not None and (best["objective"] - lb) <= mip_rel_gap * abs(best["objective"])
 
-        ones = np.ones(self.xp.shape, bool)
+        ones = np.ones(xq.shape, bool)
         # (a) round the cumulative purchases, not each quarter's: a ladder buying 0.4 instances a quarter becomes
         # one instance every two or three quarters instead of none at all
         keep(fixed_solve(ones, np.diff(np.round(np.cumsum(x_lp, axis=0)), axis=0, prepend=0.0)),
              "rounded to the nearest instance (cumulative over the ladder)")
         # (b) a dive: fix quarter by quarter, re-solving the LP for the later quarters after each rounding
         if not good() and self.T > 1:
-            mask = np.zeros(self.xp.shape, bool)
-            xr = np.zeros(self.xp.shape)
+            mask = np.zeros(xq.shape, bool)
+            xr = np.zeros(xq.shape)
             cur = x_lp
-            cum_int = np.zeros(self.xp.shape[1])
+            cum_int = np.zeros(xq.shape[1])
             v = None
             for t in range(self.T):
                 target = np.round(cum_int + cur[t])
@@ -530,9 +563,9 @@ class CommitmentModel:
         if not proven:
             left = time_limit_s - (time.perf_counter() - t0)
             if not hasattr(self, "_mip_problem"):
-                self._xint = cp.Variable(self.xp.shape, nonneg=True, integer=True, name="x_pool_int")
+                self._xint = cp.Variable(xq.shape, nonneg=True, integer=True, name="x_units_int")
                 self._mip_problem = cp.Problem(self.problem.objective,
-                                               self.problem.constraints + [self.xp == self._xint])
+                                               self.problem.constraints + [xq == self._xint])
             st, _ = self._run(self._mip_problem, [solver], tried, max(left, 1.0), False, integer=True,
                               mip_rel_gap=mip_rel_gap, strict=False)
             if st == cp.OPTIMAL:
@@ -548,19 +581,17 @@ class CommitmentModel:
                 "No integer plan found for integer_ri=True (rounded LP plans and the MILP failed: "
                 + "; ".join(tried) + "). Set integer_ri=False, or raise time_limit_s.")
         g = gap(best)
-        x = best["x"]
-        x[:, self.market.is_pool] = np.round(x[:, self.market.is_pool])
-        best["x"] = x
+        best["x"] = np.round(best["x"])
         if proven and by_bnb:
-            notes.append(f"integer reserved-instance counts {how_best}: proven by HiGHS branch and bound within "
+            notes.append(f"{_WHOLE} {how_best}: proven by HiGHS branch and bound within "
                          f"{mip_rel_gap:.2%} of the best integer plan ({max(g, 0.0):.3%} above the LP relaxation).")
         elif proven:
-            notes.append(f"integer reserved-instance counts {how_best}: proven within {max(g, 0.0):.3%} of the best "
+            notes.append(f"{_WHOLE} {how_best}: proven within {max(g, 0.0):.3%} of the best "
                          f"integer plan (its objective is {max(g, 0.0):.3%} above the LP relaxation, a lower bound "
                          f"on every integer plan; target mip_rel_gap {mip_rel_gap:.2%}).")
         st = str(status)
         if not proven:
-            notes.append(f"integer reserved-instance counts {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
+            notes.append(f"{_WHOLE} {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
                          f"(not proven within mip_rel_gap={mip_rel_gap:.2%}).")
             if not allow_inaccurate:
                 raise NumericalSolverError(
@@ -593,7 +624,7 @@ class CommitmentModel:
             m = CommitmentModel(self.market, self.comp, self.term, self.inventory,
                                 dataclasses.replace(u, **changes), integer_pool=False,
                                 risk_measure=self.risk_measure, value_mult=self.value_mult,
-                                commit_mult=self.commit_mult)
+                                commit_mult=self.commit_mult, fee_price=self.fee_price)
             p = cp.Problem(cp.Minimize(0), m.problem.constraints)
             p.solve(solver="HIGHS")
             return p.status == cp.OPTIMAL
@@ -620,7 +651,35 @@ class CommitmentModel:
         return ProgramInfeasible(msg, culprits)
 
 
+def direct_cover(market: Market) -> tuple[np.ndarray, np.ndarray]:
+    """Instruments that cover one pool directly, and the GPU-h per hour one unit gives it.
+
+    Pool instruments (reserved instances, reservations) do, and so does a ``gpu`` instrument (a GCP resource CUD
+    in GPUs) whose GPU type has a single machine type in the market's pools: one GPU of commitment then covers one
+    GPU-h of that pool, exactly as a pool instrument of one GPU per unit. Those get a column of held quantities in
+    the coverage constraint instead of per-row allocation variables (the program is the same, and several times
+    faster to solve); instruments that can cover several pools keep the allocation variables.
+
+    Returns
+    -------
+    direct : ndarray (I,) of bool
+    per_unit : ndarray (I, P)
+        GPU-h per hour one unit of a direct instrument gives each pool [GPU-h per hour per unit]; 0 elsewhere.
+    """
+    per_unit = market.pool_gpu_matrix()
+    direct = market.is_pool.copy()
+    kind = market.instruments["kind"].to_numpy()
+    for i in np.flatnonzero(kind == "gpu"):
+        pools = np.flatnonzero(np.isfinite(market.rate[i]))
+        if len(pools) == 1 and market.rate[i, pools[0]] > 0:
+            direct[i] = True
+            per_unit[i, pools[0]] = 1.0 / float(market.rate[i, pools[0]])
+    return direct, per_unit
+
+
 _HIGHS_QUIET = False
+#: how the notes name the integer plan
+_WHOLE = "whole units (integer reserved-instance counts, GPUs, USD/h)"
 
 
 def _quiet_highs() -> None:

@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finops_forecast._io import atomic_write_text
+
 PURCHASE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "provider", "scope", "term_months",
                     "payment_option", "quantity", "unit", "gpu_capacity", "commitment_usd_per_hour", "upfront_usd",
-                    "monthly_usd", "expected_utilization", "utilization_p10", "break_even_month"]
+                    "monthly_usd", "obligation_usd", "expected_utilization", "utilization_p10",
+                    "break_even_utilization", "walk_away_month", "payback_month"]
 
 
 @dataclass
@@ -24,9 +27,13 @@ class Plan:
         One row per purchase (:data:`PURCHASE_COLUMNS`); ``quarter`` 0 is this quarter (buy now), later
         quarters are the planned ladder. quantity is in ``unit`` (instance or USD/h); gpu_capacity [GPU] for
         instances; commitment_usd_per_hour [USD/h] effective (upfront amortized); upfront_usd [USD];
-        monthly_usd [USD/month] recurring; expected_utilization and utilization_p10 over scenarios in the
-        purchase quarter, in [0, 1]; break_even_month: months until the purchase's savings over on demand
-        repay what was paid for it (NaN: never within the term at expected utilization).
+        monthly_usd [USD/month] recurring; obligation_usd [USD] every fee of the term, upfront included;
+        expected_utilization and utilization_p10 over scenarios and the purchase's active quarters, in [0, 1];
+        break_even_utilization: the utilization below which the line loses money against on demand at
+        today's prices (its equivalent hourly rate at the cost of capital / what it displaces fully used);
+        walk_away_month [months]: months of use at the expected utilization the line needs to pay for its
+        whole term (NaN: never within the term); payback_month [months]: months until the savings repay an
+        upfront payment (NaN when nothing is paid upfront). See docs/glossary.md.
     ladder : DataFrame
         Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held.
     quarters : DataFrame
@@ -87,6 +94,17 @@ class Plan:
     model_size: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     instruments: pd.DataFrame | None = None
+    #: every fee still to pay over the terms of this quarter's purchases, upfront included [USD]
+    obligation_usd: float = 0.0
+    #: utilization below which this quarter's purchases together lose money against on demand (their lines'
+    #: break-even utilizations, weighted by commitment [USD/h] harmonically)
+    break_even_utilization: float = float("nan")
+    #: fees of the planned purchases that fall after the planning horizon, counted at their full term [USD]
+    #: (the plan's cost with every fee it signs is expected_cost_usd + fees_after_horizon_usd)
+    fees_after_horizon_usd: float = 0.0
+    #: the plan and the ``ladder`` policy (monthly rungs toward the plan) billed on the same forecast rows
+    #: (:func:`finops_forecast.portfolio.ladder.compare_ladder`)
+    ladder_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: fees of commitments that cover nothing, expected over the paths and its CVaR_alpha [USD]
     expected_unused_commitment_usd: float = float("nan")
     cvar_unused_commitment_usd: float = float("nan")
@@ -106,32 +124,34 @@ class Plan:
             return json.loads(df.to_json(orient="records", date_format="iso"))
         scal = {k: _num(getattr(self, k)) for k in (
             "expected_cost_usd", "on_demand_cost_usd", "savings_usd", "effective_savings_rate", "coverage",
-            "utilization", "cvar_usd", "alpha", "risk_lambda", "model_cost_usd", "expected_unused_commitment_usd",
+            "utilization", "cvar_usd", "alpha", "risk_lambda", "model_cost_usd", "obligation_usd",
+            "break_even_utilization", "fees_after_horizon_usd", "expected_unused_commitment_usd",
             "cvar_unused_commitment_usd")}
         return {**scal, "status": self.status, "solver": self.solver, "notes": list(self.notes),
                 "purchases": rec(self.purchases), "ladder": rec(self.ladder), "quarters": rec(self.quarters),
                 "allocation": rec(self.allocation), "savings_curve": rec(self.savings_curve),
-                "frontier": rec(self.frontier), "model_size": self.model_size, "settings": self.settings}
+                "frontier": rec(self.frontier), "ladder_comparison": rec(self.ladder_comparison),
+                "model_size": self.model_size, "settings": self.settings}
 
     def to_json(self, path=None, indent: int = 2) -> str:
         """Write (when ``path`` is given) and return the plan as JSON."""
         text = json.dumps(self.to_dict(), indent=indent, default=_num)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write_text(path, text)
         return text
 
     def to_csv(self, path=None) -> str:
         """Write (when ``path`` is given) and return the purchase table as CSV."""
         text = self.purchases.to_csv(index=False)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write_text(path, text)
         return text
 
     def summary(self) -> str:
         """A one-paragraph recommendation."""
         now = self.buy_now
-        what = "; ".join(f"{r.quantity:,.2f} {r.unit} of {r.instrument}" for r in now.itertuples()) or "nothing"
-        return (f"Buy now: {what}. Expected cost {self.expected_cost_usd:,.0f} USD over the plan versus "
+        what = "; ".join(f"{r.quantity:,.0f} {r.unit} of {r.instrument}" for r in now.itertuples()) or "nothing"
+        return (f"Buy now: {what}; obligation {self.obligation_usd:,.0f} USD over the terms. Expected cost {self.expected_cost_usd:,.0f} USD over the plan versus "
                 f"{self.on_demand_cost_usd:,.0f} USD all on demand: savings {self.savings_usd:,.0f} USD "
                 f"({self.effective_savings_rate:.1%}); coverage {self.coverage:.1%}, utilization "
                 f"{self.utilization:.1%}; unused commitment {self.expected_unused_commitment_usd:,.0f} USD expected, "

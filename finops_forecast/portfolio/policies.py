@@ -29,9 +29,6 @@ from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import Market
 from finops_forecast.portfolio.model import CommitmentModel, UserConstraints
 
-POLICIES = ("forecast", "hindsight", "lookback", "stable", "on_demand")
-
-
 def _purchasable(market: Market, config: PortfolioConfig) -> np.ndarray:
     ins = market.instruments
     ok = ins["term_months"].isin([int(t) for t in config.terms_months]).to_numpy() & \
@@ -95,10 +92,113 @@ def _solve(model: CommitmentModel, config: PortfolioConfig) -> np.ndarray:
     return s.x[0]
 
 
+class Policy:
+    """A purchasing rule: what to buy now, for the window that starts now, from what it may see.
+
+    Subclasses set ``name`` and ``sees`` (the inputs the rule may look at: ``"history"``, the realized demand
+    before the decision; ``"scenarios"``, forecast paths of the window; ``"future"``, the realized demand of the
+    window, which only the hindsight limit sees) and implement :meth:`decide`. A backtest hands each policy only
+    the inputs it ``sees``, so no rule can look ahead by mistake.
+    """
+
+    name: str = "policy"
+    sees: tuple = ()
+
+    def decide(self, market: Market, *, held=None, config: PortfolioConfig | None = None, **seen) -> np.ndarray:
+        """Quantities to buy per market instrument [instance] or [USD/h], shape (I,)."""
+        raise NotImplementedError
+
+    def _need(self, seen: dict, what: str) -> np.ndarray:
+        value = seen.get(what)
+        if value is None or len(value) == 0:
+            meaning = {"history": "realized demand before the decision", "future": "the realized demand of the "
+                       "window", "scenarios": "forecast paths of the window"}[what]
+            raise PortfolioError(f"policy '{self.name}' needs {what}= ({meaning}).")
+        return np.asarray(value, float)
+
+
+class OnDemand(Policy):
+    """Buys nothing."""
+
+    name = "on_demand"
+
+    def decide(self, market, *, held=None, config=None, **seen):
+        return np.zeros(market.n_instruments)
+
+
+class Hindsight(Policy):
+    """The realized demand of the window, uncompressed: the physical limit (no policy bills less there)."""
+
+    name, sees = "hindsight", ("future",)
+
+    def decide(self, market, *, held=None, config=None, **seen):
+        config = config or PortfolioConfig()
+        return _solve(window_model(market, self._need(seen, "future"), held, config, exact=True), config)
+
+
+class ForecastPaths(Policy):
+    """The optimizer's one-period model on forecast sample paths of the window (compressed, with CVaR)."""
+
+    name, sees = "forecast", ("scenarios",)
+
+    def decide(self, market, *, held=None, config=None, **seen):
+        config = config or PortfolioConfig()
+        return _solve(window_model(market, self._need(seen, "scenarios"), held, config), config)
+
+
+class Lookback(Policy):
+    """The clouds' own rule: the commitment that would have saved most over the last ``lookback_hours`` of
+    history (all of it when None), no forecast."""
+
+    name, sees = "lookback", ("history",)
+
+    def __init__(self, lookback_hours: int | None = None):
+        self.lookback_hours = lookback_hours
+
+    def decide(self, market, *, held=None, config=None, **seen):
+        config = config or PortfolioConfig()
+        h = self._need(seen, "history")
+        h = h if self.lookback_hours is None else h[-int(self.lookback_hours):]
+        return _solve(window_model(market, h, held, config, exact=True), config)
+
+
+class Stable(Policy):
+    """GCP's "stable usage": per pool, the minimum hourly usage over the last ``stable_hours`` committed as
+    resource commitments (or, where none is priced, the provider's cheapest spend plan), less what is held."""
+
+    name, sees = "stable", ("history",)
+
+    def __init__(self, stable_hours: int = 720):
+        self.stable_hours = stable_hours
+
+    def decide(self, market, *, held=None, config=None, **seen):
+        config = config or PortfolioConfig()
+        h = self._need(seen, "history")[-int(self.stable_hours):]
+        floor = market.pool_demand(market.chunks(h)).min(axis=0)  # (P,)
+        return _stable_buy(market, floor, held, config)
+
+
+#: the registry: every policy by name (the backtest, the report and :func:`decide` look them up here)
+REGISTRY: dict[str, type[Policy]] = {c.name: c for c in (ForecastPaths, Hindsight, Lookback, Stable, OnDemand)}
+POLICIES = tuple(REGISTRY)
+
+
+def get_policy(name: str, *, lookback_hours: int | None = None, stable_hours: int = 720) -> Policy:
+    """The policy called ``name`` with its settings; an unknown name lists the valid ones."""
+    if name not in REGISTRY:
+        raise unknown_name("policy", name, POLICIES)
+    if name == "lookback":
+        return Lookback(lookback_hours)
+    if name == "stable":
+        return Stable(stable_hours)
+    return REGISTRY[name]()
+
+
 def decide(policy: str, market: Market, *, history=None, future=None, scenarios=None, held=None,
            config: PortfolioConfig | None = None, lookback_hours: int | None = None,
            stable_hours: int = 720) -> np.ndarray:
-    """Quantities each policy buys now, for the window that starts now.
+    """Quantities each policy buys now, for the window that starts now (:func:`get_policy` and its
+    :meth:`Policy.decide`, with only the inputs the policy sees).
 
     Parameters
     ----------
@@ -125,30 +225,14 @@ def decide(policy: str, market: Market, *, history=None, future=None, scenarios=
     ndarray (I,)
         Quantity to buy per market instrument [instance] or [USD/h].
     """
-    config = config or PortfolioConfig()
-    if policy not in POLICIES:
-        raise unknown_name("policy", policy, POLICIES)
+    pol = get_policy(policy, lookback_hours=lookback_hours, stable_hours=stable_hours)
+    given = {"history": history, "future": future, "scenarios": scenarios}
+    return pol.decide(market, held=held, config=config, **{k: given[k] for k in pol.sees})
+
+
+def _stable_buy(market: Market, floor: np.ndarray, held, config: PortfolioConfig) -> np.ndarray:
+    """Buy each pool's floor [GPU-h per hour] less what ``held`` covers of it, on its cheapest instrument."""
     I = market.n_instruments
-    if policy == "on_demand":
-        return np.zeros(I)
-    if policy == "hindsight":
-        if future is None:
-            raise PortfolioError("policy 'hindsight' needs future= (the realized demand of the window).")
-        return _solve(window_model(market, future, held, config, exact=True), config)
-    if policy == "forecast":
-        if scenarios is None:
-            raise PortfolioError("policy 'forecast' needs scenarios= (forecast paths of the window).")
-        return _solve(window_model(market, scenarios, held, config), config)
-    if history is None or len(history) == 0:
-        raise PortfolioError(f"policy '{policy}' needs history= (realized demand before the decision).")
-    history = np.asarray(history, float)
-    if policy == "lookback":
-        h = history if lookback_hours is None else history[-int(lookback_hours):]
-        return _solve(window_model(market, h, held, config, exact=True), config)
-    # stable: the minimum continuous usage of the last stable_hours, per pool
-    h = history[-int(stable_hours):]
-    pool_d = market.pool_demand(market.chunks(h))  # (H, P)
-    floor = pool_d.min(axis=0)
     buy = np.zeros(I)
     ok = _purchasable(market, config)
     ins = market.instruments
@@ -172,6 +256,7 @@ def decide(policy: str, market: Market, *, history=None, future=None, scenarios=
         else:
             cand = [i for i in np.flatnonzero(ok & ~market.is_pool) if np.isfinite(market.rate[i, p])]
             if cand:
-                i = min(cand, key=lambda i: market.rate[i, p])
+                # cheapest per GPU-h [USD/GPU-h]: rate x unit price (spend plans: price 1; GPU CUDs: rate 1)
+                i = min(cand, key=lambda i: market.rate[i, p] * ins["price"].iat[i])
                 buy[i] += need * market.rate[i, p]
     return buy

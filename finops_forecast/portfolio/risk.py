@@ -12,7 +12,9 @@ program of :mod:`finops_forecast.portfolio.model`:
       Z_m = sum_t hours_t * fee_t - sum_{r in m} hours_r * (U_r . (price / gpu) + G_r . rate)
 
   where ``U[r, k]`` [GPU-h per hour] is the usage pool instrument ``k`` covers in row ``r`` (``U <= held x
-  gpu``); the cover constraint then counts ``U`` instead of the held capacity.
+  gpu``); the cover constraint then counts ``U`` instead of the held capacity. ``U`` is built only for
+  ``min_utilization_p10``; otherwise the direct instruments' unused part is the idle capacity, the surplus of the
+  cover constraint, valued at the pool's lowest rate per GPU-h (:func:`unused_from_surplus`, no new variable).
 * :class:`StrandedCVaR`, the objective term ``lambda x CVaR_alpha(Z)`` (Rockafellar-Uryasev over scenario
   groups). Raising ``lambda`` never raises the term's value at the optimum (the standard argument comparing the
   optima of two weights), and since ``Z`` only grows with what is held, the plan holds less that goes unused.
@@ -93,17 +95,24 @@ def pool_usage(model, Sel, pool_idx: np.ndarray, gpu: np.ndarray):
     return U
 
 
-def used_usd(model, U, pool_idx, pool_rate, Rm):
+def used_usd(model, U, dir_idx, dir_rate, Rm, spend, price):
     """Committed dollars used per row and instrument, ``(R, I)`` [USD/h], in the market's instrument order.
 
-    ``pool_rate`` (K,) is each pool instrument's price per GPU-h [USD/GPU-h]; ``Rm`` (J, n_spend) the spend-plan
-    rate matrix of the model (None without spend plans)."""
+    ``U`` (R, K) is the usage of the instruments ``dir_idx`` that cover one pool directly (pool instruments and
+    single-pool GCP resource CUDs, :func:`~finops_forecast.portfolio.model.direct_cover`) [GPU-h per hour] and
+    ``dir_rate`` (K,) their price per GPU-h [USD/GPU-h]; ``Rm`` (J, S) the rate matrix of the other instruments
+    ``spend`` (S,) (units of commitment per GPU-h; None without them), whose used units are valued at ``price``
+    (I,) [USD/h per unit]."""
+    I = model.I
     parts = []
-    if U is not None and len(pool_idx):
-        parts.append(U @ sp.diags(pool_rate))
+    if U is not None and len(dir_idx):
+        E = sp.csr_matrix((np.asarray(dir_rate, float), (np.arange(len(dir_idx)), dir_idx)),
+                          shape=(len(dir_idx), I))
+        parts.append(U @ E)
     if model.G is not None and Rm is not None:
-        parts.append(model.G @ Rm)
-    return cp.hstack(parts) if len(parts) > 1 else parts[0]
+        E = sp.csr_matrix((np.asarray(price, float)[spend], (np.arange(len(spend)), spend)), shape=(len(spend), I))
+        parts.append(model.G @ (Rm @ E))
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
 def unused_normalized(model, used, fee_total):
@@ -118,6 +127,39 @@ def unused_normalized(model, used, fee_total):
     return (fee_total - Kg @ cp.sum(used, axis=1)) / model.scale
 
 
+def idle_rates(T: int, P: int, dir_idx, dir_pool, dir_rate, commit_mult) -> np.ndarray:
+    """(T, P) value of an idle GPU-h of the direct instruments of each pool in each period [USD/GPU-h]: the lowest
+    rate per GPU-h among the pool's direct instruments (at the purchase price of the period), i.e. the one left
+    idle when the usage goes to the dearest first, as the exact usage program chooses; 0 for pools with none."""
+    rho = np.full((T, P), np.inf)
+    for k, (i, p) in enumerate(zip(dir_idx, dir_pool)):
+        rho[:, p] = np.minimum(rho[:, p], dir_rate[k] * np.asarray(commit_mult, float)[:, i])
+    return np.where(np.isfinite(rho), rho, 0.0)
+
+
+def unused_from_surplus(model, used, fee_other, surplus, rho):
+    """``Z_m / scale`` per scenario group (M,) without usage variables for the direct instruments (pool
+    instruments, single-pool resource CUDs): the other instruments' fees ``fee_other`` [USD] minus their used
+    dollars ``used`` (R, I) [USD/h], plus the direct instruments' idle GPU-h, the surplus of the cover constraint
+    ``surplus`` (R, P) [GPU-h per hour], valued at ``rho`` (T, P) (:func:`idle_rates`). Exact with one direct
+    instrument per pool; with several, a lower bound on the exact measure (idle GPU-h beyond the cheapest
+    instrument's capacity are valued at its rate). Adds no variable nor constraint to the program."""
+    comp = model.comp
+    M, T, R = model.M, model.T, model.R
+    row = cp.sum(cp.multiply(surplus, rho[comp.period]), axis=1)
+    if used is not None:
+        if model.commit_mult is not None:
+            used = cp.multiply(used, np.asarray(model.commit_mult, float)[comp.period])
+        row = row - cp.sum(used, axis=1)
+    # per group x period its own variable (sparse rows, as the recourse cost), normalized by ``scale``
+    Kgt = sp.csr_matrix((comp.row_hours() / model.scale, (comp.group * T + comp.period, np.arange(R))),
+                        shape=(M * T, R))
+    model.zq = cp.Variable(M * T, name="unused_group_period")
+    model.constraints["unused_group_period"] = [model.zq == Kgt @ row]
+    Sum = sp.csr_matrix((np.ones(M * T), (np.repeat(np.arange(M), T), np.arange(M * T))), shape=(M, M * T))
+    return fee_other / model.scale + Sum @ model.zq
+
+
 def low_groups(prob: np.ndarray, share: float = 0.10) -> np.ndarray:
     """Indices of the lowest-demand scenario groups (groups are sorted by demand) holding the ``share``
     quantile: the groups whose cumulative probability reaches ``share``, at least one."""
@@ -126,7 +168,7 @@ def low_groups(prob: np.ndarray, share: float = 0.10) -> np.ndarray:
     return np.arange(min(max(k, 1), len(prob)))
 
 
-def limit_constraints(model, used, x, price, term_months, commit_mult) -> dict:
+def limit_constraints(model, used, x, price, term_months, commit_mult, list_price=None) -> dict:
     """The user limits of :class:`~finops_forecast.portfolio.model.UserConstraints` as cvxpy constraints.
 
     Parameters
@@ -137,7 +179,9 @@ def limit_constraints(model, used, x, price, term_months, commit_mult) -> dict:
     x : cvxpy expression (T, I)
         Purchases per period [instance] or [USD/h].
     price : ndarray (I,)
-        Effective price per unit [USD/h].
+        Fee per unit in the program [USD/h] (what ``used`` is valued at; the minimum utilization compares them).
+    list_price : ndarray (I,), optional
+        Amortized price per unit [USD/h] of the 3-year share and the obligation (default ``price``).
     term_months : ndarray (I,)
         Term of each instrument [months].
     commit_mult : ndarray (T, I)
@@ -161,7 +205,7 @@ def limit_constraints(model, used, x, price, term_months, commit_mult) -> dict:
         buy = np.asarray(u.purchasable if u.purchasable is not None else np.ones(model.I, bool), bool)
         cols = np.flatnonzero(buy)
         out["min_util"] = [(Agg @ used)[:, cols] >= float(u.min_util) * (Rep @ bought)[:, cols]]
-    usd = x @ sp.diags(price)  # [USD/h] bought per period and instrument
+    usd = x @ sp.diags(price if list_price is None else list_price)  # [USD/h] bought per period and instrument
     if u.max_3y_share is not None:
         long = (np.asarray(term_months) >= 36).astype(float)
         out["max_3y"] = [usd @ long <= float(u.max_3y_share) * cp.sum(usd, axis=1)]

@@ -65,12 +65,6 @@ GCP_FLEX_CUD_REF = ("GCP Compute flexible CUD 28% (1y) / 46% (3y) off on-demand 
                     "(https://cloud.google.com/compute/docs/instances/committed-use-discounts-overview); "
                     "applied to the whole machine price, GPU eligibility not checked")
 
-#: Azure spot where the source records no discount (SpotPrice == Price for the H100 sizes): the median
-#: spot / pay-as-you-go ratio of the A100-80GB sizes (the same datacenter GPU generation) in the same file.
-AZURE_SPOT_FALLBACK_RATIO = 0.1255
-AZURE_SPOT_FALLBACK_REF = ("median spot/on-demand 0.1255 of the Azure A100-80GB sizes in azure-skypilot "
-                           "(the source records SpotPrice == Price for H100 sizes)")
-
 AWS_ALL_TERMS = tuple((t, p) for t in (12, 36) for p in ("no_upfront", "partial_upfront", "all_upfront"))
 
 

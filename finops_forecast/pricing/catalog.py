@@ -134,6 +134,9 @@ def load_pricing(name: str | Sequence[str] | None = None,
     >>> price(cat, "aws", "us-east-1", "p5.48xlarge", "on_demand")               # doctest: +SKIP
     98.32
     """
+    from finops_forecast._files import parse_day
+
+    as_of = parse_day(as_of, "as_of", PricingError)
     names = pricing_names() if name is None else ([name] if isinstance(name, str) else list(name))
     for n in names:
         if n not in BUNDLED:
@@ -151,8 +154,9 @@ def load_pricing(name: str | Sequence[str] | None = None,
     if base is None and not users:
         raise PricingError("nothing to load: bundled=False and no path given. Pass path=<your price file>.")
     out = select_as_of(base, as_of, strict=strict) if base is not None else None
+    notes = [n for u in users for n in u.attrs.get("notes", [])]
     for user in users:
-        u = select_as_of(user, as_of, strict=strict)
+        u = _select_user(user, as_of, strict=strict)
         if out is None:
             out = u
             continue
@@ -160,8 +164,30 @@ def load_pricing(name: str | Sequence[str] | None = None,
         out = out[~pd.MultiIndex.from_frame(out[PRICE_KEYS]).isin(ukeys)]
         out = pd.concat([out, u], ignore_index=True)
     out = out.sort_values(PRICE_KEYS, kind="stable").reset_index(drop=True)
-    out.attrs["as_of"] = None if as_of is None else str(pd.Timestamp(as_of).date())
+    out.attrs["as_of"] = None if as_of is None else str(as_of.date())
+    out.attrs["notes"] = notes
     return out
+
+
+def _select_user(user: pd.DataFrame, as_of, *, strict: bool) -> pd.DataFrame:
+    """:func:`select_as_of` for a user file, priced as of ``as_of`` or today (UTC).
+
+    A user row dated after that day is never today's price: an item that also has an earlier row keeps it (a
+    scheduled change), an item whose only rows are later is an error naming the row (dropped when ``strict``).
+    """
+    day = as_of if as_of is not None else pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    rows = user.assign(_row=np.arange(1, len(user) + 1))
+    sel = select_as_of(rows, day, strict=strict)
+    ahead = sel["effective_date"] > day
+    if ahead.any():
+        r = sel[ahead].iloc[0]
+        raise PricingError(
+            f"effective_date {r['effective_date']:%Y-%m-%d} is after the day priced ({day:%Y-%m-%d}"
+            f"{'' if as_of is not None else ', today'}) and {r['provider']} {r['region']} {r['instance_type']} "
+            f"{r['pricing_model']} has no earlier price: a price not yet in effect cannot price that day. Fix "
+            f"the date, add the price in effect today, or price a later day (as_of / --as-of).",
+            path=user.attrs.get("path"), row=int(r["_row"]), column="effective_date")
+    return sel.drop(columns="_row")
 
 
 def _check_unique_dates(rows: pd.DataFrame, what: str) -> None:

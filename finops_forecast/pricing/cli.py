@@ -21,10 +21,25 @@ _SHORT = {"on_demand": "on-demand", "spot": "spot", "reserved": "reserved", "cud
           "savings_plan": "savings plan"}
 
 
-def _load(as_of, files, name=None):
+def _load(as_of, files, name=None, option="--as-of"):
+    """The catalog as of a day given on the command line (``option`` names it in errors), with user files."""
+    from finops_forecast._files import check_input_file, parse_day
     from finops_forecast.pricing.catalog import load_pricing
 
-    return load_pricing(name=name, path=[Path(f) for f in files] if files else None, as_of=as_of)
+    day = parse_day(as_of, option)
+    for f in files or ():
+        check_input_file(f, "--file", fix="Give a price CSV (see finops_forecast.pricing.pricing_template).")
+    return load_pricing(name=name, path=[Path(f) for f in files] if files else None, as_of=day)
+
+
+def _check_model(model, allow_all: bool) -> None:
+    """Refuse a pricing model that is not one of the catalog's (``--model``), with the closest one."""
+    from finops_forecast.errors import unknown_name
+    from finops_forecast.pricing.schema import PRICING_MODELS
+
+    valid = PRICING_MODELS + (("all",) if allow_all else ())
+    if model is not None and model not in valid:
+        raise unknown_name("pricing model (--model)", model, valid)
 
 
 def _option(r) -> str:
@@ -56,9 +71,12 @@ def register(app: typer.Typer) -> None:
     ):
         """List priced items, cheapest per GPU-hour first."""
         try:
+            _check_model(model, allow_all=True)
             cat = _load(as_of, file)
         except FinopsError as exc:
             fail(exc)
+        for note in cat.attrs.get("notes", []):
+            Console(stderr=True).print(f"note: {note}", soft_wrap=True, highlight=False, markup=False)
         sel = cat
         for col, val in (("provider", provider), ("region", region), ("gpu_type", gpu)):
             if val is not None:
@@ -150,8 +168,9 @@ def register(app: typer.Typer) -> None:
             fail(FinopsError("give --before YYYY-MM-DD (price changes since that day) or --file <your prices> "
                               "(your prices against the bundled ones)."))
         try:
-            old = _load(before, None)
-            new = _load(after, file)
+            _check_model(model, allow_all=False)
+            old = _load(before, None, option="--before")
+            new = _load(after, file, option="--after")
         except FinopsError as exc:
             fail(exc)
         m = old.merge(new, on=PRICE_KEYS, how="outer", suffixes=("_old", "_new"), indicator="state")

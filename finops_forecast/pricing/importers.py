@@ -389,7 +389,9 @@ def spot_rows_from_advisor(advisor: pd.DataFrame, on_demand: pd.DataFrame, *, ef
     -------
     pandas.DataFrame
         Validated spot rows with ``spot_savings_pct``, ``interruption_label``, ``interruption_max_pct``;
-        advisor rows without an on-demand rate are left out.
+        advisor rows without an on-demand rate are left out, and so are rows whose saving is <= 0 (spot at or
+        above on-demand: no spot discount, so not spot-eligible); ``attrs["dropped_spot"]`` lists the latter as
+        (region, instance_type).
     """
     od = on_demand[on_demand["pricing_model"] == "on_demand"]
     m = advisor.merge(od[["region", "instance_type", "provider", "gpu_type", "gpu_count", "usd_per_hour",
@@ -404,8 +406,14 @@ def spot_rows_from_advisor(advisor: pd.DataFrame, on_demand: pd.DataFrame, *, ef
         + m["usd_per_hour"].map("{:g}".format) + " (" + m["source"] + ")",
         is_assumption=False, spot_savings_pct=m["savings_pct"], interruption_label=m["interruption_label"],
         interruption_max_pct=m["interruption_max_pct"]))
-    out = out[out["usd_per_hour"] > 0]
-    return validate_catalog(out.reset_index(drop=True), source=source)
+    # a saving <= 0 means spot at or above the on-demand price: no spot discount in the source, so the pool is
+    # not spot-eligible (the rows are left out and listed in attrs["dropped_spot"], never replaced by a ratio)
+    no_discount = (m["savings_pct"] <= 0).to_numpy()
+    dropped = list(zip(out["region"][no_discount], out["instance_type"][no_discount]))
+    out = out[~no_discount & (out["usd_per_hour"] > 0)]
+    res = validate_catalog(out.reset_index(drop=True), source=source)
+    res.attrs["dropped_spot"] = dropped
+    return res
 
 
 # ---------------------------------------------------------------------------------------------------- CSV template
@@ -449,11 +457,16 @@ def read_price_csv(path: str | PathLike | pd.DataFrame, *, source: str | None = 
     if isinstance(path, pd.DataFrame):
         df, name = path.copy(), source or "user frame"
     else:
+        from finops_forecast._files import input_file_problem, read_csv_checked
+
         p = Path(path)
         if not p.exists():
             raise PricingError(f"price file not found: {p}. Check the path, or write a template with "
                                "finops_forecast.pricing.pricing_template().to_csv(path).")
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+        if input_file_problem(p):
+            raise PricingError(f"price file '{p}' {input_file_problem(p)}. Give a CSV with a header row; start "
+                               "from finops_forecast.pricing.pricing_template().to_csv(path).")
+        df = read_csv_checked(p, "price file", PricingError, dtype=str, keep_default_na=False, na_values=[""])
         name = source or f"user file {p.name}"
     df.columns = [str(c).strip() for c in df.columns]
     need = ["provider", "region", "instance_type", "pricing_model", "effective_date"]
@@ -497,4 +510,6 @@ def read_price_csv(path: str | PathLike | pd.DataFrame, *, source: str | None = 
     derived = rec.fillna(0.0) + up.fillna(0.0) / th.where(th > 0, np.nan)
     df["usd_per_hour"] = rate.where(rate.notna(), derived.where(up.notna() | rec.notna()))
     df["upfront_usd"], df["recurring_usd_per_hour"] = up, rec
-    return validate_catalog(df, source=None if isinstance(path, pd.DataFrame) else str(path))
+    out = validate_catalog(df, source=None if isinstance(path, pd.DataFrame) else str(path))
+    out.attrs["path"] = None if isinstance(path, pd.DataFrame) else str(path)
+    return out

@@ -51,6 +51,15 @@ CATALOG_COLUMNS = [
 PRICE_KEYS = ["provider", "region", "instance_type", "pricing_model", "commitment_family", "term_months",
               "payment_option"]
 
+#: hard plausibility bounds of a price per GPU-hour [USD/GPU-h]: a row outside them is an error. The bundled
+#: catalog (44,722 dated rows, 2022-2026) spans 0.0256 (an Azure fractional-GPU spot VM) to 18.62 (a GCP
+#: a3-highgpu-1g on demand); the bounds leave a margin of about 250x below and 50x above, so they only catch
+#: typos and unit mistakes (a price per month or per second, a missing decimal point).
+PRICE_BOUNDS_USD_PER_GPU_HOUR = (1e-4, 1e3)
+
+#: the usual band [USD/GPU-h]: a price outside it (but inside the hard bounds) is accepted with a note
+PRICE_USUAL_USD_PER_GPU_HOUR = (0.01, 100.0)
+
 _REQUIRED = ["provider", "region", "instance_type", "gpu_type", "gpu_count", "pricing_model", "term_months",
              "payment_option", "usd_per_hour", "effective_date", "source"]
 
@@ -193,6 +202,7 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
     out["upfront_usd"] = up.astype(float)
     out["recurring_usd_per_hour"] = rec.clip(lower=0.0).astype(float)
     out["usd_per_gpu_hour"] = out["usd_per_hour"] / out["gpu_count"]
+    notes = check_price_bounds(out, source)
 
     dates = pd.to_datetime(out["effective_date"], errors="coerce")
     bad = dates.isna()
@@ -222,8 +232,80 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
         out["interruption_label"] = ""
     out["interruption_label"] = out["interruption_label"].astype(object).where(
         out["interruption_label"].notna(), "").astype(str)
+    check_duplicate_prices(out, source)
     extra = [c for c in out.columns if c not in CATALOG_COLUMNS]
-    return out[CATALOG_COLUMNS + extra].reset_index(drop=True)
+    out = out[CATALOG_COLUMNS + extra].reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+def check_price_bounds(df: pd.DataFrame, source: str | None = None) -> list[str]:
+    """Reject prices per GPU-hour outside :data:`PRICE_BOUNDS_USD_PER_GPU_HOUR`; note those outside the usual band.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Catalog rows with ``usd_per_gpu_hour`` [USD/GPU-h] (row order = file order).
+    source : str, optional
+        File name for the messages.
+
+    Returns
+    -------
+    list of str
+        One note per row outside :data:`PRICE_USUAL_USD_PER_GPU_HOUR` (unusual but possible).
+
+    Raises
+    ------
+    PricingError
+        For the first row outside the hard bounds (infinite prices included), naming the row and the bounds.
+    """
+    lo, hi = PRICE_BOUNDS_USD_PER_GPU_HOUR
+    rate = df["usd_per_gpu_hour"]
+    bad = ~((rate >= lo) & (rate <= hi))
+    if bad.any():
+        value = rate[bad].iloc[0]
+        _fail(f"usd_per_hour is {value:.6g} USD per GPU-hour, outside the plausible range [{lo:g}, {hi:g}] "
+              "USD/GPU-h (README, 'What the tool refuses and why'). Check the unit: usd_per_hour is per instance "
+              "and hour, not per month or second; gpu_count is the GPUs per instance.", source, df, bad,
+              "usd_per_hour")
+    u_lo, u_hi = PRICE_USUAL_USD_PER_GPU_HOUR
+    odd = np.flatnonzero(((rate < u_lo) | (rate > u_hi)).to_numpy())
+    where = f"{source}, " if source else ""
+    return [f"{where}row {i + 1}: {df['provider'].iat[i]} {df['region'].iat[i]} {df['instance_type'].iat[i]} "
+            f"{df['pricing_model'].iat[i]} costs {rate.iat[i]:.4g} USD/GPU-h, outside the usual "
+            f"[{u_lo:g}, {u_hi:g}]; accepted, but check it." for i in odd]
+
+
+def check_duplicate_prices(df: pd.DataFrame, source: str | None = None) -> None:
+    """Refuse two rows that price the same item on the same ``effective_date`` with different values.
+
+    Identical repeated rows are harmless and accepted. Without this check the last row would silently win.
+
+    Raises
+    ------
+    PricingError
+        Naming both rows (1-based data rows of ``df``), the item and both prices.
+    """
+    keys = PRICE_KEYS + ["effective_date"]
+    dup = df.duplicated(keys, keep=False)
+    if not dup.any():
+        return
+    rows = df[dup].reset_index().rename(columns={"index": "_pos"})
+    for _, grp in rows.groupby(keys, sort=False, dropna=False):
+        money = grp[["usd_per_hour", "upfront_usd"]].to_numpy(float)
+        if np.allclose(money, money[0], rtol=1e-9, atol=0.0):
+            continue
+        first, second = grp.iloc[0], grp.iloc[1:][~np.isclose(money[1:, 0], money[0, 0], rtol=1e-9)
+                                                   | ~np.isclose(money[1:, 1], money[0, 1], rtol=1e-9)].iloc[0]
+        item = (f"{first['provider']} {first['region']} {first['instance_type']} {first['pricing_model']}"
+                + (f" {first['commitment_family']} {int(first['term_months'])}m {first['payment_option']}"
+                   if first["term_months"] else "") + f" on {first['effective_date']:%Y-%m-%d}")
+        raise PricingError(
+            f"rows {int(first['_pos']) + 1} and {int(second['_pos']) + 1} price the same item ({item}) "
+            f"differently: {first['usd_per_hour']:.6g} and {second['usd_per_hour']:.6g} USD/h (upfront "
+            f"{first['upfront_usd']:.6g} and {second['upfront_usd']:.6g} USD). Keep one row per item and date: "
+            "delete the wrong one, or give the newer price its own effective_date.", path=source,
+            column="usd_per_hour")
 
 
 #: commitment family assumed when a row of that (provider, pricing_model) leaves it empty

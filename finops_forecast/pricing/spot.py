@@ -162,7 +162,7 @@ def expected_rework(rate_per_hour, profile: SpotProfile | str = "training"):
 
 
 def spot_effective_cost(spot_usd_per_hour, interruption, profile: SpotProfile | str = "training", *,
-                        exposure_hours: float = DEFAULT_EXPOSURE_HOURS):
+                        exposure_hours: float = DEFAULT_EXPOSURE_HOURS, nodes: int | None = None):
     """Spot price per hour of useful work: ``spot x (1 + rework)`` [USD/h].
 
     Parameters
@@ -175,6 +175,10 @@ def spot_effective_cost(spot_usd_per_hour, interruption, profile: SpotProfile | 
         Workload class (``training``, ``inference``, ``experimentation``) or a custom profile.
     exposure_hours : float, default :data:`DEFAULT_EXPOSURE_HOURS` (6, calibrated)
         See :func:`interruption_rate`.
+    nodes : int, optional
+        Instances of the job that fail together [instance]: the job's own size (a planned run of 1,024 GPUs on
+        8-GPU instances is 128 nodes). Default: the profile's (8 for training). Rework grows with it: the job
+        is interrupted when any of its nodes is.
 
     Returns
     -------
@@ -187,7 +191,34 @@ def spot_effective_cost(spot_usd_per_hour, interruption, profile: SpotProfile | 
     39.04
     """
     lam = interruption_rate(interruption, exposure_hours)
-    return np.asarray(spot_usd_per_hour, dtype=float) * (1.0 + expected_rework(lam, profile))
+    return np.asarray(spot_usd_per_hour, dtype=float) * (1.0 + expected_rework(lam, at_scale(profile, nodes)))
+
+
+def job_nodes(gpus: float, gpus_per_instance: float) -> int:
+    """Instances a job of ``gpus`` GPUs occupies on instances of ``gpus_per_instance`` GPUs [instance].
+
+    Raises
+    ------
+    PricingError
+        When either number is not > 0.
+    """
+    if not (gpus > 0 and gpus_per_instance > 0):
+        raise PricingError(f"a job needs gpus > 0 and gpus_per_instance > 0 (got {gpus}, {gpus_per_instance}).")
+    return int(np.ceil(gpus / gpus_per_instance - 1e-9))
+
+
+def at_scale(profile: SpotProfile | str, nodes: int | None = None) -> SpotProfile:
+    """The profile of a workload class (or ``profile`` itself) for a job of ``nodes`` instances.
+
+    ``nodes=None`` keeps the profile's own size. A stateless profile (inference replicas) keeps ``nodes``: its
+    replicas do not fail together.
+    """
+    p = _profile(profile)
+    if nodes is None or p.stateless:
+        return p
+    if int(nodes) < 1:
+        raise PricingError(f"nodes must be >= 1 (instances of the job); got {nodes}.")
+    return replace(p, nodes=int(nodes))
 
 
 def realized_savings(advertised_savings, interruption, profile: SpotProfile | str = "training", *,

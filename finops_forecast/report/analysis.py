@@ -18,28 +18,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from finops_forecast.errors import FinopsError
-from finops_forecast.report.params import ReportParams, next_quarter, quarter_bounds
+from finops_forecast._io import atomic_write_text, write_frame
+from finops_forecast.errors import FinopsError, suggest
+from finops_forecast.report.params import ReportParams, ReportParamsError, next_quarter, quarter_bounds
+from finops_forecast.report.safe import md_text, safe_style
 from finops_forecast.usage.schema import POOL_KEYS
 
 
 
 def load_report_usage(params: ReportParams) -> pd.DataFrame:
-    """Load the usage the report is about: the sample, a usage table, or a FOCUS export (detected by columns)."""
-    if params.usage == "sample":
-        from finops_forecast.usage.sample import load_sample
-        usage = load_sample()
-    else:
-        from finops_forecast.usage.readers import read_any
-        usage, _ = read_any(params.usage)
+    """Load the usage the report is about: the sample, a usage table, or a FOCUS export (detected by columns).
+
+    Through :func:`~finops_forecast.usage.load.load_usage`; a provider the usage does not have is refused first
+    (a typo, with "did you mean"), then the filters apply and an empty result is an error naming them.
+    """
+    from finops_forecast.usage.load import filter_usage, load_usage
+
+    usage, _ = load_usage(params.usage)
     if params.provider_list():
-        usage = usage[usage["provider"].isin(params.provider_list())]
-    if params.class_list():
-        usage = usage[usage["workload_class"].isin(params.class_list())]
-    if usage.empty:
-        raise FinopsError(f"no usage left after filtering providers={params.providers!r} and "
-                          f"workload_classes={params.workload_classes!r}; loosen the filters.")
-    return usage.reset_index(drop=True)
+        have = sorted(usage["provider"].unique())
+        for name in params.provider_list():
+            if name not in have:
+                raise ReportParamsError(f"parameter 'providers': no usage of provider '{name}'."
+                                        f"{suggest(name, have)} The usage has: {', '.join(have)}.")
+    return filter_usage(usage, providers=params.providers, workload_classes=params.workload_classes)
 
 
 @dataclass
@@ -71,6 +73,9 @@ class QuarterlyAnalysis:
     catalog : pandas.DataFrame
         The pricing catalog the analysis used.
     notes : list of str
+    capacity : (DataFrame, DataFrame) or None
+        How each planned run is held (:func:`finops_forecast.portfolio.capacity.decide_capacity`: decisions and
+        every option), None without planned runs.
     """
 
     params: ReportParams
@@ -87,6 +92,7 @@ class QuarterlyAnalysis:
     instrument_prices: pd.Series = field(default_factory=pd.Series)
     catalog: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notes: list[str] = field(default_factory=list)
+    capacity: tuple | None = None
     _track: object = field(default=None, repr=False)
 
     @property
@@ -116,6 +122,8 @@ class QuarterlyAnalysis:
             "quarter": self.quarter, "n_purchases": int(len(buy)),
             "commitment_usd_per_hour": float(buy["commitment_usd_per_hour"].sum()),
             "upfront_usd": float(buy["upfront_usd"].sum()), "monthly_usd": float(buy["monthly_usd"].sum()),
+            "obligation_usd": float(self.plan.obligation_usd),
+            "break_even_utilization": float(self.plan.break_even_utilization),
             "quarter_expected_cost_usd": float(q0["expected_cost_usd"]),
             "quarter_on_demand_cost_usd": float(q0["on_demand_cost_usd"]),
             "quarter_savings_usd": float(q0["on_demand_cost_usd"] - q0["expected_cost_usd"]),
@@ -131,26 +139,39 @@ class QuarterlyAnalysis:
             "plan_vs_lookback_usd": float(fc.loc["cloud lookback rule", "expected_cost_usd"]
                                           - fc.loc["this plan", "expected_cost_usd"]),
             "status": str(self.plan.status), "solver": str(self.plan.solver),
+            "capacity_purchases": int(len(self.capacity_purchases)),
+            "capacity_obligation_usd": float(self.capacity_purchases["obligation_usd"].sum()),
+            "total_obligation_usd": float(self.plan.obligation_usd
+                                          + self.capacity_purchases["obligation_usd"].sum()),
         }
+
+    @property
+    def capacity_purchases(self) -> pd.DataFrame:
+        """Capacity bought for planned runs (capacity blocks, calendar or capacity reservations) as purchase lines:
+        the recommendation's columns where they apply, plus the window the capacity is held."""
+        from finops_forecast.report.capacity_section import capacity_purchase_lines
+
+        return capacity_purchase_lines(None if self.capacity is None else self.capacity[0])
 
     def recommendation_text(self) -> str:
         """The recommendation in one paragraph (Markdown)."""
         s = self.summary
         buy = self.purchases.sort_values("commitment_usd_per_hour", ascending=False)
-        items = [f"{_qty(r)} {r.instrument.split(':')[0].replace('_', ' ')} on {r.scope} "
-                 f"({int(r.term_months)} months, {r.payment_option.replace('_', ' ')})" for r in buy.itertuples()]
-        be = buy["break_even_month"].dropna()
+        items = [f"{_qty(r)} {md_text(r.instrument.split(':')[0].replace('_', ' '))} on {md_text(r.scope)} "
+                 f"({int(r.term_months)} months, {md_text(r.payment_option.replace('_', ' '))})"
+                 for r in buy.itertuples()]
         return (
             f"For **{self.quarter}**, buy **{s['n_purchases']} commitments** worth "
             f"**{s['commitment_usd_per_hour']:,.0f} USD/h** ({s['monthly_usd']:,.0f} USD a month, "
-            f"{s['upfront_usd']:,.0f} USD upfront): {'; '.join(items) or 'nothing'}. "
+            f"{s['upfront_usd']:,.0f} USD upfront), an **obligation of {s['obligation_usd']:,.0f} USD** (every fee "
+            f"still to pay over their terms, whatever the usage): {'; '.join(items) or 'nothing'}. "
+            + _signing_text(buy) + _capacity_text(self.capacity_purchases) +
             f"Under the forecast, the quarter's GPU bill falls from **{s['quarter_on_demand_cost_usd']:,.0f} USD** "
             f"(all on-demand) to **{s['quarter_expected_cost_usd']:,.0f} USD**, a saving of "
             f"**{s['quarter_savings_usd']:,.0f} USD** (effective savings rate "
             f"**{s['quarter_effective_savings_rate']:.1%}**); over the {s['horizon_quarters']} quarters planned, "
             f"the savings rate is {s['horizon_effective_savings_rate']:.1%}. "
-            + (_break_even_text(be) if len(be) else "")
-            + f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
+            f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
             f"is {s['cvar_usd']:,.0f} USD; commitments are expected to be {s['utilization']:.1%} used and to "
             f"cover {s['coverage']:.1%} of demand. The clouds' lookback rule would cost "
             f"{s['plan_vs_lookback_usd']:,.0f} USD more this quarter under the same forecast.")
@@ -161,19 +182,21 @@ class QuarterlyAnalysis:
                 "payment_option": "payment", "quantity": "quantity",
                 "gpu_capacity": "GPUs covered", "commitment_usd_per_hour": "commitment [USD/h]",
                 "upfront_usd": "upfront [USD]", "monthly_usd": "monthly [USD]",
+                "obligation_usd": "obligation [USD]",
                 "expected_utilization": "expected utilization", "utilization_p10": "utilization, worst 10%",
-                "break_even_month": "break-even [month]"}
+                "break_even_utilization": "break-even utilization", "walk_away_month": "pays off after [months]",
+                "payback_month": "upfront paid back [month]"}
         frame = self.purchases.sort_values("commitment_usd_per_hour", ascending=False)
         frame = frame[[c for c in cols if c in frame.columns]].rename(columns=cols)
         frame["instrument"] = frame["instrument"].str.split(":").str[0]
         frame["payment"] = frame["payment"].str.replace("_", " ")
-        frame["quantity"] = [f"{r.quantity:,.0f}" if r.unit == "instance" else f"{r.quantity:,.2f} USD/h"
-                             for r in self.purchases.sort_values("commitment_usd_per_hour",
-                                                                 ascending=False).itertuples()]
-        fmt = { "GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}",
+        frame["quantity"] = [_quantity_cell(r) for r in self.purchases.sort_values(
+            "commitment_usd_per_hour", ascending=False).itertuples()]
+        fmt = {"GPUs covered": "{:,.0f}", "commitment [USD/h]": "{:,.2f}", "obligation [USD]": "{:,.0f}",
                "upfront [USD]": "{:,.0f}", "monthly [USD]": "{:,.0f}", "expected utilization": "{:.0%}",
-               "utilization, worst 10%": "{:.0%}", "break-even [month]": "{:.1f}"}
-        return frame.style.format(fmt, na_rep="-").hide(axis="index")
+               "utilization, worst 10%": "{:.0%}", "break-even utilization": "{:.0%}",
+               "pays off after [months]": "{:.1f}", "upfront paid back [month]": "{:.0f}"}
+        return safe_style(frame, fmt)
 
     def comparison_table(self):
         """This plan vs the cloud lookback rule vs all on-demand on the quarter's forecast paths (a Styler)."""
@@ -184,46 +207,54 @@ class QuarterlyAnalysis:
         fmt = {"commitments [USD/h]": "{:,.2f}", "expected cost [USD]": "{:,.0f}",
                "cost, 95th percentile [USD]": "{:,.0f}", "savings [USD]": "{:,.0f}",
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}"}
-        return self.comparison.rename(columns=names).style.format(fmt, na_rep="-").hide(axis="index")
+        return safe_style(self.comparison.rename(columns=names), fmt)
 
-    #: history before the track record's first decision [days]: eight weeks for the forecast to fit on
-    TRACK_WARMUP_DAYS = 56
+    def ladder_text(self) -> str:
+        """Signing the plan at once versus a ladder of monthly rungs toward it (Markdown)."""
+        lc = self.plan.ladder_comparison
+        if lc is None or len(lc) < 2:
+            return "No ladder comparison for this plan."
+        opt, lad = lc.iloc[0], lc.iloc[1]
+        diff = float(lad["expected_cost_usd"] - opt["expected_cost_usd"])
+        return (f"Signed at once, this quarter's purchases commit **{opt['obligation_now_usd']:,.0f} USD** on one "
+                f"day and {opt['largest_expiry_share']:.0%} of the plan's commitments expire in a single month. "
+                f"A ladder that buys a twelfth of the same target every month signs "
+                f"**{lad['obligation_now_usd']:,.0f} USD** in its first month and lets at most "
+                f"{lad['largest_expiry_share']:.0%} expire in any month; under the same forecast it is expected to "
+                f"cost **{abs(diff):,.0f} USD {'more' if diff >= 0 else 'less'}** over the "
+                f"{len(self.plan.quarters)} quarters (on the optimizer's compressed forecast rows), the price of "
+                f"that flexibility. Fees the plan's purchases owe after the horizon: "
+                f"{self.plan.fees_after_horizon_usd:,.0f} USD (not in the horizon's expected cost).")
+
+    def ladder_table(self):
+        """The plan and the ladder policy side by side (a Styler)."""
+        names = {"policy": "policy", "expected_cost_usd": "expected cost [USD]", "cvar_usd": "CVaR [USD]",
+                 "obligation_now_usd": "signed in the first month [USD]",
+                 "first_quarter_usd_per_hour": "held in the first quarter [USD/h]",
+                 "largest_expiry_share": "largest share expiring in one month"}
+        fmt = {"expected cost [USD]": "{:,.0f}", "CVaR [USD]": "{:,.0f}", "signed in the first month [USD]": "{:,.0f}",
+               "held in the first quarter [USD/h]": "{:,.0f}", "largest share expiring in one month": "{:.0%}"}
+        return safe_style(self.plan.ladder_comparison.rename(columns=names), fmt)
+
 
     def track_record(self):
         """Replay the method on the last ``params.track_record_weeks`` weeks of usage (computed once).
 
-        A rolling backtest (:func:`finops_forecast.backtest`): every week, the forecast-driven rule (the
-        optimizer on the forecast's paths of the week) and the clouds' lookback rule (``lookback_days``) buy
-        commitments from the usage before that week only; the billing engine bills the week's realized usage.
-        Commitments are held one week at the catalog's 1-year rate (the backtest's simulation setting), so the
-        numbers measure decision quality, not the quarter's bill. Each series' model is selected once, at the
-        first replayed week from the usage before it, and refit on the growing history every later week
-        (``reselect_every``).
+        A rolling backtest (:func:`finops_forecast.backtest`, see :func:`track_record`); started by
+        :func:`quarterly_analysis` on a Dask worker beside the plan's computation (``params.workers``) and
+        collected here.
 
         Returns
         -------
         BacktestResult or str
             The result, or a sentence saying why there is none (the section is off, or the usage is too short).
         """
-        if self._track is not None:
-            return self._track
-        weeks = int(self.params.track_record_weeks)
-        if weeks == 0:
-            self._track = "The track record is off (track_record_weeks = 0)."
-            return self._track
-        from finops_forecast.evaluate import backtest
+        from finops_forecast.forecast.engines import Beside
 
-        warm = max(self.TRACK_WARMUP_DAYS, int(self.params.lookback_days))
-        end = self.usage["ts"].max() + pd.Timedelta(hours=1)
-        recent = self.usage[self.usage["ts"] >= end - pd.Timedelta(days=7 * weeks + warm)]
-        try:
-            self._track = backtest(
-                recent, self.catalog, policies="forecast,lookback,hindsight,on_demand", decision_every="7D",
-                term="7D", lookback=f"{int(self.params.lookback_days)}D", warmup=f"{warm}D",
-                forecast_candidates=("forecast",), n_paths=min(int(self.params.n_paths), 50),
-                models=self.params.forecast_model, seed=int(self.params.seed), reselect_every=f"{7 * weeks}D")
-        except FinopsError as e:
-            self._track = f"No track record: {e}"
+        if self._track is None:
+            self._track = start_track_record(self.usage, self.catalog, self.params, workers=1)
+        if isinstance(self._track, Beside):
+            self._track = self._track.result()
         return self._track
 
     def track_record_text(self) -> str:
@@ -262,7 +293,7 @@ class QuarterlyAnalysis:
         fmt = {"cost [USD]": "{:,.0f}", "all on-demand [USD]": "{:,.0f}", "savings [USD]": "{:,.0f}",
                "effective savings rate": "{:.1%}", "utilization": "{:.0%}", "coverage": "{:.0%}",
                "savings capture": "{:.1%}"}
-        return frame.style.format(fmt, na_rep="-").hide(axis="index")
+        return safe_style(frame, fmt)
 
     @staticmethod
     def top_drivers_table(tables: dict):
@@ -272,8 +303,24 @@ class QuarterlyAnalysis:
                  "gpu_cost": "cost [USD]", "usd_per_gpu_hour": "USD/GPU-h", "share": "share of cost"}
         frame = tables["top_drivers"].rename(columns=names)
         fmt = {"GPU-hours": "{:,.0f}", "cost [USD]": "{:,.0f}", "USD/GPU-h": "{:,.2f}", "share of cost": "{:.1%}"}
-        return frame.style.format({k: v for k, v in fmt.items() if k in frame.columns}, na_rep="-").hide(
-            axis="index")
+        return safe_style(frame, fmt)
+
+    @staticmethod
+    def statements_text(tables: dict, period: str, n: int = 6) -> str:
+        """The unit-economics paragraph (Markdown): the period and the first ``n`` statements, team and model
+        names shown as text."""
+        return f"Period: **{md_text(period)}**. " + " ".join(md_text(t) for t in tables["statements"]["text"].head(n))
+
+    @staticmethod
+    def flags_text(tables: dict) -> str:
+        """The guardrail flags as a Markdown list (names shown as text), or a sentence when there are none."""
+        if tables["flags"].empty:
+            return "No guardrail flags."
+        return "\n".join("- " + md_text(m) for m in tables["flags"]["message"])
+
+    def notes_text(self) -> str:
+        """The analysis notes as a Markdown list (pool, instrument and run names shown as text)."""
+        return "\n".join(f"- {md_text(note)}" for note in self.notes)
 
     def backtest_table(self):
         """Per series: the model chosen for total demand and each candidate's backtest MASE (a Styler)."""
@@ -284,8 +331,7 @@ class QuarterlyAnalysis:
         frame = sel[["provider", "instance_type", "workload_class", "model"] + mase].rename(
             columns={c: c.replace("mase_", "MASE ") for c in mase} | {"instance_type": "instance type",
                                                                        "workload_class": "class"})
-        return frame.style.format({c.replace("mase_", "MASE "): "{:.2f}" for c in mase}, na_rep="-").hide(
-            axis="index")
+        return safe_style(frame, {c.replace("mase_", "MASE "): "{:.2f}" for c in mase})
 
     def provenance_table(self):
         """Every price used, with its source, date and whether it is published or an assumption (a Styler)."""
@@ -296,7 +342,7 @@ class QuarterlyAnalysis:
                                       "payment_option": "payment", "usd_per_hour": "USD/h",
                                       "usd_per_gpu_hour": "USD/GPU-h", "effective_date": "effective date",
                                       "is_assumption": "kind"})
-        return (frame.style.format({"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"}).hide(axis="index")
+        return (safe_style(frame, {"USD/h": "{:,.4f}", "USD/GPU-h": "{:,.4f}"})
                 .set_properties(subset=["source"], **{"text-align": "left", "max-width": "26em",
                                                       "font-size": ".85em"}))
 
@@ -304,49 +350,148 @@ class QuarterlyAnalysis:
         """Write ``recommendations.csv`` (this quarter's purchases) and ``plan.json`` into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        csv = folder / "recommendations.csv"
-        self.purchases.to_csv(csv, index=False)
-        plan = folder / "plan.json"
-        plan.write_text(json.dumps({
+        lines = self.purchases if self.capacity_purchases.empty else pd.concat(
+            [self.purchases, self.capacity_purchases], ignore_index=True)
+        csv = write_frame(lines, folder / "recommendations.csv")
+        plan = atomic_write_text(folder / "plan.json", json.dumps({
             "quarter": self.quarter, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "parameters": self.params.to_dict(), "summary": self.summary, "plan": self.plan.to_dict(),
             "comparison": json.loads(self.comparison.to_json(orient="records")),
+            "capacity": json.loads(self.capacity_purchases.to_json(orient="records", date_format="iso")),
             "notes": self.notes}, indent=2, default=str))
         return [csv, plan]
 
 
-def _break_even_text(months: pd.Series) -> str:
-    lo, hi = months.min(), months.max()
-    span = f"{lo:.0f} month{'s' if lo != 1 else ''}" if round(lo) == round(hi) else f"{lo:.0f} to {hi:.0f} months"
-    return f"The purchases break even after {span}. "
+#: history before the track record's first decision [days]: eight weeks for the forecast to fit on
+TRACK_WARMUP_DAYS = 56
+
+
+def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams):
+    """Replay the method on the last ``params.track_record_weeks`` weeks of usage.
+
+    Every week, the forecast-driven rule (the optimizer on the forecast's paths of the week) and the clouds'
+    lookback rule (``lookback_days``) buy commitments from the usage before that week only; the billing engine
+    bills the week's realized usage. Commitments are held one week at the catalog's 1-year rate (the backtest's
+    simulation setting), so the numbers measure decision quality, not the quarter's bill. Each series' model is
+    selected once, at the first replayed week from the usage before it, and refit on the growing history every
+    later week (``reselect_every``).
+
+    Returns
+    -------
+    BacktestResult or str
+        The result, or a sentence saying why there is none (the section is off, or the usage is too short).
+    """
+    weeks = int(params.track_record_weeks)
+    if weeks == 0:
+        return "The track record is off (track_record_weeks = 0)."
+    from finops_forecast.evaluate import backtest
+
+    warm = max(TRACK_WARMUP_DAYS, int(params.lookback_days))
+    end = usage["ts"].max() + pd.Timedelta(hours=1)
+    recent = usage[usage["ts"] >= end - pd.Timedelta(days=7 * weeks + warm)]
+    try:
+        return backtest(recent, catalog, policies="forecast,lookback,hindsight,on_demand", decision_every="7D",
+                        term="7D", lookback=f"{int(params.lookback_days)}D", warmup=f"{warm}D",
+                        forecast_candidates=("forecast",), n_paths=min(int(params.n_paths), 50),
+                        models=params.forecast_model, seed=int(params.seed), reselect_every=f"{7 * weeks}D")
+    except FinopsError as e:
+        return f"No track record: {md_text(e)}"
+
+
+def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams, workers: int = 2):
+    """Start :func:`track_record` on a Dask worker beside this process (``workers >= 2``) or prepare it to run
+    here; ``.result()`` gives its result. The section off, it is the sentence that says so."""
+    from finops_forecast.forecast.engines import Beside
+
+    if int(params.track_record_weeks) == 0:
+        return track_record(usage, catalog, params)
+    cols = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
+    end = usage["ts"].max() + pd.Timedelta(hours=1)
+    days = 7 * int(params.track_record_weeks) + max(TRACK_WARMUP_DAYS, int(params.lookback_days))
+    recent = usage.loc[usage["ts"] >= end - pd.Timedelta(days=days), [c for c in cols if c in usage.columns]]
+    return Beside(track_record, recent, catalog, params, workers=workers)
+
+
+def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):
+    """The scenarios less the GPU-hours that prepaid capacity holds (inside each run's window), clipped at 0.
+
+    Computed per slice of hours when the optimizer asks for it, so no second copy of the paths is made.
+    """
+    from finops_forecast.portfolio import Scenarios
+    from finops_forecast.portfolio.capacity import held_run_hours
+
+    if decisions is None or decisions.empty:
+        return scen
+    held = held_run_hours(decisions, scen.keys, scen.ds)
+    if not held.any():
+        return scen
+    paths = scen.paths
+
+    def net(a: int, b: int) -> np.ndarray:
+        return np.maximum(paths[:, :, a:b] - held[:, None, a:b], 0.0)
+
+    return Scenarios(keys=scen.keys, ds=scen.ds, generator=net, n_paths=paths.shape[1])
+
+
+def _capacity_text(lines: pd.DataFrame) -> str:
+    """The capacity bought for planned runs, in one sentence (Markdown); empty when none."""
+    if lines.empty:
+        return ""
+    items = [f"{r.quantity:,.0f} x {md_text(r.instance_type if hasattr(r, 'instance_type') else r.scope)} on "
+             f"{md_text(r.family.replace('_', ' '))} for {md_text(r.run)} ({r.window_start:%Y-%m-%d} to "
+             f"{r.window_end:%Y-%m-%d}, {r.obligation_usd:,.0f} USD)" for r in lines.itertuples()]
+    return (f"For the planned runs, also hold capacity: {'; '.join(items)}; their GPU-hours are paid by it and "
+            f"left out of the commitments' demand (section \"Capacity for planned runs\"). ")
+
+
+def _signing_text(buy: pd.DataFrame) -> str:
+    """What the lines need to pay off: their break-even utilizations and walk-away months (Markdown)."""
+    if buy.empty:
+        return ""
+    be = buy["break_even_utilization"].dropna()
+    walk = buy["walk_away_month"]
+    text = ""
+    if len(be):
+        text += (f"Each line loses money against on demand below its break-even utilization, "
+                 f"{be.min():.0%} to {be.max():.0%} at today's prices. ")
+    if walk.notna().any():
+        text += (f"At their expected utilization the lines pay for their whole term after "
+                 f"{walk.min():.0f} to {walk.max():.0f} months of use")
+        never = int(walk.isna().sum())
+        text += (f"; {never} line{'s' if never != 1 else ''} would not within {'their' if never != 1 else 'its'} "
+                 f"term. " if never else ". ")
+    return text
+
+
+def _quantity_cell(r) -> str:
+    """The quantity as bought: whole instances, GPUs or USD/h (fractional only with integer_units=False)."""
+    whole = float(r.quantity).is_integer()
+    num = f"{r.quantity:,.0f}" if whole else f"{r.quantity:,.2f}"
+    return num if r.unit == "instance" else f"{num} {r.unit}"
 
 
 def _qty(r) -> str:
     if r.unit == "instance":
         return f"{r.quantity:,.0f} x"
-    return f"{r.quantity:,.2f} USD/h of"
+    if r.unit == "GPU":
+        return f"{r.quantity:,.0f} GPUs of"
+    return f"{r.quantity:,.0f} USD/h of"
 
 
 def load_inventory(path: str) -> pd.DataFrame:
     """Commitments already owned, from a CSV (see :mod:`finops_forecast.portfolio.inventory`) or FOCUS export."""
-    from finops_forecast.portfolio.inventory import inventory_from_focus, validate_inventory
+    from finops_forecast.portfolio.inventory import read_inventory, validate_inventory
 
     if not path:
         return validate_inventory(None)
-    frame = pd.read_csv(path)
-    if "CommitmentDiscountId" in frame.columns:
-        return inventory_from_focus(frame)
-    return validate_inventory(frame)
+    return read_inventory(path, "parameter 'commitments'")
 
 
 def _series_matrix(usage: pd.DataFrame, keys: pd.DataFrame, hours: int) -> np.ndarray:
     """The last ``hours`` of realized demand as an (hours, series) matrix in the order of ``keys`` [GPU-h]."""
-    from finops_forecast.usage.schema import SERIES_KEYS, aggregate_series
+    from finops_forecast.usage.demand import hourly_demand
 
-    agg = aggregate_series(usage)
-    wide = agg.pivot_table(index="ts", columns=SERIES_KEYS, values="gpu_hours", aggfunc="sum").fillna(0.0)
-    cols = pd.MultiIndex.from_frame(keys[SERIES_KEYS])
-    return wide.reindex(columns=cols, fill_value=0.0).to_numpy(float)[-hours:]
+    return hourly_demand(usage).select(keys).last(hours).hours_major()
 
 
 def build_report_market(catalog: pd.DataFrame, keys: pd.DataFrame, config):
@@ -356,6 +501,19 @@ def build_report_market(catalog: pd.DataFrame, keys: pd.DataFrame, config):
     return build_market(catalog, keys, terms_months=config.terms_months, payment_options=config.payment_options,
                         families=config.families,
                         spot=SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap))
+
+
+def lookback_purchase(market, history: np.ndarray, held: np.ndarray, config) -> np.ndarray:
+    """What the clouds' lookback rule buys: the commitment that would have cost least over ``history``
+    ((hours, series) [GPU-h per hour]), solved as the exact LP and, when the plan is in whole units
+    (``config.integer_ri``), rounded to whole units as the providers' recommendations are (nearest unit, no
+    proof of optimality: that is the rule, not our optimizer)."""
+    from dataclasses import replace
+
+    from finops_forecast.portfolio.policies import decide
+
+    q = decide("lookback", market, history=history, held=held, config=replace(config, integer_ri=False))
+    return np.round(q) if config.integer_ri else q
 
 
 def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
@@ -393,7 +551,7 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
         if r.instrument in ids:
             buy_plan[ids.index(r.instrument)] += r.quantity
     history = _series_matrix(usage, market.series, lookback_days * 24)
-    buy_lookback = decide("lookback", market, history=history, held=owned, config=config)
+    buy_lookback = lookback_purchase(market, history, owned, config)
     rows = []
     for name, held in (("this plan", owned + buy_plan), ("cloud lookback rule", owned + buy_lookback),
                        ("no new commitments (spot where allowed, else on-demand)", owned)):
@@ -443,25 +601,30 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
         catalog = load_pricing(path=files) if files else load_pricing()
     check_pools(catalog, usage[POOL_KEYS].drop_duplicates())
     inventory = load_inventory(params.commitments)
+    # the track record needs only the usage and the catalog: replay it on the second core meanwhile
+    track = start_track_record(usage, catalog, params, workers=int(params.workers))
 
     history = decompose(usage)
     horizon_end = start + pd.DateOffset(months=3 * params.quarters)
     horizon = int((horizon_end - last) / pd.Timedelta(hours=1)) - 1
-    planned = None
-    if params.planned_runs == "sample":
-        from finops_forecast.usage.sample import sample_planned_runs
-        planned = sample_planned_runs() if params.usage == "sample" else None
-    elif params.planned_runs:
-        planned = pd.read_csv(params.planned_runs, parse_dates=["start"])
+    from finops_forecast.report.capacity_section import decide_report_capacity, report_planned_runs
+
+    planned = report_planned_runs(params)
     # total demand only: the optimizer consumes total paths, which are the same with or without a baseline
     # forecast beside them (the history chart shows the baseline/burst split of the realized usage)
     fc = forecast(usage, horizon, models=params.forecast_model, n_paths=params.n_paths, seed=params.seed,
                   planned_runs=planned, progress=False, components="total")
     i0 = int(np.searchsorted(fc.ds, start))
-    scen = Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:])
+    # planned runs held by prepaid capacity (a capacity block, a calendar reservation) are paid by it: the
+    # commitments serve the demand net of their hours (the forecast chart still shows them)
+    capacity = decide_report_capacity(params, catalog, planned, decided_on=last)
+    scen = scenarios_net_of_capacity(Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:]),
+                                     None if capacity is None else capacity[0])
     config = PortfolioConfig(quarters=params.quarters, terms_months=tuple(params.term_list()),
                              risk_lambda=params.risk_lambda, alpha=params.cvar_alpha,
-                             upfront_budget_usd=params.budget_usd or None, **market_settings(params),
+                             upfront_budget_usd=params.budget_usd or None, integer_ri=params.integer_units,
+                             payment_options=tuple(params.payment_list()), cost_of_capital=params.cost_of_capital,
+                             **market_settings(params),
                              frontier_lambdas=(0.0, 0.5, 1.0, 2.0, 4.0),
                              curve_factors=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0))
     plan = optimize(scen, catalog, inventory, config)
@@ -492,4 +655,4 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
                              forecast=fc, plan=plan, comparison=comparison, inventory=inventory,
                              instrument_prices=market.instruments.set_index("id")["price"], catalog=catalog,
                              provenance=prov.sort_values(["provider", "instance_type", "pricing_model"])
-                             .reset_index(drop=True), notes=notes)
+                             .reset_index(drop=True), notes=notes, capacity=capacity, _track=track)

@@ -55,10 +55,9 @@ def _split(text: str) -> list[str]:
 
 def load(params: ExplorerParams) -> pd.DataFrame:
     """The usage table, filtered as the parameters say; an empty result is an error naming the filters."""
-    from finops_forecast.usage.readers import read_any
-    from finops_forecast.usage.sample import load_sample
+    from finops_forecast.usage.load import load_usage
 
-    usage = load_sample() if params.usage == "sample" else read_any(params.usage)[0]
+    usage, _ = load_usage(params.usage)
     for col, values in (("provider", _split(params.providers.lower())),
                         ("workload_class", _split(params.workload_classes.lower())), ("team", _split(params.teams))):
         if values:

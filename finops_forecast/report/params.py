@@ -16,6 +16,7 @@ import pandas as pd
 
 from finops_forecast.errors import FinopsError, suggest
 from finops_forecast.notebook_params import NotebookParams, param
+from finops_forecast.pricing.schema import PAYMENT_OPTIONS
 
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -56,6 +57,8 @@ class ReportParams(NotebookParams):
         Extra pricing file(s) overriding the bundled catalog, comma-separated; ``""`` for the bundled one only.
     commitments : str
         File of commitments already owned (inventory); ``""`` for none.
+    commitment_utilization_threshold : float
+        Utilization in [0, 1] below which an owned commitment of a FOCUS ``commitments`` file is flagged.
     providers : str
         Comma-separated providers to include (``"aws,gcp"``); ``""`` for all.
     workload_classes : str
@@ -73,7 +76,9 @@ class ReportParams(NotebookParams):
     price_outlook : str
         Future prices: "flat", "history" (scenarios fitted on the bundled price history) or an outlook CSV.
     migration : str
-        Demand moving to a newer GPU generation per year: "rule", "" (none) or "p5.48xlarge:0.3,*:0.1".
+        Demand moving to a newer GPU generation per year: "0" (default: none assumed, the fast report), "rule"
+        (0.3 a year where the provider prices a newer generation; adds successor pools, about 9 s on the sample)
+        or shares like "p5.48xlarge:0.3,*:0.1" ("" is none too).
     min_utilization_p10 : float
         Least 10th-percentile utilization of every purchase, in [0, 1]; 0 = no limit.
     max_three_year_share : float
@@ -96,6 +101,26 @@ class ReportParams(NotebookParams):
     track_record_weeks : int
         Weeks of recent usage on which the forecast-driven rule and the clouds' lookback rule are replayed
         (a rolling backtest, one decision a week), 0-26; 0 skips the section.
+    integer_units : bool
+        Whole units (True, the default): reserved instances and reservations in instances, GCP resource CUDs in
+        GPUs, spend plans in whole USD/h, so every line can be bought as written; False for fractional
+        quantities (exploration).
+    payment_options : str
+        Payment options the optimizer may choose, comma-separated: no_upfront, partial_upfront, all_upfront.
+    cost_of_capital : float
+        Annual rate at which upfront payments are discounted against monthly ones when payment options are
+        compared (their equivalent hourly rate) [1/year], 0-1, default 0.08.
+    workers : int
+        Processes the report may use, 1-2: with 2 the track record runs on a Dask worker process beside the
+        plan's forecast and optimization (about 10 s less on two cores, the same numbers); 1 runs it in the
+        notebook's process.
+    capacity_pricing : str
+        Capacity products file (full rows or neocloud contracts: term_weeks, usd_per_gpu_hour), added to the
+        bundled ``pricing/capacity_products.csv``; ``""`` for the bundled ones only.
+    capacity_delay_days : float
+        Days a planned run waits when its on-demand or spot capacity is not there [d], >= 0.
+    capacity_delay_cost_usd_per_day : float
+        Cost of one day of delay [USD/d], >= 0; 0 means the run's own on-demand cost per day.
     output_dir : str
         Folder the notebook writes ``recommendations.csv`` and ``plan.json`` into ("." = beside the notebook).
     """
@@ -110,6 +135,8 @@ class ReportParams(NotebookParams):
     pricing: str = param("", "extra pricing file(s) overriding the bundled catalog, comma-separated; empty for the "
                              "bundled catalog only")
     commitments: str = param("", "file of commitments already owned (inventory CSV or FOCUS export); empty for none")
+    commitment_utilization_threshold: float = param(0.9, "utilization below which an owned commitment is flagged in "
+                                                         "'How your commitments performed', in [0, 1]")
     providers: str = param("", 'providers to include, comma-separated (e.g. "aws,gcp"); empty for all')
     workload_classes: str = param("", "workload classes to include, comma-separated; empty for all")
     terms: str = param("12,36", "commitment terms the optimizer may buy [months], comma-separated")
@@ -124,8 +151,9 @@ class ReportParams(NotebookParams):
     price_outlook: str = param("history", 'future prices: "flat" (today\'s), "history" (fitted on the bundled price '
                                           'history) or a CSV provider,instance_type,pricing_model,effective_from,'
                                           'multiplier')
-    migration: str = param("rule", 'demand share per year moving to a newer GPU generation: "rule" (0.3 where the '
-                                   'provider prices a newer one), "" for none, or shares like "p5.48xlarge:0.3,*:0.1"')
+    migration: str = param("0", 'demand share per year moving to a newer GPU generation: "0" for none, "rule" '
+                                '(0.3 where the provider prices a newer one; slower), or shares like '
+                                '"p5.48xlarge:0.3,*:0.1"')
     min_utilization_p10: float = param(0.0, "least 10th-percentile utilization of every purchase, 0-1; 0 for no "
                                             "limit")
     max_three_year_share: float = param(1.0, "largest share of 36-month terms in a quarter's purchases [USD/h], "
@@ -139,6 +167,19 @@ class ReportParams(NotebookParams):
     history_days: int = param(120, "days of history shown in the demand charts")
     track_record_weeks: int = param(8, "weeks of recent usage on which the forecast and the clouds' lookback rule "
                                        "are replayed, one purchase a week, 0-26; 0 skips the track record")
+    integer_units: bool = param(True, "whole units (instances, GPUs, whole USD/h) as bought; False for "
+                                      "fractional quantities (exploration)")
+    payment_options: str = param("no_upfront", "payment options the optimizer may choose, comma-separated: "
+                                               "no_upfront, partial_upfront, all_upfront")
+    cost_of_capital: float = param(0.08, "annual rate discounting upfront against monthly payments when payment "
+                                         "options are compared [1/year], 0-1")
+    workers: int = param(2, "processes the report may use, 1-2: with 2 the track record is replayed on a Dask "
+                            "worker beside the plan's computation; 1 computes everything in this process")
+    capacity_pricing: str = param("", "capacity products file (Capacity Block quotes, neocloud reserved contracts in "
+                                      "weeks), added to the bundled ones; empty for the bundled ones only")
+    capacity_delay_days: float = param(7.0, "days a planned run waits when on-demand or spot capacity is not there")
+    capacity_delay_cost_usd_per_day: float = param(0.0, "cost of a day of delay of a planned run [USD]; 0 for the "
+                                                        "run's own on-demand cost per day")
     output_dir: str = param(".", "folder for recommendations.csv and plan.json")
 
     def validate(self) -> None:
@@ -148,17 +189,10 @@ class ReportParams(NotebookParams):
         if self.usage != "sample" and not Path(self.usage).exists():
             raise ReportParamsError(f"parameter 'usage': file '{self.usage}' does not exist. Give the path of a "
                                     f"usage table or FOCUS export, or 'sample' for the bundled sample fleet.")
-        for name in ("commitments",):
-            value = getattr(self, name)
-            if value and not Path(value).exists():
-                raise ReportParamsError(f"parameter '{name}': file '{value}' does not exist.")
-        for value in filter(None, (p.strip() for p in self.pricing.split(","))):
-            if not Path(value).exists():
-                raise ReportParamsError(f"parameter 'pricing': file '{value}' does not exist. Leave it empty to "
-                                        f"use the bundled catalog.")
-        if self.planned_runs not in ("", "sample") and not Path(self.planned_runs).exists():
-            raise ReportParamsError(f"parameter 'planned_runs': file '{self.planned_runs}' does not exist; use "
-                                    f"'' for none or 'sample'.")
+        if not 0.0 <= self.commitment_utilization_threshold <= 1.0:
+            raise ReportParamsError("parameter 'commitment_utilization_threshold': must be in [0, 1] (0.9 flags "
+                                    "commitments used less than 90%).")
+        self._check_files()
         from finops_forecast.forecast import MODELS
         if self.forecast_model != "auto" and self.forecast_model not in MODELS:
             raise ReportParamsError(f"parameter 'forecast_model': unknown model '{self.forecast_model}'."
@@ -185,10 +219,37 @@ class ReportParams(NotebookParams):
             ("n_paths", 10 <= self.n_paths <= 5000, "must be between 10 and 5000"),
             ("history_days", self.history_days >= 7, "must be >= 7"),
             ("track_record_weeks", 0 <= self.track_record_weeks <= 26, "must be between 0 and 26 (0 skips it)"),
+            ("payment_options", bool(self.payment_list()) and set(self.payment_list()) <= set(PAYMENT_OPTIONS),
+             f"must list some of {list(PAYMENT_OPTIONS)}, comma-separated"),
+            ("cost_of_capital", 0 <= self.cost_of_capital <= 1, "must be an annual rate in [0, 1], e.g. 0.08"),
+            ("capacity_delay_days", self.capacity_delay_days >= 0, "must be >= 0 [days]"),
+            ("capacity_delay_cost_usd_per_day", self.capacity_delay_cost_usd_per_day >= 0,
+             "must be >= 0 [USD per day] (0 = the run's on-demand cost per day)"),
+            ("workers", 1 <= self.workers <= 2, "must be 1 (everything in this process) or 2 (the track record on "
+                                                 "a Dask worker beside it)"),
         ]
         for name, ok, rule in checks:
             if not ok:
                 raise ReportParamsError(f"parameter '{name}' = {getattr(self, name)!r} {rule}.")
+
+    def _check_files(self) -> None:
+        """The input files must exist, be files and not be empty; ``output_dir`` must not be a file."""
+        from finops_forecast._files import check_input_file
+
+        fixes = {"commitments": "Give an inventory CSV or FOCUS export, or '' for none.",
+                 "pricing": "Give a price CSV, or leave it empty to use the bundled catalog.",
+                 "planned_runs": "Give a CSV of planned runs, '' for none or 'sample'.",
+                 "capacity_pricing": "Give a capacity products CSV, or '' for the bundled ones only."}
+        files = [("commitments", self.commitments), ("capacity_pricing", self.capacity_pricing)] + [
+            ("pricing", p) for p in self.pricing_files()]
+        if self.planned_runs != "sample":
+            files.append(("planned_runs", self.planned_runs))
+        for name, value in files:
+            if value:
+                check_input_file(value, f"parameter '{name}'", ReportParamsError, fixes[name])
+        if Path(self.output_dir).is_file():
+            raise ReportParamsError(f"parameter 'output_dir': '{self.output_dir}' is a file, not a folder. Give "
+                                    "a folder ('.' = beside the notebook).")
 
     # ------------------------------------------------------------------ helpers
     def provider_list(self) -> list[str]:
@@ -202,6 +263,9 @@ class ReportParams(NotebookParams):
             return [int(t) for t in str(self.terms).split(",") if t.strip()]
         except ValueError:
             return []
+
+    def payment_list(self) -> list[str]:
+        return [p.strip() for p in str(self.payment_options).split(",") if p.strip()]
 
     def pricing_files(self) -> list[str]:
         return [p.strip() for p in self.pricing.split(",") if p.strip()]

@@ -15,6 +15,7 @@ with the failing cell's error.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,8 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from finops_forecast._io import atomic_write_text
 from finops_forecast.errors import FinopsError
 from finops_forecast.report.params import ReportParams
+from finops_forecast.report.safe import live_markup
 
 NOTEBOOKS = ("quarterly_commitment_report", "demand_explorer", "policy_backtest", "showback")
 
@@ -124,6 +127,11 @@ def notebook_to_html(notebook: Path, title: str) -> str:
     if found:
         raise ReportError(f"the rendered HTML would load external resources {found[:3]}; a report must open "
                           f"offline. Embed charts as SVG (finops_forecast.report.charts.show).")
+    live = live_markup(html)
+    if live:
+        raise ReportError(f"the rendered HTML of {notebook.name} holds live markup {live[:3]}: a user string "
+                          f"(team, tag, model, pool or file name) reached the page unescaped. Show it through "
+                          f"finops_forecast.report.safe (md_text for Markdown, safe_style for tables).")
     return html
 
 
@@ -132,6 +140,16 @@ def _cell_error(exc: Exception) -> str:
     evalue = getattr(exc, "evalue", str(exc))
     cell = getattr(exc, "exec_count", None)
     return f"{ename}: {evalue}" + (f" (cell {cell})" if cell else "")
+
+
+def _kill_kernel(km) -> None:
+    """Kill a notebook's kernel process at once (after Ctrl-C or SIGTERM; it may be busy in a cell)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+    with contextlib.suppress(Exception):
+        km.cleanup_connection_file()
 
 
 def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_name: str | None = None,
@@ -148,14 +166,20 @@ def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_na
         When a cell fails; the executed notebook (with the error) is already written in ``folder``.
     """
     import papermill as pm
+    from jupyter_client.manager import AsyncKernelManager
 
     folder.mkdir(parents=True, exist_ok=True)
     out_nb = folder / f"{name}.ipynb"
-    pm.execute_notebook(str(notebook_path(name)), str(out_nb), parameters=params, cwd=str(folder),
-                        kernel_name=kernel_name or "python3", progress_bar=progress, log_output=False,
-                        request_save_on_cell_execute=False)
+    km = AsyncKernelManager(kernel_name=kernel_name or "python3")
+    try:
+        pm.execute_notebook(str(notebook_path(name)), str(out_nb), parameters=params, cwd=str(folder),
+                            kernel_name=kernel_name or "python3", progress_bar=progress, log_output=False,
+                            request_save_on_cell_execute=False, km=km)
+    except (KeyboardInterrupt, SystemExit):
+        _kill_kernel(km)  # interrupted: the client's own cleanup did not run, the kernel would outlive us
+        raise
     html = folder / ("report.html" if name == "quarterly_commitment_report" else f"{name}.html")
-    html.write_text(notebook_to_html(out_nb, title), encoding="utf-8")
+    atomic_write_text(html, notebook_to_html(out_nb, title))
     return out_nb, html
 
 
@@ -190,6 +214,12 @@ def render_report(params: ReportParams | dict | None = None, output_root: str | 
         params = ReportParams()
     elif isinstance(params, dict):
         params = ReportParams.from_mapping(params)
+    if params.output_dir != ".":
+        from finops_forecast.report.params import ReportParamsError
+        raise ReportParamsError(f"parameter 'output_dir' = {params.output_dir!r}: render_report writes the report "
+                                "into <output_root>/<quarter>/ and sets output_dir itself. Remove output_dir and "
+                                "pass output_root (finops-forecast report --output FOLDER) instead; output_dir is "
+                                "for running the notebook with papermill directly.")
     quarter = resolve_quarter(params)
     root = Path(output_root).resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import pandas as pd
 import typer
 
 from finops_forecast._cli_util import fail
+from finops_forecast._io import write_frame
 from rich.console import Console
 from rich.table import Table
 
@@ -62,6 +63,9 @@ def register(app: typer.Typer) -> None:
             p = validate_params(period=period, usage=usage, pricing=pricing, metrics=metrics, inventory=inventory,
                                 owners=owners, runs=runs, requests=requests, idle_threshold_pct=idle_threshold_pct,
                                 idle_min_hours=idle_min_hours, rightsize_util_pct=rightsize_util_pct, top=top)
+            if out is not None:
+                from finops_forecast._files import check_output_dir
+                check_output_dir(out, "--out")
             inp = load_inputs(p)
             res = showback(inp["usage"], inp["catalog"], period=p.period, metrics=inp.get("metrics"),
                            runs=inp.get("runs"), requests=inp.get("requests"),
@@ -126,5 +130,5 @@ def register(app: typer.Typer) -> None:
                          "runs", "unit_costs", "idle", "idle_resources", "rightsizing"):
                 frame = getattr(res, name)
                 if frame is not None:
-                    frame.to_csv(out / f"showback_{res.period}_{name}.csv", index=False)
+                    write_frame(frame, out / f"showback_{res.period}_{name}.csv")
             console.print(f"wrote CSV tables to {out}")

@@ -7,9 +7,6 @@ from pathlib import Path
 import pandas as pd
 
 from finops_forecast.showback.common import ShowbackError, period_bounds
-from finops_forecast.usage.schema import USAGE_COLUMNS, validate_usage
-
-SEP = "\x1f"
 
 
 def shared_datasets() -> Path:
@@ -22,34 +19,14 @@ def dlrm_trace_path() -> Path:
     return shared_datasets() / "demand" / "alibaba-dlrm" / "disaggregated_DLRM_trace.csv"
 
 
-def validate_usage_with_model(df: pd.DataFrame, *, source=None) -> pd.DataFrame:
-    """:func:`validate_usage` for a table with a ``model`` column (one row per hour x pool x class x team x
-    model): the model takes part in the duplicate-row check."""
-    if "model" not in df.columns:
-        return validate_usage(df, source=source)
-    tmp = df.copy()
-    model = tmp["model"].fillna("").astype(str).str.strip()
-    tmp["team"] = tmp["team"].fillna("").astype(str) + SEP + model
-    out = validate_usage(tmp, source=source)
-    parts = out["team"].str.split(SEP, n=1, expand=True)
-    out["team"] = parts[0].replace("", "__unallocated__")
-    out["model"] = parts[1].replace("", "__unallocated__")
-    return out
-
-
 def read_usage_any(path) -> pd.DataFrame:
-    """Read a usage table (CSV/Parquet, optional ``model`` column) or a FOCUS export."""
+    """Read ``"sample"`` (the bundled sample fleet), a usage table (CSV/Parquet, optional ``model`` column), a FOCUS
+    export or job records (:func:`~finops_forecast.usage.load.load_usage`)."""
     p = str(path)
-    if not Path(p).exists() and not any(ch in p for ch in "*?"):
+    if p != "sample" and not Path(p).exists() and not any(ch in p for ch in "*?"):
         raise ShowbackError("the usage file does not exist.", path=p)
-    if Path(p).is_file():
-        head = (pd.read_parquet(p).head(0) if p.endswith((".parquet", ".pq"))
-                else pd.read_csv(p, nrows=0))
-        if set(USAGE_COLUMNS) <= set(head.columns):
-            df = pd.read_parquet(p) if p.endswith((".parquet", ".pq")) else pd.read_csv(p)
-            return validate_usage_with_model(df, source=p)
-    from finops_forecast.usage.readers import read_focus
-    usage, _ = read_focus(p)
+    from finops_forecast.usage.load import load_usage
+    usage, _ = load_usage(p)
     return usage
 
 
@@ -73,10 +50,7 @@ def load_inputs(params) -> dict:
     from finops_forecast.showback.units import read_runs
 
     notes = []
-    if params.usage == "sample":
-        from finops_forecast.usage.sample import load_sample
-        usage = load_sample()
-    elif params.usage == "dlrm":
+    if params.usage == "dlrm":
         from finops_forecast.showback.dlrm import DEFAULT_POOL, dlrm_usage, read_dlrm
         start = str(period_bounds(params.period)[0].date())
         usage = dlrm_usage(read_dlrm(dlrm_trace_path()), start=start)

@@ -214,7 +214,7 @@ def usage_to_focus(usage: pd.DataFrame, *, gpu_counts: dict[tuple[str, str], flo
                    prices: dict[tuple[str, str, str], float] | None = None) -> pd.DataFrame:
     """Render a usage table as a FOCUS 1.0 export (one Usage row per hour x pool x class x team).
 
-    This is how the demo shows :func:`~finops_forecast.usage.readers.read_focus` on the sample: the round trip
+    This is how the demo shows :func:`~finops_forecast.usage.focus.read_focus` on the sample: the round trip
     ``read_focus(usage_to_focus(usage))`` gives back the same GPU-hours per hour, pool, class and team.
 
     Parameters

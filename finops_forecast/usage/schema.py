@@ -15,7 +15,9 @@ column                    meaning
 ========================  ===================================================================
 
 Optional columns keep FOCUS names in snake_case (``billed_cost``, ``effective_cost``, ``list_cost`` [USD],
-``pricing_category``, ``commitment_discount_id``) plus ``classified_by`` (how the workload class was decided).
+``pricing_category``, ``commitment_discount_id``) plus ``classified_by`` (how the workload class was decided) and
+``model`` (the model or application the GPUs served, ``__unallocated__`` when unknown). ``model`` is a key: a table
+with it has one row per hour x pool x workload class x team x model (:func:`row_keys`).
 
 :func:`validate_usage` is the single validator; every reader calls it, so a usage table that passed it is
 normalized (dtypes, lower-case provider, UTC hours, sorted) whatever file it came from.
@@ -38,7 +40,7 @@ USAGE_COLUMNS = ["ts", "provider", "region", "instance_type", "workload_class", 
 ROW_KEYS = ["ts"] + SERIES_KEYS + ["team"]
 WORKLOAD_CLASSES = ("training", "inference", "experimentation")
 COST_COLUMNS = ["billed_cost", "effective_cost", "list_cost"]
-OPTIONAL_COLUMNS = COST_COLUMNS + ["pricing_category", "commitment_discount_id", "classified_by"]
+OPTIONAL_COLUMNS = COST_COLUMNS + ["pricing_category", "commitment_discount_id", "classified_by", "model"]
 UNALLOCATED = "__unallocated__"
 
 _PROVIDER_ALIASES = {
@@ -205,7 +207,9 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
     Parameters
     ----------
     df : pandas.DataFrame
-        Candidate usage table with at least :data:`USAGE_COLUMNS`; extra columns are kept.
+        Candidate usage table with at least :data:`USAGE_COLUMNS`; extra columns are kept. An optional ``model``
+        column (text: the model or application the GPUs served) is one more key: the table then has one row per
+        hour x pool x workload class x team x model.
     source : str or path, optional
         File the rows came from, named in every error.
     row_offset : int, default 0
@@ -215,7 +219,7 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
         instance registry plus any user registry (:func:`finops_forecast.usage.instances.known_instance_types`);
         ``False`` skips the check (for neocloud or custom machines not in any registry).
     sort : bool, default True
-        Sort rows by :data:`ROW_KEYS`.
+        Sort rows by :data:`ROW_KEYS` (and ``model`` when present).
     bounds : Bounds, optional
         Plausibility limits: ``ts`` within the window, ``gpu_hours`` at most ``bounds.max_gpus`` [GPU-h] per row
         (see :mod:`finops_forecast.usage.bounds`).
@@ -223,8 +227,9 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
     Returns
     -------
     pandas.DataFrame
-        A new frame: ``ts`` as ``datetime64[ns, UTC]`` on the hour, ``provider`` lower case, ``team`` filled with
-        ``__unallocated__`` where missing, ``gpu_hours`` float64 [GPU-h] >= 0, key columns first.
+        A new frame: ``ts`` as ``datetime64[ns, UTC]`` on the hour, ``provider`` lower case, ``team`` (and
+        ``model``, when present) filled with ``__unallocated__`` where missing or empty, ``gpu_hours`` float64
+        [GPU-h] >= 0, key columns first.
 
     Raises
     ------
@@ -239,6 +244,36 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
                          f"a usage table needs the columns {USAGE_COLUMNS}.", path=source)
     check_columns(df, USAGE_COLUMNS, source=source)
     out = df.copy()
+    rows = _check_hours(out, source=source, row_offset=row_offset, bounds=bounds)
+    _normalize_keys(out, source=source, row_offset=row_offset)
+    out["gpu_hours"] = parse_numbers(out["gpu_hours"], column="gpu_hours", source=source, row_offset=row_offset,
+                                     unit="GPU-hours [GPU-h]")
+    check_at_most(out["gpu_hours"], bounds.max_gpus, column="gpu_hours", source=source, rows=rows,
+                  what="gpu_hours [GPU-h in one hour]", fix="One row is one pool's use in one hour; check the "
+                  "value and its unit (GPU-hours, not GPU-seconds).")
+    for col in COST_COLUMNS:
+        if col in out.columns:
+            out[col] = parse_numbers(out[col], column=col, source=source, row_offset=row_offset, nonnegative=False,
+                                     unit="USD")
+    if known_instance_types is not False:
+        check_instance_types(out["provider"], out["instance_type"], known_instance_types, source=source,
+                             rows=rows)
+    keys = row_keys(out)
+    _check_duplicates(out, keys, source=source, row_offset=row_offset)
+    cols = USAGE_COLUMNS + [c for c in out.columns if c not in USAGE_COLUMNS]
+    out = out[cols]
+    if sort:
+        out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out
+
+
+def row_keys(usage: pd.DataFrame) -> list[str]:
+    """The columns that identify a row of ``usage``: :data:`ROW_KEYS`, plus ``model`` when the table has one."""
+    return ROW_KEYS + (["model"] if "model" in usage.columns else [])
+
+
+def _check_hours(out: pd.DataFrame, *, source, row_offset: int, bounds: Bounds) -> np.ndarray:
+    """Parse ``ts`` in place (UTC, on the hour, within the bounds); return the 1-based input row of each row."""
     out["ts"] = parse_timestamps(out["ts"], source=source, row_offset=row_offset)
     off_hour = out["ts"] != out["ts"].dt.floor("h")
     if off_hour.any():
@@ -248,6 +283,12 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
                          f"which apportions them to hours.", path=source, row=row, column="ts")
     rows = np.arange(1, len(out) + 1) + row_offset
     check_time_window(out["ts"], column="ts", source=source, bounds=bounds, rows=rows)
+    return rows
+
+
+def _normalize_keys(out: pd.DataFrame, *, source, row_offset: int) -> None:
+    """Normalize the text keys in place: pool and class non-empty and stripped, provider and class lower case
+    (a known class), ``team`` and ``model`` (when present) ``__unallocated__`` where missing or empty."""
     for col in ["provider", "region", "instance_type", "workload_class"]:
         text = out[col].astype("string").str.strip()
         empty = text.isna() | (text == "")
@@ -264,32 +305,22 @@ def validate_usage(df: pd.DataFrame, *, source=None, row_offset: int = 0,
         value = out["workload_class"].iloc[row - 1 - row_offset]
         raise UsageError(f"unknown workload class '{value}'{_more(n)}.{suggest(value, WORKLOAD_CLASSES)} Use one of "
                          f"{list(WORKLOAD_CLASSES)}.", path=source, row=row, column="workload_class")
-    team = out["team"].astype("string").str.strip()
-    out["team"] = team.mask(team.isna() | (team == ""), UNALLOCATED).astype(object)
-    out["gpu_hours"] = parse_numbers(out["gpu_hours"], column="gpu_hours", source=source, row_offset=row_offset,
-                                     unit="GPU-hours [GPU-h]")
-    check_at_most(out["gpu_hours"], bounds.max_gpus, column="gpu_hours", source=source, rows=rows,
-                  what="gpu_hours [GPU-h in one hour]", fix="One row is one pool's use in one hour; check the "
-                  "value and its unit (GPU-hours, not GPU-seconds).")
-    for col in COST_COLUMNS:
+    for col in ("team", "model"):
         if col in out.columns:
-            out[col] = parse_numbers(out[col], column=col, source=source, row_offset=row_offset, nonnegative=False,
-                                     unit="USD")
-    if known_instance_types is not False:
-        check_instance_types(out["provider"], out["instance_type"], known_instance_types, source=source,
-                             rows=rows)
-    dup = out.duplicated(ROW_KEYS, keep=False)
+            text = out[col].astype("string").str.strip()
+            out[col] = text.mask(text.isna() | (text == ""), UNALLOCATED).astype(object)
+
+
+def _check_duplicates(out: pd.DataFrame, keys: list[str], *, source, row_offset: int) -> None:
+    """Raise :class:`UsageError` at the first two rows with the same ``keys``."""
+    dup = out.duplicated(keys, keep=False)
     if dup.any():
         rows = np.flatnonzero(dup.to_numpy())[:2] + 1 + row_offset
+        what = "workload class, team and model" if "model" in keys else "workload class and team"
         raise UsageError(
-            f"duplicate rows: rows {rows[0]} and {rows[1]} have the same hour, pool, workload class and team "
+            f"duplicate rows: rows {rows[0]} and {rows[1]} have the same hour, pool, {what} "
             f"({int(dup.sum())} rows are duplicated). Sum them into one row or remove the copy.",
             path=source, row=int(rows[0]))
-    cols = USAGE_COLUMNS + [c for c in out.columns if c not in USAGE_COLUMNS]
-    out = out[cols]
-    if sort:
-        out = out.sort_values(ROW_KEYS, kind="stable").reset_index(drop=True)
-    return out
 
 
 def aggregate_series(usage: pd.DataFrame, keys: list[str] | None = None, *, fill_hours: bool = True) -> pd.DataFrame:

@@ -80,3 +80,22 @@ def test_missing_file_and_unpriced_rows(tmp_path):
     u.to_csv(path, index=False)
     r = runner.invoke(app, ["backtest", str(path)])
     assert r.exit_code == 2 and "eu-nowhere-1 g6.xlarge" in r.output and "price" in r.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("days, args", [(5, []), (20, ["--lookback", "30D"]), (3, ["--decision-every", "7D"])])
+def test_following_the_short_trace_suggestion_succeeds(tmp_path, days, args):
+    """A trace too short for the settings: the error suggests durations that fit it, and they work."""
+    import re
+
+    path = tmp_path / "short.csv"
+    make_usage(days=days).to_csv(path, index=False)
+    base = ["backtest", str(path), "--policies", "forecast,lookback,hindsight", "--n-paths", "10"]
+    r = runner.invoke(app, [*base, *args], env={"COLUMNS": "250"})
+    assert r.exit_code == 2, r.output
+    fix = re.search(r"CLI: (--warmup \S+ --lookback \S+ --decision-every \S+)\)", " ".join(r.output.split()))
+    assert fix, r.output
+    r = runner.invoke(app, [*base, *args, *fix.group(1).split(), "--json", str(tmp_path / "bt.json")],
+                      env={"COLUMNS": "250"})
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "bt.json").read_text())["settings"]["windows"] == 2

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from finops_forecast.errors import FinopsError, PricingError, UnknownNameError
-from finops_forecast.evaluate import POLICIES, EvaluateError, backtest, demand_matrix, parse_hours
+from finops_forecast.evaluate import (POLICIES, BacktestSettings, EvaluateError, backtest, demand_matrix,
+                                      parse_hours)
 
 from .conftest import FAST, make_usage
 
@@ -130,6 +131,8 @@ def test_unpriced_pool_is_an_error(catalog):
     (dict(forecast_candidates=()), EvaluateError, "forecast_candidates is empty"),
     (dict(select_default="ets"), EvaluateError, "select_default must be one of"),
     (dict(select_alpha=1.5), EvaluateError, "select_alpha"),
+    (dict(risk_lambda=float("inf")), EvaluateError, "risk_lambda must be a finite number"),
+    (dict(risk_lambda=float("nan")), EvaluateError, "risk_lambda must be a finite number"),
 ])
 def test_bad_settings(usage, catalog, kw, err, match):
     args = {**FAST, **kw}
@@ -267,3 +270,58 @@ def test_reselect_every_selects_from_the_past_and_refits_after(usage, catalog):
     default = backtest(usage, catalog, **kw)
     pd.testing.assert_frame_equal(every.purchases, default.purchases)
     assert once.settings["reselect_every"] == 720
+
+
+CAL = dict(FAST, forecast_candidates=("forecast", "recovery", "lookback"), calibration="spread",
+           calibration_grid=(0.0, 0.5, 1.0))
+
+
+def test_calibration_has_no_look_ahead(usage, catalog):
+    """Decision calibration: the spread scale applied at window k is chosen on windows that ended by its decision
+    time. Changing the demand from window k on changes no scale, choice or purchase up to k, and changes the
+    calibration's evidence after it."""
+    full = backtest(usage, catalog, "forecast,lookback,hindsight", **CAL)
+    k = 2
+    t_k = pd.Timestamp(full.settings["forecast_selection"][k]["start"])
+    changed = usage.copy()
+    changed.loc[changed["ts"] >= t_k, "gpu_hours"] *= 0.2
+    other = backtest(changed, catalog, "forecast,lookback,hindsight", **CAL)
+    sel_a, sel_b = full.settings["forecast_selection"], other.settings["forecast_selection"]
+    for w in range(k + 1):
+        assert sel_a[w] == sel_b[w], w
+        a = full.purchases[(full.purchases["policy"] == "forecast") & (full.purchases["window"] == w)]
+        b = other.purchases[(other.purchases["policy"] == "forecast") & (other.purchases["window"] == w)]
+        assert np.allclose(a["quantity"], b["quantity"], rtol=1e-9), w
+    # the next decision scores the window that started at k: the forecast candidates' costs see the change
+    assert sel_a[k + 1]["cost_usd_recovery"] != pytest.approx(sel_b[k + 1]["cost_usd_recovery"], rel=1e-6)
+
+
+def test_calibration_scale_is_recorded_and_on_the_grid(usage, catalog):
+    res = backtest(usage, catalog, "forecast,hindsight", **dict(CAL, forecast_candidates=("forecast",)))
+    scales = [r["spread_scale"] for r in res.settings["forecast_selection"]]
+    assert scales[0] == 1.0  # no completed window before the first decision: the paths as forecast
+    assert all(s in (0.0, 0.5, 1.0) for s in scales)
+
+
+def test_spread_paths_and_choose_scale():
+    from finops_forecast.evaluate.rolling import choose_scale, spread_paths
+
+    rng = np.random.default_rng(0)
+    p = rng.normal(100, 10, (51, 24, 2))
+    med = np.median(p, axis=0)
+    np.testing.assert_allclose(spread_paths(p, 0.0), np.broadcast_to(med, p.shape))
+    assert spread_paths(p, 1.0) is p
+    np.testing.assert_allclose(spread_paths(p, 0.5).std(axis=0), 0.5 * p.std(axis=0), rtol=1e-9)
+    costs = [{0.0: 10.0, 0.5: 9.0, 1.0: 9.5}, {0.0: 10.0, 0.5: 9.0, 1.0: 9.4}]
+    assert choose_scale([], 1.0, 0.01) == 1.0
+    assert choose_scale(costs, 1.0, 0.0) == 0.5
+    # smoothing: moving 0.5 must save more than penalty x 18.9 x 0.5; it saves 0.9
+    assert choose_scale(costs, 1.0, 0.1) == 1.0
+
+
+@pytest.mark.parametrize("kw, match", [(dict(calibration="width"), "calibration"),
+                                        (dict(calibration_grid=(-1.0, 1.0)), "calibration_grid"),
+                                        (dict(calibration_penalty=-0.1), "calibration_penalty")])
+def test_bad_calibration_settings(kw, match):
+    with pytest.raises(FinopsError, match=match):
+        BacktestSettings(**kw)

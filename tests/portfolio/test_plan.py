@@ -48,7 +48,9 @@ def test_plan_on_bundled_catalog(plan):
     assert 0 <= plan.coverage <= 1 and 0 <= plan.utilization <= 1
     assert plan.cvar_usd >= plan.expected_cost_usd
     u = now["expected_utilization"]
-    assert ((u >= 0) & (u <= 1 + 1e-9)).all() and (now["utilization_p10"] <= u + 1e-9).all()
+    # (the 10th percentile may exceed the mean when a few paths use a line much less: left-skewed)
+    p10 = now["utilization_p10"]
+    assert ((u >= 0) & (u <= 1 + 1e-9)).all() and ((p10 >= 0) & (p10 <= 1 + 1e-9)).all()
     # compression error on the bundled-catalog plan: compressed promise vs billed on every path and hour
     assert plan.model_cost_usd == pytest.approx(plan.expected_cost_usd, rel=0.02)
     # the recommendation is the best point of its own savings curve (expected cost + lambda x CVaR)
@@ -82,7 +84,8 @@ def _focus_rows(cid, hours, used, unused, provider="AWS", category="Spend"):
         for status, cost in (("Used", u), ("Unused", n)):
             rows.append(dict(CommitmentDiscountId=cid, CommitmentDiscountCategory=category,
                              CommitmentDiscountType="Savings Plan", CommitmentDiscountStatus=status,
-                             ChargePeriodStart=h, EffectiveCost=cost, PricingQuantity=1.0, ProviderName=provider,
+                             ChargePeriodStart=h, ChargePeriodEnd=h + pd.Timedelta(hours=1), ChargeCategory="Usage",
+                             EffectiveCost=cost, PricingQuantity=1.0, ProviderName=provider,
                              RegionId="us-east-1"))
     return rows
 
@@ -101,8 +104,24 @@ def test_inventory_from_focus_spend_commitment(catalog):
 
 @pytest.mark.skipif(not FOCUS.exists(), reason="shared FOCUS sample not present")
 def test_inventory_from_real_focus_sample_says_what_is_missing():
-    """The FinOps Foundation sample's Savings Plan rows carry EffectiveCost 0 (anonymized): the reader must say
-    the hourly commitment is unknown rather than invent one."""
-    df = pd.read_csv(FOCUS)
-    with pytest.raises(PortfolioError, match="no EffectiveCost"):
-        inventory_from_focus(df, expires="2027-01-01")
+    """The FinOps Foundation sample's 2 Savings Plans carry EffectiveCost 0 (anonymized), no quantity and no
+    purchase row: they are left out of the plan with a note naming each, rather than invented or an error."""
+    df = pd.read_csv(FOCUS, dtype=str, keep_default_na=False)  # the text NULL stays text here
+    inv = inventory_from_focus(df, expires="2027-01-01")
+    assert inv.empty
+    left_out = [n for n in inv.attrs["notes"] if "left out of the plan" in n]
+    assert len(left_out) == 2 and not any("'NULL'" in n for n in inv.attrs["notes"])
+
+
+def test_plan_files_are_replaced_whole_or_not_at_all(plan, tmp_path):
+    """A full disk (RLIMIT_FSIZE: writes past the limit fail) while writing leaves the previous files as they
+    were and no temporary file behind."""
+    from tests.conftest import file_size_limit
+
+    for name, write in (("plan.json", plan.to_json), ("plan.csv", plan.to_csv)):
+        path = tmp_path / name
+        path.write_text("previous\n")
+        with file_size_limit(len(write()) // 2), pytest.raises(OSError):
+            write(path)
+        assert path.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.csv", "plan.json"]

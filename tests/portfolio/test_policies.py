@@ -8,7 +8,8 @@ from finops_forecast.errors import PortfolioError, UnknownNameError
 from finops_forecast.portfolio import PortfolioConfig, bill, build_market, decide
 from tests.portfolio.pf_helpers import P4, P5, catalog_rows, hourly_paths, keys, make_catalog
 
-CFG = PortfolioConfig(terms_months=(12,), scenario_groups=4, levels=8)
+# policies in backtests decide fractional quantities (a simulation of decision quality, as evaluate/rolling.py)
+CFG = PortfolioConfig(terms_months=(12,), scenario_groups=4, levels=8, integer_ri=False)
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,17 @@ OPTIONS = {
        for t in (12, 36) for p in ("no_upfront", "all_upfront")],
 }
 
+#: the source shows spot at the on-demand price: no spot row (issue 17)
+NOT_SPOT_ELIGIBLE = {("azure", "eastus", "Standard_ND96isr_H100_v5")}
+
 
 @pytest.mark.parametrize("pool", SAMPLE_FLEET_POOLS, ids=lambda p: "-".join(p))
 def test_every_option_of_every_sample_fleet_pool_is_priced(catalog, pool):
     provider, region, itype = pool
     on_demand = price(catalog, provider, region, itype, "on_demand")
     for model, fam, term, pay in OPTIONS[provider]:
+        if model == "spot" and pool in NOT_SPOT_ELIGIBLE:
+            continue
         rate = price(catalog, provider, region, itype, model, term, pay, commitment_family=fam)
         gpu_rate = price(catalog, provider, region, itype, model, term, pay, commitment_family=fam, per="gpu")
         assert np.isfinite(rate) and rate > 0, (pool, model, term, pay)
@@ -43,7 +48,7 @@ def test_every_option_of_every_sample_fleet_pool_is_priced(catalog, pool):
         assert gpu_rate == pytest.approx(rate / row.gpu_count)
         if model != "on_demand":
             assert rate < on_demand, f"{pool} {model} {term} {pay} is not cheaper than on-demand"
-    check_pools(catalog, [pool], pricing_models=("on_demand", "spot"))
+    check_pools(catalog, [pool], pricing_models=("on_demand",) + (() if pool in NOT_SPOT_ELIGIBLE else ("spot",)))
 
 
 def test_sample_fleet_gpu_counts(catalog):
@@ -196,11 +201,30 @@ def test_azure_rates_equal_the_raw_skypilot_file(catalog, raw, itype):
     r = az[(az.InstanceType == itype) & (az.Region == "eastus")].iloc[0]
     assert price(catalog, "azure", "eastus", itype, "on_demand") == r.Price
     spot = catalog[(catalog.instance_type == itype) & (catalog.region == "eastus")
-                   & (catalog.pricing_model == "spot")].iloc[0]
+                   & (catalog.pricing_model == "spot")]
     if r.SpotPrice < r.Price:
-        assert spot.usd_per_hour == r.SpotPrice and not spot.is_assumption
-    else:  # the source's H100 fault: SpotPrice == Price -> documented assumption
-        assert spot.is_assumption and spot.usd_per_hour == pytest.approx(r.Price * A.AZURE_SPOT_FALLBACK_RATIO)
+        assert spot.usd_per_hour.iloc[0] == r.SpotPrice and not spot.is_assumption.iloc[0]
+    else:  # the source shows no spot discount (SpotPrice == Price, the H100 sizes): not spot-eligible
+        assert spot.empty
+
+
+def test_no_spot_row_without_a_discount_in_its_source_nor_from_another_gpus_ratio(catalog, raw):
+    """Issue 17: no spot rate where the source shows spot at (or above) on-demand, none borrowed from a ratio."""
+    spot = catalog[catalog.pricing_model == "spot"]
+    assert not spot.is_assumption.any()
+    assert not spot.source.str.contains("ASSUMPTION").any()
+    az = pd.read_csv(raw / "azure-skypilot" / "azure_gpu_vms_skypilot_v6.csv")
+    flat = az[az.SpotPrice >= az.Price]
+    assert len(flat) == 11  # the H100 sizes
+    keys = set(zip(spot.provider, spot.region, spot.instance_type))
+    assert not any(("azure", r.Region, r.InstanceType) in keys for r in flat.itertuples())
+    adv = pd.read_csv(raw / "aws-spot-advisor-2025-06" / "aws_spot_advisor_gpu_2025-06-28.csv")
+    none = adv[adv.savings_pct <= 0]
+    assert len(none) == 4  # p5.48xlarge ca-central-1 at -62 %, three p2 pools
+    assert not any(("aws", r.region, r.instance_type) in keys for r in none.itertuples())
+    od = catalog[catalog.pricing_model == "on_demand"].set_index(["provider", "region", "instance_type"])
+    joined = spot.join(od["usd_per_hour"].rename("od"), on=["provider", "region", "instance_type"])
+    assert (joined.usd_per_hour < joined.od).all()
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -39,12 +39,6 @@ def test_ri_to_on_demand_ratio_is_the_median_of_the_raw_2026_file(raw):
     assert A.AWS_RI1Y_TO_OD_2026 == pytest.approx(r.median(), abs=1e-6)
 
 
-def test_azure_spot_fallback_ratio_is_the_a100_80gb_median(raw):
-    a = pd.read_csv(raw / "azure-skypilot" / "azure_gpu_vms_skypilot_v6.csv")
-    a = a[a.AcceleratorName == "A100-80GB"]
-    assert A.AZURE_SPOT_FALLBACK_RATIO == pytest.approx((a.SpotPrice / a.Price).median(), abs=5e-5)
-
-
 @pytest.mark.parametrize("term, pay", A.AWS_ALL_TERMS)
 def test_catalog_term_and_payment_ratios_reproduce_2017(catalog, ri2017, term, pay):
     """The catalog's AWS RI ladder (anchored on the real 2026 1-year rate) has the 2017 file's shape."""

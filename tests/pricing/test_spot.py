@@ -124,3 +124,44 @@ def test_profile_errors():
         SpotProfile(checkpoint_interval_hours=1, restart_hours=0.1, nodes=0)
     with pytest.raises(PricingError, match="needs checkpoint_interval_hours > 0"):
         SpotProfile(checkpoint_interval_hours=0, restart_hours=0.1)
+
+
+# ---------------------------------------------------------------------------------- spot at the job's scale (issue 17)
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_rework_of_a_128_node_job_exceeds_a_1_node_job_on_the_same_bucket(bucket):
+    from finops_forecast.pricing.spot import at_scale
+
+    lam = float(interruption_rate(bucket))
+    seg, restart = 1.0 + 5 / 60, 0.5  # the training profile: 1 h checkpoints taking 5 min, 30 min restart
+
+    def daly(nodes):  # E[T] / seg - 1, computed here from the formula, not by the module
+        L = nodes * lam
+        return (1 / L + restart) * (np.exp(L * seg) - 1) / seg - 1
+
+    r1 = float(expected_rework(lam, at_scale("training", 1)))
+    r128 = float(expected_rework(lam, at_scale("training", 128)))
+    assert r1 == pytest.approx(daly(1), rel=1e-9) and r128 == pytest.approx(daly(128), rel=1e-9)
+    assert r128 > r1
+    # the job's size reaches the effective cost: 1,024 GPUs on 8-GPU instances are 128 nodes, not the profile's 8
+    eff8 = float(spot_effective_cost(10.0, bucket, "training"))
+    eff128 = float(spot_effective_cost(10.0, bucket, "training", nodes=128))
+    assert eff128 == pytest.approx(10.0 * (1 + daly(128)), rel=1e-9) and eff128 > eff8
+
+
+def test_p5_rework_at_the_top_bucket_by_job_size():
+    """The numbers quoted in issue 17 for p5 at '>20%': 0.05 / 0.48 / 3.5 / 470 for 1 / 8 / 32 / 128 nodes."""
+    lam = -np.log(1 - 0.25) / 6.0  # bucket midpoint 25 % over the calibrated 6 h exposure
+    got = [float(expected_rework(lam, with_profile("training", nodes=n))) for n in (1, 8, 32, 128)]
+    assert got == pytest.approx([0.05, 0.48, 3.5, 470], rel=0.06)
+
+
+def test_job_nodes_and_stateless_scale():
+    from finops_forecast.pricing.spot import at_scale, job_nodes
+
+    assert job_nodes(1024, 8) == 128 and job_nodes(512, 8) == 64 and job_nodes(12, 8) == 2
+    assert at_scale("inference", 64).nodes == 1  # replicas do not fail together
+    with pytest.raises(PricingError, match="gpus > 0"):
+        job_nodes(0, 8)
+    with pytest.raises(PricingError, match="nodes must be >= 1"):
+        spot_effective_cost(1.0, "<5%", "training", nodes=0)

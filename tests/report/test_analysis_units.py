@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from finops_forecast.report.analysis import QuarterlyAnalysis, _break_even_text
+from finops_forecast.report.analysis import QuarterlyAnalysis, _quantity_cell, _signing_text
 from finops_forecast.usage.instances import instance_registry
 
 
@@ -16,9 +16,17 @@ def test_showback_period_is_the_last_full_month(last, period):
     assert analysis.showback_period == period
 
 
-def test_break_even_text():
-    assert _break_even_text(pd.Series([1.0, 1.0])) == "The purchases break even after 1 month. "
-    assert _break_even_text(pd.Series([2.0, 7.2])) == "The purchases break even after 2 to 7 months. "
+def test_signing_text_gives_break_even_utilization_and_walk_away_months():
+    buy = pd.DataFrame({"break_even_utilization": [0.45, 0.65, 0.7], "walk_away_month": [16.2, 7.8, float("nan")]})
+    assert _signing_text(buy) == ("Each line loses money against on demand below its break-even utilization, "
+                                  "45% to 70% at today's prices. At their expected utilization the lines pay for "
+                                  "their whole term after 8 to 16 months of use; 1 line would not within its term. ")
+    assert _signing_text(buy.iloc[:0]) == ""
+
+
+def test_quantity_cell_shows_whole_units_as_bought():
+    row = pd.DataFrame({"quantity": [78.0, 28.0, 1234.0, 77.774], "unit": ["instance", "GPU", "USD/h", "instance"]})
+    assert [_quantity_cell(r) for r in row.itertuples()] == ["78", "28 GPU", "1,234 USD/h", "77.77"]
 
 
 def test_registry_memory_is_per_gpu():

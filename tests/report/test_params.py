@@ -47,3 +47,46 @@ def test_quarters():
     import pandas as pd
     assert next_quarter(pd.Timestamp("2026-10-31 23:00", tz="UTC")) == "2027Q1"
     assert next_quarter(pd.Timestamp("2026-12-31 23:00", tz="UTC")) == "2027Q1"
+
+
+@pytest.fixture()
+def bad_files(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"pricing": "{d}/empty.csv"}, "parameter 'pricing': '{d}/empty.csv' is empty (0 bytes)"),
+    ({"pricing": "{d}/folder"}, "parameter 'pricing': '{d}/folder' is a folder, not a file"),
+    ({"commitments": "{d}/empty.csv"}, "parameter 'commitments': '{d}/empty.csv' is empty (0 bytes)"),
+    ({"planned_runs": "{d}/empty.csv"}, "parameter 'planned_runs': '{d}/empty.csv' is empty"),
+    ({"output_dir": "{d}/empty.csv"}, "parameter 'output_dir': '{d}/empty.csv' is a file, not a folder"),
+    ({"budget_usd": "nan"}, "parameter 'budget_usd' = 'nan' is not a finite number"),
+    ({"budget_usd": float("inf")}, "parameter 'budget_usd' = inf is not a finite number"),
+    ({"risk_lambda": float("nan")}, "parameter 'risk_lambda' = nan is not a finite number"),
+])
+def test_bad_files_and_numbers_name_the_parameter(bad_files, values, fragment):
+    values = {k: v.format(d=bad_files) if isinstance(v, str) else v for k, v in values.items()}
+    with pytest.raises(ReportParamsError) as exc:
+        ReportParams.from_mapping(values)
+    assert fragment.format(d=bad_files) in str(exc.value)
+
+
+def test_a_misspelled_provider_is_refused_with_did_you_mean():
+    from finops_forecast.report.analysis import load_report_usage
+
+    with pytest.raises(ReportParamsError, match=r"parameter 'providers': no usage of provider 'oracel'.* The "
+                                                r"usage has: aws, azure, gcp"):
+        load_report_usage(ReportParams.from_mapping({"providers": "aws,oracel"}))
+    with pytest.raises(ReportParamsError, match=r"Did you mean 'azure'"):
+        load_report_usage(ReportParams.from_mapping({"providers": "azur"}))
+    assert set(load_report_usage(ReportParams.from_mapping({"providers": "aws,gcp"}))["provider"]) == {"aws", "gcp"}
+
+
+def test_render_report_refuses_an_output_dir_it_would_replace(tmp_path):
+    from finops_forecast.report.render import render_report
+
+    with pytest.raises(ReportParamsError, match=r"parameter 'output_dir' = '../../x'.*--output"):
+        render_report({"output_dir": "../../x", "quarter": "2027Q1"}, output_root=tmp_path)
+    assert not any(tmp_path.iterdir())

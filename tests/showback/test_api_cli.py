@@ -137,3 +137,18 @@ def test_cli_errors_are_one_line_exit_2(data_dir):
     assert r.exit_code == 2 and "inventory" in r.output
     r = CliRunner().invoke(_app(), ["showback", "--period", "2026-10", "--usage", "nope.csv"])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_usage_file_with_a_model_column_keeps_team_and_model_apart(tmp_path):
+    from finops_forecast.showback.io import read_usage_any
+
+    path = tmp_path / "usage.csv"
+    path.write_text("ts,provider,region,instance_type,workload_class,team,gpu_hours,model\n"
+                    "2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,serving,8,llama-70b\n"
+                    "2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,serving,4,bert\n"
+                    "2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,,2,bert\n"
+                    "2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,serving,1,\n")
+    usage = read_usage_any(path)
+    # an empty team is __unallocated__ (not the model's name), an empty model is __unallocated__ (not NaN)
+    assert sorted(zip(usage["team"], usage["model"])) == [
+        ("__unallocated__", "bert"), ("serving", "__unallocated__"), ("serving", "bert"), ("serving", "llama-70b")]

@@ -129,3 +129,25 @@ def test_aggregate_series_fills_missing_hours_with_zero():
                        "workload_class": "training", "team": ["a", "b"], "gpu_hours": [8.0, 16.0]})
     agg = aggregate_series(validate_usage(df))
     assert len(agg) == 4 and np.allclose(agg["gpu_hours"], [8, 0, 0, 16])
+
+
+MODELS = """ts,provider,region,instance_type,workload_class,team,gpu_hours,model
+2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,serving,8,llama-70b
+2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,serving,4,bert
+2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,,2,mixtral
+2026-10-01 00:00:00,aws,us-east-1,p5.48xlarge,inference,serving,1,
+"""
+
+
+def test_model_is_an_optional_key_column(tmp_path):
+    usage, rec = read_usage(write(tmp_path, MODELS))
+    assert rec.is_balanced() and usage["gpu_hours"].sum() == 15
+    # one row per hour x pool x class x team x model; an empty team or model is __unallocated__, never mixed up
+    assert sorted(zip(usage["team"], usage["model"])) == [
+        (UNALLOCATED, "mixtral"), ("serving", UNALLOCATED), ("serving", "bert"), ("serving", "llama-70b")]
+    assert list(usage.columns) == USAGE_COLUMNS + ["model"]
+    with pytest.raises(UsageError, match=r"rows 1 and 2 have the same hour, pool, workload class, team and model"):
+        read_usage(write(tmp_path, replace_line(MODELS, 2, MODELS.splitlines()[1])))
+    without = read_usage(write(tmp_path, "\n".join(line.rsplit(",", 1)[0] for line in MODELS.splitlines()[:2])
+                               + "\n"))[0]
+    assert "model" not in without.columns
