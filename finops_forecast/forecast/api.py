@@ -524,7 +524,7 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
             new_sel["component"], new_sel["model"], new_sel["fallback"] = "planned", "planned_runs", False
             new_sel["note"] = "no history: planned runs only"
             selection = pd.concat([selection, new_sel], ignore_index=True)
-        paths = paths + extra[:, None, :]
+        paths += extra[:, None, :]  # in place: the paths are this call's own array (no second copy)
         mean = mean + extra
     name = models[0] if len(models) == 1 else "auto"
     _warn_fallbacks(selection, list(id_cols))
