@@ -24,6 +24,9 @@ import time
 import warnings
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_result  # noqa: E402
+
 import numpy as np
 import pandas as pd
 
@@ -129,7 +132,8 @@ def main() -> dict:
         old.setdefault("cases", {}).update(results)
         old["ratios"] = {**old.get("ratios", {}), **ratios}
         out = {**old, "cpus": os.cpu_count(), "repeats": a.repeats}
-    OUT.write_text(json.dumps(out, indent=2))
+    ets = out.get("cases", {}).get("ets_daily_1000", {}).get("median_s")
+    write_result(OUT.stem, out, goals={"ets daily 1000 series median [s]": (ets, 60.0, "s")} if ets else None)
     return out
 
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 import time
 import warnings
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_result  # noqa: E402
 
 
 from finops_forecast.forecast import cross_validate
@@ -62,7 +66,7 @@ def main() -> dict:
         print(f"{name}: auto MASE {s['mase']:.3f}, rel MAE {s['rel_mae']:.3f}, sMAPE {s['smape']:.2f}%, "
               f"80% coverage {s['coverage_80']:.3f}, 95% {s['coverage_95']:.3f}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(out, indent=2))
+    write_result(OUT.stem, out)
     print(json.dumps(out, indent=1))
     return out
 

@@ -246,7 +246,11 @@ def main() -> int:
             "max_abs_difference": max(r["max_abs_difference"] for r in base_runs),
             "same_result": all(same_result(b, r) for b in base_runs for r in runs)}
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
+    sys.path.insert(0, str(HERE))
+    from _results import write_result
+
+    write_result("ingest", result, goals={"median [s]": (round(med, 2), 15.0, "s"),
+                                          "peak RSS [MB]": (round(peak), 2048.0, "MB")})
     print(f"read_focus: {result['rows']:,} rows ({info['file_mb']:.0f} MB parquet) in median {med:.1f} s "
           f"({result['rows_per_second'] / 1e6:.2f} M rows/s), peak RSS {peak:.0f} MB; floor 15 s / 2048 MB: "
           f"{'met' if result['meets_floor'] else 'NOT met'}; balanced: {result['balanced']}")

@@ -20,6 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_result  # noqa: E402
+
 import numpy as np
 import pandas as pd
 
@@ -192,7 +195,11 @@ def main(argv=None):
               f"integer plan: {' | '.join(mip['solver_notes'])}")
     if not a.quick:
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(res, indent=2, default=float))
+        goals = {"LP optimizer median [s]": (round(lp["median_optimizer_s"], 2), 10.0, "s"),
+                 "LP peak RSS [GB]": (round(lp_peak_gb, 2), 2.0, "GB")}
+        if "error" not in mip:
+            goals["MILP optimizer median [s]"] = (round(mip["median_optimizer_s"], 2), 60.0, "s")
+        write_result(OUT.stem, json.loads(json.dumps(res, default=float)), goals=goals)
         print(f"wrote {OUT}")
     return res
 

@@ -13,18 +13,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: runs beside the default one of each script
+EXTRA = [("bench_ingest.py", ["--realistic"])]
 
 
 def main() -> int:
-    scripts = sorted(HERE.glob("bench_*.py"))
+    runs = [(script, []) for script in sorted(HERE.glob("bench_*.py"))]
+    runs += [(HERE / script, args) for script, args in EXTRA]
     failed = []
-    for script in scripts:
-        print(f"== {script.name}", flush=True)
+    for script, args in runs:
+        label = " ".join([script.name, *args])
+        print(f"== {label}", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
-        print(f"== {script.name}: exit {proc.returncode} in {time.perf_counter() - t0:.1f} s", flush=True)
+        proc = subprocess.run([sys.executable, str(script), *args], cwd=HERE.parent)
+        print(f"== {label}: exit {proc.returncode} in {time.perf_counter() - t0:.1f} s", flush=True)
         if proc.returncode:
-            failed.append(script.name)
+            failed.append(label)
+    scripts = runs
     sys.path.insert(0, str(HERE))
     from _results import summary_lines
 

@@ -36,6 +36,11 @@ def main(argv=None) -> int:
     ap.add_argument("--small", action="store_true",
                     help="render a small report (20 paths, 4 quarters, 2 track-record weeks): the same packaging "
                          "check in a third of the time (the test suite uses it)")
+    ap.add_argument("--reuse-deps", action="store_true",
+                    help="install the wheel with --no-deps into the fresh venv and let it import the dependencies "
+                         "from this interpreter's environment (a .pth file): the same check of the package's own "
+                         "files, entry point and bundled data, without downloading or installing the "
+                         "dependencies again (the test suite uses it; `make wheel-check` installs them for real)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="finops-wheel-") as tmp:
         tmp = Path(tmp)
@@ -43,11 +48,29 @@ def main(argv=None) -> int:
         wheel = next((tmp / "dist").glob("finops_forecast-*.whl"))
         run([sys.executable, "-m", "venv", str(tmp / "venv")], cwd=tmp)
         py = tmp / "venv" / "bin" / "python"
-        run([str(py), "-m", "pip", "install", "-q", str(wheel)], cwd=tmp)
+        if args.reuse_deps:
+            import site
+            import sysconfig
+
+            target = Path(run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              cwd=tmp).stdout.strip())
+            ours = [p for p in site.getsitepackages() + [sysconfig.get_paths()["purelib"]] if Path(p).is_dir()]
+            (target / "zz_reuse_deps.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
+            run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], cwd=tmp)
+            check = subprocess.run([str(py), "-m", "pip", "check"], cwd=tmp, capture_output=True, text=True)
+            missing = [ln for ln in check.stdout.splitlines() if "finops-forecast" in ln.lower()
+                       or "finops_forecast" in ln.lower()]
+            if missing:
+                sys.stderr.write("the wheel's requirements are not met:\n" + "\n".join(missing) + "\n")
+                return 1
+        else:
+            run([str(py), "-m", "pip", "install", "-q", str(wheel)], cwd=tmp)
         work = tmp / "elsewhere"
         work.mkdir()
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         env["PATH"] = f"{tmp / 'venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        if args.reuse_deps:  # the dependencies' data files (nbconvert's templates) live under this prefix
+            env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
         proc = run([str(py), "-c", "import finops_forecast._data as d, finops_forecast; "
                                    "print(d.pricing_dir()); print(d.notebooks_dir()); print(finops_forecast.__file__)"],
                    cwd=work, env=env)

@@ -172,7 +172,7 @@ class Beside:
             from distributed import Client, LocalCluster
 
             self._cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self._client = Client(self._cluster, set_as_default=False)
             # the data go to the worker once, ahead of the task (not embedded in the task graph)
             sent = self._client.scatter(list(args), broadcast=False) if args else []

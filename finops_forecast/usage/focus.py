@@ -372,7 +372,7 @@ def _classify_runs(con, q: FocusSql, tag_join: str, rules, heuristic) -> tuple[s
         GROUP BY ALL""")
     con.execute(f"""
         CREATE TEMP VIEW run_keys AS
-        SELECT p.*, o.provider, o.region, o.instance_type, o.gpu_count, t.team, t.tags,
+        SELECT p.*, o.provider, o.region, o.instance_type, o.gpu_count, t.team, t.tags AS run_tags,
                hash(coalesce(p.resource_id, ''), o.provider, o.region, o.instance_type,
                     CASE WHEN p.resource_id IS NULL THEN coalesce(t.team, '') ELSE '' END,
                     CASE WHEN p.resource_id IS NULL THEN coalesce(p.sub_account, '') ELSE '' END) AS run_key
@@ -381,7 +381,7 @@ def _classify_runs(con, q: FocusSql, tag_join: str, rules, heuristic) -> tuple[s
         SELECT run_key, min(provider) AS provider, min(region) AS region,
                min(instance_type) AS instance_type, max(gpu_count) AS gpus,
                min(team) AS team, min(resource_id) AS resource_id,
-               min(sub_account) AS sub_account, min(tags) AS tags,
+               min(sub_account) AS sub_account, min(run_tags) AS tags,
                epoch(max(t1) - min(t0)) / 3600.0 AS run_hours, CAST(sum(n) AS BIGINT) AS n
         FROM run_keys GROUP BY run_key""").df()
     runs = classify(runs, tag_col=None, gpus_col="gpus", hours_col="run_hours", rules=rules, heuristic=heuristic)
@@ -390,7 +390,7 @@ def _classify_runs(con, q: FocusSql, tag_join: str, rules, heuristic) -> tuple[s
         return "", "NULL::VARCHAR AS run_class, NULL::VARCHAR AS run_by"
     con.execute("""
         CREATE TEMP TABLE run_map AS
-        SELECT k.* EXCLUDE (t0, t1, n, provider, region, instance_type, gpu_count, team, tags, run_key),
+        SELECT k.* EXCLUDE (t0, t1, n, provider, region, instance_type, gpu_count, team, run_tags, run_key),
                CAST(c.workload_class AS VARCHAR) AS run_class, CAST(c.classified_by AS VARCHAR) AS run_by
         FROM run_keys k JOIN run_class_df c ON k.run_key = CAST(c.run_key AS UBIGINT)""")
     run_join = (f"LEFT JOIN run_map m ON d.tag_class IS NULL AND "

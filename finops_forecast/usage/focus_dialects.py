@@ -114,7 +114,8 @@ def detect_focus_version(columns, version: str | None = None) -> FocusDialect:
             version = "1.2"
         elif have & V11_MARKERS:
             version = "1.1"
-        elif have & PREVIEW_MARKERS and "ChargeCategory" not in have:
+        elif any(FOCUS_RENAMES[c] not in have for c in have & PREVIEW_MARKERS):
+            # a 1.0-preview name without its 1.0 name (Oracle mixes preview names with ChargeCategory, EffectiveCost)
             version = "1.0-preview"
         else:
             version = "1.0"

@@ -25,7 +25,14 @@ INSTANCE_PATTERNS = [
     r"\b([a-z][a-z0-9]*-(?:highgpu|megagpu|ultragpu|edgegpu|standard|highmem)-[0-9]+g?)\b",  # GCP machine types
     r"\b([a-z][a-z0-9-]*\.(?:[0-9]*x?large|metal[a-z0-9-]*))\b",  # AWS instance types
 ]
-DESCRIPTIVE_COLUMNS = ("ChargeDescription", "SkuMeter", "x_SkuMeterName", "x_SkuDescription", "ResourceName")
+# x_UsageType: AWS's usage type ("USE1-BoxUsage:p5.48xlarge"), the only column of AWS's FOCUS 1.0 export that names
+# the instance type of a Savings Plan covered row
+DESCRIPTIVE_COLUMNS = ("ChargeDescription", "SkuMeter", "x_SkuMeterName", "x_SkuDescription", "x_UsageType",
+                       "ResourceName")
+# Google's FOCUS view writes Tags as an array of {key, value, ...}; the machine type is this system label
+GCP_MACHINE_LABEL = "compute.googleapis.com/machine_spec"
+GCP_EXTENSIONS = frozenset({"x_ProjectId", "x_ProjectName", "x_Credits", "x_ExportTime", "x_Labels", "x_Project",
+                            "x_ServiceId"})
 HOUR_UNITS = ("hours", "hour", "hrs", "hr", "h", "1 hour", "instance-hours")
 NULLS = ("", "NULL", "null", "None", "NaN", "nan")
 
@@ -191,7 +198,18 @@ def _instance_type_sql(has, instance_type_columns) -> str:
         if has(c):
             inst_sources += [f"NULLIF(regexp_extract({_nullif(_q(c))}, {_sql_str(p)}, 1), '')"
                              for p in INSTANCE_PATTERNS]
+    if _gcp_tags(has):
+        tags = _nullif("Tags")
+        inst_sources.append(
+            f"CASE WHEN json_valid({tags}) AND json_type({tags}) = 'ARRAY' THEN list_filter(from_json({tags}, "
+            f"'[{{\"key\": \"VARCHAR\", \"value\": \"VARCHAR\"}}]'), lambda x: x.key = "
+            f"{_sql_str(GCP_MACHINE_LABEL)})[1].value END")
     return f"coalesce({', '.join(inst_sources)})" if inst_sources else "NULL"
+
+
+def _gcp_tags(has) -> bool:
+    """True for a Google Cloud FOCUS export with Tags (the machine type is one of its system labels)."""
+    return has("Tags") and any(has(c) for c in GCP_EXTENSIONS)
 
 
 def focus_sql(columns, provider_col: str, region_col: str, instance_type_columns) -> FocusSql:
@@ -218,7 +236,8 @@ def focus_sql(columns, provider_col: str, region_col: str, instance_type_columns
                f"'-inf'::DOUBLE)")
     key_cols = list(dict.fromkeys(c for c in (provider_col, region_col, "ChargeCategory", "ConsumedUnit",
                                               "ChargePeriodStart", "ChargePeriodEnd", *instance_type_columns,
-                                              "SkuPriceDetails", *DESCRIPTIVE_COLUMNS) if has(c)))
+                                              "SkuPriceDetails", *DESCRIPTIVE_COLUMNS,
+                                              *(["Tags"] if _gcp_tags(has) else [])) if has(c)))
     pool_sql = f"""{provider_sql} AS provider, {_nullif(_q(region_col))} AS region,
                  {_nullif('ChargeCategory')} AS charge_category, lower({_nullif('ConsumedUnit')}) AS unit,
                  {_instance_type_sql(has, instance_type_columns)} AS instance_type"""

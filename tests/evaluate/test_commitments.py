@@ -132,3 +132,23 @@ def test_commitments_command_writes_json(tmp_path, datasets):
     assert set(doc["summary"]) >= {"utilization", "coverage", "effective_savings_rate", "unused_cost_usd"}
     bad = CliRunner().invoke(app, ["commitments", str(path), "--period", "2026-13"])
     assert bad.exit_code != 0 and "2026-13" in bad.output
+
+
+@pytest.mark.parametrize(("name", "util", "unused", "hourly"), [
+    # 12 Used rows at 40 + 12 Unused rows at 10 of a 50 USD/h Savings Plan: 480 / 600
+    ("aws_focus_1.0_sp_hourly.csv", 12 * 40 / (12 * 40 + 12 * 10), 12 * 10, 50.0),
+    # Google's view has no CommitmentDiscountStatus: the 24 fee rows (55) and the covered rows (0) are all Used,
+    # 1320 / 1320; the unused part is unknown, and said
+    ("gcp_focus_view_cud_hourly.csv", (24 * 55 + 0) / (24 * 55), 0.0, None),
+])
+def test_provider_dialect_commitment_utilization(name, util, unused, hourly):
+    """tests/data/focus/make_dialect_files.py: AWS FOCUS 1.0 and Google's FOCUS view."""
+    perf = commitment_performance(TEST_DATA / "focus" / name)
+    assert len(perf.commitments) == 1
+    assert perf.summary["utilization"] == pytest.approx(util)
+    assert perf.summary["unused_cost_usd"] == pytest.approx(unused)
+    if hourly is not None:
+        assert perf.inventory["hourly_amount"].iat[0] == pytest.approx(hourly)
+        assert perf.inventory["payment_option"].iat[0] == "no_upfront"  # 12 Recurring purchase rows
+    else:
+        assert any("no CommitmentDiscountStatus" in n for n in perf.notes)

@@ -47,7 +47,7 @@ def test_owned_commitments_show_in_the_ladder_and_expire(tmp_path):
     inv.write_text("commitment_id,family,provider,region,instance_type,term_months,payment_option,quantity,expires\n"
                    "ri-1,aws_standard_ri,aws,us-east-1,p5.48xlarge,12,no_upfront,20,2027-05-15T00:00:00Z\n")
     analysis = quarterly_analysis(ReportParams.from_mapping(
-        {"commitments": str(inv), "n_paths": 20, "quarters": 4, "quarter": "2027Q1"}))
+        {"commitments": str(inv), "n_paths": 20, "quarters": 4, "quarter": "2027Q1", "track_record_weeks": 0}))
     owned = analysis.plan.ladder.groupby("quarter")["owned"].sum()
     assert owned[0] == pytest.approx(20)           # held the whole first quarter
     assert 0 < owned[1] < 20                        # expires mid-May: part of the second quarter
