@@ -367,7 +367,24 @@ def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = 
 
 
 def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bool = True) -> Plan:
-    """Bill a solution on every scenario path and assemble the :class:`Plan`."""
+    """Bill a solution on every scenario path and assemble the :class:`Plan`.
+
+    The frontier's re-solves run in a thread while this one bills the paths: HiGHS and numpy release the GIL, so
+    the two overlap on a second core; the frontier only re-solves the program (its parameters and variables),
+    which nothing else here reads.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1) if frontier else None
+    try:
+        front_job = pool.submit(_frontier, prep, sol) if pool is not None else None
+        return _make_plan(prep, sol, front_job, curve)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _make_plan(prep: Prepared, sol: Solution, front_job, curve: bool) -> Plan:
     mk, per, cfg = prep.market, prep.periods, prep.config
     T, I, N = per.T, mk.n_instruments, prep.scen.n_paths
     ins = mk.instruments
@@ -439,7 +456,7 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
                                         "planned", "held"])
 
     curve_df = _curve(prep, sol) if curve else pd.DataFrame()
-    front = _frontier(prep, sol) if frontier else pd.DataFrame()
+    front = front_job.result() if front_job is not None else pd.DataFrame()
     notes = list(prep.notes) + list(sol.notes)
     size = prep.model.size()
     size["full_equivalent"] = full_model_size(prep)

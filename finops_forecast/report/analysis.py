@@ -426,9 +426,13 @@ def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):
     if not held.any():
         return scen
     paths = scen.paths
+    held = held.astype(paths.dtype)  # the paths' own precision (float32): no float64 copy of a quarter's paths
 
     def net(a: int, b: int) -> np.ndarray:
-        return np.maximum(paths[:, :, a:b] - held[:, None, a:b], 0.0)
+        part = paths[:, :, a:b]
+        if not held[:, a:b].any():  # no held run in these hours: the paths themselves (a view)
+            return part
+        return np.maximum(part - held[:, None, a:b], 0.0)
 
     return Scenarios(keys=scen.keys, ds=scen.ds, generator=net, n_paths=paths.shape[1])
 
@@ -625,7 +629,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
                              upfront_budget_usd=params.budget_usd or None, integer_ri=params.integer_units,
                              payment_options=tuple(params.payment_list()), cost_of_capital=params.cost_of_capital,
                              **market_settings(params),
-                             frontier_lambdas=(0.0, 0.5, 1.0, 2.0, 4.0),
+                             frontier_lambdas=(0.0, 0.5, 1.0, 4.0),
                              curve_factors=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0))
     plan = optimize(scen, catalog, inventory, config)
     market = build_report_market(catalog, scen.keys, config)
