@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from finops_forecast.errors import NumericalSolverError, PortfolioError, ProgramInfeasible
 from finops_forecast.portfolio.compress import Compressed
 from finops_forecast.portfolio.instruments import Market
+from finops_forecast.portfolio.risk import RiskWeight
 
 
 @dataclass
@@ -74,20 +75,9 @@ class ExpectedCost:
         return model.prob_w @ model.loss_n
 
 
-class CVaR:
+class CVaR(RiskWeight):
     """Objective term: ``lambda x CVaR_alpha(loss)`` by Rockafellar-Uryasev, with lambda and alpha in
     parameters (``lam`` and ``lam_tail = lambda / (1 - alpha)``) so they change without recompiling."""
-
-    def __init__(self, lam: float = 0.0, alpha: float = 0.95):
-        self.lam = cp.Parameter(nonneg=True, value=float(lam))
-        self.lam_tail = cp.Parameter(nonneg=True, value=float(lam) / (1 - alpha))
-        self.eta = cp.Variable()
-        self.alpha = alpha
-
-    def set(self, lam: float, alpha: float):
-        self.lam.value = float(lam)
-        self.lam_tail.value = float(lam) / (1 - alpha)
-        self.alpha = alpha
 
     def build(self, model: CommitmentModel):
         self.xi = cp.Variable(model.M, nonneg=True)

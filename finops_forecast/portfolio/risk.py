@@ -38,16 +38,10 @@ RISK_MEASURES = ("unused", "cost")
 TIE_BREAK = 1e-5
 
 
-class StrandedCVaR:
-    """Objective term ``lambda x CVaR_alpha(Z)`` of the unused commitment ``Z`` [USD] (module docstring).
-
-    Parameters
-    ----------
-    lam : float
-        Risk weight, >= 0 (a ``cp.Parameter``: the frontier re-solves without recompiling).
-    alpha : float
-        CVaR level in (0, 1): the mean unused commitment of the worst ``1 - alpha`` of scenario groups.
-    """
+class RiskWeight:
+    """A CVaR term's weight ``lambda`` and level ``alpha`` as ``cp.Parameter``s (``lam`` and ``lam_tail =
+    lambda / (1 - alpha)``) with the Rockafellar-Uryasev threshold ``eta``, so the frontier re-solves for another
+    weight without recompiling. Shared by :class:`StrandedCVaR` and the model's CVaR of cost."""
 
     def __init__(self, lam: float = 0.0, alpha: float = 0.95):
         self.lam = cp.Parameter(nonneg=True, value=float(lam))
@@ -60,6 +54,18 @@ class StrandedCVaR:
         self.lam.value = float(lam)
         self.lam_tail.value = float(lam) / (1 - alpha)
         self.alpha = alpha
+
+
+class StrandedCVaR(RiskWeight):
+    """Objective term ``lambda x CVaR_alpha(Z)`` of the unused commitment ``Z`` [USD] (module docstring).
+
+    Parameters
+    ----------
+    lam : float
+        Risk weight, >= 0 (a ``cp.Parameter``: the frontier re-solves without recompiling).
+    alpha : float
+        CVaR level in (0, 1): the mean unused commitment of the worst ``1 - alpha`` of scenario groups.
+    """
 
     def build(self, model):
         """The term's expression (normalized like the model's loss); adds the excess constraints."""
