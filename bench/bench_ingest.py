@@ -115,7 +115,7 @@ _FOCUS12_EXTRA = {
 }
 
 
-def make_realistic_export(path: Path, rows: int, resources: int = 1_000_000, projects: int = 30,
+def make_realistic_export(path: Path, rows: int, resources: int = 1_000_000, projects: int = 64,
                           daily_share: float = 0.2) -> dict:
     """Write a FOCUS 1.2-shaped Parquet export of about ``rows`` rows with DuckDB (bounded memory).
 

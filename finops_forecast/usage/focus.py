@@ -196,12 +196,18 @@ def read_focus(path, *, workload_tag_keys=DEFAULT_WORKLOAD_TAG_KEYS, team_tag_ke
     source = files[0] if len(files) == 1 else str(path)
     # FOCUS times are UTC: the session time zone (by default the machine's) must not shift naive timestamps or
     # move hour boundaries (date_trunc on TIMESTAMPTZ truncates in the session time zone)
-    con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        run = _read_export(con, files, source, file_notes, opts)
-    finally:
-        con.close()
+    # DuckDB spills beyond memory_limit to its temp directory, by default ".tmp" in the working directory: use a
+    # private folder under the system's temp directory, removed after the read
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="finops-duckdb-") as spill:
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill,
+                                     **({"threads": threads} if threads else {})})
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            run = _read_export(con, files, source, file_notes, opts)
+        finally:
+            con.close()
     usage = _usage_table(run.hourly, run.q.has("ListCost"), source)
     return usage, _reconciliation(usage, run, source)
 
