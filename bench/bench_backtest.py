@@ -16,7 +16,7 @@ only with ``--strict``: the numbers are the measurement, not a tuning target.
 
 A third case times the held-out style run of issue 19: a 6-month hourly trace (the bundled sample's p5.48xlarge
 training series, its last 183 days), weekly decisions, all five policies with their defaults; goal < 30 s
-(``bench/results/backtest_6month.json``). Every result records the commit it measured.
+(``bench/results/six_month_backtest.json``). Every result records the commit it measured.
 
 Run: ``python bench/bench_backtest.py [--repeat 3]``.
 """
@@ -58,7 +58,7 @@ def six_months(catalog, repeat: int) -> float:
            "case": "sample p5.48xlarge training, last 183 days", "seconds_median": med, "seconds": times,
            "windows": res.settings["windows"],
            "savings_capture": res.summary.set_index("policy")["savings_capture"].to_dict()}
-    write_result("backtest_6month", out, goals={"6-month backtest median [s]": (round(med, 2), 30.0, "s")})
+    write_result("six_month_backtest", out, goals={"6-month backtest median [s]": (round(med, 2), 30.0, "s")})
     print(f"== 6-month trace: {res.settings['windows']} weekly windows, median {med:.1f} s over {len(times)} runs "
           f"(goal < 30 s)")
     return med
