@@ -405,11 +405,9 @@ def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: Repor
 
     if int(params.track_record_weeks) == 0:
         return track_record(usage, catalog, params)
+    # only the columns the replay reads travel to the worker; track_record cuts the weeks it replays
     cols = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
-    end = usage["ts"].max() + pd.Timedelta(hours=1)
-    days = 7 * int(params.track_record_weeks) + max(TRACK_WARMUP_DAYS, int(params.lookback_days))
-    recent = usage.loc[usage["ts"] >= end - pd.Timedelta(days=days), [c for c in cols if c in usage.columns]]
-    return Beside(track_record, recent, catalog, params, workers=workers)
+    return Beside(track_record, usage[[c for c in cols if c in usage.columns]], catalog, params, workers=workers)
 
 
 def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):
