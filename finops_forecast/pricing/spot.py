@@ -25,9 +25,11 @@ calibrated (6 h) rather than the literal month.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 from finops_forecast.errors import PricingError, unknown_name
 
@@ -175,10 +177,12 @@ def spot_effective_cost(spot_usd_per_hour, interruption, profile: SpotProfile | 
         Workload class (``training``, ``inference``, ``experimentation``) or a custom profile.
     exposure_hours : float, default :data:`DEFAULT_EXPOSURE_HOURS` (6, calibrated)
         See :func:`interruption_rate`.
-    nodes : int, optional
+    nodes : int or mapping, optional
         Instances of the job that fail together [instance]: the job's own size (a planned run of 1,024 GPUs on
         8-GPU instances is 128 nodes). Default: the profile's (8 for training). Rework grows with it: the job
-        is interrupted when any of its nodes is.
+        is interrupted when any of its nodes is. A mapping ``{nodes: GPU-hour share}`` (the observed job
+        sizes of a series, :func:`spot_job_nodes`) gives the share-weighted mean rework: each GPU-hour of
+        work is redone at the rate of the job it belongs to.
 
     Returns
     -------
@@ -191,7 +195,35 @@ def spot_effective_cost(spot_usd_per_hour, interruption, profile: SpotProfile | 
     39.04
     """
     lam = interruption_rate(interruption, exposure_hours)
-    return np.asarray(spot_usd_per_hour, dtype=float) * (1.0 + expected_rework(lam, at_scale(profile, nodes)))
+    return np.asarray(spot_usd_per_hour, dtype=float) * (1.0 + rework_at_scale(lam, profile, nodes))
+
+
+def rework_at_scale(rate_per_hour, profile: SpotProfile | str = "training", nodes=None):
+    """Expected rework [-] of jobs of ``nodes`` instances, or of a mix of job sizes.
+
+    Parameters
+    ----------
+    rate_per_hour : float or array
+        Interruptions per instance-hour [1/h].
+    profile : SpotProfile or str
+    nodes : int, mapping or None
+        One job size [instance], a mapping ``{nodes: share}`` of GPU-hours by job size (shares need not sum
+        to 1; they are normalized), or None for the profile's own size.
+
+    Returns
+    -------
+    float or ndarray
+        ``sum_j share_j x rework(nodes_j)``.
+    """
+    if not isinstance(nodes, Mapping):
+        return expected_rework(rate_per_hour, at_scale(profile, nodes))
+    n = np.array([int(k) for k in nodes], dtype=int)
+    w = np.array(list(nodes.values()), dtype=float)
+    if not len(n) or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise PricingError(f"a job-size mix needs shares >= 0 with a positive sum (GPU-hours per job size); got "
+                           f"{dict(nodes)}.")
+    w = w / w.sum()
+    return sum(wi * expected_rework(rate_per_hour, at_scale(profile, int(ni))) for ni, wi in zip(n, w) if wi > 0)
 
 
 def job_nodes(gpus: float, gpus_per_instance: float) -> int:
@@ -243,3 +275,61 @@ def _profile(profile) -> SpotProfile:
 def with_profile(base: str, **changes) -> SpotProfile:
     """A copy of a default profile with some fields changed, e.g. ``with_profile("training", nodes=32)``."""
     return replace(_profile(base), **changes)
+
+
+#: columns of a job-size table (:func:`finops_forecast.usage.jobs.job_sizes`): GPU-hours per series and job size
+JOB_SIZE_COLUMNS = ["provider", "region", "instance_type", "workload_class", "gpus", "gpu_hours"]
+
+
+def spot_job_nodes(job_sizes: pd.DataFrame | None, catalog: pd.DataFrame,
+                   series_keys: pd.DataFrame | None = None) -> tuple[dict, list[str]]:
+    """Observed job sizes per series as node mixes, for ``SpotSettings(job_nodes=...)``, and what was assumed.
+
+    Parameters
+    ----------
+    job_sizes : pandas.DataFrame or None
+        GPU-hours per series and job size (:data:`JOB_SIZE_COLUMNS`): ``job_sizes_of(usage)``
+        (:func:`finops_forecast.usage.jobs.job_sizes_of`) of a usage read from job records. None or empty: the
+        usage has no job sizes.
+    catalog : pandas.DataFrame
+        Pricing catalog; the on-demand rows' ``gpu_count`` gives GPUs per instance of each pool [GPU].
+    series_keys : pandas.DataFrame, optional
+        The series priced (provider, region, instance_type, workload_class), to name those left at the
+        default size.
+
+    Returns
+    -------
+    job_nodes : dict
+        ``(provider, region, instance_type, workload_class) -> {nodes: GPU-hour share}`` [instance] -> [-].
+    notes : list of str
+        Which series use the class profile's size (:data:`SPOT_PROFILES`) because no job size is known.
+    """
+    defaults = ", ".join(f"{c} {p.nodes}" for c, p in SPOT_PROFILES.items() if not p.stateless)
+    fallback = (f"spot rework at the class profiles' job sizes (nodes: {defaults}; docs/pricing.md) for {{what}}: "
+                "the usage gives no job sizes")
+    if job_sizes is None or len(job_sizes) == 0:
+        return {}, [fallback.format(what="every series")]
+    missing = [c for c in JOB_SIZE_COLUMNS if c not in job_sizes.columns]
+    if missing:
+        raise PricingError(f"the job-size table lacks {missing}; expected {JOB_SIZE_COLUMNS} (from "
+                           f"finops_forecast.usage.jobs.job_sizes_of(usage)), found {list(job_sizes.columns)}.")
+    od = catalog[catalog["pricing_model"] == "on_demand"]
+    if "effective_date" in od.columns:
+        od = od.sort_values("effective_date", kind="stable")
+    gpi = od.drop_duplicates(JOB_SIZE_COLUMNS[:3], keep="last").set_index(JOB_SIZE_COLUMNS[:3])["gpu_count"]
+    out, notes = {}, []
+    sizes = job_sizes[job_sizes["gpu_hours"] > 0]
+    for key, g in sizes.groupby(JOB_SIZE_COLUMNS[:4], sort=True):
+        if key[:3] not in gpi.index:
+            notes.append(f"job sizes of {' '.join(key)} not used: the catalog has no on-demand row (GPUs per "
+                         "instance) for its pool")
+            continue
+        nodes = [job_nodes(float(x), float(gpi.loc[key[:3]])) for x in g["gpus"]]
+        mix = pd.Series(g["gpu_hours"].to_numpy(float)).groupby(nodes).sum()
+        out[tuple(key)] = {int(n): float(v / mix.sum()) for n, v in mix.items()}
+    if series_keys is not None:
+        left = [" ".join(k) for k in series_keys[JOB_SIZE_COLUMNS[:4]].astype(str).itertuples(index=False)
+                if tuple(k) not in out and k[3] in SPOT_PROFILES and not SPOT_PROFILES[k[3]].stateless]
+        if left:
+            notes.append(fallback.format(what=", ".join(left)))
+    return out, notes

@@ -33,6 +33,8 @@ JOB_ALIASES = {
     "end": ["end", "end_time", "ended_at", "finish", "finish_time", "stop"],
     "gpus": ["gpus", "gpu_count", "num_gpus", "n_gpus", "gpu_num"],
 }
+#: keys of the job-size table (:func:`job_sizes`): the series and the GPUs of one job
+JOB_SIZE_KEYS = ["provider", "region", "instance_type", "workload_class", "gpus"]
 JOB_ID_COLUMNS = ("job_id", "jobid", "JobId", "JobID", "job_uuid", "id")
 
 
@@ -108,7 +110,8 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
     Returns
     -------
     (usage, reconciliation)
-        The hourly usage table (``classified_by`` says how each row's class was decided) and its
+        The hourly usage table (``classified_by`` says how each row's class was decided; the GPU-hours per
+        series and job size in ``attrs["job_sizes"]``, read back by :func:`job_sizes_of`) and its
         reconciliation: total GPU-hours in (sum of duration x GPUs) equal total GPU-hours out plus the GPU-hours
         of duplicate job records (see :func:`duplicate_job_records`), rejected as "duplicate job record".
 
@@ -136,12 +139,45 @@ def read_jobs(path, *, provider: str | None = None, region: str | None = None, i
     jobs = classify(jobs, tag_col="workload_tag", gpus_col="gpus", hours_col="run_hours", rules=rules,
                     heuristic=heuristic)
     usage = _hourly_job_usage(jobs, source=source, bounds=bounds)
+    usage.attrs["job_sizes"] = tuple(job_sizes(jobs).itertuples(index=False, name=None))
     rej = {"rows": float(rejected["rows"].sum()), "gpu_hours": float(rejected["gpu_hours"].sum())}
     rec = Reconciliation(source=source, kind="jobs",
                          totals=_totals({"rows": n_in, "gpu_hours": gpu_in},
                                         {"rows": len(jobs), "gpu_hours": float(usage["gpu_hours"].sum())}, rej),
                          rejected=rejected, notes=tuple(list(file_notes) + dup_notes + _job_notes(jobs)))
     return usage, rec
+
+
+def job_sizes(jobs: pd.DataFrame) -> pd.DataFrame:
+    """GPU-hours per series and job size: how big the jobs behind each series' GPU-hours were.
+
+    Parameters
+    ----------
+    jobs : pandas.DataFrame
+        Classified jobs: provider, region, instance_type, workload_class, ``gpus`` [GPU], ``run_hours`` [h].
+
+    Returns
+    -------
+    pandas.DataFrame
+        provider, region, instance_type, workload_class, gpus [GPU per job], gpu_hours [GPU-h] (jobs of
+        zero length left out); the input of :func:`finops_forecast.pricing.spot.spot_job_nodes`.
+    """
+    keys = JOB_SIZE_KEYS
+    gh = jobs["gpus"].astype(float) * jobs["run_hours"].astype(float)
+    return (jobs[keys].assign(gpu_hours=gh)[gh > 0].groupby(keys, sort=True, observed=True)["gpu_hours"].sum()
+            .reset_index())
+
+
+def job_sizes_of(usage: pd.DataFrame) -> pd.DataFrame | None:
+    """The job sizes :func:`read_jobs` kept with a usage table (:func:`job_sizes`), or None when it has none.
+
+    They are kept in ``usage.attrs`` as plain tuples (a DataFrame there breaks pandas operations on the usage);
+    a table not read from job records, or concatenated from tables with different job sizes, has none.
+    """
+    rows = usage.attrs.get("job_sizes")
+    if not rows:
+        return None
+    return pd.DataFrame(list(rows), columns=JOB_SIZE_KEYS + ["gpu_hours"])
 
 
 def _job_columns(raw: pd.DataFrame, source: str) -> dict[str, str]:
