@@ -118,7 +118,8 @@ def _capacity_option(run, offer, gpus_per_instance: float, decided_on) -> dict:
 
 
 def run_options(run, od_usd_per_gpu_hour: float, gpus_per_instance: float, offers: list,
-                spot_usd_per_gpu_hour: float | None, settings: AvailabilitySettings) -> pd.DataFrame:
+                spot_usd_per_gpu_hour: float | None, settings: AvailabilitySettings,
+                discount: dict | None = None) -> pd.DataFrame:
     """Every way to hold one planned run, with its expected cost [USD] (closed form, no solver).
 
     Parameters
@@ -134,6 +135,11 @@ def run_options(run, od_usd_per_gpu_hour: float, gpus_per_instance: float, offer
     spot_usd_per_gpu_hour : float or None
         Spot effective rate at the run's own scale [USD/GPU-h] (None: not spot-eligible).
     settings : AvailabilitySettings
+    discount : dict, optional
+        A discount instrument of the pool with headroom over the run's window (:func:`discount_for`):
+        ``usd_per_gpu_hour`` [USD/GPU-h], ``gpus`` [GPU] it can cover (inf: all), ``source``. Reservation
+        products are billed at the pool's rate, to which the discount applies: the covered GPUs pay the
+        discounted rate, the others the reservation's rate.
 
     Returns
     -------
@@ -163,6 +169,8 @@ def run_options(run, od_usd_per_gpu_hour: float, gpus_per_instance: float, offer
             r["p_capacity"] = settings.p(pool, "queued", gpus)
         else:
             r["p_capacity"] = 1.0 if offer.guaranteed else settings.p(pool, "on_demand", gpus)
+        if offer.kind == "reservation" and discount is not None:
+            r.update(_discounted(r, gpus, discount))
         rows.append(r)
     out = pd.DataFrame(rows)
     out["run"] = getattr(run, "name", f"{run.gpus:g} GPUs {run.instance_type}")
@@ -171,6 +179,54 @@ def run_options(run, od_usd_per_gpu_hour: float, gpus_per_instance: float, offer
     out["expected_cost_usd"] = out["fee_usd"] + out["expected_delay_usd"]
     out.attrs["on_demand_fee_usd"] = od_fee
     return out[[c for c in OPTION_COLUMNS + ["lead_max_days", "hold_ahead_days"] if c in out.columns]]
+
+
+def _discounted(r: dict, gpus: float, discount: dict) -> dict:
+    """A reservation option's rate and fee where a discount instrument covers ``discount['gpus']`` of its GPUs:
+    ``(covered x min(discounted, rate) + (gpus - covered) x rate) x held hours`` [USD]."""
+    covered = float(min(gpus, discount["gpus"]))
+    rate = float(r["usd_per_gpu_hour"])
+    blended = (covered * min(float(discount["usd_per_gpu_hour"]), rate) + (gpus - covered) * rate) / gpus
+    return dict(usd_per_gpu_hour=blended, fee_usd=blended * gpus * r["booked_hours"],
+                source=f"{r['source']}; {covered:,.0f} of {gpus:,.0f} GPUs billed at "
+                       f"{float(discount['usd_per_gpu_hour']):,.2f} USD/GPU-h by {discount['source']}")
+
+
+#: columns of the discount instruments that can cover a reservation (:func:`discount_for`)
+DISCOUNT_COLUMNS = ["provider", "region", "instance_type", "usd_per_gpu_hour", "gpus", "source"]
+
+
+def discount_for(discounts: pd.DataFrame | None, pool: tuple) -> dict | None:
+    """The lowest-rate discount instrument of ``pool`` that has headroom, or None.
+
+    Parameters
+    ----------
+    discounts : pandas.DataFrame or None
+        Owned or planned discount instruments (reserved instances, savings plans, CUDs, Azure reservations) with
+        headroom over the planned runs' windows, one row per instrument and pool (:data:`DISCOUNT_COLUMNS`):
+        ``usd_per_gpu_hour`` the rate it bills a GPU-hour of the pool at [USD/GPU-h], ``gpus`` the GPUs it can
+        still cover, beyond the demand it already serves [GPU] (NaN: all), ``source`` what it is.
+
+    Raises
+    ------
+    PortfolioError
+        For missing columns or a rate / headroom that is not >= 0.
+    """
+    if discounts is None or len(discounts) == 0:
+        return None
+    missing = [c for c in DISCOUNT_COLUMNS if c not in discounts.columns]
+    if missing:
+        raise PortfolioError(f"the discounts table lacks {missing}; expected {DISCOUNT_COLUMNS} (one row per owned "
+                             f"or planned discount instrument and pool), found {list(discounts.columns)}.")
+    d = discounts[(discounts["provider"] == pool[0]) & (discounts["region"] == pool[1])
+                  & (discounts["instance_type"] == pool[2])]
+    rate = pd.to_numeric(d["usd_per_gpu_hour"], errors="coerce")
+    gpus = pd.to_numeric(d["gpus"], errors="coerce").fillna(np.inf)
+    if not ((rate >= 0).all() and (gpus >= 0).all()):
+        raise PortfolioError(f"a discount of {' '.join(pool)} has a usd_per_gpu_hour or gpus that is not a number "
+                             ">= 0; give the instrument's rate [USD/GPU-h] and the GPUs it can still cover.")
+    d = d.assign(usd_per_gpu_hour=rate, gpus=gpus)[gpus > 0].sort_values("usd_per_gpu_hour", kind="stable")
+    return None if d.empty else d.iloc[0][["usd_per_gpu_hour", "gpus", "source"]].to_dict()
 
 
 DECISION_COLUMNS = ["run", "provider", "region", "instance_type", "workload_class", "gpus", "run_start", "run_end", "held_by", "kind",
@@ -186,8 +242,9 @@ def _given_up(best: pd.Series, second: pd.Series | None) -> str:
         text = (f"prepaid and not cancellable: {best['fee_usd']:,.0f} USD are spent even if the run slips or ends "
                 "early")
     elif best["kind"] == "reservation":
-        text = (f"billed for the {best['booked_hours'] / 24:g} days held whether used or not; the on-demand "
-                "rate unless commitments with headroom cover it")
+        text = (f"billed for the {best['booked_hours'] / 24:g} days held whether used or not, at "
+                f"{best['usd_per_gpu_hour']:,.2f} USD/GPU-h (the pool's rate, less the discount of commitments "
+                "with headroom where given)")
     else:
         text = (f"no capacity guarantee: {1 - best['p_capacity']:.0%} chance of a delay, expected "
                 f"{best['expected_delay_usd']:,.0f} USD")
@@ -197,7 +254,8 @@ def _given_up(best: pd.Series, second: pd.Series | None) -> str:
 
 
 def decide_capacity(planned_runs: pd.DataFrame, catalog: pd.DataFrame, capacity: pd.DataFrame,
-                    settings: AvailabilitySettings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    settings: AvailabilitySettings | None = None, *, discounts: pd.DataFrame | None = None,
+                    price_outlook: str = "flat", seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Decide how each planned run is held (the cheapest expected cost per run).
 
     Parameters
@@ -206,10 +264,21 @@ def decide_capacity(planned_runs: pd.DataFrame, catalog: pd.DataFrame, capacity:
         One row per run: start (UTC), duration_hours [h], gpus [GPU], provider, region, instance_type,
         workload_class; ``name`` optional.
     catalog : pandas.DataFrame
-        Pricing catalog (:func:`finops_forecast.pricing.load_pricing`): on-demand and spot rows of the pools.
+        Pricing catalog (:func:`finops_forecast.pricing.load_pricing`): on-demand and spot rows of the pools
+        (the latest ``effective_date`` of each is today's rate).
     capacity : pandas.DataFrame
         Capacity products (:func:`finops_forecast.pricing.capacity.load_capacity`).
     settings : AvailabilitySettings, optional
+    discounts : pandas.DataFrame, optional
+        Owned or planned discount instruments with headroom (:func:`discount_for`): reservation products
+        (AWS ODCR, GCP reservation, Azure capacity reservation) billed at their discounted rate where they
+        cover the reserved GPUs. None: reservations at the pool's on-demand rate.
+    price_outlook : str, default "flat"
+        ``"flat"``, ``"history"`` or an outlook CSV (:func:`finops_forecast.pricing.outlook.price_paths`):
+        on-demand and spot rates (and products priced as a multiple of on demand) follow the outlook's mean
+        multiplier over each run's window, from ``settings.decided_on`` (else from the run's start).
+    seed : int
+        Seed of the ``history`` outlook's scenarios (the plan's: 0).
 
     Returns
     -------
@@ -225,34 +294,76 @@ def decide_capacity(planned_runs: pd.DataFrame, catalog: pd.DataFrame, capacity:
         A run's pool has no on-demand price (naming the run and the fix).
     """
     from finops_forecast.pricing.capacity import offers as pool_offers
-    from finops_forecast.pricing.spot import job_nodes, spot_effective_cost
 
     settings = settings or AvailabilitySettings()
+    cat = catalog.sort_values("effective_date", kind="stable") if "effective_date" in catalog.columns else catalog
     decisions, options = [], []
     for i, run in enumerate(planned_runs.itertuples(index=False)):
         pool = (run.provider, run.region, run.instance_type)
-        rows = catalog[(catalog["provider"] == run.provider) & (catalog["region"] == run.region)
-                       & (catalog["instance_type"] == run.instance_type)]
-        od = rows[rows["pricing_model"] == "on_demand"]
-        if od.empty:
-            raise PortfolioError(f"planned run {i + 1} ({' '.join(pool)}): the catalog has no on-demand price for "
-                                 "this pool; add it in a pricing file (load_pricing(path=...)).")
-        gpi = float(od["gpu_count"].iloc[-1])
-        od_rate = float(od["usd_per_hour"].iloc[-1]) / gpi
-        spot = rows[rows["pricing_model"] == "spot"]
-        spot_rate = None
-        if len(spot) and getattr(run, "workload_class", "training") != "inference":
-            s = spot.iloc[-1]
-            bucket = s["interruption_label"] if str(s.get("interruption_label", "")).strip() else ">20%"
-            spot_rate = float(spot_effective_cost(float(s["usd_per_hour"]) / gpi, bucket,
-                                                  getattr(run, "workload_class", "training"),
-                                                  nodes=job_nodes(run.gpus, gpi)))
-            spot_rate = spot_rate if spot_rate < od_rate else None
-        opts = run_options(run, od_rate, gpi, pool_offers(capacity, *pool, od_rate), spot_rate, settings)
+        gpi, od_rate, spot_rate = _run_rates(i, run, cat, price_outlook, settings.decided_on, seed)
+        opts = run_options(run, od_rate, gpi, pool_offers(capacity, *pool, od_rate), spot_rate, settings,
+                           discount_for(discounts, pool))
         options.append(opts)
         decisions.append(_decision(run, opts))
     return (pd.DataFrame(decisions, columns=DECISION_COLUMNS),
             pd.concat(options, ignore_index=True) if options else pd.DataFrame(columns=OPTION_COLUMNS))
+
+
+def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, seed: int
+               ) -> tuple[float, float, float | None]:
+    """GPUs per instance, on-demand rate and spot effective rate at the run's scale [USD/GPU-h] (None: not
+    spot-eligible) of one run's pool, each times the outlook's mean multiplier over the run's window."""
+    from finops_forecast.pricing.spot import job_nodes, spot_effective_cost
+
+    pool = (run.provider, run.region, run.instance_type)
+    rows = cat[(cat["provider"] == run.provider) & (cat["region"] == run.region)
+               & (cat["instance_type"] == run.instance_type)]
+    od = rows[rows["pricing_model"] == "on_demand"]
+    if od.empty:
+        raise PortfolioError(f"planned run {i + 1} ({' '.join(pool)}): the catalog has no on-demand price for "
+                             "this pool; add it in a pricing file (load_pricing(path=...)).")
+    od_mult, spot_mult = outlook_multipliers(price_outlook, rows, run, decided_on, seed)
+    gpi = float(od["gpu_count"].iloc[-1])
+    od_rate = float(od["usd_per_hour"].iloc[-1]) / gpi * od_mult
+    spot = rows[rows["pricing_model"] == "spot"]
+    wclass = getattr(run, "workload_class", "training")
+    if spot.empty or wclass == "inference":
+        return gpi, od_rate, None
+    s = spot.iloc[-1]
+    bucket = s["interruption_label"] if str(s.get("interruption_label", "")).strip() else ">20%"
+    rate = float(spot_effective_cost(float(s["usd_per_hour"]) / gpi, bucket, wclass,
+                                     nodes=job_nodes(run.gpus, gpi))) * spot_mult
+    return gpi, od_rate, (rate if rate < od_rate else None)
+
+
+def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=None, seed: int = 0
+                        ) -> tuple[float, float]:
+    """Mean multipliers of today's on-demand and spot rates over one run's window [-].
+
+    The outlook (:func:`finops_forecast.pricing.outlook.price_paths`, the plan's) is laid from ``decided_on``
+    (today's rates; the run's start when None) to the run's end; the run's window is its second period, and
+    the multipliers are the mean over the outlook's scenarios (expected costs are linear in the rates).
+    ``rows`` are the catalog rows of the run's pool (their ``gpu_type`` chooses the GPU type's path).
+    """
+    if price_outlook == "flat":
+        return 1.0, 1.0
+    from finops_forecast.pricing.outlook import price_paths
+
+    start = pd.Timestamp(run.start)
+    start = start.tz_localize("UTC") if start.tzinfo is None else start
+    end = start + pd.Timedelta(hours=float(run.duration_hours))
+    t0 = start if decided_on is None else min(pd.Timestamp(decided_on), start)
+    g = rows["gpu_type"].dropna().astype(str) if "gpu_type" in rows.columns else pd.Series(dtype=str)
+    pools = pd.DataFrame([dict(provider=run.provider, region=run.region, instance_type=run.instance_type,
+                               gpu_type=g.iloc[-1] if len(g) and g.iloc[-1] else "unknown")])
+    if t0 < start:
+        pp = price_paths(price_outlook, pools, pd.DatetimeIndex([t0, start]), pd.DatetimeIndex([start, end]),
+                         seed=seed)
+        t = 1
+    else:
+        pp = price_paths(price_outlook, pools, pd.DatetimeIndex([start]), pd.DatetimeIndex([end]), seed=seed)
+        t = 0
+    return float(pp.od[:, t, 0].mean()), float(pp.spot[:, t, 0].mean())
 
 
 def _decision(run, opts: pd.DataFrame) -> dict:

@@ -27,9 +27,14 @@ def report_planned_runs(params) -> pd.DataFrame | None:
     return None
 
 
-def decide_report_capacity(params, catalog: pd.DataFrame, runs: pd.DataFrame | None, decided_on=None):
+def decide_report_capacity(params, catalog: pd.DataFrame, runs: pd.DataFrame | None, decided_on=None,
+                           discounts: pd.DataFrame | None = None):
     """How each planned run of the report is held: ``(decisions, options)`` of
-    :func:`finops_forecast.portfolio.capacity.decide_capacity`, or None without planned runs."""
+    :func:`finops_forecast.portfolio.capacity.decide_capacity`, or None without planned runs.
+
+    Rates follow the report's ``price_outlook`` over each run's window; ``discounts`` (owned or planned
+    discount instruments with headroom, :func:`finops_forecast.portfolio.capacity.discount_for`) bill capacity
+    reservations at their rate where given."""
     from finops_forecast.portfolio.capacity import AvailabilitySettings, decide_capacity
     from finops_forecast.pricing.capacity import load_capacity
 
@@ -39,7 +44,8 @@ def decide_report_capacity(params, catalog: pd.DataFrame, runs: pd.DataFrame | N
     settings = AvailabilitySettings(delay_days=params.capacity_delay_days,
                                     delay_cost_usd_per_day=params.capacity_delay_cost_usd_per_day or None,
                                     decided_on=None if decided_on is None else pd.Timestamp(decided_on))
-    return decide_capacity(runs, catalog, cap, settings)
+    return decide_capacity(runs, catalog, cap, settings, discounts=discounts,
+                           price_outlook=getattr(params, "price_outlook", "flat"))
 
 
 #: columns of a capacity purchase line (beside the recommendation's own columns)
@@ -52,7 +58,8 @@ CAPACITY_LINE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "pr
 def capacity_purchase_lines(decisions: pd.DataFrame | None) -> pd.DataFrame:
     """The capacity bought for planned runs as purchase lines (prepaid products and capacity reservations; runs
     left on demand or spot buy nothing). A prepaid product is paid upfront: its whole fee is the obligation
-    [USD]; a capacity reservation is billed at the on-demand rate over its window, the obligation too."""
+    [USD]; a capacity reservation is billed at the pool's rate (less the discount of a covering instrument, where
+    one was given) over its window, the obligation too."""
     if decisions is None or decisions.empty:
         return pd.DataFrame(columns=CAPACITY_LINE_COLUMNS)
     held = decisions[decisions["kind"].isin(["prepaid", "reservation"])]

@@ -16,7 +16,8 @@ def catalog():
 
 
 def test_sample_runs_get_a_capacity_decision_with_numbers(catalog):
-    text, table = capacity_section(ReportParams(), catalog, decided_on=pd.Timestamp("2026-10-31 23:00", tz="UTC"))
+    decided_on = pd.Timestamp("2026-10-31 23:00", tz="UTC")
+    text, table = capacity_section(ReportParams(price_outlook="flat"), catalog, decided_on=decided_on)
     od = 55.04 / 8  # p5.48xlarge us-east-1 on demand [USD/GPU-h]
     fee = od * 1024 * 28 * 24
     assert f"**{md_text('foundation-v5-pretrain')}**" in text
@@ -29,6 +30,15 @@ def test_sample_runs_get_a_capacity_decision_with_numbers(catalog):
     assert set(opts.loc[opts["run"] == "foundation-v5-posttrain", "option"]) == {
         "on_demand", "spot", "azure_capacity_reservation"}
     assert not opts.loc[opts["option"] == "spot", "feasible"].any()  # 128 / 64 nodes, or no spot discount
+    # the report's default outlook ('history'): the same holdings, at the expected on-demand rate over the run
+    from finops_forecast.portfolio.capacity import outlook_multipliers
+    from finops_forecast.usage.sample import sample_planned_runs
+
+    run = sample_planned_runs().iloc[0]
+    od_mult, _ = outlook_multipliers("history", catalog[catalog["instance_type"] == "p5.48xlarge"], run, decided_on)
+    text_h, _ = capacity_section(ReportParams(), catalog, decided_on=decided_on)
+    assert 0.9 < od_mult < 1.0 and f"**{fee * od_mult:,.0f} USD**" in text_h
+    assert f"**{md_text('aws_capacity_block')}** (2 purchase(s), 128 instances" in text_h
 
 
 def test_user_strings_are_escaped(tmp_path, catalog):
