@@ -313,7 +313,8 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
                ) -> tuple[float, float, float | None]:
     """GPUs per instance, on-demand rate and spot effective rate at the run's scale [USD/GPU-h] (None: not
     spot-eligible) of one run's pool, each times the outlook's mean multiplier over the run's window."""
-    from finops_forecast.pricing.spot import job_nodes, spot_effective_cost
+    from finops_forecast.portfolio.instruments import DEFAULT_SPOT_REWORK
+    from finops_forecast.pricing.spot import assumed_rework_at_scale, job_nodes, spot_effective_cost
 
     pool = (run.provider, run.region, run.instance_type)
     rows = cat[(cat["provider"] == run.provider) & (cat["region"] == run.region)
@@ -329,10 +330,14 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
     wclass = getattr(run, "workload_class", "training")
     if spot.empty or wclass == "inference":
         return gpi, od_rate, None
-    s = spot.iloc[-1]
-    bucket = s["interruption_label"] if str(s.get("interruption_label", "")).strip() else ">20%"
-    rate = float(spot_effective_cost(float(s["usd_per_hour"]) / gpi, bucket, wclass,
-                                     nodes=job_nodes(run.gpus, gpi))) * spot_mult
+    s, nodes = spot.iloc[-1], job_nodes(run.gpus, gpi)
+    label = s.get("interruption_label", "")
+    if isinstance(label, str) and label.strip():
+        rate = float(spot_effective_cost(float(s["usd_per_hour"]) / gpi, label, wclass, nodes=nodes))
+    else:  # no interruption bucket (GCP, Azure): the market's assumed rework, moved to the run's size
+        rework = assumed_rework_at_scale(DEFAULT_SPOT_REWORK.get(wclass, 0.0), wclass, nodes)
+        rate = float(s["usd_per_hour"]) / gpi * (1.0 + rework)
+    rate *= spot_mult
     return gpi, od_rate, (rate if rate < od_rate else None)
 
 

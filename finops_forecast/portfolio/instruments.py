@@ -253,7 +253,8 @@ def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings, nod
 
     Uses :func:`finops_forecast.pricing.spot_effective_cost` (spot x (1 + expected rework) for the class's
     profile and the row's interruption bucket); a row without interruption information falls back to
-    ``spot x (1 + spot.rework[class])``, flagged as an assumption.
+    ``spot x (1 + spot.rework[class])``, flagged as an assumption (scaled to ``nodes`` when the job size is
+    known: :func:`finops_forecast.pricing.spot.assumed_rework_at_scale`).
     """
     base = float(row["usd_per_gpu_hour"])
     label = row.get("interruption_label", "")
@@ -264,7 +265,10 @@ def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings, nod
         from finops_forecast.pricing.spot import spot_effective_cost
 
         return float(spot_effective_cost(base, interruption, workload_class, nodes=nodes)), False
-    return base * (1.0 + float(spot.rework.get(workload_class, 0.0))), True
+    from finops_forecast.pricing.spot import assumed_rework_at_scale
+
+    return base * (1.0 + assumed_rework_at_scale(float(spot.rework.get(workload_class, 0.0)), workload_class,
+                                                 nodes)), True
 
 
 def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_months=(12, 36),

@@ -253,6 +253,23 @@ def at_scale(profile: SpotProfile | str, nodes: int | None = None) -> SpotProfil
     return replace(p, nodes=int(nodes))
 
 
+def assumed_rework_at_scale(rework: float, profile: SpotProfile | str = "training", nodes=None,
+                            interruption=">20%", exposure_hours: float = DEFAULT_EXPOSURE_HOURS) -> float:
+    """An assumed rework share given for a class's own job size, moved to another size (or a mix of sizes) [-].
+
+    For spot rows without an interruption bucket (GCP, Azure), the market assumes a rework share per class
+    (``SpotSettings.rework``); that share is read as the one of the class profile's size (training: 8 nodes)
+    and scaled by the model's ratio ``rework(nodes) / rework(profile's nodes)`` at ``interruption``
+    (default the ``>20%`` bucket, where most GPU rows sit): a job of 128 nodes is still interrupted 16 times
+    as often as one of 8. ``nodes=None`` returns ``rework`` unchanged.
+    """
+    if nodes is None:
+        return float(rework)
+    lam = interruption_rate(interruption, exposure_hours)
+    own = float(expected_rework(lam, profile))
+    return float(rework) * (float(rework_at_scale(lam, profile, nodes)) / own if own > 0 else 1.0)
+
+
 def realized_savings(advertised_savings, interruption, profile: SpotProfile | str = "training", *,
                      exposure_hours: float = DEFAULT_EXPOSURE_HOURS):
     """Savings vs on-demand per hour of useful work, given the advertised savings share [-].

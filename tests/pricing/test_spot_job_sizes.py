@@ -124,3 +124,32 @@ def test_job_sizes_of_the_real_alibaba_dlrm_trace(tmp_path):
     nodes, notes = spot_job_nodes(sizes, cat, usage[["provider", "region", "instance_type",
                                                      "workload_class"]].drop_duplicates())
     assert nodes == {("aws", "us-east-1", "g6.xlarge", "experimentation"): {1: 1.0}} and notes == []
+
+
+def test_spot_rows_without_a_bucket_scale_the_assumed_rework_with_the_job_size():
+    """GCP / Azure spot rows carry no interruption bucket: the market's assumed rework (training 0.10) is the
+    8-node profile's; a 1-node job gets 0.10 x r(1) / r(8), a 128-node job 0.10 x r(128) / r(8)."""
+    from finops_forecast.pricing.spot import assumed_rework_at_scale
+
+    a3 = ("gcp", "us-central1", "a3-highgpu-8g")
+    cat = make_catalog(catalog_rows(a3, 8, 11.06, ri={12: 7.0}, spot=6.33)).assign(interruption_label="")
+    k = keys(a3 + ("training",))
+    assert assumed_rework_at_scale(0.10, "training", None) == 0.10
+    assert assumed_rework_at_scale(0.10, "training", 8) == pytest.approx(0.10)
+    default = build_market(cat, k).series["spot_rate"].iat[0]
+    assert default == pytest.approx(6.33 * 1.10)  # no job sizes: as before
+    one = build_market(cat, k, spot=SpotSettings(job_nodes={a3 + ("training",): 1})).series["spot_rate"].iat[0]
+    assert one == pytest.approx(6.33 * (1 + 0.10 * _r(1) / _r(8)))
+    mix = {a3 + ("training",): {1: 0.5, 16: 0.5}}
+    both = build_market(cat, k, spot=SpotSettings(job_nodes=mix)).series["spot_rate"].iat[0]
+    assert both == pytest.approx(6.33 * (1 + 0.10 * (0.5 * _r(1) + 0.5 * _r(16)) / _r(8)))
+    big = build_market(cat, k, spot=SpotSettings(job_nodes={a3 + ("training",): 128})).series["spot_rate"]
+    assert np.isnan(big.iat[0])  # 0.10 x 983 = 98 x the spot rate: never
+    # the capacity decision of a planned run prices the same way at the run's own size (16 GPUs = 2 nodes)
+    from finops_forecast.portfolio.capacity import decide_capacity
+    from finops_forecast.pricing.capacity import load_capacity
+
+    run = pd.DataFrame([dict(start=pd.Timestamp("2027-01-11", tz="UTC"), duration_hours=72, gpus=16,
+                             provider=a3[0], region=a3[1], instance_type=a3[2], workload_class="training")])
+    opts = decide_capacity(run, cat, load_capacity())[1].set_index("option")
+    assert opts.loc["spot", "usd_per_gpu_hour"] == pytest.approx(6.33 * (1 + 0.10 * _r(2) / _r(8)))
