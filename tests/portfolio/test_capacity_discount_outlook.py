@@ -91,6 +91,11 @@ def test_gcp_spot_of_a_planned_run_follows_the_price_outlook(tmp_path):
     # on demand: 7 days at 1.0 and 7 days at 0.5 -> x 0.75; flex-start is priced from on demand
     assert moved.loc["on_demand", "usd_per_gpu_hour"] == pytest.approx(0.75 * 11.06)
     assert moved.loc["gcp_flex_start", "fee_usd"] == pytest.approx(0.75 * flat.loc["gcp_flex_start", "fee_usd"])
+    # a reservation is billed as the run goes (follows on demand); a calendar reservation is prepaid now at
+    # today's price
+    assert moved.loc["gcp_reservation_cud", "usd_per_gpu_hour"] == pytest.approx(0.75 * 11.06)
+    assert moved.loc["gcp_calendar_reservation", "fee_usd"] == pytest.approx(
+        flat.loc["gcp_calendar_reservation", "fee_usd"]) == pytest.approx(11.06 * 16 * 14 * 24)
     # 'history' moves GCP spot too (the bundled fit's spot steps), and 'flat' is today's rate
     r = run.iloc[0]
     assert outlook_multipliers("flat", cat, r) == (1.0, 1.0)
