@@ -275,9 +275,10 @@ def decide_capacity(planned_runs: pd.DataFrame, catalog: pd.DataFrame, capacity:
         cover the reserved GPUs. None: reservations at the pool's on-demand rate.
     price_outlook : str, default "flat"
         ``"flat"``, ``"history"`` or an outlook CSV (:func:`finops_forecast.pricing.outlook.price_paths`):
-        on-demand and spot rates, and reservation and queued products priced as a multiple of on demand (billed
-        as the run goes), follow the outlook's mean multiplier over each run's window, from
-        ``settings.decided_on`` (else from the run's start). Prepaid products are bought now: today's price.
+        on-demand and spot rates, and the capacity products priced as a multiple of on demand (reservations
+        billed at the on-demand rate; the bundled Capacity Block and calendar-mode rows, whose price is assumed
+        to be on demand's at the time), follow the outlook's mean multiplier over each run's window, from
+        ``settings.decided_on`` (else from the run's start). Quotes in USD per GPU-hour do not move.
     seed : int
         Seed of the ``history`` outlook's scenarios (the plan's: 0).
 
@@ -301,11 +302,8 @@ def decide_capacity(planned_runs: pd.DataFrame, catalog: pd.DataFrame, capacity:
     decisions, options = [], []
     for i, run in enumerate(planned_runs.itertuples(index=False)):
         pool = (run.provider, run.region, run.instance_type)
-        gpi, od_now, od_rate, spot_rate = _run_rates(i, run, cat, price_outlook, settings.decided_on, seed)
-        # prepaid products are bought now at today's price; the others are billed as the run goes
-        now, later = (pool_offers(capacity, *pool, r) for r in (od_now, od_rate))
-        held = [a if a.kind == "prepaid" else b for a, b in zip(now, later)]
-        opts = run_options(run, od_rate, gpi, held, spot_rate, settings,
+        gpi, od_rate, spot_rate = _run_rates(i, run, cat, price_outlook, settings.decided_on, seed)
+        opts = run_options(run, od_rate, gpi, pool_offers(capacity, *pool, od_rate), spot_rate, settings,
                            discount_for(discounts, pool))
         options.append(opts)
         decisions.append(_decision(run, opts))
@@ -314,10 +312,9 @@ def decide_capacity(planned_runs: pd.DataFrame, catalog: pd.DataFrame, capacity:
 
 
 def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, seed: int
-               ) -> tuple[float, float, float, float | None]:
-    """GPUs per instance, today's on-demand rate, the on-demand rate and the spot effective rate at the run's
-    scale (None: not spot-eligible) of one run's pool [USD/GPU-h]; the last two are today's times the outlook's
-    mean multiplier over the run's window."""
+               ) -> tuple[float, float, float | None]:
+    """GPUs per instance, on-demand rate and spot effective rate at the run's scale [USD/GPU-h] (None: not
+    spot-eligible) of one run's pool, each today's times the outlook's mean multiplier over the run's window."""
     from finops_forecast.portfolio.instruments import DEFAULT_SPOT_REWORK
     from finops_forecast.pricing.spot import assumed_rework_at_scale, job_nodes, spot_effective_cost
 
@@ -330,12 +327,11 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
                              "this pool; add it in a pricing file (load_pricing(path=...)).")
     od_mult, spot_mult = outlook_multipliers(price_outlook, rows, run, decided_on, seed)
     gpi = float(od["gpu_count"].iloc[-1])
-    od_now = float(od["usd_per_hour"].iloc[-1]) / gpi
-    od_rate = od_now * od_mult
+    od_rate = float(od["usd_per_hour"].iloc[-1]) / gpi * od_mult
     spot = rows[rows["pricing_model"] == "spot"]
     wclass = getattr(run, "workload_class", "training")
     if spot.empty or wclass == "inference":
-        return gpi, od_now, od_rate, None
+        return gpi, od_rate, None
     s, nodes = spot.iloc[-1], job_nodes(run.gpus, gpi)
     label = s.get("interruption_label", "")
     if isinstance(label, str) and label.strip():
@@ -344,7 +340,7 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
         rework = assumed_rework_at_scale(DEFAULT_SPOT_REWORK.get(wclass, 0.0), wclass, nodes)
         rate = float(s["usd_per_hour"]) / gpi * (1.0 + rework)
     rate *= spot_mult
-    return gpi, od_now, od_rate, (rate if rate < od_rate else None)
+    return gpi, od_rate, (rate if rate < od_rate else None)
 
 
 def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=None, seed: int = 0

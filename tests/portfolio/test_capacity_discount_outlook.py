@@ -91,11 +91,14 @@ def test_gcp_spot_of_a_planned_run_follows_the_price_outlook(tmp_path):
     # on demand: 7 days at 1.0 and 7 days at 0.5 -> x 0.75; flex-start is priced from on demand
     assert moved.loc["on_demand", "usd_per_gpu_hour"] == pytest.approx(0.75 * 11.06)
     assert moved.loc["gcp_flex_start", "fee_usd"] == pytest.approx(0.75 * flat.loc["gcp_flex_start", "fee_usd"])
-    # a reservation is billed as the run goes (follows on demand); a calendar reservation is prepaid now at
-    # today's price
+    # products priced as a multiple of on demand follow it (a reservation billed at its rate; the calendar
+    # reservation's assumed price); a quote in USD per GPU-hour does not move
     assert moved.loc["gcp_reservation_cud", "usd_per_gpu_hour"] == pytest.approx(0.75 * 11.06)
-    assert moved.loc["gcp_calendar_reservation", "fee_usd"] == pytest.approx(
-        flat.loc["gcp_calendar_reservation", "fee_usd"]) == pytest.approx(11.06 * 16 * 14 * 24)
+    assert moved.loc["gcp_calendar_reservation", "fee_usd"] == pytest.approx(0.75 * 11.06 * 16 * 14 * 24)
+    quote = pd.DataFrame([dict(provider=A3[0], region=A3[1], instance_type=A3[2], term_weeks=2,
+                               usd_per_gpu_hour=9.0, effective_date="2026-10-01", source="quote")])
+    moved_q = decide_capacity(run, cat, load_capacity(quote), settings, price_outlook=str(out))[1]
+    assert moved_q.set_index("option").loc["reserved_contract", "usd_per_gpu_hour"] == pytest.approx(9.0)
     # 'history' moves GCP spot too (the bundled fit's spot steps), and 'flat' is today's rate
     r = run.iloc[0]
     assert outlook_multipliers("flat", cat, r) == (1.0, 1.0)

@@ -30,19 +30,17 @@ def test_sample_runs_get_a_capacity_decision_with_numbers(catalog):
     assert set(opts.loc[opts["run"] == "foundation-v5-posttrain", "option"]) == {
         "on_demand", "spot", "azure_capacity_reservation"}
     assert not opts.loc[opts["option"] == "spot", "feasible"].any()  # 128 / 64 nodes, or no spot discount
-    # the report's default outlook ('history'): on demand and the future-dated ODCR (billed as the run goes) at
-    # the expected on-demand rate over the run, the Capacity Blocks prepaid at today's price: with an expected
-    # cut the ODCR is cheaper, and the blocks are the runner-up at today's fee
+    # the report's default outlook ('history'): on demand and the products priced as a multiple of it (the
+    # Capacity Blocks' assumed price, the ODCR) at the expected on-demand rate over the run; the same holdings
     from finops_forecast.portfolio.capacity import outlook_multipliers
     from finops_forecast.usage.sample import sample_planned_runs
 
     run = sample_planned_runs().iloc[0]
     od_mult, _ = outlook_multipliers("history", catalog[catalog["instance_type"] == "p5.48xlarge"], run, decided_on)
-    text_h, table_h = capacity_section(ReportParams(), catalog, decided_on=decided_on)
+    text_h, _ = capacity_section(ReportParams(), catalog, decided_on=decided_on)
     assert 0.9 < od_mult < 1.0
-    assert f"**{md_text('aws_odcr')}** (1 purchase(s), 128 instances" in text_h
+    assert f"**{md_text('aws_capacity_block')}** (2 purchase(s), 128 instances" in text_h
     assert f"**{fee * od_mult:,.0f} USD** against {fee * od_mult:,.0f} USD on demand" in text_h
-    assert f"next best {md_text('aws_capacity_block')} at {fee:,.0f} USD expected" in text_h
 
 
 def test_user_strings_are_escaped(tmp_path, catalog):
