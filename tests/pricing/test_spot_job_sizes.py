@@ -114,7 +114,7 @@ def test_job_sizes_of_the_real_alibaba_dlrm_trace(tmp_path):
                          "end": t0 + pd.to_timedelta(hn["deletion_time"].fillna(end), unit="s"),
                          "workload_class": "experimentation"})  # a class that may run on spot, for the check
     jobs.to_csv(tmp_path / "dlrm_jobs.csv", index=False)
-    usage, rec = read_jobs(tmp_path / "dlrm_jobs.csv", provider="aws", region="us-east-1",
+    usage, _ = read_jobs(tmp_path / "dlrm_jobs.csv", provider="aws", region="us-east-1",
                            instance_type="g6.xlarge")
     sizes = job_sizes_of(usage)
     expected = float((hn["gpu_request"] * ((jobs["end"] - jobs["start"]).dt.total_seconds() / 3600)).sum())
