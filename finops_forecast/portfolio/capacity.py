@@ -359,7 +359,8 @@ def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=
     start = pd.Timestamp(run.start)
     start = start.tz_localize("UTC") if start.tzinfo is None else start
     end = start + pd.Timedelta(hours=float(run.duration_hours))
-    t0 = start if decided_on is None else min(pd.Timestamp(decided_on), start)
+    t0 = start if decided_on is None else pd.Timestamp(decided_on)
+    t0 = min(t0.tz_localize("UTC") if t0.tzinfo is None else t0, start)
     g = rows["gpu_type"].dropna().astype(str) if "gpu_type" in rows.columns else pd.Series(dtype=str)
     pools = pd.DataFrame([dict(provider=run.provider, region=run.region, instance_type=run.instance_type,
                                gpu_type=g.iloc[-1] if len(g) and g.iloc[-1] else "unknown")])

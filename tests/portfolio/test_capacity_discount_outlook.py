@@ -99,8 +99,12 @@ def test_gcp_spot_of_a_planned_run_follows_the_price_outlook(tmp_path):
                                usd_per_gpu_hour=9.0, effective_date="2026-10-01", source="quote")])
     moved_q = decide_capacity(run, cat, load_capacity(quote), settings, price_outlook=str(out))[1]
     assert moved_q.set_index("option").loc["reserved_contract", "usd_per_gpu_hour"] == pytest.approx(9.0)
-    # 'history' moves GCP spot too (the bundled fit's spot steps), and 'flat' is today's rate
+    # 'history' moves spot of every GPU type (the bundled fit's spot steps; the fixture's GPU type "X" is no
+    # training GPU, so its on demand has no cut), and 'flat' is today's rate
     r = run.iloc[0]
     assert outlook_multipliers("flat", cat, r) == (1.0, 1.0)
     od_m, spot_m = outlook_multipliers("history", cat, r, settings.decided_on)
     assert od_m == pytest.approx(1.0) and spot_m != pytest.approx(1.0)
+    # naive times are UTC
+    assert outlook_multipliers("history", cat, r, pd.Timestamp("2026-10-31")) == (
+        od_m, spot_m)
