@@ -59,6 +59,9 @@ def test_read_jobs_exposes_job_sizes_and_the_market_prices_spot_at_them(tmp_path
     assert got.to_dict() == pytest.approx({("experimentation", 1.0): 1.0, ("training", 8.0): 240.0,
                                            ("training", 1024.0): 2048.0})
     assert sizes["gpu_hours"].sum() == pytest.approx(usage["gpu_hours"].sum())
+    # they survive filtering and a Parquet round trip (pandas keeps attrs in the file's metadata)
+    usage[usage["gpu_hours"] > 0].to_parquet(tmp_path / "u.parquet")
+    pd.testing.assert_frame_equal(job_sizes_of(pd.read_parquet(tmp_path / "u.parquet")), sizes)
     cat = make_catalog(catalog_rows(P5, 8, 6.88, ri={12: 4.5}, spot=2.0, spot_label=">20%"))
     k = keys(P5 + ("training",), P5 + ("experimentation",))
     nodes, notes = spot_job_nodes(sizes, cat, k)
