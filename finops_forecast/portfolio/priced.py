@@ -90,12 +90,80 @@ def paid_price(x: np.ndarray, inventory: np.ndarray, cm: np.ndarray, price: np.n
 
 
 def paths_frame(pp: PricePaths, market, starts) -> pd.DataFrame:
-    """Long table of the price paths used: quarter_start, pool, scenario, on_demand, spot (multipliers)."""
+    """Long table of the price paths used: quarter_start, pool, scenario, on_demand, spot, commitment (new
+    commitments) (multipliers)."""
     K, T, P = pp.od.shape
     names = [" ".join(k) for k in market.pools[POOL_KEYS].itertuples(index=False)]
     k, t, p = np.meshgrid(np.arange(K), np.arange(T), np.arange(P), indexing="ij")
     return pd.DataFrame({"quarter_start": np.asarray(starts)[t.ravel()], "pool": np.asarray(names)[p.ravel()],
-                         "scenario": k.ravel(), "on_demand": pp.od.ravel(), "spot": pp.spot.ravel()})
+                         "scenario": k.ravel(), "on_demand": pp.od.ravel(), "spot": pp.spot.ravel(),
+                         "commitment": pp.commitment.ravel()})
+
+
+def quarter_multipliers(price_paths: pd.DataFrame | None, market, quarter_start) -> tuple:
+    """(od (P,), spot (P,), commitment (P,)) expected multipliers of one quarter (mean over the price
+    scenarios) from a plan's ``price_paths`` (:func:`paths_frame`); ones with today's prices or a quarter the
+    frame does not hold."""
+    P = market.n_pools
+    one = (np.ones(P), np.ones(P), np.ones(P))
+    if price_paths is None or not len(price_paths):
+        return one
+    q = pd.to_datetime(price_paths["quarter_start"])
+    start = pd.Timestamp(quarter_start)
+    if start.tz is None and q.dt.tz is not None:
+        start = start.tz_localize(q.dt.tz)
+    rows = price_paths[q == start]
+    if rows.empty:
+        return one
+    cols = [c for c in ("on_demand", "spot", "commitment") if c in rows.columns]
+    mean = rows.groupby("pool")[cols].mean()
+    names = [" ".join(k) for k in market.pools[POOL_KEYS].itertuples(index=False)]
+    mean = mean.reindex(names).fillna(1.0)
+    od = mean["on_demand"].to_numpy(float)
+    return od, mean["spot"].to_numpy(float), (mean["commitment"].to_numpy(float) if "commitment" in mean
+                                              else od.copy())
+
+
+def bill_at_outlook(demand: np.ndarray, market, owned, bought, price_paths: pd.DataFrame | None, quarter_start):
+    """Bill a quarter's demand at the outlook's expected prices of that quarter (the report's comparison of the
+    plan, the clouds' lookback rule and no new commitment).
+
+    Parameters
+    ----------
+    demand : ndarray (N, S)
+        Hourly demand per series [GPU-h per hour] (e.g. the quarter's forecast paths, stacked).
+    market : Market
+    owned : ndarray (I,)
+        Commitments already owned: paid at today's price.
+    bought : ndarray (I,)
+        Commitments bought this quarter: paid at the quarter's expected new-commitment multiplier (locked).
+    price_paths : DataFrame or None
+        ``Plan.price_paths`` (None: today's prices, the engine's plain :func:`~finops_forecast.portfolio.billing.
+        bill`).
+    quarter_start : timestamp
+        The quarter billed.
+
+    Returns
+    -------
+    Bill
+        On-demand and spot at the quarter's expected multipliers (spot capped at on demand), ``list_cost`` at the
+        expected on-demand price, fees and used commitment at the prices paid.
+    """
+    from dataclasses import replace
+
+    from finops_forecast.portfolio.billing import bill
+
+    owned, bought = np.asarray(owned, float), np.asarray(bought, float)
+    od, spot, cm = quarter_multipliers(price_paths, market, quarter_start)
+    b = bill(demand, scaled_market(market, od, spot), owned + bought)
+    fee_unit = market.price * (owned + bought * instrument_commit(cm, market))  # [USD/h] per instrument
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = market.price * (owned + bought)
+        ratio = np.where(base > 0, fee_unit / np.where(base > 0, base, 1.0), 1.0)
+    committed = np.broadcast_to(fee_unit, b.committed.shape).copy()
+    fee = committed.sum(axis=1)
+    return replace(b, fee=fee, cost=fee + b.on_demand_cost + b.spot_cost, committed=committed,
+                   used=b.used * ratio[None, :])
 
 
 def hourly_outlook(outlook: str, catalog: pd.DataFrame, market, ts, first: int, n_scenarios: int = 2000,
