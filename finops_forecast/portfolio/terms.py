@@ -5,10 +5,15 @@ purchase line and with the plan's own numbers, why the term is right or where it
 
 * ``break_even``: the line's break-even utilization at today's prices (the plan's
   ``break_even_utilization``); ``other_break_even``: 1 - discount of the same family and scope at the other term.
-* ``od_multiplier_last_year``: the outlook's expected on-demand multiplier (mean over its scenarios) over the last
-  year of the line's term inside the plan's horizon, for the pools the line covers (1 with today's prices).
-  A 3-year term bought today keeps its rate while on demand falls, so in its last year it beats on demand only
-  above ``break_even / od_multiplier_last_year`` (``break_even_last_year``).
+* ``od_multiplier_term`` and ``od_multiplier_last_year``: the outlook's expected on-demand multiplier (mean over
+  its scenarios and the pools the line covers, unweighted) over the line's term inside the plan's horizon and
+  over the term's last year (1 with today's prices). A term bought today keeps its rate while on demand falls,
+  so over its term it beats on demand only above ``break_even_outlook = break_even / od_multiplier_term``, and
+  in its last year only above ``break_even_last_year = break_even / od_multiplier_last_year``. The verdict
+  compares the line's utilization over its term (expected and worst 10%, the plan's numbers) with
+  ``break_even_outlook``: ``outlives`` (even the worst 10% stays above: demand outlives the price decline),
+  ``expected`` (only the expected utilization does: the term is a bet on demand holding), ``review`` (neither),
+  ``short`` (a term under 36 months), ``dated`` (capacity reserved for a dated run).
 * ``renewed_short_term``: what 1-year terms renewed every year at the outlook's expected prices cost per
   committed hour, as a share of today's on demand (``other_break_even x`` the mean multiplier over the 3 years),
   against the 3-year rate (``break_even``).
@@ -28,8 +33,9 @@ import pandas as pd
 __all__ = ["term_reasons", "REASON_COLUMNS"]
 
 REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", "utilization_p10", "break_even",
-                  "other_term_months", "other_break_even", "od_multiplier_last_year", "break_even_last_year",
-                  "renewed_short_term", "migration_per_year", "verdict", "reason"]
+                  "other_term_months", "other_break_even", "od_multiplier_term", "break_even_outlook",
+                  "od_multiplier_last_year", "break_even_last_year", "renewed_short_term", "migration_per_year",
+                  "verdict", "reason"]
 
 #: instrument families that stay on one pool (they do not follow demand migrating to a newer generation)
 _POOL_BOUND = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "aws_ec2_instance_sp")
@@ -86,11 +92,11 @@ def _migration(migration: dict | None, scope: str) -> float:
     return float(migration.get(it, migration.get("*", 0.0)))
 
 
-def _reason(r, be, be_o, m_last, be_last, renewed, mig, pool_bound) -> tuple[str, str]:
+def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound) -> tuple[str, str]:
     """(verdict, one sentence) for one line."""
     u, p10 = float(r.expected_utilization), float(r.utilization_p10)
-    price = (f"on demand expected at x{m_last:.2f} of today's in the term's last year" if m_last < 0.995
-             else "on demand at today's prices")
+    price = (f"on demand expected at x{m_last:.2f} of today's in the term's last year, where it needs "
+             f"{be_last:.0%}" if m_last < 0.995 else "on demand at today's prices")
     move = (f"; {mig:.0%} of the pool's demand a year moves to a newer generation"
             + (" and this line stays on the pool" if pool_bound else ", which this line follows")) if mig > 0 else ""
     if not np.isfinite(float(r.term_months)):
@@ -98,16 +104,18 @@ def _reason(r, be, be_o, m_last, be_last, renewed, mig, pool_bound) -> tuple[str
     if r.term_months >= 36:
         alt = (f"; 1-year terms renewed at the expected prices would cost {renewed:.0%} of today's on demand per "
                f"committed hour against {be:.0%}") if np.isfinite(renewed) else ""
-        if p10 >= be_last:
+        if p10 >= be_term:
             return "outlives", (f"3-year: demand outlives the price decline: even the worst-10% utilization {p10:.0%} "
-                                f"stays above the break-even {be_last:.0%} ({be:.0%} at today's prices, {price})"
-                                f"{alt}{move}")
-        if u >= be_last:
+                                f"stays above the break-even {be_term:.0%} at the expected prices ({be:.0%} at "
+                                f"today's, {price}){alt}{move}")
+        if u >= be_term:
             return "expected", (f"3-year on expected demand: utilization {u:.0%} over the term is above the "
-                                f"break-even {be_last:.0%} ({be:.0%} today, {price}), but the worst-10% "
-                                f"utilization {p10:.0%} is below it: the term loses if demand falls{alt}{move}")
-        return "review", (f"3-year although the utilization {u:.0%} is below the break-even {be_last:.0%} at the "
-                          f"expected prices of its last year ({price}): review this line{alt}{move}")
+                                f"break-even {be_term:.0%} at the expected prices ({be:.0%} today, {price}), but "
+                                f"the worst-10% utilization {p10:.0%} is below it: the term loses if demand falls"
+                                f"{alt}{move}")
+        return "review", (f"3-year although the utilization {u:.0%} over the term is below its break-even "
+                          f"{be_term:.0%} at the expected prices ({be:.0%} today, {price}): review this line"
+                          f"{alt}{move}")
     if np.isfinite(be_o):
         return "short", (f"{int(r.term_months)}-month: the 3-year term (break-even {be_o:.0%} today, "
                          f"{be_o / m_last:.0%} at the expected prices of its last year) would not be used enough "
@@ -153,13 +161,15 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         m_last, m_mean = _multipliers(price_paths, _line_pools(str(r.scope), names, pool_gpu), r.quarter_start,
                                       months)
         be_last = be / m_last if m_last > 0 else float("nan")
+        be_term = be / m_mean if m_mean > 0 else float("nan")
         renewed = be_o * m_mean if other is not None and months >= 36 else float("nan")
         mig = _migration(migration, str(r.scope))
-        verdict, why = _reason(r, be, be_o, m_last, be_last, renewed, mig, r.family in _POOL_BOUND)
+        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, r.family in _POOL_BOUND)
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None
-                         else float("nan"), other_break_even=be_o, od_multiplier_last_year=m_last,
+                         else float("nan"), other_break_even=be_o, od_multiplier_term=m_mean,
+                         break_even_outlook=be_term, od_multiplier_last_year=m_last,
                          break_even_last_year=be_last, renewed_short_term=renewed, migration_per_year=mig,
                          verdict=verdict, reason=why))
     return pd.DataFrame(rows, columns=REASON_COLUMNS)

@@ -50,10 +50,12 @@ def test_numbers_by_hand(plan):
     a = r.loc["ri36"]
     assert a["od_multiplier_last_year"] == pytest.approx(0.9)  # quarters 8-11: (0.8 + 1) / 2
     assert a["break_even_last_year"] == pytest.approx(0.47 / 0.9)
+    assert a["od_multiplier_term"] == pytest.approx((8 + 4 * 0.9) / 12)
+    assert a["break_even_outlook"] == pytest.approx(0.47 / ((8 + 4 * 0.9) / 12))
     assert a["other_term_months"] == 12 and a["other_break_even"] == pytest.approx(0.65)
     assert a["renewed_short_term"] == pytest.approx(0.65 * (8 + 4 * 0.9) / 12)
     assert a["migration_per_year"] == 0.3
-    assert a["verdict"] == "outlives" and "60%" in a["reason"] and "52%" in a["reason"]
+    assert a["verdict"] == "outlives" and "60%" in a["reason"] and "49%" in a["reason"] and "52%" in a["reason"]
     assert "stays on the pool" in a["reason"]
     b = r.loc["ri36b"]
     assert b["verdict"] == "expected" and "worst-10% utilization 30%" in b["reason"]
@@ -74,12 +76,16 @@ def test_today_prices_and_review(plan):
 
 
 def test_a_deeper_cut_turns_outlives_into_expected(plan):
-    """The same line under a deeper expected cut: its last-year break-even rises above the worst-10% use."""
+    """The same line under a deeper expected cut: its break-even at the expected prices rises above the worst-10%
+    utilization (0.47 / (1 - 4 x 0.4 / 24) = 0.504 > 0.5)."""
     purchases, instruments, pp = plan
-    deep = pp.assign(on_demand=np.where(pp["on_demand"] < 1, 0.5, pp["on_demand"]))  # scenario 0 at 0.5
-    r = term_reasons(purchases.iloc[:1], instruments, deep).iloc[0]
-    assert r["od_multiplier_last_year"] == pytest.approx(0.75)
-    assert r["break_even_last_year"] == pytest.approx(0.47 / 0.75) and r["verdict"] == "expected"
+    deep = pp.assign(on_demand=np.where(pp["on_demand"] < 1, 0.2, pp["on_demand"]))  # scenario 0 at 0.2
+    line = purchases.iloc[:1].assign(utilization_p10=0.5)
+    assert term_reasons(line, instruments, pp)["verdict"].iat[0] == "outlives"
+    r = term_reasons(line, instruments, deep).iloc[0]
+    assert r["od_multiplier_last_year"] == pytest.approx(0.6)
+    assert r["break_even_outlook"] == pytest.approx(0.47 / (1 - 4 * 0.4 / 12))
+    assert r["verdict"] == "expected"
 
 
 def test_gpu_scoped_line_finds_its_pools():
