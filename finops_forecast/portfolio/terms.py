@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["term_reasons", "REASON_COLUMNS"]
+__all__ = ["term_reasons", "plan_term_reasons", "REASON_COLUMNS"]
 
 REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", "utilization_p10", "break_even",
                   "other_term_months", "other_break_even", "od_multiplier_term", "break_even_outlook",
@@ -173,3 +173,38 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
                          break_even_last_year=be_last, renewed_short_term=renewed, migration_per_year=mig,
                          verdict=verdict, reason=why))
     return pd.DataFrame(rows, columns=REASON_COLUMNS)
+
+
+def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> pd.DataFrame:
+    """:func:`term_reasons` of a plan's purchases of this quarter (``plan.buy_now``), with the plan's instruments
+    and price paths.
+
+    Parameters
+    ----------
+    plan : Plan
+    catalog : DataFrame, optional
+        The catalog the plan was priced with: GPU types of the pools (GPU-scoped lines) and the ``"rule"``
+        migration's shares. Without it GPU-scoped lines use every pool of their provider and region.
+    migration : str or dict, optional
+        The plan's migration setting (``"0"``, ``"rule"``, ``"p5.48xlarge:0.3"`` or a dict); None: none.
+    """
+    from finops_forecast.constants import POOL_KEYS
+    from finops_forecast.portfolio.migration import parse_migration, rule_shares
+    from finops_forecast.portfolio.priced import pool_gpu_types
+
+    pp = plan.price_paths
+    if pp is not None and len(pp):
+        names = list(dict.fromkeys(pp["pool"]))
+    else:
+        ins = plan.instruments if plan.instruments is not None else pd.DataFrame(columns=["kind", "scope"])
+        names = list(dict.fromkeys(ins.loc[ins["kind"] == "pool", "scope"]))
+    pools = pd.DataFrame([n.split(" ", 2) for n in names], columns=POOL_KEYS) if names else \
+        pd.DataFrame(columns=POOL_KEYS)
+    shares = parse_migration(migration) if isinstance(migration, str) or migration is None else dict(migration)
+    if shares == "rule":
+        shares = rule_shares(catalog, pools) if catalog is not None else {}
+    pool_gpu = None
+    if catalog is not None and len(pools):
+        g = pool_gpu_types(catalog, pools)
+        pool_gpu = {" ".join(k[:3]): k[3] for k in g[POOL_KEYS + ["gpu_type"]].itertuples(index=False)}
+    return term_reasons(plan.buy_now, plan.instruments, pp, migration=shares or None, pool_gpu=pool_gpu)

@@ -96,3 +96,31 @@ def test_gpu_scoped_line_finds_its_pools():
     gpu = {"gcp us-central1 a3-highgpu-8g": "H100", "gcp us-central1 g2-standard-48": "L4"}
     assert term_reasons(line, None, pp, pool_gpu=gpu)["od_multiplier_last_year"].iat[0] == pytest.approx(0.5)
     assert term_reasons(line, None, pp)["od_multiplier_last_year"].iat[0] == pytest.approx(0.75)
+
+
+def test_plan_term_reasons_on_a_solved_plan(tmp_path):
+    """Steady demand on p5: flat prices buy the 3-year RI (its worst-10% use stays above its break-even); a CSV
+    outlook cutting on demand (and new commitments) to 30% after a year makes the plan buy 1-year terms, and
+    the reasons say so with the outlook's multiplier."""
+    from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
+    from finops_forecast.portfolio.terms import plan_term_reasons
+    from tests.portfolio.pf_helpers import P5, catalog_rows, keys, make_catalog
+
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8}))
+    d = np.full((1, 4, 24 * 1096), 80.0)  # (series, paths, hours): three years of steady demand
+    s = Scenarios(keys=keys(P5 + ("training",)), ds=pd.date_range("2027-01-01", periods=d.shape[2], freq="h",
+                                                                   tz="UTC"), paths=d)
+    base = dict(quarters=12, frontier_lambdas=(0.0,), curve_factors=(1.0,))
+    flat = plan_term_reasons(optimize(s, cat, config=PortfolioConfig(**base)), cat)
+    assert set(flat["term_months"]) == {36} and set(flat["verdict"]) == {"outlives"}
+    assert (flat["od_multiplier_last_year"] == 1.0).all()
+    csv = tmp_path / "cut.csv"
+    csv.write_text("provider,instance_type,pricing_model,effective_from,multiplier\naws,*,on_demand,2028-01-01,0.3\n")
+    plan = optimize(s, cat, config=PortfolioConfig(**base, price_outlook=str(csv)))
+    cut = plan_term_reasons(plan, cat, migration="rule")
+    assert len(cut) and set(cut["term_months"]) == {12} and set(cut["verdict"]) == {"short"}
+    assert "3-year term" in cut["reason"].iat[0]
+    pp = plan.price_paths
+    year1 = pd.to_datetime(pp["quarter_start"]) < pd.Timestamp("2028-01-01", tz="UTC")
+    assert cut["od_multiplier_last_year"].iat[0] == pytest.approx(pp.loc[year1, "on_demand"].mean())
+    assert pp.loc[~year1, "on_demand"].max() == pytest.approx(0.3)
