@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from finops_forecast.errors import unknown_name
 from finops_forecast.notebook_params import NotebookParams, param
-from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
+from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, check_price_outlook, parse_hours
 
 __all__ = ["BacktestParams", "params_from_namespace", "validate_params"]
 
@@ -33,6 +33,9 @@ class BacktestParams(NotebookParams):
         Windows per trace (0: every full window).
     seed : int
         Forecast seed.
+    price_outlook : str
+        Prices over the backtest: "flat", "history" or an outlook CSV (:class:`~finops_forecast.evaluate.rolling.
+        BacktestSettings`).
     results_dir : str
         Folder of the committed benchmark results shown beside the fresh run ("" to skip).
     """
@@ -47,6 +50,8 @@ class BacktestParams(NotebookParams):
     n_paths: int = param(100, "forecast sample paths per series")
     max_windows: int = param(0, "windows per trace, 0 for every full window")
     seed: int = param(0, "forecast random seed")
+    price_outlook: str = param("flat", 'prices over the backtest: "flat" (the catalog\'s), "history" (expected path '
+                                       'of the fitted price history) or an outlook CSV')
     results_dir: str = param("", "folder of the committed bench results to show beside this run, empty to skip")
 
     def __post_init__(self):
@@ -67,6 +72,7 @@ class BacktestParams(NotebookParams):
             v = getattr(self, n)
             if isinstance(v, bool) or not isinstance(v, int):
                 raise EvaluateError(f"{n} must be a whole number, got {v!r}.")
+        check_price_outlook(self.price_outlook)
         if self.n_paths < 1:
             raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
         if self.max_windows < 0:

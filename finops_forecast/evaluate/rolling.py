@@ -170,6 +170,12 @@ class BacktestSettings:
     calibration_penalty : float
         Smoothness of the calibration: moving the scale by 1 from the previous origin's scale must save more than
         this share of the previous scale's cost over the scored windows (>= 0) [-].
+    price_outlook : str
+        Prices over the backtest (:mod:`finops_forecast.pricing.outlook`, docs/backtest.md): ``"flat"``
+        (default, the catalog's prices every hour), ``"history"`` (the expected path of the fitted price history,
+        from the month of the first decision) or the path of an outlook CSV (its deterministic path). Each window
+        decides at its horizon's mean on-demand and spot prices with new commitments at the decision hour's
+        price; the realized demand is billed at every hour's prices, each purchase paying the price it locked.
     """
 
     policies: tuple = POLICIES
@@ -198,6 +204,7 @@ class BacktestSettings:
     calibration: str | None = None
     calibration_grid: tuple = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
     calibration_penalty: float = 0.002
+    price_outlook: str = "flat"
 
     def __post_init__(self):
         pol = tuple(self.policies)
@@ -253,6 +260,7 @@ class BacktestSettings:
         if not self.calibration_penalty >= 0:
             raise EvaluateError(f"calibration_penalty must be >= 0 (0: no smoothing), got "
                                 f"{self.calibration_penalty!r}.")
+        object.__setattr__(self, "price_outlook", check_price_outlook(self.price_outlook))
         if self.max_windows is not None and int(self.max_windows) < 1:
             raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
 
@@ -310,6 +318,31 @@ class BacktestResult:
         from finops_forecast._io import atomic_write_text
 
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, default=str))
+
+
+def check_price_outlook(outlook) -> str:
+    """``outlook`` if it is ``"flat"``, ``"history"`` or a readable outlook CSV.
+
+    Raises
+    ------
+    EvaluateError
+        Not a string, or neither name nor an existing file.
+    PricingError
+        The CSV's column, row or value at fault (:func:`~finops_forecast.pricing.outlook.read_outlook_csv`).
+    """
+    if not isinstance(outlook, (str, Path)) or not str(outlook).strip():
+        raise EvaluateError(f"price_outlook must be 'flat', 'history' or the path of an outlook CSV, got "
+                            f"{outlook!r}.")
+    outlook = str(outlook)
+    if outlook in ("flat", "history"):
+        return outlook
+    if not Path(outlook).is_file():
+        raise EvaluateError(f"price_outlook '{outlook}' is neither 'flat', 'history' nor an existing CSV file "
+                            "(columns provider,instance_type,pricing_model,effective_from,multiplier; see "
+                            "docs/pricing.md 'Price outlook').")
+    from finops_forecast.pricing.outlook import read_outlook_csv
+    read_outlook_csv(outlook)
+    return outlook
 
 
 def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
@@ -386,7 +419,7 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     progress : callable, optional
         Called with a one-line message after each window.
     **kwargs
-        Other :class:`BacktestSettings` fields (spot_cap, n_paths, models, seed, max_windows, ...).
+        Other :class:`BacktestSettings` fields (spot_cap, n_paths, models, seed, max_windows, price_outlook, ...).
 
     Returns
     -------
@@ -397,45 +430,85 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     EvaluateError
         Bad settings, or too little history for one window.
     PricingError
-        A pool of the usage table is not priced on demand by the catalog.
+        A pool of the usage table is not priced on demand by the catalog, or a bad price outlook file.
     """
-    from dataclasses import fields as _fields
-
-    from finops_forecast.portfolio.billing import bill
-    from finops_forecast.portfolio.config import PortfolioConfig
-    from finops_forecast.portfolio.instruments import SpotSettings, build_market
-    from finops_forecast.portfolio.policies import decide, get_policy
     from finops_forecast.pricing import check_pools
     from finops_forecast.usage.schema import validate_usage
 
-    valid = [f.name for f in _fields(BacktestSettings)]
-    for k in kwargs:
-        if k not in valid:
-            raise unknown_name("backtest setting", k, valid)
-    if settings is None:
-        if isinstance(policies, str):
-            policies = tuple(p.strip() for p in policies.split(",") if p.strip())
-        lb = parse_hours(lookback, "lookback")
-        wu = parse_hours(warmup, "warmup") if warmup is not None else max(lb, 336)
-        settings = BacktestSettings(policies=tuple(policies), decision_every=decision_every, term=term,
-                                    lookback=lb, stable=stable, warmup=wu, **kwargs)
-    elif kwargs:
-        raise EvaluateError(f"pass either settings= or keyword settings, not both (got {sorted(kwargs)}).")
-    s = settings
+    s = _settings(policies, decision_every, term, lookback, stable, warmup, settings, kwargs)
     usage = validate_usage(usage, source="backtest usage")
     if len(usage) == 0:
         raise EvaluateError("the usage table has no rows: nothing to backtest.")
     check_pools(catalog, usage[POOL_KEYS].drop_duplicates())
     keys, ts, D = demand_matrix(usage)
-    T = len(ts)
-    D_win = s.decision_every
-    starts = list(range(s.warmup, T - D_win + 1, D_win))
+    starts = _window_starts(len(ts), s)
+    end = starts[-1] + s.decision_every
+    market, cfg = _market(catalog, keys, s)
+    run = list(s.policies) + ([] if "hindsight" in s.policies else ["hindsight"])
+    prices = _Prices.build(s, catalog, market, ts, starts[0])
+    notes = list(market.notes) + _term_notes(s) + ([] if prices is None else list(prices.pp.notes))
+    sim = _simulate(usage, D, ts, keys, market, cfg, s, run, starts, prices, progress)
+    bills, base = _bill_policies(D, market, sim, run, slice(starts[0], end), prices)
+    win = _window_table(bills, base, run, starts, ts, s.decision_every)
+    summary = _summary(bills, base, run, len(starts), sim["seconds"])
+    info = s.to_dict()
+    info.update(
+        first_decision=ts[starts[0]].isoformat(), end=(ts[end - 1] + pd.Timedelta(hours=1)).isoformat(),
+        hours_evaluated=int(end - starts[0]), trace_hours=len(ts), windows=len(starts),
+        pools=market.pools[POOL_KEYS + ["gpu_count", "od_rate"]].to_dict("records"),
+        series=keys.to_dict("records"),
+        instruments=[dict(id=r.id, unit=r.unit, usd_per_hour_per_unit=float(r.price), discount=float(r.discount))
+                     for r in market.instruments.itertuples()],
+        spot_rate_usd_per_gpu_hour=[None if not np.isfinite(v) else float(v)
+                                    for v in market.series["spot_rate"].to_numpy(float)],
+        forecast_selection=sim["choices"])
+    if "forecast" in run and len(s.forecast_candidates) > 1:
+        used = pd.Series([c["chosen"] for c in sim["choices"]]).value_counts().to_dict()
+        notes.append("the forecast policy chose its rule per decision among "
+                     f"{', '.join(s.forecast_candidates)} by the cost each would have billed on the earlier windows "
+                     f"completed before the decision (settings.forecast_selection); chosen: {used}.")
+    pur = pd.DataFrame(sim["purchases"], columns=["policy", "window", "start", "expires", "instrument", "quantity",
+                                                  "unit", "usd_per_hour"])
+    return BacktestResult(summary=summary, windows=win, purchases=pur, settings=info, notes=tuple(notes))
+
+
+def _settings(policies, decision_every, term, lookback, stable, warmup, settings, kwargs) -> BacktestSettings:
+    """The backtest's settings from :func:`backtest`'s arguments (either ``settings`` or keywords)."""
+    from dataclasses import fields as _fields
+
+    valid = [f.name for f in _fields(BacktestSettings)]
+    for k in kwargs:
+        if k not in valid:
+            raise unknown_name("backtest setting", k, valid)
+    if settings is not None:
+        if kwargs:
+            raise EvaluateError(f"pass either settings= or keyword settings, not both (got {sorted(kwargs)}).")
+        return settings
+    if isinstance(policies, str):
+        policies = tuple(p.strip() for p in policies.split(",") if p.strip())
+    lb = parse_hours(lookback, "lookback")
+    wu = parse_hours(warmup, "warmup") if warmup is not None else max(lb, 336)
+    return BacktestSettings(policies=tuple(policies), decision_every=decision_every, term=term, lookback=lb,
+                            stable=stable, warmup=wu, **kwargs)
+
+
+def _window_starts(T: int, s: BacktestSettings) -> list:
+    """Hours of the decisions: every ``decision_every`` hours after the warm-up, full windows only."""
+    starts = list(range(s.warmup, T - s.decision_every + 1, s.decision_every))
     if s.max_windows is not None:
         starts = starts[: int(s.max_windows)]
     if not starts:
         raise EvaluateError(f"the usage spans {T} hours; a backtest needs warmup ({s.warmup} h) + one window "
-                            f"(decision_every = {D_win} h). {short_trace_fix(T, s)}")
-    end = starts[-1] + D_win
+                            f"(decision_every = {s.decision_every} h). {short_trace_fix(T, s)}")
+    return starts
+
+
+def _market(catalog: pd.DataFrame, keys: pd.DataFrame, s: BacktestSettings):
+    """The market of the series' pools at the catalog's ``rate_term_months`` rates, and the window programs'
+    settings."""
+    from finops_forecast.portfolio.config import PortfolioConfig
+    from finops_forecast.portfolio.instruments import SpotSettings, build_market
+
     spot = SpotSettings(classes=tuple(s.spot_classes), cap=float(s.spot_cap))
     market = build_market(catalog, keys, terms_months=(int(s.rate_term_months),),
                           payment_options=(s.payment_option,), families=s.families, spot=spot)
@@ -448,74 +521,178 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
                           payment_options=(s.payment_option,), families=s.families, risk_lambda=s.risk_lambda,
                           spot_cap=float(s.spot_cap), spot_classes=tuple(s.spot_classes),
                           integer_ri=False)  # a simulation of decision quality: fractional quantities
-    I = market.n_instruments
-    run = list(s.policies)
-    if "hindsight" not in run:
-        run.append("hindsight")
-    notes = list(market.notes)
-    if s.term > D_win:
-        notes.append(f"term ({s.term} h) > decision_every ({D_win} h): purchases overlap; each decision is "
-                     "optimal for its own horizon, the sequence is not a global optimum, and fees of the last "
+    return market, cfg
+
+
+def _term_notes(s: BacktestSettings) -> list:
+    """What the term and window settings mean for the results."""
+    notes = []
+    if s.term > s.decision_every:
+        notes.append(f"term ({s.term} h) > decision_every ({s.decision_every} h): purchases overlap; each decision "
+                     "is optimal for its own horizon, the sequence is not a global optimum, and fees of the last "
                      "purchases after the last window are not billed.")
-    elif s.term < D_win:
-        notes.append(f"term ({s.term} h) < decision_every ({D_win} h): the last hours of each window run "
-                     "uncommitted.")
+    elif s.term < s.decision_every:
+        notes.append(f"term ({s.term} h) < decision_every ({s.decision_every} h): the last hours of each window "
+                     "run uncommitted.")
     notes.append(f"commitments held {s.term} h at the catalog's {s.rate_term_months}-month {s.payment_option} "
                  "rate (simulation setting for traces shorter than a term).")
+    return notes
 
+
+class _Prices:
+    """The price outlook over a backtest's hours (None for ``flat``): the market each window decides at and the
+    markets the realized demand is billed at (one per run of hours with the same prices)."""
+
+    def __init__(self, pp, market):
+        from finops_forecast.portfolio import priced
+
+        self.pp, self.market, self._markets = pp, market, {}
+        self.commit = np.stack([priced.instrument_commit(c, market) for c in pp.commitment[0]]) \
+            if market.n_instruments else np.ones((pp.od.shape[1], 0))
+
+    @classmethod
+    def build(cls, s: BacktestSettings, catalog, market, ts, first: int):
+        from finops_forecast.portfolio import priced
+
+        pp = priced.hourly_outlook(s.price_outlook, catalog, market, ts, first, seed=int(s.seed))
+        return None if pp is None else cls(pp, market)
+
+    def _scaled(self, od, spot, commit=None):
+        from finops_forecast.portfolio import priced
+
+        key = (od.tobytes(), spot.tobytes(), None if commit is None else commit.tobytes())
+        if key not in self._markets:  # windows at the same prices share a market: compiled programs are reused
+            self._markets[key] = priced.scaled_market(self.market, od, spot, commit)
+        return self._markets[key]
+
+    def decision_market(self, t: int, H: int):
+        """The market a decision at hour ``t`` for ``H`` hours sees: mean on-demand and spot multipliers over its
+        horizon, new commitments at the price of hour ``t``."""
+        return self._scaled(self.pp.od[0, t:t + H].mean(axis=0), self.pp.spot[0, t:t + H].mean(axis=0),
+                            self.commit[t])
+
+    def bill(self, D, held, paid, span: slice):
+        """:func:`~finops_forecast.portfolio.billing.bill` of the hours ``span`` at each hour's prices; fees at
+        the price locked by each purchase (``paid`` (T, I) [USD/h]), used commitment valued at that price."""
+        from finops_forecast.portfolio.billing import Bill, bill
+
+        od, spot = self.pp.od[0], self.pp.spot[0]
+        hours = np.arange(span.start, span.stop)
+        change = np.flatnonzero(np.any(od[hours[1:]] != od[hours[:-1]], axis=1)
+                                | np.any(spot[hours[1:]] != spot[hours[:-1]], axis=1)) + 1
+        parts = []
+        for seg in np.split(hours, change):
+            a, b = int(seg[0]), int(seg[-1]) + 1
+            parts.append(bill(D[a:b], self._scaled(od[a], spot[a]), held[a:b]))
+        b = Bill(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in Bill.__dataclass_fields__})
+        fees = paid[span]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(b.committed > 0, fees / np.where(b.committed > 0, b.committed, 1.0), 0.0)
+        fee = fees.sum(axis=1)
+        return Bill(fee=fee, on_demand_cost=b.on_demand_cost, spot_cost=b.spot_cost,
+                    cost=fee + b.on_demand_cost + b.spot_cost, list_cost=b.list_cost, demand=b.demand,
+                    covered=b.covered, uncovered=b.uncovered, used=b.used * ratio, committed=fees,
+                    cover_gpu=b.cover_gpu, displaced=b.displaced)
+
+
+def _simulate(usage, D, ts, keys, market, cfg, s: BacktestSettings, run: list, starts: list, prices, progress):
+    """Every policy's decision at every window start, in time order.
+
+    Returns
+    -------
+    dict
+        ``held`` {policy: (T, I)} quantities held per hour, ``paid`` {policy: (T, I)} their fees at the locked
+        prices [USD/h] (None without a price outlook), ``purchases`` (rows), ``seconds`` {policy: decision time
+        [s]}, ``choices`` (the forecast policy's rule per decision).
+    """
+    from finops_forecast.portfolio.billing import bill
+    from finops_forecast.portfolio.policies import decide, get_policy
+
+    T, I = D.shape[0], market.n_instruments
     held = {p: np.zeros((T, I)) for p in run}
-    purchases, seconds = [], {p: 0.0 for p in run}
-    series_names = [tuple(k) for k in keys.itertuples(index=False)]
-    selector = _Selector(usage, D, ts, series_names, market, cfg, s, decide, bill)
+    paid = None if prices is None else {p: np.zeros((T, I)) for p in run}
+    purchases, seconds, choices = [], {p: 0.0 for p in run}, []
+    selector = _Selector(usage, D, ts, [tuple(k) for k in keys.itertuples(index=False)], market, cfg, s, decide,
+                         bill)
     rules = {p: get_policy(p, lookback_hours=s.lookback, stable_hours=s.stable) for p in run if p != "forecast"}
-    choices = []  # the forecast policy's rule per decision and the scores it was chosen on
     for w, t in enumerate(starts):
         H = min(s.term, T - t)
-        hist = D[:t]
+        mk = market if prices is None else prices.decision_market(t, H)
         for p in run:
             t0 = time.perf_counter()
             h_now = held[p][t:t + H].mean(axis=0)  # earlier purchases, pro rata over the horizon
             if p == "forecast":
-                chosen, rec = selector.choose(t)
-                if s.calibration is not None and chosen != "lookback":
-                    rec = dict(rec, spread_scale=selector.scale(chosen, t))
-                choices.append(dict(window=w, start=ts[t].isoformat(), chosen=chosen, **rec))
-                q = selector.decide(chosen, t, H, held=h_now, seed=int(s.seed) + w)
+                q = _forecast_decision(selector, mk, choices, s, w, t, H, h_now, ts)
             else:  # each rule is handed only what it may see: the history, or (hindsight) the window itself
-                view = {"history": hist, "future": D[t:t + H]}
-                q = rules[p].decide(market, held=h_now, config=cfg, **{k: view[k] for k in rules[p].sees})
+                view = {"history": D[:t], "future": D[t:t + H]}
+                q = rules[p].decide(mk, held=h_now, config=cfg, **{k: view[k] for k in rules[p].sees})
             q = np.maximum(np.asarray(q, float), 0.0)
             q[q < 1e-9] = 0.0
             held[p][t:t + s.term] += q  # numpy slicing cuts at the end of the trace
+            if paid is not None:
+                paid[p][t:t + s.term] += q * mk.price
             seconds[p] += time.perf_counter() - t0
             for i in np.flatnonzero(q > 0):
                 purchases.append(dict(policy=p, window=w, start=ts[t], expires=ts[t] + pd.Timedelta(hours=s.term),
                                       instrument=market.instruments["id"].iat[i], quantity=float(q[i]),
                                       unit=market.instruments["unit"].iat[i],
-                                      usd_per_hour=float(q[i] * market.price[i])))
+                                      usd_per_hour=float(q[i] * mk.price[i])))
         if progress is not None:
             progress(f"window {w + 1}/{len(starts)} ({ts[t]:%Y-%m-%d %H:%M}) decided")
+    return dict(held=held, paid=paid, purchases=purchases, seconds=seconds, choices=choices)
 
-    # bill the realized demand of the evaluated hours under what each policy held
-    span = slice(starts[0], end)
-    rows, bills = [], {}
+
+def _forecast_decision(selector, mk, choices: list, s: BacktestSettings, w: int, t: int, H: int, h_now, ts):
+    """The forecast policy's purchase at hour ``t``: its rule chosen on the earlier windows (scored at the
+    market's base prices), then decided at the window's prices ``mk``; the choice is appended to ``choices``."""
+    chosen, rec = selector.choose(t)
+    if s.calibration is not None and chosen != "lookback":
+        rec = dict(rec, spread_scale=selector.scale(chosen, t))
+    choices.append(dict(window=w, start=ts[t].isoformat(), chosen=chosen, **rec))
+    base, selector.market = selector.market, mk
+    try:
+        return selector.decide(chosen, t, H, held=h_now, seed=int(s.seed) + w)
+    finally:
+        selector.market = base
+
+
+def _bill_policies(D, market, sim: dict, run: list, span: slice, prices):
+    """Bill the realized demand of the evaluated hours under what each policy held, and with no commitment at
+    all (spot still used where allowed: separates commitment savings from spot savings)."""
+    from finops_forecast.portfolio.billing import bill
+
+    I = market.n_instruments
+    if prices is None:
+        bills = {p: bill(D[span], market, sim["held"][p][span]) for p in run}
+        return bills, bill(D[span], market, np.zeros(I))
+    bills = {p: prices.bill(D, sim["held"][p], sim["paid"][p], span) for p in run}
+    zero = np.zeros((D.shape[0], I))
+    return bills, prices.bill(D, zero, zero, span)
+
+
+def _window_table(bills: dict, base, run: list, starts: list, ts, D_win: int) -> pd.DataFrame:
+    """One row per policy x window: the metrics of :func:`_metrics`, savings capture and commitment savings."""
+    n = starts[-1] + D_win - starts[0]
+    rows = []
     for p in run:
-        b = bill(D[span], market, held[p][span])
-        bills[p] = b
         for w, t in enumerate(starts):
-            wt = np.zeros(end - starts[0])
+            wt = np.zeros(n)
             wt[t - starts[0]: t - starts[0] + D_win] = 1.0
             rows.append(dict(policy=p, window=w, start=ts[t], end=ts[t] + pd.Timedelta(hours=D_win),
-                             hours=D_win, **_metrics(b, wt)))
-    # no commitments at all (spot still used where allowed): separates commitment savings from spot savings
-    base = bill(D[span], market, np.zeros(I))
+                             hours=D_win, **_metrics(bills[p], wt)))
     win = pd.DataFrame(rows)
     hs = win[win["policy"] == "hindsight"].set_index("window")["savings_usd"]
     win["savings_capture"] = [r.savings_usd / hs[r.window] if hs[r.window] > 0 else float("nan")
                               for r in win.itertuples()]
     base_w = {w: float(base.cost[t - starts[0]: t - starts[0] + D_win].sum()) for w, t in enumerate(starts)}
     win["commitment_savings_usd"] = [base_w[r.window] - r.cost_usd for r in win.itertuples()]
-    ones = np.ones(end - starts[0])
+    order = [p for p in POLICIES if p in run]
+    return win[win["policy"].isin(order)].reset_index(drop=True)
+
+
+def _summary(bills: dict, base, run: list, n_windows: int, seconds: dict) -> pd.DataFrame:
+    """One row per policy (report order): totals over the evaluated hours."""
+    ones = np.ones(len(base.cost))
     hs_total = _metrics(bills["hindsight"], ones)["savings_usd"]
     base_total = float(base.cost.sum())
     hs_commit = base_total - float(bills["hindsight"].cost.sum())
@@ -525,30 +702,9 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
         m["savings_capture"] = m["savings_usd"] / hs_total if hs_total > 0 else float("nan")
         m["commitment_savings_usd"] = base_total - m["cost_usd"]
         m["commitment_capture"] = m["commitment_savings_usd"] / hs_commit if hs_commit > 0 else float("nan")
-        summ.append(dict(policy=p, **m, windows=len(starts), seconds=seconds[p]))
-    summary = pd.DataFrame(summ)
+        summ.append(dict(policy=p, **m, windows=n_windows, seconds=seconds[p]))
     order = [p for p in POLICIES if p in run]
-    summary = summary.set_index("policy").loc[order].reset_index()
-    win = win[win["policy"].isin(order)].reset_index(drop=True)
-    pur = pd.DataFrame(purchases, columns=["policy", "window", "start", "expires", "instrument", "quantity",
-                                           "unit", "usd_per_hour"])
-    info = s.to_dict()
-    info.update(
-        first_decision=ts[starts[0]].isoformat(), end=(ts[end - 1] + pd.Timedelta(hours=1)).isoformat(),
-        hours_evaluated=int(end - starts[0]), trace_hours=int(T), windows=len(starts),
-        pools=market.pools[POOL_KEYS + ["gpu_count", "od_rate"]].to_dict("records"),
-        series=keys.to_dict("records"),
-        instruments=[dict(id=r.id, unit=r.unit, usd_per_hour_per_unit=float(r.price), discount=float(r.discount))
-                     for r in market.instruments.itertuples()],
-        spot_rate_usd_per_gpu_hour=[None if not np.isfinite(v) else float(v)
-                                    for v in market.series["spot_rate"].to_numpy(float)],
-        forecast_selection=choices)
-    if "forecast" in run and len(s.forecast_candidates) > 1:
-        used = pd.Series([c["chosen"] for c in choices]).value_counts().to_dict()
-        notes.append("the forecast policy chose its rule per decision among "
-                     f"{', '.join(s.forecast_candidates)} by the cost each would have billed on the earlier windows "
-                     f"completed before the decision (settings.forecast_selection); chosen: {used}.")
-    return BacktestResult(summary=summary, windows=win, purchases=pur, settings=info, notes=tuple(notes))
+    return pd.DataFrame(summ).set_index("policy").loc[order].reset_index()
 
 
 def _candidate_names() -> tuple:

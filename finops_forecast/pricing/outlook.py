@@ -175,24 +175,45 @@ class PricePaths:
         return bool(np.all(self.od == 1) and np.all(self.spot == 1) and np.all(self.commitment == 1))
 
 
+def csv_hourly(df: pd.DataFrame, pools: pd.DataFrame, hours) -> np.ndarray:
+    """(3, H, P) multipliers of on_demand, spot, commitment in each hour, from validated outlook CSV rows.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Outlook rows (:func:`read_outlook_csv`); later ``effective_from`` rows win.
+    pools : DataFrame
+        provider, instance_type of each pool.
+    hours : DatetimeIndex (H,)
+        Hour starts (UTC).
+
+    Returns
+    -------
+    ndarray (3, H, P)
+        1 before a pool's first row; new commitments follow on demand unless the CSV has ``commitment`` rows.
+    """
+    hours = pd.DatetimeIndex(hours)
+    if hours.tz is None:
+        hours = hours.tz_localize("UTC")
+    out = np.ones((3, len(hours), len(pools)))
+    has_commitment = bool((df["pricing_model"] == "commitment").any())
+    for p, pool in enumerate(pools.itertuples(index=False)):
+        for j, m in enumerate(("on_demand", "spot", "commitment")):
+            src = "on_demand" if m == "commitment" and not has_commitment else m
+            rows = df[(df["provider"] == pool.provider) & df["instance_type"].isin([pool.instance_type, "*"])
+                      & (df["pricing_model"] == src)]
+            for r in rows.sort_values("effective_from").itertuples(index=False):
+                out[j, hours >= pd.Timestamp(r.effective_from, tz="UTC"), p] = float(r.multiplier)
+    return out
+
+
 def _csv_paths(df: pd.DataFrame, pools: pd.DataFrame, starts, ends) -> np.ndarray:
     """(3, T, P) hour-weighted multipliers of on_demand, spot, commitment from CSV rows."""
-    T, P = len(starts), len(pools)
-    out = np.ones((3, T, P))
-    models = ("on_demand", "spot", "commitment")
-    for t in range(T):
+    out = np.ones((3, len(starts), len(pools)))
+    for t in range(len(starts)):
         hours = pd.date_range(starts[t], ends[t], freq="h", inclusive="left")
-        for p, pool in enumerate(pools.itertuples(index=False)):
-            for j, m in enumerate(models):
-                src = "on_demand" if m == "commitment" and not ((df["pricing_model"] == "commitment").any()) else m
-                rows = df[(df["provider"] == pool.provider) & df["instance_type"].isin([pool.instance_type, "*"])
-                          & (df["pricing_model"] == src)]
-                if rows.empty:
-                    continue
-                mult = np.ones(len(hours))
-                for r in rows.sort_values("effective_from").itertuples(index=False):
-                    mult[hours >= pd.Timestamp(r.effective_from, tz="UTC")] = float(r.multiplier)
-                out[j, t, p] = mult.mean()
+        if len(hours):
+            out[:, t, :] = csv_hourly(df, pools, hours).mean(axis=1)
     return out
 
 

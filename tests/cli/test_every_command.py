@@ -114,6 +114,10 @@ CASES = [
     ("backtest", ["{usage}", "--pricing", "{empty}"]),
     ("backtest", ["{usage}", "--json", "{ro}/b.json"]),
     ("backtest", ["{usage}", "--json", "{folder}"]),
+    ("backtest", ["{usage}", "--price-outlook", "histroy"]),
+    ("backtest", ["{usage}", "--price-outlook", "{empty}"]),
+    ("backtest", ["{usage}", "--price-outlook", "{folder}"]),
+    ("backtest", ["{usage}", "--price-outlook", "{file}"]),
     # commitments
     ("commitments", ["{missing}"]),
     ("commitments", ["{empty}"]),
@@ -254,6 +258,8 @@ def test_the_messages_name_the_input(results, files):
         return " ".join(by[(words, tuple(_fill(list(args), files)))].split())
 
     assert "--lambda" in err("optimize", "{usage}", "--lambda", "nan")
+    assert "--price-outlook" in err("backtest", "{usage}", "--price-outlook", "histroy")
+    assert "missing column" in err("backtest", "{usage}", "--price-outlook", "{file}")
     assert "--budget" in err("optimize", "{usage}", "--budget", "inf")
     assert "2026-02-30" in err("pricing list", "--as-of", "2026-02-30")
     assert files["empty"] in err("pricing list", "--file", "{empty}") and "empty" in err("pricing list", "--file",

@@ -14,6 +14,7 @@ def test_defaults_and_lists():
     assert p.policy_list == ["forecast", "hindsight", "lookback", "stable", "on_demand"]
     q = validate_params({"traces": "alibaba-dlrm", "n_paths": 20, "max_windows": 1, "decision_every": "3D"})
     assert q.trace_list == ["alibaba-dlrm"] and q.n_paths == 20
+    assert p.price_outlook == "flat" and validate_params({"price_outlook": "history"}).price_outlook == "history"
 
 
 @pytest.mark.parametrize("values, err, match", [
@@ -25,6 +26,8 @@ def test_defaults_and_lists():
     ({"n_paths": 0}, EvaluateError, "n_paths"),
     ({"n_paths": 2.5}, EvaluateError, "whole number"),
     ({"max_windows": -1}, EvaluateError, "max_windows"),
+    ({"price_outlook": "histroy"}, EvaluateError, "neither 'flat', 'history' nor an existing CSV"),
+    ({"price_outlook": ""}, EvaluateError, "price_outlook must be"),
 ])
 def test_rejects(values, err, match):
     with pytest.raises(err, match=match):

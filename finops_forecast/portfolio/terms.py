@@ -1,0 +1,210 @@
+"""Why each purchase has its term: its utilization against the break-even of each term, at the outlook's prices.
+
+The plan (:func:`finops_forecast.portfolio.optimize`) picks terms by expected cost; this module states, per
+purchase line and with the plan's own numbers, why the term is right or where it is a bet:
+
+* ``break_even``: the line's break-even utilization at today's prices (the plan's
+  ``break_even_utilization``); ``other_break_even``: 1 - discount of the same family and scope at the other term.
+* ``od_multiplier_term`` and ``od_multiplier_last_year``: the outlook's expected on-demand multiplier (mean over
+  its scenarios and the pools the line covers, unweighted) over the line's term inside the plan's horizon and
+  over the term's last year (1 with today's prices). A term bought today keeps its rate while on demand falls,
+  so over its term it beats on demand only above ``break_even_outlook = break_even / od_multiplier_term``, and
+  in its last year only above ``break_even_last_year = break_even / od_multiplier_last_year``. The verdict
+  compares the line's utilization over its term (expected and worst 10%, the plan's numbers) with
+  ``break_even_outlook``: ``outlives`` (even the worst 10% stays above: demand outlives the price decline),
+  ``expected`` (only the expected utilization does: the term is a bet on demand holding), ``review`` (neither),
+  ``short`` (a term under 36 months), ``dated`` (capacity reserved for a dated run).
+* ``renewed_short_term``: what 1-year terms renewed every year at the outlook's expected prices cost per
+  committed hour, as a share of today's on demand (``other_break_even x`` the mean multiplier over the 3 years),
+  against the 3-year rate (``break_even``).
+* ``migration_per_year``: the demand share per year assumed to move to a newer generation (standard RIs,
+  reservations and resource CUDs stay on the pool; spend plans follow the demand).
+
+The plan's ladder is one purchase schedule for every scenario (the program has no recourse on later purchases),
+so a 1-year term gets no value for the option to re-decide after a bad year: it wins only where the expected
+demand, the prices or the migration make the 3-year term lose. The ``verdict`` column says which case a line is
+in; ``reason`` says it in one sentence with the numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["term_reasons", "plan_term_reasons", "REASON_COLUMNS"]
+
+REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", "utilization_p10", "break_even",
+                  "other_term_months", "other_break_even", "od_multiplier_term", "break_even_outlook",
+                  "od_multiplier_last_year", "break_even_last_year", "renewed_short_term", "migration_per_year",
+                  "verdict", "reason"]
+
+#: instrument families that stay on one pool (they do not follow demand migrating to a newer generation)
+_POOL_BOUND = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "aws_ec2_instance_sp")
+
+
+def _other_term(instruments: pd.DataFrame | None, r) -> pd.Series | None:
+    """The same family, scope and payment option at another term (the shortest other one), or None."""
+    if instruments is None or not len(instruments):
+        return None
+    same = instruments[(instruments["family"] == r.family) & (instruments["scope"] == r.scope)
+                       & (instruments["payment_option"] == r.payment_option)
+                       & (instruments["term_months"] != r.term_months)]
+    return same.sort_values("term_months").iloc[0] if len(same) else None
+
+
+def _line_pools(scope: str, pool_names, pool_gpu: dict | None) -> list:
+    """Pool names a line covers: its own pool (scope = "provider region instance_type"), else the pools of its
+    provider (and region, and GPU type when ``pool_gpu`` maps pool names to GPU types) the scope names."""
+    names = list(pool_names)
+    if scope in names:
+        return [scope]
+    words = scope.split()
+    out = [n for n in names if n.split()[0] == words[0]]
+    if len(words) >= 2 and any(n.split()[1] == words[1] for n in out):
+        out = [n for n in out if n.split()[1] == words[1]]
+    if pool_gpu and len(words) >= 3 and any(pool_gpu.get(n) == words[2] for n in out):
+        out = [n for n in out if pool_gpu.get(n) == words[2]]
+    return out
+
+
+def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: float) -> tuple[float, float]:
+    """(mean on-demand multiplier over the last 12 months of the term inside the horizon, mean over the whole
+    term inside the horizon) for ``pools``; (1, 1) with today's prices."""
+    if price_paths is None or not len(price_paths) or not pools or not np.isfinite(months):
+        return 1.0, 1.0
+    q = pd.to_datetime(price_paths["quarter_start"])
+    start = pd.Timestamp(start)
+    if start.tz is None and q.dt.tz is not None:
+        start = start.tz_localize(q.dt.tz)
+    end = start + pd.DateOffset(months=int(months))
+    rows = price_paths[(q >= start) & (q < end) & price_paths["pool"].isin(pools)]
+    if rows.empty:
+        return 1.0, 1.0
+    qs = pd.to_datetime(rows["quarter_start"])
+    last = rows[qs >= min(end, qs.max() + pd.DateOffset(months=3)) - pd.DateOffset(months=12)]
+    return float(last["on_demand"].mean()), float(rows["on_demand"].mean())
+
+
+def _migration(migration: dict | None, scope: str) -> float:
+    """Share per year for the line's instance type (``"*"`` for every pool), 0 when none is assumed."""
+    if not migration:
+        return 0.0
+    it = scope.split()[-1]
+    return float(migration.get(it, migration.get("*", 0.0)))
+
+
+def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound) -> tuple[str, str]:
+    """(verdict, one sentence) for one line."""
+    u, p10 = float(r.expected_utilization), float(r.utilization_p10)
+    price = (f"on demand expected at x{m_last:.2f} of today's in the term's last year, where it needs "
+             f"{be_last:.0%}" if m_last < 0.995 else "on demand at today's prices")
+    move = (f"; {mig:.0%} of the pool's demand a year moves to a newer generation"
+            + (" and this line stays on the pool" if pool_bound else ", which this line follows")) if mig > 0 else ""
+    if not np.isfinite(float(r.term_months)):
+        return "dated", "capacity reserved for a dated run: no term to choose"
+    if r.term_months >= 36:
+        alt = (f"; 1-year terms renewed at the expected prices would cost {renewed:.0%} of today's on demand per "
+               f"committed hour against {be:.0%}") if np.isfinite(renewed) else ""
+        if p10 >= be_term:
+            return "outlives", (f"3-year: demand outlives the price decline: even the worst-10% utilization {p10:.0%} "
+                                f"stays above the break-even {be_term:.0%} at the expected prices ({be:.0%} at "
+                                f"today's, {price}){alt}{move}")
+        if u >= be_term:
+            return "expected", (f"3-year on expected demand: utilization {u:.0%} over the term is above the "
+                                f"break-even {be_term:.0%} at the expected prices ({be:.0%} today, {price}), but "
+                                f"the worst-10% utilization {p10:.0%} is below it: the term loses if demand falls"
+                                f"{alt}{move}")
+        return "review", (f"3-year although the utilization {u:.0%} over the term is below its break-even "
+                          f"{be_term:.0%} at the expected prices ({be:.0%} today, {price}): review this line"
+                          f"{alt}{move}")
+    if np.isfinite(be_o):
+        return "short", (f"{int(r.term_months)}-month: the 3-year term (break-even {be_o:.0%} today, "
+                         f"{be_o / m_last:.0%} at the expected prices of its last year) would not be used enough "
+                         f"after this term; this one needs {be:.0%} (expected {u:.0%}, worst 10% {p10:.0%}){move}")
+    return "short", f"{int(r.term_months)}-month: the only term priced for this scope (break-even {be:.0%}){move}"
+
+
+def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, price_paths: pd.DataFrame | None = None,
+                 *, migration: dict | None = None, pool_gpu: dict | None = None) -> pd.DataFrame:
+    """Why each purchase line has its term, with numbers (module docstring).
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        The plan's purchase lines (``Plan.purchases`` or ``Plan.buy_now``): instrument, family, scope,
+        term_months, payment_option, quarter_start, expected_utilization, utilization_p10, break_even_utilization.
+    instruments : DataFrame or None
+        The plan's market instruments (``Plan.instruments``: id, family, scope, term_months, payment_option,
+        discount) for the other term's break-even.
+    price_paths : DataFrame, optional
+        ``Plan.price_paths`` (quarter_start, pool, scenario, on_demand); None: today's prices.
+    migration : dict, optional
+        ``{instance_type or "*": demand share per year moving to a newer generation}`` (the plan's
+        ``migration`` setting, resolved: :func:`~finops_forecast.portfolio.migration.rule_shares` for
+        ``"rule"``).
+    pool_gpu : dict, optional
+        ``{pool name "provider region instance_type": gpu_type}``: lets a GPU-scoped line (GCP resource CUD) find
+        its pools.
+
+    Returns
+    -------
+    DataFrame
+        One row per purchase line, :data:`REASON_COLUMNS`; utilizations and break-evens in [0, 1],
+        ``od_multiplier_last_year`` [-] and ``renewed_short_term`` (share of today's on demand).
+    """
+    names = [] if price_paths is None or not len(price_paths) else list(dict.fromkeys(price_paths["pool"]))
+    rows = []
+    for r in purchases.itertuples(index=False):
+        months = float(r.term_months) if pd.notna(r.term_months) else float("nan")
+        other = _other_term(instruments, r) if np.isfinite(months) else None
+        be = float(r.break_even_utilization)
+        be_o = 1.0 - float(other["discount"]) if other is not None else float("nan")
+        m_last, m_mean = _multipliers(price_paths, _line_pools(str(r.scope), names, pool_gpu), r.quarter_start,
+                                      months)
+        be_last = be / m_last if m_last > 0 else float("nan")
+        be_term = be / m_mean if m_mean > 0 else float("nan")
+        renewed = be_o * m_mean if other is not None and months >= 36 else float("nan")
+        mig = _migration(migration, str(r.scope))
+        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, r.family in _POOL_BOUND)
+        rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
+                         expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
+                         break_even=be, other_term_months=float(other["term_months"]) if other is not None
+                         else float("nan"), other_break_even=be_o, od_multiplier_term=m_mean,
+                         break_even_outlook=be_term, od_multiplier_last_year=m_last,
+                         break_even_last_year=be_last, renewed_short_term=renewed, migration_per_year=mig,
+                         verdict=verdict, reason=why))
+    return pd.DataFrame(rows, columns=REASON_COLUMNS)
+
+
+def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> pd.DataFrame:
+    """:func:`term_reasons` of a plan's purchases of this quarter (``plan.buy_now``), with the plan's instruments
+    and price paths.
+
+    Parameters
+    ----------
+    plan : Plan
+    catalog : DataFrame, optional
+        The catalog the plan was priced with: GPU types of the pools (GPU-scoped lines) and the ``"rule"``
+        migration's shares. Without it GPU-scoped lines use every pool of their provider and region.
+    migration : str or dict, optional
+        The plan's migration setting (``"0"``, ``"rule"``, ``"p5.48xlarge:0.3"`` or a dict); None: none.
+    """
+    from finops_forecast.constants import POOL_KEYS
+    from finops_forecast.portfolio.migration import parse_migration, rule_shares
+    from finops_forecast.portfolio.priced import pool_gpu_types
+
+    pp = plan.price_paths
+    if pp is not None and len(pp):
+        names = list(dict.fromkeys(pp["pool"]))
+    else:
+        ins = plan.instruments if plan.instruments is not None else pd.DataFrame(columns=["kind", "scope"])
+        names = list(dict.fromkeys(ins.loc[ins["kind"] == "pool", "scope"]))
+    pools = pd.DataFrame([n.split(" ", 2) for n in names], columns=POOL_KEYS) if names else \
+        pd.DataFrame(columns=POOL_KEYS)
+    shares = parse_migration(migration) if isinstance(migration, str) or migration is None else dict(migration)
+    if shares == "rule":
+        shares = rule_shares(catalog, pools) if catalog is not None else {}
+    pool_gpu = None
+    if catalog is not None and len(pools):
+        g = pool_gpu_types(catalog, pools)
+        pool_gpu = {" ".join(k[:3]): k[3] for k in g[POOL_KEYS + ["gpu_type"]].itertuples(index=False)}
+    return term_reasons(plan.buy_now, plan.instruments, pp, migration=shares or None, pool_gpu=pool_gpu)
