@@ -8,7 +8,7 @@ import typer
 
 from finops_forecast._cli_util import fail
 
-__all__ = ["register", "forecast_cmd", "forecast_cv_cmd"]
+__all__ = ["forecast_cmd", "forecast_cv_cmd", "register"]
 
 
 def _load(path: Optional[Path], sample: bool, trace: Optional[str]):
