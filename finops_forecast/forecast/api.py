@@ -187,10 +187,11 @@ def _to_days(demand: Demand, observed: np.ndarray, partial_days: bool):
     hourly rows, a partial first or last day of the table is dropped."""
     first, last = demand.ts[0], demand.ts[-1]
     lead, trail = first.hour, 23 - last.hour
-    pad = ((0, 0), (lead, trail))
     n_days = (len(demand.ts) + lead + trail) // 24
-    values = np.pad(demand.values, pad).reshape(len(demand.values), n_days, 24).sum(axis=2)
-    seen = np.pad(observed, pad).reshape(len(observed), n_days, 24).any(axis=2)
+    day = (np.arange(len(demand.ts)) + lead) // 24  # day of each hour
+    # pandas' compensated group sum, hour by hour, as the daily sums of the usage rows have always been taken
+    values = pd.DataFrame(demand.values.T).groupby(day).sum().to_numpy().T
+    seen = np.pad(observed, ((0, 0), (lead, trail))).reshape(len(observed), n_days, 24).any(axis=2)
     days = pd.date_range(first.floor("D"), periods=n_days, freq="D")
     keep = np.ones(n_days, bool)
     if partial_days:  # hourly input summed to calendar days: drop a partial first or last day of the table
