@@ -103,6 +103,9 @@ def _prepare_demand(demand: Demand, freq: str, id_cols) -> _Prepared:
                             "with those columns.")
     if demand.values.size == 0:
         raise ForecastError("The Demand has no series or no hours; there is nothing to forecast.")
+    if not np.isfinite(demand.values).all() or (demand.values < 0).any():
+        raise ForecastError("The Demand has missing, infinite or negative GPU-hours; demand must be finite and "
+                            ">= 0 [GPU-h per hour] (hourly_demand(usage) builds it from a checked usage table).")
     used = demand.values > 0
     first = np.where(used.any(axis=1), used.argmax(axis=1), 0)
     observed = np.arange(demand.values.shape[1])[None, :] >= first[:, None]

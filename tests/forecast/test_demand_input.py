@@ -56,6 +56,10 @@ def test_a_demand_with_other_keys_is_refused(usage):
         forecast(d, 24, models="naive", id_cols=["provider", "region", "instance_type"])
     with pytest.raises(ForecastError, match="DataFrame .* or a Demand"):
         forecast(d.values, 24, models="naive")
+    bad = d.values.copy()
+    bad[0, 3] = np.nan
+    with pytest.raises(ForecastError, match="finite and >= 0"):
+        forecast(Demand(keys=d.keys, ts=d.ts, values=bad), 24, models="naive")
 
 
 def test_cross_validate_takes_a_demand(usage):
