@@ -1,7 +1,8 @@
 """finops_forecast: forecast GPU demand and recommend cloud GPU commitments.
 
-The package is a pipeline, usage -> forecast -> pricing -> portfolio -> report. Importing it does no I/O and
-loads no heavy dependency: the public names below are imported on first use.
+The package is a pipeline, usage -> forecast -> pricing -> portfolio -> evaluate -> report, with showback beside
+report (what each team, model and run costs). Importing it does no I/O and loads no heavy dependency: the public
+names below are imported on first use.
 """
 from __future__ import annotations
 

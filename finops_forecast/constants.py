@@ -12,3 +12,6 @@ SERIES_KEYS = POOL_KEYS + ["workload_class"]
 
 #: hours in a billing month, as AWS, GCP and Azure count them (730 h = 8760 h / 12) [h/month]
 HOURS_PER_MONTH = 730.0
+
+#: hours in a year of billing months (12 x 730 h = 8760 h) [h/year]
+HOURS_PER_YEAR = 12 * HOURS_PER_MONTH

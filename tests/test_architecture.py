@@ -151,7 +151,7 @@ def test_no_upward_imports(graph):
     assert upward_imports(graph) == KNOWN_UPWARD
 
 
-@pytest.mark.parametrize("name", ["SERIES_KEYS", "POOL_KEYS", "HOURS_PER_MONTH"])
+@pytest.mark.parametrize("name", ["SERIES_KEYS", "POOL_KEYS", "HOURS_PER_MONTH", "HOURS_PER_YEAR"])
 def test_shared_constant_defined_once(name):
     pattern = re.compile(rf"^\s*{name}\s*(:[^=]+)?=(?!=)", re.MULTILINE)
     where = [str(p.relative_to(PACKAGE.parent)) for p in sorted(PACKAGE.rglob("*.py")) if pattern.search(p.read_text())]

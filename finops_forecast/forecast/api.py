@@ -19,6 +19,7 @@ from finops_forecast.forecast.core import SeriesSpec, forecast_series
 from finops_forecast.forecast.engines import ENGINES, run_tasks
 from finops_forecast.forecast.metrics import score_windows
 from finops_forecast.forecast.models import MODELS, level_quantiles
+from finops_forecast.usage.demand import Demand, hourly_demand
 
 __all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "SERIES_KEYS",
            "POOL_KEYS", "planned_run_hours"]
@@ -78,9 +79,45 @@ class _Prepared:
     notes: list  # per-series notes about gaps
 
 
-def _prepare(usage: pd.DataFrame, freq: str, id_cols, time_col, target_col, gaps) -> _Prepared:
+def _prepare(usage, freq: str, id_cols, time_col, target_col, gaps) -> _Prepared:
+    """The series to forecast, one array per series on the ``freq`` grid, built through
+    :func:`~finops_forecast.usage.demand.hourly_demand` (the one conversion of a usage table into demand).
+
+    A series starts at its first row (a :class:`~finops_forecast.usage.demand.Demand`: its first hour with
+    demand) and ends at the table's last period; periods without a row inside are gaps (``gaps``).
+    """
+    if isinstance(usage, Demand):
+        return _prepare_demand(usage, freq, id_cols)
+    rows, daily_rows = _checked_usage(usage, id_cols, time_col, target_col)
+    demand = hourly_demand(rows, keys=list(id_cols))
+    observed = hourly_demand(rows.assign(gpu_hours=1.0), keys=list(id_cols)).values > 0  # hours with a row
+    return _series(demand, observed, freq, gaps, partial_days=not daily_rows)
+
+
+def _prepare_demand(demand: Demand, freq: str, id_cols) -> _Prepared:
+    """:func:`_prepare` of a Demand: every hour is known (no row means 0 GPU-h), so there are no gaps; a series
+    starts at its first hour with demand (a series with none at all covers the whole Demand)."""
+    if list(demand.keys.columns) != list(id_cols):
+        raise ForecastError(f"The Demand's series keys are {list(demand.keys.columns)}; this forecast's id_cols "
+                            f"are {list(id_cols)}. Build the Demand with hourly_demand(usage) from a usage table "
+                            "with those columns.")
+    if demand.values.size == 0:
+        raise ForecastError("The Demand has no series or no hours; there is nothing to forecast.")
+    if not np.isfinite(demand.values).all() or (demand.values < 0).any():
+        raise ForecastError("The Demand has missing, infinite or negative GPU-hours; demand must be finite and "
+                            ">= 0 [GPU-h per hour] (hourly_demand(usage) builds it from a checked usage table).")
+    used = demand.values > 0
+    first = np.where(used.any(axis=1), used.argmax(axis=1), 0)
+    observed = np.arange(demand.values.shape[1])[None, :] >= first[:, None]
+    return _series(demand, observed, freq, "zero", partial_days=True)
+
+
+def _checked_usage(usage, id_cols, time_col, target_col) -> tuple[pd.DataFrame, bool]:
+    """The usage table's keys (as text), hours (UTC, floored) and GPU-hours [GPU-h], checked; and whether every
+    row sits at midnight (daily rows)."""
     if not isinstance(usage, pd.DataFrame):
-        raise ForecastError(f"usage must be a pandas DataFrame (a usage table), got {type(usage).__name__}.")
+        raise ForecastError(f"usage must be a pandas DataFrame (a usage table) or a Demand, got "
+                            f"{type(usage).__name__}.")
     need = list(id_cols) + [time_col, target_col]
     missing = [c for c in need if c not in usage.columns]
     if missing:
@@ -102,40 +139,36 @@ def _prepare(usage: pd.DataFrame, freq: str, id_cols, time_col, target_col, gaps
     if ts.isna().any():
         row = int(np.flatnonzero(ts.isna().to_numpy())[0]) + 1
         raise ForecastError(f"Column '{time_col}' has unparseable timestamps (first at row {row}).")
-    df = pd.DataFrame({c: usage[c].astype(str).to_numpy() for c in id_cols})
-    step = FREQS[freq]
-    period = ts.dt.floor("D" if freq == "D" else "h")
-    df["_t"] = period.to_numpy()
-    df["_y"] = y.to_numpy(float)
-    agg = df.groupby(list(id_cols) + ["_t"], sort=True)["_y"].sum()
+    hours = ts.dt.floor("h")
+    rows = pd.DataFrame({c: usage[c].astype(str).to_numpy() for c in id_cols})
+    rows["ts"] = hours.to_numpy()
+    rows["gpu_hours"] = y.to_numpy(float)
+    return rows, bool((hours == ts.dt.floor("D")).all())
+
+
+def _series(demand: Demand, observed: np.ndarray, freq: str, gaps: str, partial_days: bool) -> _Prepared:
+    """Cut each series of ``demand`` from its first observed period to the last period of the table, on the
+    ``freq`` grid, and fill its unobserved periods as ``gaps`` says (with a note)."""
+    values, periods = demand.values, demand.ts
     if freq == "D":
-        # hourly input summed to calendar days: drop a partial first or last day of the table
-        hours = ts.dt.floor("h")
-        if (hours != period).any():
-            first, last = hours.min(), hours.max()
-            t = agg.index.get_level_values("_t")
-            keep = np.ones(len(agg), bool)
-            if first.hour != 0:
-                keep &= t != first.floor("D")
-            if last.hour != 23:
-                keep &= t != last.floor("D")
-            agg = agg[keep]
-            if agg.empty:
-                raise ForecastError("The usage table covers less than one whole day; use freq='h'.")
-    end = agg.index.get_level_values("_t").max()
+        values, observed, periods = _to_days(demand, observed, partial_days)
+    n = np.flatnonzero(observed.any(axis=0))[-1] + 1  # the table ends at its last observed period
+    values, observed, periods = values[:, :n], observed[:, :n], periods[:n]
+    id_cols = list(demand.keys.columns)
+    end = periods[-1]
     notes, series, key_rows = [], [], []
-    for key, s in agg.groupby(level=list(range(len(id_cols))), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        t = s.index.get_level_values("_t")
-        full = pd.date_range(t.min(), end, freq=step)
-        s = pd.Series(s.to_numpy(), index=t).reindex(full)
+    for i, key in enumerate(demand.keys.itertuples(index=False)):
+        seen = np.flatnonzero(observed[i])
+        if not len(seen):
+            continue  # only rows on a dropped partial day
+        s = pd.Series(np.where(observed[i, seen[0]:], values[i, seen[0]:], np.nan), index=periods[seen[0]:])
         n_missing = int(s.isna().sum())
         note = ""
         if n_missing:
-            inner = int(s.loc[:t.max()].isna().sum())
+            inner = int(s.iloc[:seen[-1] - seen[0] + 1].isna().sum())
             if gaps == "raise":
                 raise ForecastError(f"Series {dict(zip(id_cols, key))} misses {n_missing} period(s) between "
-                                    f"{t.min()} and {end}. Pass gaps='zero' (no row = nothing ran) or "
+                                    f"{periods[seen[0]]} and {end}. Pass gaps='zero' (no row = nothing ran) or "
                                     "gaps='interpolate' (data outage).")
             if gaps == "interpolate":
                 s = s.interpolate(limit_area="inside").fillna(0.0)
@@ -146,10 +179,30 @@ def _prepare(usage: pd.DataFrame, freq: str, id_cols, time_col, target_col, gaps
             if n_missing - inner:
                 note += f"; series ends {n_missing - inner} period(s) before the table (zeros to the end)"
         series.append(s.to_numpy(float))
-        key_rows.append(key)
+        key_rows.append(tuple(key))
         notes.append(note)
-    keys = pd.DataFrame(key_rows, columns=list(id_cols))
-    return _Prepared(keys=keys, series=series, end=end, step=step, notes=notes)
+    keys = pd.DataFrame(key_rows, columns=id_cols)
+    return _Prepared(keys=keys, series=series, end=end, step=FREQS[freq], notes=notes)
+
+
+def _to_days(demand: Demand, observed: np.ndarray, partial_days: bool):
+    """Daily sums of the hourly values [GPU-h per day], days with any observed hour, and the days (UTC); with
+    hourly rows, a partial first or last day of the table is dropped."""
+    first, last = demand.ts[0], demand.ts[-1]
+    lead, trail = first.hour, 23 - last.hour
+    n_days = (len(demand.ts) + lead + trail) // 24
+    day = (np.arange(len(demand.ts)) + lead) // 24  # day of each hour
+    # pandas' compensated group sum, hour by hour, as the daily sums of the usage rows have always been taken
+    values = pd.DataFrame(demand.values.T).groupby(day).sum().to_numpy().T
+    seen = np.pad(observed, ((0, 0), (lead, trail))).reshape(len(observed), n_days, 24).any(axis=2)
+    days = pd.date_range(first.floor("D"), periods=n_days, freq="D")
+    keep = np.ones(n_days, bool)
+    if partial_days:  # hourly input summed to calendar days: drop a partial first or last day of the table
+        keep[0] &= lead == 0
+        keep[-1] &= trail == 0
+    if not keep.any() or not seen[:, keep].any():
+        raise ForecastError("The usage table covers less than one whole day; use freq='h'.")
+    return values[:, keep], seen[:, keep], days[keep]
 
 
 def _series_seed(seed: int, key: tuple, extra: int = 0) -> np.random.SeedSequence:
@@ -404,20 +457,14 @@ def _spec(horizon, freq, models, resolution, components, n_paths, window_hours, 
                       calibrate=bool(calibrate), model_kwargs=dict(model_kwargs or {}))
 
 
-def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto", level=(80, 90, 95),
-             n_paths: int = 200, seed: int = 0, engine: str = "local", address=None, n_workers: int = 2,
-             planned_runs: pd.DataFrame | None = None, components: str = "hybrid", resolution: str = "daily",
-             gaps: str = "zero", window_hours: int = 168, quantile: float = 0.05, analog_weeks: int = 8,
-             cv_h: int = 7, cv_windows: int = 4, cv_step: int = 1, calibrate: bool = True,
-             model_kwargs: dict | None = None, progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
-             target_col: str = "gpu_hours", reuse_selection: pd.DataFrame | None = None) -> ForecastResult:
-    """Forecast GPU demand per series (pool x workload class) with sample paths.
-
-    Parameters
-    ----------
-    usage : DataFrame
+#: the Parameters section of :func:`forecast`'s docstring (numpydoc; :func:`cross_validate` takes the same), kept
+#: beside the function so that its body reads as its steps
+_FORECAST_PARAMETERS = """\
+    usage : DataFrame or Demand
         Usage table (``ts``, series keys, ``team``, ``gpu_hours`` [GPU-h]); summed over teams and any other
-        column. Hourly or daily rows.
+        column through :func:`~finops_forecast.usage.demand.hourly_demand`. Hourly or daily rows. Or that
+        :class:`~finops_forecast.usage.demand.Demand` itself: every hour of it is known (no gaps), and a series
+        starts at its first hour with demand.
     horizon : int
         Steps to forecast: hours for ``freq="h"`` (2208 = a 92-day quarter; 26280 = 36 months), days for
         ``freq="D"``.
@@ -468,6 +515,30 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         selection backtest again, about 13 times less work per series with ``models="auto"``. Series or
         components it does not name are fit as ``models`` says. Used by rolling backtests, which select once and
         refit at later origins.
+"""
+
+
+def _doc(parameters: str):
+    """Put ``parameters`` (numpydoc text, indented) where the docstring has the line ``%(parameters)s``."""
+    def decorate(fn):
+        fn.__doc__ = fn.__doc__.replace("    %(parameters)s\n", parameters)
+        return fn
+    return decorate
+
+
+@_doc(_FORECAST_PARAMETERS)
+def forecast(usage: pd.DataFrame | Demand, horizon: int, *, freq: str = "h", models="auto", level=(80, 90, 95),
+             n_paths: int = 200, seed: int = 0, engine: str = "local", address=None, n_workers: int = 2,
+             planned_runs: pd.DataFrame | None = None, components: str = "hybrid", resolution: str = "daily",
+             gaps: str = "zero", window_hours: int = 168, quantile: float = 0.05, analog_weeks: int = 8,
+             cv_h: int = 7, cv_windows: int = 4, cv_step: int = 1, calibrate: bool = True,
+             model_kwargs: dict | None = None, progress: bool | None = None, id_cols=SERIES_KEYS, time_col: str = "ts",
+             target_col: str = "gpu_hours", reuse_selection: pd.DataFrame | None = None) -> ForecastResult:
+    """Forecast GPU demand per series (pool x workload class) with sample paths.
+
+    Parameters
+    ----------
+    %(parameters)s
 
     Returns
     -------
@@ -485,6 +556,32 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         When a series was too short (or constant) for the requested model and a simpler one was used; the
         choice and reason are in ``.selection``.
     """
+    horizon, freq, models, level = _check_options(horizon, freq, models, level, engine, resolution, components,
+                                                  gaps, n_paths)
+    prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
+    spec = _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
+                 cv_h, cv_windows, calibrate, model_kwargs, cv_step)
+    fixed = _fixed_models(reuse_selection, list(id_cols))
+    tasks = [(y, replace(spec, fixed=fixed.get(tuple(map(str, k)), ())) if fixed else spec,
+              _series_seed(seed, tuple(k)))
+             for y, k in zip(prep.series, prep.keys.itertuples(index=False))]
+    results = run_tasks(_run_one, tasks, engine=engine, address=address, n_workers=n_workers,
+                        progress=progress, description=f"forecast {len(tasks)} series")
+    ds = pd.date_range(prep.end + prep.step, periods=horizon, freq=prep.step)
+    arrays = _stack_results(results)
+    keys = prep.keys
+    selection = _selection_frame(keys, results, prep.notes)
+    if planned_runs is not None and len(planned_runs):
+        keys, selection, arrays = _add_planned_runs(planned_runs, keys, selection, arrays, ds, id_cols)
+    paths, mean, base_paths, base_mean = arrays
+    name = models[0] if len(models) == 1 else "auto"
+    _warn_fallbacks(selection, list(id_cols))
+    return ForecastResult(keys=keys, ds=ds, paths=paths, selection=selection, model=name,
+                          level=level, freq=freq, mean=mean, baseline_paths=base_paths, baseline_mean=base_mean)
+
+
+def _check_options(horizon, freq, models, level, engine, resolution, components, gaps, n_paths):
+    """The horizon, freq, models and levels of :func:`forecast`, checked; an unknown option lists the valid ones."""
     horizon = _check_horizon(horizon)
     freq = _choice("freq", freq, FREQS)
     models = _check_models(models)
@@ -496,42 +593,40 @@ def forecast(usage: pd.DataFrame, horizon: int, *, freq: str = "h", models="auto
         raise ForecastError(f"n_paths must be >= 1, got {n_paths}.")
     level = tuple(level)
     level_quantiles(level)
-    prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
-    spec = _spec(horizon, freq, models, resolution, components, n_paths, window_hours, quantile, analog_weeks,
-                 cv_h, cv_windows, calibrate, model_kwargs, cv_step)
-    fixed = _fixed_models(reuse_selection, list(id_cols))
-    tasks = [(y, replace(spec, fixed=fixed.get(tuple(map(str, k)), ())) if fixed else spec,
-              _series_seed(seed, tuple(k)))
-             for y, k in zip(prep.series, prep.keys.itertuples(index=False))]
-    results = run_tasks(_run_one, tasks, engine=engine, address=address, n_workers=n_workers,
-                        progress=progress, description=f"forecast {len(tasks)} series")
-    ds = pd.date_range(prep.end + prep.step, periods=horizon, freq=prep.step)
+    return horizon, freq, models, level
+
+
+def _stack_results(results) -> tuple:
+    """``(paths, mean, baseline_paths, baseline_mean)`` of the per-series results, stacked (series first); the
+    baseline ones are None when the forecast has no baseline component."""
     paths = _stack_and_release(results, "paths")
     mean = np.stack([r.mean for r in results])
     has_base = results[0].baseline_paths is not None
     base_paths = _stack_and_release(results, "baseline_paths") if has_base else None
     base_mean = np.stack([r.baseline_mean for r in results]) if has_base else None
-    keys = prep.keys
-    selection = _selection_frame(keys, results, prep.notes)
-    if planned_runs is not None and len(planned_runs):
-        keys, extra = planned_run_hours(planned_runs, keys, ds, id_cols)
-        n_new = len(keys) - len(paths)
-        if n_new:
-            paths = np.concatenate([paths, np.zeros((n_new,) + paths.shape[1:], dtype=paths.dtype)])
-            mean = np.concatenate([mean, np.zeros((n_new, horizon))])
-            if has_base:
-                base_paths = np.concatenate([base_paths, np.zeros((n_new,) + base_paths.shape[1:])])
-                base_mean = np.concatenate([base_mean, np.zeros((n_new, horizon))])
-            new_sel = keys.iloc[len(keys) - n_new:].copy()
-            new_sel["component"], new_sel["model"], new_sel["fallback"] = "planned", "planned_runs", False
-            new_sel["note"] = "no history: planned runs only"
-            selection = pd.concat([selection, new_sel], ignore_index=True)
-        paths += extra[:, None, :]  # in place: the paths are this call's own array (no second copy)
-        mean = mean + extra
-    name = models[0] if len(models) == 1 else "auto"
-    _warn_fallbacks(selection, list(id_cols))
-    return ForecastResult(keys=keys, ds=ds, paths=paths, selection=selection, model=name,
-                          level=level, freq=freq, mean=mean, baseline_paths=base_paths, baseline_mean=base_mean)
+    return paths, mean, base_paths, base_mean
+
+
+def _add_planned_runs(planned_runs, keys, selection, arrays, ds, id_cols) -> tuple:
+    """Add the planned runs' GPU-hours to every path and to the mean; a run on a series without history adds that
+    series (zero forecast, selection model ``planned_runs``). Returns the keys, selection and arrays."""
+    paths, mean, base_paths, base_mean = arrays
+    horizon = len(ds)
+    keys, extra = planned_run_hours(planned_runs, keys, ds, id_cols)
+    n_new = len(keys) - len(paths)
+    if n_new:
+        paths = np.concatenate([paths, np.zeros((n_new,) + paths.shape[1:], dtype=paths.dtype)])
+        mean = np.concatenate([mean, np.zeros((n_new, horizon))])
+        if base_paths is not None:
+            base_paths = np.concatenate([base_paths, np.zeros((n_new,) + base_paths.shape[1:])])
+            base_mean = np.concatenate([base_mean, np.zeros((n_new, horizon))])
+        new_sel = keys.iloc[len(keys) - n_new:].copy()
+        new_sel["component"], new_sel["model"], new_sel["fallback"] = "planned", "planned_runs", False
+        new_sel["note"] = "no history: planned runs only"
+        selection = pd.concat([selection, new_sel], ignore_index=True)
+    paths += extra[:, None, :]  # in place: the paths are this call's own array (no second copy)
+    mean = mean + extra
+    return keys, selection, (paths, mean, base_paths, base_mean)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -567,7 +662,7 @@ def _run_cv(task):
     return res
 
 
-def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
+def cross_validate(usage: pd.DataFrame | Demand, horizon: int, *, freq: str = "D",
                    models=("seasonal_naive", "ets", "theta", "auto"), n_windows: int = 8, step: int = 1,
                    level=(80, 95), n_paths: int = 1000, seed: int = 0, engine: str = "local", address=None,
                    n_workers: int = 2, components: str = "total", resolution: str = "daily", gaps: str = "zero",
@@ -599,6 +694,24 @@ def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
     level = tuple(level)
     prep = _prepare(usage, freq, id_cols, time_col, target_col, gaps)
     m = 7 if freq == "D" else 168
+
+    def spec(mname):
+        return _spec(horizon, freq, (mname,), resolution, components, n_paths, 168, 0.05, 8, cv_h, cv_windows,
+                     calibrate, model_kwargs, cv_step)
+
+    tasks, meta = _cv_tasks(prep, horizon, n_windows, step, models, spec, seed, m, id_cols)
+    results = run_tasks(_run_cv, tasks, engine=engine, address=address, n_workers=n_workers,
+                        progress=progress, description=f"backtest {len(tasks)} fits")
+    frames, sel_rows, win_rows = _cv_windows(prep, meta, results, horizon, level, m, id_cols)
+    cv = pd.concat([pd.DataFrame(f) for f in frames.values()], ignore_index=True)
+    scores = _cv_scores(pd.DataFrame(win_rows), prep.keys, models, level)
+    return Backtest(cv=cv, scores=scores, selection=pd.DataFrame(sel_rows))
+
+
+def _cv_tasks(prep: _Prepared, horizon: int, n_windows: int, step: int, models, spec, seed: int, m: int,
+              id_cols) -> tuple[list, list]:
+    """One fit per series x cutoff x model (the last ``n_windows`` cutoffs, ``step`` apart), and its
+    ``(series, cutoff, model)``; a series too short for the windows is an error."""
     tasks, meta = [], []
     for i, (y, k) in enumerate(zip(prep.series, prep.keys.itertuples(index=False))):
         n = len(y)
@@ -608,12 +721,14 @@ def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
                                 f"of {horizon} steps {step} apart. Use fewer windows or a shorter horizon.")
         for cut in cuts:
             for mname in models:
-                spec = _spec(horizon, freq, (mname,), resolution, components, n_paths, 168, 0.05, 8, cv_h,
-                             cv_windows, calibrate, model_kwargs, cv_step)
-                tasks.append((y, cut, spec, _series_seed(seed, tuple(k), cut), m))
+                tasks.append((y, cut, spec(mname), _series_seed(seed, tuple(k), cut), m))
                 meta.append((i, cut, mname))
-    results = run_tasks(_run_cv, tasks, engine=engine, address=address, n_workers=n_workers,
-                        progress=progress, description=f"backtest {len(tasks)} fits")
+    return tasks, meta
+
+
+def _cv_windows(prep: _Prepared, meta, results, horizon: int, level, m: int, id_cols) -> tuple[dict, list, list]:
+    """Per series x cutoff, the statsforecast-shaped columns (actuals, each model's mean and interval); the
+    models selected in each window; and each window's scores."""
     probs = level_quantiles(level)
     frames, sel_rows, win_rows = {}, [], []
     for (i, cut, mname), res in zip(meta, results):
@@ -638,15 +753,16 @@ def cross_validate(usage: pd.DataFrame, horizon: int, *, freq: str = "D",
                              "model_asked": mname, "component": rec["component"], "model": rec["model"],
                              "interval_scale": rec["interval_scale"], "fallback": rec["fallback"],
                              "note": rec["note"]})
-    cv = pd.concat([pd.DataFrame(f) for f in frames.values()], ignore_index=True)
-    wins = pd.DataFrame(win_rows)
+    return frames, sel_rows, win_rows
+
+
+def _cv_scores(wins: pd.DataFrame, keys: pd.DataFrame, models, level) -> pd.DataFrame:
+    """Window scores averaged per series x model, with ``rel_mae`` against seasonal naive when it was run."""
     agg = {"mase": "mean", "smape": "mean", "pinball": "mean", "mae": "mean"}
     agg.update({f"coverage_{lv:g}": "mean" for lv in level})
     scores = wins.groupby(["series", "model"], sort=False).agg(agg).reset_index()
     if "seasonal_naive" in models:
         ref = wins[wins["model"] == "seasonal_naive"].groupby("series")["mae"].mean()
         scores["rel_mae"] = scores["mae"] / scores["series"].map(ref).replace(0, np.nan)
-    keys = prep.keys.reset_index(drop=True)
-    scores = pd.concat([keys.loc[scores["series"]].reset_index(drop=True), scores.drop(columns="series")],
-                       axis=1)
-    return Backtest(cv=cv, scores=scores, selection=pd.DataFrame(sel_rows))
+    keys = keys.reset_index(drop=True)
+    return pd.concat([keys.loc[scores["series"]].reset_index(drop=True), scores.drop(columns="series")], axis=1)

@@ -65,148 +65,154 @@ def _check_paths(path, sample, pricing, inventory, csv, json_out) -> None:
             check_output_file(value, what)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``optimize`` and ``whatif`` to the app."""
-    _register_whatif(app)
+def optimize_cmd(
+    path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
+    sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
+    pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+    inventory: Path | None = typer.Option(None, help="CSV of commitments already owned "
+                                                        "(docs/portfolio.md, 'Inventory')"),
+    horizon: int = typer.Option(2208, help="forecast hours; quarters beyond repeat the last one"),
+    n_paths: int = typer.Option(100, help="forecast sample paths per series"),
+    quarters: int = typer.Option(12, help="quarters planned (the ladder)"),
+    risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of the risk term: CVaR of unused "
+                                                              "commitment (>= 0)"),
+    risk_measure: str = typer.Option("unused", help="what --lambda weighs: unused (CVaR of unused "
+                                                    "commitment) or cost (CVaR of total cost)"),
+    price_outlook: str = typer.Option("history", help="future prices: flat, history, or a CSV "
+                                                      "provider,instance_type,pricing_model,effective_from,"
+                                                      "multiplier"),
+    min_utilization_p10: float | None = typer.Option(None, help="least 10th-percentile utilization of "
+                                                                 "every purchase, in [0, 1]"),
+    max_three_year_share: float | None = typer.Option(None, help="largest share of 36-month terms bought"),
+    max_obligation: float | None = typer.Option(None, help="largest total obligation of the plan [USD]"),
+    alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),
+    budget: float | None = typer.Option(None, help="upfront budget per quarter [USD]"),
+    payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
+    terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
+    spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
+    integer_units: bool = typer.Option(True, "--integer-units/--fractional-units",
+                                       help="whole units (instances, GPUs, USD/h) as bought, or fractional "
+                                            "quantities for exploration"),
+    cost_of_capital: float = typer.Option(0.08, help="annual rate discounting upfront against monthly "
+                                                     "payments when payment options are compared [1/year]"),
+    seed: int = typer.Option(0, help="forecast random seed"),
+    csv: Path | None = typer.Option(None, help="write the purchase table (CSV)"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the whole plan (JSON)"),
+):
+    """Recommend the GPU commitments to buy this quarter (and the ladder after it)."""
+    from rich.console import Console
 
-    @app.command("optimize")
-    def optimize_cmd(
-        path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
-        sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
-        pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
-        inventory: Path | None = typer.Option(None, help="CSV of commitments already owned "
-                                                            "(docs/portfolio.md, 'Inventory')"),
-        horizon: int = typer.Option(2208, help="forecast hours; quarters beyond repeat the last one"),
-        n_paths: int = typer.Option(100, help="forecast sample paths per series"),
-        quarters: int = typer.Option(12, help="quarters planned (the ladder)"),
-        risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of the risk term: CVaR of unused "
-                                                                  "commitment (>= 0)"),
-        risk_measure: str = typer.Option("unused", help="what --lambda weighs: unused (CVaR of unused "
-                                                        "commitment) or cost (CVaR of total cost)"),
-        price_outlook: str = typer.Option("history", help="future prices: flat, history, or a CSV "
-                                                          "provider,instance_type,pricing_model,effective_from,"
-                                                          "multiplier"),
-        min_utilization_p10: float | None = typer.Option(None, help="least 10th-percentile utilization of "
-                                                                     "every purchase, in [0, 1]"),
-        max_three_year_share: float | None = typer.Option(None, help="largest share of 36-month terms bought"),
-        max_obligation: float | None = typer.Option(None, help="largest total obligation of the plan [USD]"),
-        alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),
-        budget: float | None = typer.Option(None, help="upfront budget per quarter [USD]"),
-        payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
-        terms: str = typer.Option("12,36", help="terms in months, comma-separated"),
-        spot_cap: float = typer.Option(0.5, help="largest share of a pool's demand on spot"),
-        integer_units: bool = typer.Option(True, "--integer-units/--fractional-units",
-                                           help="whole units (instances, GPUs, USD/h) as bought, or fractional "
-                                                "quantities for exploration"),
-        cost_of_capital: float = typer.Option(0.08, help="annual rate discounting upfront against monthly "
-                                                         "payments when payment options are compared [1/year]"),
-        seed: int = typer.Option(0, help="forecast random seed"),
-        csv: Path | None = typer.Option(None, help="write the purchase table (CSV)"),
-        json_out: Path | None = typer.Option(None, "--json", help="write the whole plan (JSON)"),
-    ):
-        """Recommend the GPU commitments to buy this quarter (and the ladder after it)."""
-        import pandas as pd
-        from rich.console import Console
-        from rich.table import Table
+    from finops_forecast.errors import FinopsError
+    from finops_forecast.portfolio.api import optimize
+    from finops_forecast.portfolio.inventory import read_inventory
+    from finops_forecast.pricing import load_pricing
 
-        from finops_forecast.errors import FinopsError
-        from finops_forecast.portfolio.api import optimize
-        from finops_forecast.portfolio.inventory import read_inventory
+    console = Console()
+    try:  # every cheap check first: a mistake must not cost a forecast
+        cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_units,
+                      cost_of_capital, risk_measure=risk_measure, price_outlook=price_outlook,
+                      min_utilization_p10=min_utilization_p10, max_three_year_share=max_three_year_share,
+                      max_obligation=max_obligation)
+        _check_paths(path, sample, pricing, inventory, csv, json_out)
+        inv = read_inventory(inventory, "--inventory") if inventory else None
+        catalog = load_pricing(path=pricing) if pricing else load_pricing()
+        usage = _read_usage(path, sample)
+        from finops_forecast.forecast import forecast
+        fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+        plan = optimize(fc, catalog, inventory=inv, config=cfg)
+    except FinopsError as e:
+        fail(e)
+    console.print(_buy_table(plan, integer_units))
+    console.print(plan.summary(), soft_wrap=True)
+    for n in plan.notes:
+        console.print(f"[yellow]note:[/] {n}", soft_wrap=True)
+    if csv:
+        plan.to_csv(csv)
+    if json_out:
+        plan.to_json(json_out)
+
+
+def _buy_table(plan, integer_units: bool):
+    """The table ``optimize`` prints: what to buy this quarter, its cost, utilization and break-even."""
+    import pandas as pd
+    from rich.table import Table
+
+    t = Table(title="Buy this quarter")
+    for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "obligation USD", "util.",
+              "util. p10", "break-even util.", "pays off after [months]"):
+        t.add_column(c)
+    for r in plan.buy_now.itertuples():
+        t.add_row(r.instrument, f"{r.quantity:,.0f}" if integer_units else f"{r.quantity:,.2f}", r.unit,
+                  f"{r.upfront_usd:,.0f}", f"{r.monthly_usd:,.0f}", f"{r.obligation_usd:,.0f}",
+                  f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
+                  f"{r.break_even_utilization:.0%}",
+                  "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
+    return t
+
+
+def whatif_cmd(
+    path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
+    buy: list[str] = typer.Option(..., "--buy", help="INSTRUMENT=QUANTITY, repeatable, e.g. "
+                                                     "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=40"),
+    sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
+    pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
+    inventory: Path | None = typer.Option(None, help="CSV of commitments already owned"),
+    horizon: int = typer.Option(2208, help="forecast hours billed (at most the shortest term)"),
+    n_paths: int = typer.Option(100, help="forecast sample paths per series"),
+    cost_of_capital: float = typer.Option(0.08, help="annual rate for the break-even numbers [1/year]"),
+    seed: int = typer.Option(0, help="forecast random seed"),
+):
+    """Bill a purchase list on the forecast paths: cost, coverage, utilization, obligation, break-even."""
+    from rich.console import Console
+
+    from finops_forecast.errors import FinopsError
+    from finops_forecast.portfolio.config import PortfolioConfig
+    from finops_forecast._files import check_finite
+    from finops_forecast.portfolio.inventory import read_inventory
+    from finops_forecast.portfolio.whatif import parse_buy, whatif
+
+    console = Console()
+    try:
+        pairs = [parse_buy(b) for b in buy]  # bad strings fail before the forecast runs
+        check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
+        _check_paths(path, sample, pricing, inventory, None, None)
+        usage = _read_usage(path, sample)
+        from finops_forecast.forecast import forecast
         from finops_forecast.pricing import load_pricing
-
-        console = Console()
-        try:  # every cheap check first: a mistake must not cost a forecast
-            cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_units,
-                          cost_of_capital, risk_measure=risk_measure, price_outlook=price_outlook,
-                          min_utilization_p10=min_utilization_p10, max_three_year_share=max_three_year_share,
-                          max_obligation=max_obligation)
-            _check_paths(path, sample, pricing, inventory, csv, json_out)
-            inv = read_inventory(inventory, "--inventory") if inventory else None
-            catalog = load_pricing(path=pricing) if pricing else load_pricing()
-            if sample:
-                from finops_forecast.usage.sample import load_sample
-                usage = load_sample()
-            else:
-                from finops_forecast.usage.readers import read_usage
-                usage, _ = read_usage(path)
-            from finops_forecast.forecast import forecast
-            fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
-            plan = optimize(fc, catalog, inventory=inv, config=cfg)
-        except FinopsError as e:
-            fail(e)
-        t = Table(title="Buy this quarter")
-        for c in ("instrument", "quantity", "unit", "upfront USD", "monthly USD", "obligation USD", "util.",
-                  "util. p10", "break-even util.", "pays off after [months]"):
-            t.add_column(c)
-        for r in plan.buy_now.itertuples():
-            t.add_row(r.instrument, f"{r.quantity:,.0f}" if integer_units else f"{r.quantity:,.2f}", r.unit,
-                      f"{r.upfront_usd:,.0f}", f"{r.monthly_usd:,.0f}", f"{r.obligation_usd:,.0f}",
-                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}",
-                      f"{r.break_even_utilization:.0%}",
-                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
-        console.print(t)
-        console.print(plan.summary(), soft_wrap=True)
-        for n in plan.notes:
-            console.print(f"[yellow]note:[/] {n}", soft_wrap=True)
-        if csv:
-            plan.to_csv(csv)
-        if json_out:
-            plan.to_json(json_out)
+        catalog = load_pricing(path=pricing) if pricing else load_pricing()
+        fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+        inv = read_inventory(inventory, "--inventory") if inventory else None
+        w = whatif(fc, catalog, dict(pairs), inventory=inv,
+                   config=PortfolioConfig(cost_of_capital=cost_of_capital))
+    except FinopsError as e:
+        fail(e)
+    console.print(_whatif_table(w))
+    console.print(f"expected cost {w.expected_cost_usd:,.0f} USD (no new commitments {w.no_purchase_cost_usd:,.0f}, "
+                  f"all on demand {w.on_demand_cost_usd:,.0f}): saving {w.savings_usd:,.0f} USD; coverage "
+                  f"{w.coverage:.1%}; utilization {w.utilization:.1%} (10th percentile {w.utilization_p10:.1%}); "
+                  f"obligation {w.obligation_usd:,.0f} USD.", soft_wrap=True)
 
 
-def _register_whatif(app: typer.Typer) -> None:
-    @app.command("whatif")
-    def whatif_cmd(
-        path: Path | None = typer.Argument(None, help="usage table (.csv or .parquet)"),
-        buy: list[str] = typer.Option(..., "--buy", help="INSTRUMENT=QUANTITY, repeatable, e.g. "
-                                                         "aws_standard_ri:us-east-1:p5.48xlarge:36m:no_upfront=40"),
-        sample: bool = typer.Option(False, "--sample", help="use the bundled sample fleet"),
-        pricing: Path | None = typer.Option(None, help="pricing catalog file (default: the bundled one)"),
-        inventory: Path | None = typer.Option(None, help="CSV of commitments already owned"),
-        horizon: int = typer.Option(2208, help="forecast hours billed (at most the shortest term)"),
-        n_paths: int = typer.Option(100, help="forecast sample paths per series"),
-        cost_of_capital: float = typer.Option(0.08, help="annual rate for the break-even numbers [1/year]"),
-        seed: int = typer.Option(0, help="forecast random seed"),
-    ):
-        """Bill a purchase list on the forecast paths: cost, coverage, utilization, obligation, break-even."""
-        import pandas as pd
-        from rich.console import Console
-        from rich.table import Table
+def _whatif_table(w):
+    """The table ``whatif`` prints: each line's obligation, utilization and break-even."""
+    import pandas as pd
+    from rich.table import Table
 
-        from finops_forecast.errors import FinopsError
-        from finops_forecast.portfolio.config import PortfolioConfig
-        from finops_forecast._files import check_finite
-        from finops_forecast.portfolio.inventory import read_inventory
-        from finops_forecast.portfolio.whatif import parse_buy, whatif
+    t = Table(title=f"What if you buy this ({w.hours} forecast hours, {len(w.path_cost_usd)} paths)")
+    for c in ("instrument", "quantity", "unit", "obligation USD", "util.", "util. p10", "break-even util.",
+              "pays off after [months]"):
+        t.add_column(c)
+    for r in w.lines.itertuples():
+        t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.obligation_usd:,.0f}",
+                  f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}", f"{r.break_even_utilization:.0%}",
+                  "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
+    return t
 
-        console = Console()
-        try:
-            pairs = [parse_buy(b) for b in buy]  # bad strings fail before the forecast runs
-            check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
-            _check_paths(path, sample, pricing, inventory, None, None)
-            usage = _read_usage(path, sample)
-            from finops_forecast.forecast import forecast
-            from finops_forecast.pricing import load_pricing
-            catalog = load_pricing(path=pricing) if pricing else load_pricing()
-            fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
-            inv = read_inventory(inventory, "--inventory") if inventory else None
-            w = whatif(fc, catalog, dict(pairs), inventory=inv,
-                       config=PortfolioConfig(cost_of_capital=cost_of_capital))
-        except FinopsError as e:
-            fail(e)
-        t = Table(title=f"What if you buy this ({w.hours} forecast hours, {len(w.path_cost_usd)} paths)")
-        for c in ("instrument", "quantity", "unit", "obligation USD", "util.", "util. p10", "break-even util.",
-                  "pays off after [months]"):
-            t.add_column(c)
-        for r in w.lines.itertuples():
-            t.add_row(r.instrument, f"{r.quantity:,.2f}", r.unit, f"{r.obligation_usd:,.0f}",
-                      f"{r.expected_utilization:.0%}", f"{r.utilization_p10:.0%}", f"{r.break_even_utilization:.0%}",
-                      "never" if pd.isna(r.walk_away_month) else f"{r.walk_away_month:.1f}")
-        console.print(t)
-        console.print(f"expected cost {w.expected_cost_usd:,.0f} USD (no new commitments {w.no_purchase_cost_usd:,.0f}, "
-                      f"all on demand {w.on_demand_cost_usd:,.0f}): saving {w.savings_usd:,.0f} USD; coverage "
-                      f"{w.coverage:.1%}; utilization {w.utilization:.1%} (10th percentile {w.utilization_p10:.1%}); "
-                      f"obligation {w.obligation_usd:,.0f} USD.", soft_wrap=True)
+
+def register(app: typer.Typer) -> None:
+    """Add ``whatif`` and ``optimize`` to the app (in that order, the order ``--help`` lists them)."""
+    app.command("whatif")(whatif_cmd)
+    app.command("optimize")(optimize_cmd)
 
 
 def _read_usage(path, sample: bool):

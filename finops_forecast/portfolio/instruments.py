@@ -305,6 +305,40 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     spot = spot or SpotSettings()
     if not 0.0 <= spot.cap <= 1.0:
         raise PortfolioError(f"spot cap must be in [0, 1] (a share of a pool's demand); got {spot.cap}.")
+    cat = _latest_prices(catalog)
+    sk = series_keys[SERIES_KEYS].astype(str).reset_index(drop=True)
+    pools = _priced_pools(cat, sk)
+    pool_index = {tuple(k): i for i, k in enumerate(pools[POOL_KEYS].itertuples(index=False))}
+    series, notes = _series_spot_rates(cat, sk, pools, pool_index, spot)
+    cpool, cser, cval = _chunks(pools, series["spot_rate"].tolist(), series["pool"].to_numpy())
+    com = _commitments(cat, pool_index, terms_months, payment_options, families)
+    rows, rate_rows = _pool_instruments(com, pool_index, len(pools))
+    g_rows, g_rates, g_notes = _gpu_instruments(com[com["commitment_family"].isin(GPU_FAMILIES)], pools,
+                                                pool_index)
+    rows += g_rows
+    rate_rows += g_rates
+    notes += g_notes
+    s_rows, s_rates = _spend_instruments(com, pool_index, len(pools))
+    rows += s_rows
+    rate_rows += s_rates
+    ins, rate = _billing_order(rows, rate_rows, pools["od_rate"].to_numpy(float))
+    odr = pools["od_rate"].to_numpy(float)
+    usd_rate = np.where((ins["kind"] == "gpu").to_numpy()[:, None], rate * ins["price"].to_numpy(float)[:, None],
+                        rate)  # [USD/GPU-h]
+    if np.any(usd_rate >= odr[None, :]):
+        bad = np.argwhere(usd_rate >= odr[None, :])[0]
+        notes.append(f"instrument {ins['id'].iat[bad[0]]} is not cheaper than on demand in pool {bad[1]}")
+    return Market(pools=pools, series=series, instruments=ins, rate=rate, chunk_pool=np.array(cpool, int),
+                  chunk_series=np.array(cser, int), chunk_value=np.array(cval, float), spot_cap=spot.cap,
+                  notes=notes)
+
+
+# the steps of build_market, in order
+
+
+def _latest_prices(catalog: pd.DataFrame) -> pd.DataFrame:
+    """The catalog with text keys, a commitment family on every commitment row, the derived price columns
+    filled, and only the latest price of each item (when it is dated)."""
     cat = catalog.copy()
     for c in ("provider", "region", "instance_type", "pricing_model", "payment_option"):
         cat[c] = cat[c].astype(str)
@@ -327,8 +361,12 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
         cat = cat.drop_duplicates(keys, keep="last")
     if "source" not in cat.columns:
         cat["source"] = ""
+    return cat
 
-    sk = series_keys[SERIES_KEYS].astype(str).reset_index(drop=True)
+
+def _priced_pools(cat: pd.DataFrame, sk: pd.DataFrame) -> pd.DataFrame:
+    """The pools of the series with GPUs per instance, GPU type and on-demand rate [USD/GPU-h]; a pool without
+    an on-demand price is an error (never billed at 0)."""
     pools = sk[POOL_KEYS].drop_duplicates().reset_index(drop=True)
     od = cat[cat["pricing_model"] == "on_demand"].set_index(POOL_KEYS)
     od_rate, gpus, gtype = [], [], []
@@ -348,9 +386,13 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     pools["gpu_count"] = gpus
     pools["gpu_type"] = gtype
     pools["od_rate"] = od_rate
-    pool_index = {tuple(k): i for i, k in enumerate(pools[POOL_KEYS].itertuples(index=False))}
+    return pools
 
-    # series and spot rates
+
+def _series_spot_rates(cat: pd.DataFrame, sk: pd.DataFrame, pools: pd.DataFrame, pool_index: dict,
+                       spot: SpotSettings) -> tuple[pd.DataFrame, list]:
+    """The series with their pool and spot effective rate [USD/GPU-h] (NaN where spot is not allowed, not
+    priced, or not cheaper than on demand once rework is counted), and a note when the rate is assumed."""
     series = sk.copy()
     series["pool"] = [pool_index[tuple(k)] for k in sk[POOL_KEYS].itertuples(index=False)]
     spot_rows = cat[cat["pricing_model"] == "spot"].set_index(POOL_KEYS)
@@ -370,25 +412,36 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     if sassumed:
         notes.append(f"spot effective cost = spot price x (1 + rework) with assumed rework {spot.rework} "
                      "(the pricing package gave none)")
+    return series, notes
 
-    # chunks: firm first, then spot classes by value (highest first)
+
+def _chunks(pools: pd.DataFrame, srate: list, series_pool: np.ndarray) -> tuple[list, list, list]:
+    """Chunks (pool, series or -1 for the firm part, value [USD/GPU-h]): each pool's firm part first, then its
+    spot classes by value (highest first)."""
     cpool, cser, cval = [], [], []
     for p in range(len(pools)):
         cpool.append(p); cser.append(-1); cval.append(pools["od_rate"].iat[p])
-        ss = [i for i in np.flatnonzero(series["pool"].to_numpy() == p) if np.isfinite(srate[i])]
+        ss = [i for i in np.flatnonzero(series_pool == p) if np.isfinite(srate[i])]
         for i in sorted(ss, key=lambda i: -srate[i]):
             cpool.append(p); cser.append(i); cval.append(srate[i])
+    return cpool, cser, cval
 
-    # instruments
+
+def _commitments(cat: pd.DataFrame, pool_index: dict, terms_months, payment_options, families) -> pd.DataFrame:
+    """Commitment rows of the terms, payment options and families asked for, in the market's pools."""
     com = cat[cat["pricing_model"].isin(["reserved", "cud", "savings_plan"])]
     com = com[com["term_months"].astype(int).isin([int(t) for t in terms_months])
               & com["payment_option"].isin(payment_options)]
     if families is not None:
         com = com[com["commitment_family"].isin(families)]
     pkeys = set(pool_index)
-    com = com[[tuple(k) in pkeys for k in com[POOL_KEYS].itertuples(index=False)]]
+    return com[[tuple(k) in pkeys for k in com[POOL_KEYS].itertuples(index=False)]]
+
+
+def _pool_instruments(com: pd.DataFrame, pool_index: dict, P: int) -> tuple[list, list]:
+    """Instruments counted in instances of one pool (:data:`POOL_FAMILIES` but not :data:`GPU_FAMILIES`):
+    their rows and rate rows (the pool's rate [USD/GPU-h], NaN elsewhere)."""
     rows, rate_rows = [], []
-    P = len(pools)
     for r in com[com["commitment_family"].isin(POOL_FAMILIES)
                  & ~com["commitment_family"].isin(GPU_FAMILIES)].itertuples(index=False):
         p = pool_index.get((r.provider, r.region, r.instance_type))
@@ -404,41 +457,51 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
             recurring=float(r.recurring_usd_per_hour), gpu_per_unit=float(r.gpu_count), unit="instance",
             source=str(r.source)))
         rate_rows.append(rt)
-    g_rows, g_rates, g_notes = _gpu_instruments(com[com["commitment_family"].isin(GPU_FAMILIES)], pools,
-                                                pool_index)
-    rows += g_rows
-    rate_rows += g_rates
-    notes += g_notes
+    return rows, rate_rows
+
+
+def _spend_instruments(com: pd.DataFrame, pool_index: dict, P: int) -> tuple[list, list]:
+    """Hourly USD commitments (:data:`SPEND_FAMILIES`), one per family x scope x term x payment option: their
+    rows (price 1 USD/h per unit) and rate rows (each covered pool's discounted rate [USD/GPU-h])."""
+    rows, rate_rows = [], []
     sp = com[com["commitment_family"].isin(SPEND_FAMILIES)].copy()
-    if len(sp):
-        sp["scope"] = [
-            f"{r.provider} {r.region} {instance_family(r.instance_type)}" if r.commitment_family ==
-            "aws_ec2_instance_sp" else f"{r.provider} {r.region} convertible" if r.commitment_family ==
-            "aws_convertible_ri" else f"{r.provider} all regions"
-            for r in sp.itertuples(index=False)]
-        for (fam, scope, term, pay), g in sp.groupby(["commitment_family", "scope", "term_months",
-                                                      "payment_option"], sort=True):
-            rt = np.full(P, np.nan)
-            for r in g.itertuples(index=False):
-                p = pool_index.get((r.provider, r.region, r.instance_type))
-                if p is not None:
-                    rt[p] = float(r.usd_per_gpu_hour)
-            if not np.isfinite(rt).any():
-                continue
-            share = float(np.clip((g["upfront_usd"] / (g["usd_per_hour"] * HOURS_PER_MONTH * term)).mean(),
-                                  0, 1))
-            th = HOURS_PER_MONTH * int(term)
-            rows.append(dict(
-                id=f"{fam}:{scope.replace(' ', ':')}:{int(term)}m:{pay}", provider=g["provider"].iat[0],
-                family=fam, kind="spend", pool=-1, scope=scope, term_months=int(term), payment_option=pay,
-                price=1.0, upfront=share * th, recurring=1.0 - share, gpu_per_unit=np.nan, unit="USD/h",
-                source="; ".join(sorted(set(g["source"].astype(str))))[:200]))
-            rate_rows.append(rt)
+    if not len(sp):
+        return rows, rate_rows
+    sp["scope"] = [
+        f"{r.provider} {r.region} {instance_family(r.instance_type)}" if r.commitment_family ==
+        "aws_ec2_instance_sp" else f"{r.provider} {r.region} convertible" if r.commitment_family ==
+        "aws_convertible_ri" else f"{r.provider} all regions"
+        for r in sp.itertuples(index=False)]
+    for (fam, scope, term, pay), g in sp.groupby(["commitment_family", "scope", "term_months",
+                                                  "payment_option"], sort=True):
+        rt = np.full(P, np.nan)
+        for r in g.itertuples(index=False):
+            p = pool_index.get((r.provider, r.region, r.instance_type))
+            if p is not None:
+                rt[p] = float(r.usd_per_gpu_hour)
+        if not np.isfinite(rt).any():
+            continue
+        share = float(np.clip((g["upfront_usd"] / (g["usd_per_hour"] * HOURS_PER_MONTH * term)).mean(),
+                              0, 1))
+        th = HOURS_PER_MONTH * int(term)
+        rows.append(dict(
+            id=f"{fam}:{scope.replace(' ', ':')}:{int(term)}m:{pay}", provider=g["provider"].iat[0],
+            family=fam, kind="spend", pool=-1, scope=scope, term_months=int(term), payment_option=pay,
+            price=1.0, upfront=share * th, recurring=1.0 - share, gpu_per_unit=np.nan, unit="USD/h",
+            source="; ".join(sorted(set(g["source"].astype(str))))[:200]))
+        rate_rows.append(rt)
+    return rows, rate_rows
+
+
+def _billing_order(rows: list, rate_rows: list, odr: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The instruments table with its mean ``discount`` off on demand, in billing precedence: pool instruments
+    first, then GPU ones, then spend families in provider order, deeper discount first (``order``); and the rate
+    matrix (instrument, pool) in that order."""
+    P = len(odr)
     ins = pd.DataFrame(rows, columns=["id", "provider", "family", "kind", "pool", "scope", "term_months",
                                       "payment_option", "price", "upfront", "recurring", "gpu_per_unit", "unit",
                                       "source"])
     rate = np.array(rate_rows).reshape(len(rows), P)
-    odr = pools["od_rate"].to_numpy(float)
     with np.errstate(invalid="ignore"):
         disc = np.nanmean(np.where(np.isfinite(rate), 1 - rate / odr, np.nan), axis=1) if len(rows) else []
     ins["discount"] = disc
@@ -447,7 +510,6 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
         for i in np.flatnonzero(gk):
             ok = np.isfinite(rate[i])
             ins.loc[i, "discount"] = float(np.mean(1 - ins["price"].iat[i] / odr[ok]))
-    # billing precedence: pool instruments first, then spend families in provider order, deeper discount first
     fam_rank = {f: i for i, f in enumerate(SPEND_FAMILIES)}
     ins["_k"] = [0 if k == "pool" else 0.5 if k == "gpu" else 1 + fam_rank.get(f, len(fam_rank))
                  for k, f in zip(ins["kind"], ins["family"])]
@@ -455,14 +517,7 @@ def build_market(catalog: pd.DataFrame, series_keys: pd.DataFrame, *, terms_mont
     ins = ins.iloc[order].drop(columns="_k").reset_index(drop=True)
     rate = rate[order]
     ins["order"] = np.arange(len(ins))
-    usd_rate = np.where((ins["kind"] == "gpu").to_numpy()[:, None], rate * ins["price"].to_numpy(float)[:, None],
-                        rate)  # [USD/GPU-h]
-    if np.any(usd_rate >= odr[None, :]):
-        bad = np.argwhere(usd_rate >= odr[None, :])[0]
-        notes.append(f"instrument {ins['id'].iat[bad[0]]} is not cheaper than on demand in pool {bad[1]}")
-    return Market(pools=pools, series=series, instruments=ins, rate=rate, chunk_pool=np.array(cpool, int),
-                  chunk_series=np.array(cser, int), chunk_value=np.array(cval, float), spot_cap=spot.cap,
-                  notes=notes)
+    return ins, rate
 
 
 def _gpu_instruments(rows: pd.DataFrame, pools: pd.DataFrame, pool_index: dict) -> tuple[list, list, list]:

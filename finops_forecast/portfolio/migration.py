@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from finops_forecast.constants import POOL_KEYS
+from finops_forecast.constants import HOURS_PER_YEAR, POOL_KEYS
 from finops_forecast.errors import PortfolioError
 
 #: GPU generations, oldest first (NVIDIA data-centre training parts; others have no successor rule)
@@ -28,7 +28,6 @@ RULE_SHARE_PER_YEAR = 0.3
 #: commitment families that follow demand to the successor pool
 FLEXIBLE_FAMILIES = ("aws_compute_sp", "aws_convertible_ri", "azure_sp", "gcp_flex_cud", "savings_plan")
 SUCCESSOR = "+next"
-HOURS_PER_YEAR = 8760.0
 
 
 def rule_shares(catalog: pd.DataFrame, pools: pd.DataFrame) -> dict:

@@ -266,19 +266,8 @@ def read_ec2instances_json(path: str | PathLike, *, effective_date, os: str = "l
         options; the upfront part is not in the file, so it is split with
         :data:`~finops_forecast.pricing.payment.PARTIAL_UPFRONT_SHARE` for partial upfront).
     """
-    from finops_forecast.pricing.payment import split_payment
-
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise PricingError(f"not a JSON file ({exc}). Give ec2instances.info's www/instances.json.",
-                           path=path) from None
-    if isinstance(data, dict):
-        data = list(data.values())
-    if not isinstance(data, list):
-        raise PricingError("expected a JSON list of instance objects (ec2instances.info instances.json).",
-                           path=path)
+    data = _load_instances_json(path)
     eff = _as_date(effective_date)
     src = source or f"ec2instances.info {path.name}"
     reg = _registry_lookup("aws")
@@ -293,31 +282,57 @@ def read_ec2instances_json(path: str | PathLike, *, effective_date, os: str = "l
         for region, by_os in sorted((inst.get("pricing") or {}).items()):
             if keep is not None and region not in keep:
                 continue
-            p = (by_os or {}).get(os) or {}
             base = dict(provider="aws", region=region, instance_type=name, gpu_type=gpu_type, gpu_count=count,
                         effective_date=eff, source=src, is_assumption=False)
-            od = _num(p.get("ondemand"))
-            if od:
-                rows.append(dict(base, pricing_model="on_demand", commitment_family="", term_months=0,
-                                 payment_option="no_upfront", usd_per_hour=od))
-            for key, value in sorted((p.get("reserved") or {}).items()):
-                m = _RI_KEY.fullmatch(key)
-                rate = _num(value)
-                if not m or not rate:
-                    continue
-                if m["cls"] == "Convertible" and not include_convertible:
-                    continue
-                term = 12 * int(m["years"])
-                pay = _PAY[m["pay"]]
-                up, rec = split_payment(rate, term, pay)
-                rows.append(dict(base, pricing_model="reserved",
-                                 commitment_family="aws_standard_ri" if m["cls"] == "Standard"
-                                 else "aws_convertible_ri", term_months=term, payment_option=pay,
-                                 usd_per_hour=rate, upfront_usd=float(up), recurring_usd_per_hour=float(rec),
-                                 source=src + f"; {key} effective hourly"))
+            rows += _ec2_price_rows(base, (by_os or {}).get(os) or {}, include_convertible)
     if not rows:
         raise PricingError(f"no GPU instance with a '{os}' price found.", path=path)
     return validate_catalog(pd.DataFrame(rows), source=str(path))
+
+
+def _load_instances_json(path: Path) -> list:
+    """The instance objects of an ec2instances.info ``instances.json`` (a list, or a dict of them)."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise PricingError(f"not a JSON file ({exc}). Give ec2instances.info's www/instances.json.",
+                           path=path) from None
+    if isinstance(data, dict):
+        data = list(data.values())
+    if not isinstance(data, list):
+        raise PricingError("expected a JSON list of instance objects (ec2instances.info instances.json).",
+                           path=path)
+    return data
+
+
+def _ec2_price_rows(base: dict, prices: dict, include_convertible: bool) -> list[dict]:
+    """Catalog rows of one instance type in one region: on-demand and each reserved term x payment option.
+
+    ``base`` holds the pool's columns; ``prices`` is ``pricing[region][os]`` of instances.json (effective hourly
+    rates [USD/h]).
+    """
+    from finops_forecast.pricing.payment import split_payment
+
+    rows = []
+    od = _num(prices.get("ondemand"))
+    if od:
+        rows.append(dict(base, pricing_model="on_demand", commitment_family="", term_months=0,
+                         payment_option="no_upfront", usd_per_hour=od))
+    for key, value in sorted((prices.get("reserved") or {}).items()):
+        m = _RI_KEY.fullmatch(key)
+        rate = _num(value)
+        if not m or not rate:
+            continue
+        if m["cls"] == "Convertible" and not include_convertible:
+            continue
+        term = 12 * int(m["years"])
+        pay = _PAY[m["pay"]]
+        up, rec = split_payment(rate, term, pay)
+        rows.append(dict(base, pricing_model="reserved",
+                         commitment_family="aws_standard_ri" if m["cls"] == "Standard" else "aws_convertible_ri",
+                         term_months=term, payment_option=pay, usd_per_hour=rate, upfront_usd=float(up),
+                         recurring_usd_per_hour=float(rec), source=base["source"] + f"; {key} effective hourly"))
+    return rows
 
 
 def _num(v) -> float | None:

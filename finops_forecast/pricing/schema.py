@@ -96,12 +96,37 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
     PricingError
         Naming the file, row and column at fault and how to fix it.
     """
+    _check_required(df, source)
+    out = df.copy()
+    _clean_text(out, source)
+    _check_vocabularies(out, source)
+    _check_numbers(out, source)
+    _fill_commitment_family(out, source)
+    _fill_payments(out, source)
+    notes = check_price_bounds(out, source)
+    _parse_dates(out, source)
+    _fill_optional(out)
+    check_duplicate_prices(out, source)
+    extra = [c for c in out.columns if c not in CATALOG_COLUMNS]
+    out = out[CATALOG_COLUMNS + extra].reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+# the steps of validate_catalog, in order; each checks ``out`` and fills or converts its columns in place
+
+
+def _check_required(df: pd.DataFrame, source: str | None) -> None:
+    """Every column of ``_REQUIRED`` is there."""
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         raise PricingError(
             f"missing column(s) {missing}. Expected at least {_REQUIRED}; found {list(df.columns)}. Add the "
             "missing columns (see docs/pricing.md, 'Catalog columns').", path=source)
-    out = df.copy()
+
+
+def _clean_text(out: pd.DataFrame, source: str | None) -> None:
+    """Text columns are non-empty and stripped; provider names are lower case."""
     for col in ("provider", "region", "instance_type", "gpu_type", "pricing_model", "payment_option", "source"):
         if out[col].isna().any() or (out[col].astype(str).str.strip() == "").any():
             bad = out[col].isna() | (out[col].astype(str).str.strip() == "")
@@ -109,6 +134,9 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
         out[col] = out[col].astype(str).str.strip()
     out["provider"] = out["provider"].str.lower()
 
+
+def _check_vocabularies(out: pd.DataFrame, source: str | None) -> None:
+    """pricing_model and payment_option are among :data:`PRICING_MODELS` and :data:`PAYMENT_OPTIONS`."""
     bad = ~out["pricing_model"].isin(PRICING_MODELS)
     if bad.any():
         name = out.loc[bad, "pricing_model"].iloc[0]
@@ -120,6 +148,14 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
         _fail(f"invalid payment_option '{name}'.{suggest(name, PAYMENT_OPTIONS)} Provide one of "
               f"{list(PAYMENT_OPTIONS)}.", source, out, bad, "payment_option")
 
+
+def _is_commitment(out: pd.DataFrame) -> pd.Series:
+    """Rows of a commitment (reserved, cud, savings_plan), as opposed to on_demand and spot."""
+    return out["pricing_model"].isin(["reserved", "cud", "savings_plan"])
+
+
+def _check_numbers(out: pd.DataFrame, source: str | None) -> None:
+    """gpu_count [GPU], term_months and usd_per_hour [USD/h] are numbers consistent with the pricing model."""
     for col in ("gpu_count", "term_months", "usd_per_hour"):
         num = pd.to_numeric(out[col], errors="coerce")
         bad = num.isna()
@@ -134,7 +170,7 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
         _fail("usd_per_hour must be > 0 [USD/h]: a zero price is never a valid catalog entry; leave the item "
               "out if it is not priced.", source, out, bad, "usd_per_hour")
     out["term_months"] = out["term_months"].astype(int)
-    commit = out["pricing_model"].isin(["reserved", "cud", "savings_plan"])
+    commit = _is_commitment(out)
     bad = commit & (out["term_months"] <= 0)
     if bad.any():
         _fail("a commitment (reserved, cud, savings_plan) needs term_months > 0, e.g. 12 or 36.", source, out,
@@ -146,7 +182,10 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
     if bad.any():
         _fail("on_demand and spot rows have payment_option 'no_upfront'.", source, out, bad, "payment_option")
 
-    # commitment family
+
+def _fill_commitment_family(out: pd.DataFrame, source: str | None) -> None:
+    """commitment_family: the provider's default where empty, "" for on_demand and spot, checked otherwise."""
+    commit = _is_commitment(out)
     if "commitment_family" not in out.columns:
         out["commitment_family"] = ""
     fam = out["commitment_family"].astype(object).where(out["commitment_family"].notna(), "").astype(str)
@@ -176,7 +215,10 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
             _fail(f"commitment_family '{famname}' belongs to provider '{prov}' and pricing_model '{model}'.",
                   source, out, bad, "commitment_family")
 
-    # money columns
+
+def _fill_payments(out: pd.DataFrame, source: str | None) -> None:
+    """upfront_usd [USD] and recurring_usd_per_hour [USD/h], derived from usd_per_hour where missing and checked
+    against it; usd_per_gpu_hour [USD/GPU-h]."""
     term_h = out["term_months"] * HOURS_PER_MONTH
     if "upfront_usd" not in out.columns:
         out["upfront_usd"] = np.nan
@@ -205,8 +247,10 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
     out["upfront_usd"] = up.astype(float)
     out["recurring_usd_per_hour"] = rec.clip(lower=0.0).astype(float)
     out["usd_per_gpu_hour"] = out["usd_per_hour"] / out["gpu_count"]
-    notes = check_price_bounds(out, source)
 
+
+def _parse_dates(out: pd.DataFrame, source: str | None) -> None:
+    """effective_date (required) and end_date (optional, after it) as naive day timestamps."""
     dates = pd.to_datetime(out["effective_date"], errors="coerce")
     bad = dates.isna()
     if bad.any():
@@ -226,6 +270,10 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
             _fail("end_date must be after effective_date.", source, out, bad, "end_date")
     else:
         out["end_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+
+
+def _fill_optional(out: pd.DataFrame) -> None:
+    """is_assumption (False), the spot columns (NaN) and interruption_label ("") where missing."""
     if "is_assumption" not in out.columns:
         out["is_assumption"] = False
     out["is_assumption"] = out["is_assumption"].map(_to_bool)
@@ -235,11 +283,6 @@ def validate_catalog(df: pd.DataFrame, source: str | None = None) -> pd.DataFram
         out["interruption_label"] = ""
     out["interruption_label"] = out["interruption_label"].astype(object).where(
         out["interruption_label"].notna(), "").astype(str)
-    check_duplicate_prices(out, source)
-    extra = [c for c in out.columns if c not in CATALOG_COLUMNS]
-    out = out[CATALOG_COLUMNS + extra].reset_index(drop=True)
-    out.attrs["notes"] = notes
-    return out
 
 
 def check_price_bounds(df: pd.DataFrame, source: str | None = None) -> list[str]:

@@ -193,46 +193,86 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
     if priced.empty:
         raise ShowbackError(f"no usage in period {period}; the usage runs from {usage['ts'].min()} to "
                             f"{usage['ts'].max()}. Pick a period inside it.", column="period")
-    hours = float((min(end, priced["ts"].max() + pd.Timedelta(hours=1)) - max(start, priced["ts"].min()))
-                  / pd.Timedelta(hours=1))
-    notes = []
-    period_hours = (end - start) / pd.Timedelta(hours=1)
-    # a whole calendar month counts as one month; a quarter as three; a partly covered period by 730 h a month
-    months = (1.0 if "Q" not in str(period).upper() else 3.0) if hours >= period_hours else hours / HOURS_PER_MONTH
-    if hours < period_hours:
-        notes.append(f"the usage covers {hours:,.0f} h of the period; USD/month figures are scaled from them "
-                     f"(730 h a month).")
+    months, notes = _period_months(priced, period, start, end)
     total = float(priced["gpu_cost"].sum())
     unalloc = float(priced.loc[priced["team"] == UNALLOCATED, "gpu_cost"].sum())
     if runs is not None and (not isinstance(runs, pd.DataFrame)
                              or not {"gpu_hours", "running", "model_family"} <= set(runs.columns)):
         from finops_forecast.showback.units import read_runs
         runs = read_runs(runs)  # raw run records (a path or an unvalidated frame)
-    by_model_src = priced
-    if "model" not in priced.columns:
-        if runs is not None:
-            by_model_src = attribute_runs(priced, runs)
-            notes.append("cost by model comes from the run records; usage no run explains is __unallocated__.")
-        else:
-            notes.append("the usage has no model column: cost by model is all __unallocated__ (add a model tag or "
-                         "give run records).")
-    inference = None
-    if requests is not None:
-        first = week_start(pd.Series([start]))[0] - pd.Timedelta(days=7)
-        req = requests
-        if not isinstance(req, pd.DataFrame):
-            from finops_forecast.showback.io import _csv
-            req = _csv(str(requests), "requests")
-            req.attrs["source"] = str(requests)
-        inference = cost_per_inference(priced_all[(priced_all["ts"] >= first) & (priced_all["ts"] < end)], req,
-                                       source=req.attrs.get("source"))
-        # a week the usage covers only in part has a partial cost: no week-over-week change there
-        week_hours = priced_all.assign(week=week_start(priced_all["ts"])).groupby("week")["ts"].nunique()
-        whole = inference["week"].map(week_hours).fillna(0).ge(168) & \
-            (inference["week"] - pd.Timedelta(days=7)).map(week_hours).fillna(0).ge(168)
-        inference.loc[~whole.to_numpy(), "wow_change"] = np.nan
-        inference = inference[inference["week"] + pd.Timedelta(days=7) > start].reset_index(drop=True)
+    by_model_src, note = _model_source(priced, runs)
+    if note:
+        notes.append(note)
+    inference = None if requests is None else _inference(priced_all, requests, start, end)
     weekly = _weekly(priced_all, start, end)
+    flags, rc, uc = _flags(weekly, inference, runs, catalog, start, end, rise_threshold, overrun_factor)
+    idle, idle_res, hints, share, note = _idle(metrics, inventory, owners, catalog, period, start, end,
+                                               idle_threshold_pct, idle_min_hours, rightsize_util_pct)
+    if note:
+        notes.append(note)
+    return ShowbackResult(
+        period=str(period), start=start, end=end, priced=priced,
+        by_team=breakdown(priced, by=["team", "workload_class"]),
+        by_model=breakdown(by_model_src, by=["team", "model", "workload_class"]),
+        by_class=breakdown(priced, by=["workload_class"]), weekly=weekly,
+        top_drivers=top_cost_drivers(priced, n=top), statements=_statements(priced, inference, months),
+        flags=flags, total_cost=total, unallocated_cost=unalloc, inference=inference, runs=rc, unit_costs=uc,
+        idle=idle, idle_resources=idle_res, rightsizing=hints, idle_share=share, notes=tuple(notes))
+
+
+# the steps of showback
+
+
+def _period_months(priced: pd.DataFrame, period: str, start, end) -> tuple[float, list]:
+    """How many months the period's cost stands for, and a note when the usage covers the period in part.
+
+    A whole calendar month counts as one month, a quarter as three, a partly covered period by 730 h a month.
+    """
+    hours = float((min(end, priced["ts"].max() + pd.Timedelta(hours=1)) - max(start, priced["ts"].min()))
+                  / pd.Timedelta(hours=1))
+    notes = []
+    period_hours = (end - start) / pd.Timedelta(hours=1)
+    months = (1.0 if "Q" not in str(period).upper() else 3.0) if hours >= period_hours else hours / HOURS_PER_MONTH
+    if hours < period_hours:
+        notes.append(f"the usage covers {hours:,.0f} h of the period; USD/month figures are scaled from them "
+                     f"(730 h a month).")
+    return months, notes
+
+
+def _model_source(priced: pd.DataFrame, runs: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """The priced usage with a ``model`` column for the by-model breakdown (from the usage, else from the run
+    records), and a note saying where it came from ("" when the usage has one)."""
+    if "model" in priced.columns:
+        return priced, ""
+    if runs is not None:
+        return (attribute_runs(priced, runs),
+                "cost by model comes from the run records; usage no run explains is __unallocated__.")
+    return priced, ("the usage has no model column: cost by model is all __unallocated__ (add a model tag or "
+                    "give run records).")
+
+
+def _inference(priced_all: pd.DataFrame, requests, start, end) -> pd.DataFrame:
+    """Cost per 1,000 inferences per week of the period (and the week before it, for the change); no
+    week-over-week change where either week is covered in part."""
+    first = week_start(pd.Series([start]))[0] - pd.Timedelta(days=7)
+    req = requests
+    if not isinstance(req, pd.DataFrame):
+        from finops_forecast.showback.io import _csv
+        req = _csv(str(requests), "requests")
+        req.attrs["source"] = str(requests)
+    inference = cost_per_inference(priced_all[(priced_all["ts"] >= first) & (priced_all["ts"] < end)], req,
+                                   source=req.attrs.get("source"))
+    # a week the usage covers only in part has a partial cost: no week-over-week change there
+    week_hours = priced_all.assign(week=week_start(priced_all["ts"])).groupby("week")["ts"].nunique()
+    whole = inference["week"].map(week_hours).fillna(0).ge(168) & \
+        (inference["week"] - pd.Timedelta(days=7)).map(week_hours).fillna(0).ge(168)
+    inference.loc[~whole.to_numpy(), "wow_change"] = np.nan
+    return inference[inference["week"] + pd.Timedelta(days=7) > start].reset_index(drop=True)
+
+
+def _flags(weekly, inference, runs, catalog, start, end, rise_threshold: float, overrun_factor: float):
+    """Guardrail flags (``FLAG_COLUMNS``): team USD/GPU-h rises, inference unit-cost rises, run overruns and run
+    unit-cost rises; with the run costs and weekly unit costs (None without runs)."""
     rate = weekly.drop(columns=["previous", "wow_change"]).rename(
         columns={"rate_previous": "previous", "rate_wow_change": "wow_change"})
     flag_frames = [flag_unit_cost_rises(rate, value="usd_per_gpu_hour", name_col="team", threshold=rise_threshold,
@@ -247,37 +287,33 @@ def showback(usage: pd.DataFrame, catalog: pd.DataFrame | None = None, *, period
         if len(uc):
             flag_frames.append(flag_unit_cost_rises(uc[(uc["week"] >= start - pd.Timedelta(days=6))
                                                        & (uc["week"] < end)], threshold=rise_threshold))
-    idle = idle_res = hints = None
-    share = None
-    if metrics is not None:
-        att = metrics if "owner_source" in metrics.columns else (
-            attribute_metrics(metrics, inventory, owners) if inventory is not None else None)
-        if att is None:
-            raise ShowbackError("GPU metrics need an inventory (uuid -> provider, region, instance_type) to be "
-                                "priced; pass inventory=.", column="inventory")
-        att_p = att[(att["ts"] >= start) & (att["ts"] < end)]
-        if att_p.empty:
-            raise ShowbackError(f"the GPU metrics ({att['ts'].min()} to {att['ts'].max()}) have no sample in "
-                                f"period {period}.", column="period")
-        idle = idle_cost(att_p, catalog)
-        idle_res = idle_resources(att_p, catalog, threshold_pct=idle_threshold_pct, min_hours=idle_min_hours)
-        hints = rightsizing_hints(att_p, catalog, util_threshold_pct=rightsize_util_pct)
-        share = float(idle["gpu_cost_idle"].sum() / idle["gpu_cost"].sum())
-        if (idle["team"] == IDLE).any():
-            notes.append("__idle__ is the cost of metered GPUs that no pod held.")
-    else:
-        notes.append("no GPU utilization metrics given: idle cost, idle resources and rightsizing need DCGM or "
-                     "nvidia-smi metrics.")
     flags = pd.concat([f for f in flag_frames if len(f)], ignore_index=True) if any(len(f) for f in flag_frames) \
         else pd.DataFrame(columns=FLAG_COLUMNS)
-    return ShowbackResult(
-        period=str(period), start=start, end=end, priced=priced,
-        by_team=breakdown(priced, by=["team", "workload_class"]),
-        by_model=breakdown(by_model_src, by=["team", "model", "workload_class"]),
-        by_class=breakdown(priced, by=["workload_class"]), weekly=weekly,
-        top_drivers=top_cost_drivers(priced, n=top), statements=_statements(priced, inference, months),
-        flags=flags, total_cost=total, unallocated_cost=unalloc, inference=inference, runs=rc, unit_costs=uc,
-        idle=idle, idle_resources=idle_res, rightsizing=hints, idle_share=share, notes=tuple(notes))
+    return flags, rc, uc
+
+
+def _idle(metrics, inventory, owners, catalog, period, start, end, idle_threshold_pct: float,
+          idle_min_hours: float, rightsize_util_pct: float):
+    """Idle cost by team x class, idle resources, rightsizing hints and the idle share from GPU metrics (all
+    None without them), and a note ("" when there is nothing to say)."""
+    if metrics is None:
+        return None, None, None, None, ("no GPU utilization metrics given: idle cost, idle resources and "
+                                        "rightsizing need DCGM or nvidia-smi metrics.")
+    att = metrics if "owner_source" in metrics.columns else (
+        attribute_metrics(metrics, inventory, owners) if inventory is not None else None)
+    if att is None:
+        raise ShowbackError("GPU metrics need an inventory (uuid -> provider, region, instance_type) to be "
+                            "priced; pass inventory=.", column="inventory")
+    att_p = att[(att["ts"] >= start) & (att["ts"] < end)]
+    if att_p.empty:
+        raise ShowbackError(f"the GPU metrics ({att['ts'].min()} to {att['ts'].max()}) have no sample in "
+                            f"period {period}.", column="period")
+    idle = idle_cost(att_p, catalog)
+    idle_res = idle_resources(att_p, catalog, threshold_pct=idle_threshold_pct, min_hours=idle_min_hours)
+    hints = rightsizing_hints(att_p, catalog, util_threshold_pct=rightsize_util_pct)
+    share = float(idle["gpu_cost_idle"].sum() / idle["gpu_cost"].sum())
+    note = "__idle__ is the cost of metered GPUs that no pod held." if (idle["team"] == IDLE).any() else ""
+    return idle, idle_res, hints, share, note
 
 
 def charts(result: ShowbackResult) -> dict:

@@ -351,6 +351,33 @@ def attribute_metrics(metrics: pd.DataFrame, inventory: pd.DataFrame, owners: pd
     ShowbackError
         When a sample's GPU is not in the inventory (it could not be priced), naming the GPU, file and row.
     """
+    m = _join_inventory(metrics, inventory)
+    pods = m["pod"].fillna("").astype(str).to_numpy()
+    nss = m["namespace"].fillna("").astype(str).to_numpy()
+    jobs = m["job"].fillna("").astype(str).to_numpy()
+    team, klass, model, how = _owners_by_rule(pods, nss, jobs, owners)
+    for c, arr in (("team", team), ("workload_class", klass), ("model", model)):
+        if f"inv_{c}" in m.columns:
+            inv_v = m[f"inv_{c}"].fillna("").astype(str).to_numpy()
+            fill = (arr == "") & (inv_v != "")
+            arr[fill] = inv_v[fill]
+            how[fill & (how == "")] = "inventory"
+    no_pod = (pods == "") & (jobs == "") & (team == "")
+    team[no_pod], how[no_pod] = IDLE, "idle"
+    orphan = (team == "")
+    team[orphan], how[orphan] = UNALLOCATED, "unallocated"
+    klass[klass == ""] = UNALLOCATED
+    model[model == ""] = UNALLOCATED
+    m["team"], m["workload_class"], m["model"], m["owner_source"] = team, klass, model, how
+    m = m.drop(columns=[c for c in m.columns if c.startswith("inv_")])
+    m = m.sort_values(["gpu_id", "ts"], kind="stable").reset_index(drop=True)
+    m["hours"] = _sample_hours(m, max_gap_factor)
+    return m
+
+
+def _join_inventory(metrics: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
+    """The metrics with ``gpu_id``, the GPU's pool and its static owner columns (``inv_team``,
+    ``inv_workload_class``, ``inv_model``) from the inventory; a GPU the inventory lacks is an error."""
     m = metrics.copy()
     inv = inventory.copy()
     for col in ("provider", "region", "instance_type"):
@@ -381,55 +408,42 @@ def attribute_metrics(metrics: pd.DataFrame, inventory: pd.DataFrame, owners: pd
     static = [c for c in ("team", "workload_class", "model") if c in inv.columns]
     inv = inv[["gpu_id", "provider", "region", "instance_type"] + static].rename(
         columns={c: f"inv_{c}" for c in static})
-    m = m.merge(inv, on="gpu_id", how="left")
-    team = np.full(len(m), "", dtype=object)
-    klass = np.full(len(m), "", dtype=object)
-    model = np.full(len(m), "", dtype=object)
-    how = np.full(len(m), "", dtype=object)
-    pods = m["pod"].fillna("").astype(str).to_numpy()
-    nss = m["namespace"].fillna("").astype(str).to_numpy()
-    jobs = m["job"].fillna("").astype(str).to_numpy()
-    if owners is not None and len(owners):
-        o = owners.fillna("")
-        rules = [(str(r.get("pod_prefix", "")), str(r.get("namespace", "")), str(r.get("job", "")), r)
-                 for r in o.to_dict("records")]
-        rules.sort(key=lambda x: (-len(x[0]), -bool(x[2])))  # longest pod prefix first, then job rules
-        # match each distinct (pod, namespace, job) once, then map back to the samples
-        keys = pd.MultiIndex.from_arrays([pods, nss, jobs])
-        uniq, inverse = keys.unique(), None
-        found = {}
-        for pod, ns_, job in uniq:
-            if not pod and not job:
+    return m.merge(inv, on="gpu_id", how="left")
+
+
+def _owners_by_rule(pods: np.ndarray, nss: np.ndarray, jobs: np.ndarray, owners: pd.DataFrame | None):
+    """Team, workload class, model and ``owner_source`` ("label" or "") of each sample from the owner rules
+    (longest pod prefix first, then job rules; every non-empty condition of a rule must hold)."""
+    team = np.full(len(pods), "", dtype=object)
+    klass = np.full(len(pods), "", dtype=object)
+    model = np.full(len(pods), "", dtype=object)
+    how = np.full(len(pods), "", dtype=object)
+    if owners is None or not len(owners):
+        return team, klass, model, how
+    o = owners.fillna("")
+    rules = [(str(r.get("pod_prefix", "")), str(r.get("namespace", "")), str(r.get("job", "")), r)
+             for r in o.to_dict("records")]
+    rules.sort(key=lambda x: (-len(x[0]), -bool(x[2])))  # longest pod prefix first, then job rules
+    # match each distinct (pod, namespace, job) once, then map back to the samples
+    keys = pd.MultiIndex.from_arrays([pods, nss, jobs])
+    uniq = keys.unique()
+    found = {}
+    for pod, ns_, job in uniq:
+        if not pod and not job:
+            continue
+        for prefix, ns, jb, r in rules:
+            if not (prefix or ns or jb):
                 continue
-            for prefix, ns, jb, r in rules:
-                if not (prefix or ns or jb):
-                    continue
-                if (prefix and not pod.startswith(prefix)) or (ns and ns != ns_) or (jb and jb != job):
-                    continue
-                found[(pod, ns_, job)] = (str(r.get("team", "")), str(r.get("workload_class", "")),
-                                          str(r.get("model", "")))
-                break
-        if found:
-            inverse = uniq.get_indexer(keys)
-            hit = np.array([found.get(k) is not None for k in uniq])[inverse]
-            vals = [found.get(k, ("", "", "")) for k in uniq]
-            for arr, j in ((team, 0), (klass, 1), (model, 2)):
-                arr[hit] = np.array([v[j] for v in vals], dtype=object)[inverse][hit]
-            how[hit] = "label"
-    for c, arr in (("team", team), ("workload_class", klass), ("model", model)):
-        if f"inv_{c}" in m.columns:
-            inv_v = m[f"inv_{c}"].fillna("").astype(str).to_numpy()
-            fill = (arr == "") & (inv_v != "")
-            arr[fill] = inv_v[fill]
-            how[fill & (how == "")] = "inventory"
-    no_pod = (pods == "") & (jobs == "") & (team == "")
-    team[no_pod], how[no_pod] = IDLE, "idle"
-    orphan = (team == "")
-    team[orphan], how[orphan] = UNALLOCATED, "unallocated"
-    klass[klass == ""] = UNALLOCATED
-    model[model == ""] = UNALLOCATED
-    m["team"], m["workload_class"], m["model"], m["owner_source"] = team, klass, model, how
-    m = m.drop(columns=[c for c in m.columns if c.startswith("inv_")])
-    m = m.sort_values(["gpu_id", "ts"], kind="stable").reset_index(drop=True)
-    m["hours"] = _sample_hours(m, max_gap_factor)
-    return m
+            if (prefix and not pod.startswith(prefix)) or (ns and ns != ns_) or (jb and jb != job):
+                continue
+            found[(pod, ns_, job)] = (str(r.get("team", "")), str(r.get("workload_class", "")),
+                                      str(r.get("model", "")))
+            break
+    if found:
+        inverse = uniq.get_indexer(keys)
+        hit = np.array([found.get(k) is not None for k in uniq])[inverse]
+        vals = [found.get(k, ("", "", "")) for k in uniq]
+        for arr, j in ((team, 0), (klass, 1), (model, 2)):
+            arr[hit] = np.array([v[j] for v in vals], dtype=object)[inverse][hit]
+        how[hit] = "label"
+    return team, klass, model, how

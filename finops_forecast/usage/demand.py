@@ -74,13 +74,16 @@ class Demand:
                       else self.values[:, :0])
 
 
-def hourly_demand(usage: pd.DataFrame) -> Demand:
+def hourly_demand(usage: pd.DataFrame, keys: list | None = None) -> Demand:
     """Sum the usage table over teams (and any other column) into :class:`Demand`.
 
     Parameters
     ----------
     usage : pandas.DataFrame
         A usage table (docs/CONTRACTS.md): ``ts`` (hour start, UTC), the series keys and ``gpu_hours`` [GPU-h].
+    keys : list of str, optional
+        The series key columns (default :data:`~finops_forecast.constants.SERIES_KEYS`; the forecast passes its
+        ``id_cols``).
 
     Returns
     -------
@@ -92,15 +95,16 @@ def hourly_demand(usage: pd.DataFrame) -> Demand:
     FinopsError
         When the table has no rows or lacks a column.
     """
-    missing = [c for c in SERIES_KEYS + ["ts", "gpu_hours"] if c not in usage.columns]
+    key_cols = list(SERIES_KEYS if keys is None else keys)
+    missing = [c for c in key_cols + ["ts", "gpu_hours"] if c not in usage.columns]
     if missing:
-        raise FinopsError(f"the usage table lacks column(s) {missing}; expected {SERIES_KEYS + ['ts', 'gpu_hours']} "
+        raise FinopsError(f"the usage table lacks column(s) {missing}; expected {key_cols + ['ts', 'gpu_hours']} "
                           f"(docs/CONTRACTS.md).")
     if len(usage) == 0:
         raise FinopsError("the usage table has no rows: there is no demand to build.")
-    grp = usage.groupby(SERIES_KEYS, sort=True, observed=True)
+    grp = usage.groupby(key_cols, sort=True, observed=True)
     series = grp.ngroup().to_numpy()
-    keys = pd.DataFrame(list(grp.groups.keys()), columns=SERIES_KEYS)
+    keys = pd.DataFrame(list(grp.groups.keys()), columns=key_cols)
     ts = pd.DatetimeIndex(usage["ts"])
     first, last = ts.min(), ts.max()
     hours = pd.date_range(first, last, freq="h")

@@ -22,6 +22,7 @@ import pandas as pd
 
 from finops_forecast.errors import UsageError
 from finops_forecast.usage.focus_dialects import FocusDialect, detect_focus_version, rename_sql
+from finops_forecast.usage.focus_sql import NULLS
 from finops_forecast.usage.schema import normalize_provider
 
 # canonical name -> FOCUS column (after the dialect's renames)
@@ -40,8 +41,6 @@ ROW_COLUMNS = {
 NUMBER_COLUMNS = ("billed_cost", "effective_cost", "list_cost", "consumed_quantity", "commitment_discount_quantity")
 TIME_COLUMNS = ("charge_period_start", "charge_period_end")
 REQUIRED = ("ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "EffectiveCost", "ProviderName")
-NULLS = ("", "NULL", "null", "None", "NaN", "nan")
-HOURS_PER_YEAR = 8760.0
 INVENTORY_TABLE_COLUMNS = [
     "commitment_discount_id", "commitment_discount_name", "provider", "type", "category", "regions", "services",
     "hourly_amount", "amount_unit", "amount_source", "fee_usd_per_hour", "payment_option", "term_months",
