@@ -189,6 +189,19 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
     of realized demand (AWS Cost Explorer and Azure Advisor style: no forecast). All three are billed by the
     same billing engine on the same forecast paths of the quarter.
 
+    Parameters
+    ----------
+    plan : Plan
+    usage : pandas.DataFrame
+        Realized usage; its last ``lookback_days`` are what the lookback rule sees [GPU-h].
+    scenarios, market : Scenarios, Market
+        The scenarios and the market the plan was built on (:func:`optimize_with_market`).
+    config : PortfolioConfig
+    inventory : pandas.DataFrame, optional
+        Commitments already owned.
+    lookback_days : int
+        The lookback rule's window [days].
+
     Returns
     -------
     pandas.DataFrame
