@@ -140,3 +140,17 @@ def test_the_comparison_bills_on_the_plans_market_with_owned_commitments_of_any_
     rows = a.comparison.set_index("policy")["commitment_usd_per_hour"]
     assert rows.iloc[2] == pytest.approx(5 * price)  # no new commitments: the owned RI only
     assert (rows >= 5 * price - 1e-9).all()
+
+
+def test_presentation_computes_nothing():
+    """report/present.py shows the results object: it imports no stage that computes (usage, forecast, pricing,
+    portfolio, evaluate, showback) nor the orchestrator, only formatting and file writing."""
+    import ast
+
+    from tests.conftest import REPO
+
+    tree = ast.parse((REPO / "finops_forecast" / "report" / "present.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    internal = {m for m in imported if m and m.startswith("finops_forecast")}
+    assert internal == {"finops_forecast._io", "finops_forecast.report.safe"}
