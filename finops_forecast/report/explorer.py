@@ -54,14 +54,16 @@ def _split(text: str) -> list[str]:
 
 
 def load(params: ExplorerParams) -> pd.DataFrame:
-    """The usage table, filtered as the parameters say; an empty result is an error naming the filters."""
+    """The usage table, filtered as the parameters say; an empty result is an error naming the filters.
+
+    Through :func:`~finops_forecast.usage.load.load_usage` (providers and workload classes), then the teams.
+    """
     from finops_forecast.usage.load import load_usage
 
-    usage, _ = load_usage(params.usage)
-    for col, values in (("provider", _split(params.providers.lower())),
-                        ("workload_class", _split(params.workload_classes.lower())), ("team", _split(params.teams))):
-        if values:
-            usage = usage[usage[col].isin(values)]
+    usage, _ = load_usage(params.usage, providers=params.providers, workload_classes=params.workload_classes)
+    teams = _split(params.teams)
+    if teams:
+        usage = usage[usage["team"].isin(teams)]
     if usage.empty:
         raise ReportParamsError("no usage left after the filters providers/workload_classes/teams; loosen them.")
     return usage.reset_index(drop=True)

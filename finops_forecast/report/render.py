@@ -7,7 +7,8 @@
 2. the executed notebook is converted to ``report.html`` (inputs hidden, charts embedded as inline SVG, one
    self-contained page with no external script, style or font);
 3. only then is the temporary folder moved into place as ``<output_root>/<quarter>/``, replacing the previous
-   report in one rename.
+   report in one rename. For ``quarter="next"`` the quarter is the one the notebook planned, as its
+   ``plan.json`` records it: the usage is loaded once, in the notebook.
 
 A run that fails keeps the executed notebook as ``<output_root>/<quarter>/failed-<timestamp>.ipynb`` (the
 failing cell marked by papermill), leaves the last good report untouched and raises :class:`ReportError`
@@ -152,13 +153,9 @@ def _kill_kernel(km) -> None:
         km.cleanup_connection_file()
 
 
-def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_name: str | None = None,
-                    progress: bool = False) -> tuple[Path, Path]:
-    """Execute one bundled notebook with papermill into ``folder`` and write its HTML beside it.
-
-    Returns
-    -------
-    (notebook, html) : (Path, Path)
+def execute_notebook(name: str, params: dict, folder: Path, kernel_name: str | None = None,
+                     progress: bool = False) -> Path:
+    """Execute one bundled notebook with papermill into ``folder`` (never in place); the executed notebook.
 
     Raises
     ------
@@ -178,9 +175,32 @@ def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_na
     except (KeyboardInterrupt, SystemExit):
         _kill_kernel(km)  # interrupted: the client's own cleanup did not run, the kernel would outlive us
         raise
-    html = folder / ("report.html" if name == "quarterly_commitment_report" else f"{name}.html")
-    atomic_write_text(html, notebook_to_html(out_nb, title))
-    return out_nb, html
+    return out_nb
+
+
+def write_html(notebook: Path, title: str) -> Path:
+    """Convert an executed notebook into its HTML page beside it (``report.html`` for the quarterly report)."""
+    name = notebook.stem
+    html = notebook.parent / ("report.html" if name == "quarterly_commitment_report" else f"{name}.html")
+    atomic_write_text(html, notebook_to_html(notebook, title))
+    return html
+
+
+def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_name: str | None = None,
+                    progress: bool = False) -> tuple[Path, Path]:
+    """Execute one bundled notebook with papermill into ``folder`` and write its HTML beside it.
+
+    Returns
+    -------
+    (notebook, html) : (Path, Path)
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        When a cell fails; the executed notebook (with the error) is already written in ``folder``.
+    """
+    out_nb = execute_notebook(name, params, folder, kernel_name, progress)
+    return out_nb, write_html(out_nb, title)
 
 
 def render_report(params: ReportParams | dict | None = None, output_root: str | os.PathLike = "reports",
@@ -220,13 +240,12 @@ def render_report(params: ReportParams | dict | None = None, output_root: str | 
                                 "into <output_root>/<quarter>/ and sets output_dir itself. Remove output_dir and "
                                 "pass output_root (finops-forecast report --output FOLDER) instead; output_dir is "
                                 "for running the notebook with papermill directly.")
-    quarter = resolve_quarter(params)
+    quarter = params.quarter  # "next" is resolved by the notebook, from the usage it loads (once)
     root = Path(output_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    dest = root / quarter
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     tmp = root / f".tmp-{quarter}-{stamp}-{os.getpid()}"
-    values = params.to_dict() | {"quarter": quarter, "output_dir": "."}
+    values = params.to_dict() | {"output_dir": "."}
     # paths given relative to the caller's working directory must survive the notebook's cwd
     for key in ("usage", "commitments", "planned_runs"):
         if values[key] not in ("", "sample") and not os.path.isabs(values[key]):
@@ -235,21 +254,18 @@ def render_report(params: ReportParams | dict | None = None, output_root: str | 
         values["pricing"] = ",".join(str(Path(p).resolve()) for p in params.pricing_files())
     t0 = time.perf_counter()
     try:
-        nb, html = render_notebook("quarterly_commitment_report", values, tmp,
-                                   title=f"GPU commitment report {quarter}", kernel_name=kernel_name,
-                                   progress=progress)
+        nb = execute_notebook("quarterly_commitment_report", values, tmp, kernel_name=kernel_name,
+                              progress=progress)
+        quarter = written_quarter(tmp)
+        html = write_html(nb, title=f"GPU commitment report {quarter}")
     except pm.PapermillExecutionError as exc:
-        dest.mkdir(parents=True, exist_ok=True)
-        failed = dest / f"failed-{stamp}.ipynb"
-        executed = tmp / "quarterly_commitment_report.ipynb"
-        if executed.exists():
-            shutil.move(str(executed), failed)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ReportError(f"the report for {quarter} failed: {_cell_error(exc)}. The failed notebook is "
-                          f"{failed}; the last good report in {dest} is unchanged.", failed) from None
+        failed = _keep_failed(tmp, root / _failed_quarter(params), stamp)
+        raise ReportError(f"the report for {failed.parent.name} failed: {_cell_error(exc)}. The failed notebook "
+                          f"is {failed}; the last good report in {failed.parent} is unchanged.", failed) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    dest = root / quarter
     # swap into place: keep earlier failed-*.ipynb files, replace everything else in one rename
     old = root / f".old-{quarter}-{stamp}-{os.getpid()}"
     if dest.exists():
@@ -262,8 +278,42 @@ def render_report(params: ReportParams | dict | None = None, output_root: str | 
                           seconds=time.perf_counter() - t0)
 
 
+def written_quarter(folder: Path) -> str:
+    """The quarter a report run planned, as its ``plan.json`` in ``folder`` records it."""
+    import json
+
+    plan = folder / "plan.json"
+    if not plan.exists():
+        raise ReportError(f"the report notebook ran but wrote no plan.json in {folder}: its first code cell must "
+                          "write the outputs (present.write_outputs).")
+    return str(json.loads(plan.read_text())["quarter"])
+
+
+def _failed_quarter(params: ReportParams) -> str:
+    """The folder name of a failed run: its quarter, ``"next"`` resolved when the usage can be read."""
+    try:
+        return resolve_quarter(params)
+    except FinopsError:
+        return params.quarter
+
+
+def _keep_failed(tmp: Path, dest: Path, stamp: str) -> Path:
+    """Move a failed run's executed notebook to ``dest/failed-<stamp>.ipynb`` and remove the run's folder."""
+    dest.mkdir(parents=True, exist_ok=True)
+    failed = dest / f"failed-{stamp}.ipynb"
+    executed = tmp / "quarterly_commitment_report.ipynb"
+    if executed.exists():
+        shutil.move(str(executed), failed)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return failed
+
+
 def resolve_quarter(params: ReportParams) -> str:
-    """The quarter a report plans: ``params.quarter``, or for ``"next"`` the one after the usage's last hour."""
+    """The quarter a report plans: ``params.quarter``, or for ``"next"`` the one after the usage's last hour.
+
+    Loads the usage for ``"next"``: :func:`render_report` calls it only to name the folder of a run that failed
+    (a run that succeeds records its quarter in ``plan.json``).
+    """
     if params.quarter != "next":
         return params.quarter
     from finops_forecast.report.analysis import load_report_usage

@@ -23,8 +23,17 @@ SECTIONS = ["Recommendation", "Why: demand history", "Why: the forecast", "The p
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
+    """The sample's next quarter, rendered with the usage read once: by the notebook, which resolves "next"
+    (this process must not load it to name the folder)."""
+    from finops_forecast.report import analysis
+
+    def refuse(params):
+        raise AssertionError("render_report loaded the usage itself; the notebook loads it (once)")
+
     root = tmp_path_factory.mktemp("reports")
-    return render_report(ReportParams.from_mapping(SMALL), output_root=root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(analysis, "load_report_usage", refuse)
+        return render_report(ReportParams.from_mapping(SMALL), output_root=root)
 
 
 def test_report_on_the_sample(rendered):
@@ -43,6 +52,7 @@ def test_report_on_the_sample(rendered):
     assert len(rec) >= 1 and (rec["quantity"] > 0).all() and (rec["quarter"] == 0).all()
     plan = json.loads((rendered.folder / "plan.json").read_text())
     assert plan["quarter"] == "2027Q1" and plan["summary"]["status"] == "optimal"
+    assert plan["parameters"]["quarter"] == "2027Q1"  # the quarter run, "next" resolved
     assert plan["summary"]["quarter_expected_cost_usd"] < plan["summary"]["quarter_on_demand_cost_usd"]
     assert [r["policy"] for r in plan["comparison"]][:2] == ["this plan", "cloud lookback rule"]
     nb = json.loads(rendered.notebook.read_text())
@@ -70,7 +80,9 @@ def test_report_opens_offline_in_chromium_with_charts(rendered, tmp_path):
     assert (px != 255).any(axis=1).mean() > 0.05
 
 
-def test_failed_run_keeps_its_notebook_and_the_last_good_report(rendered, tmp_path):
+@pytest.mark.parametrize("quarter", ["2027Q1", "next"])
+def test_failed_run_keeps_its_notebook_and_the_last_good_report(rendered, tmp_path, quarter):
+    """Also for "next": the failed run's notebook goes to the quarter after the usage's last hour."""
     root = rendered.folder.parent
     before = rendered.html.read_text()
     bad_usage = tmp_path / "usage.csv"
@@ -78,7 +90,7 @@ def test_failed_run_keeps_its_notebook_and_the_last_good_report(rendered, tmp_pa
     bad_usage.write_text("ts,provider,region,instance_type,workload_class,team,gpu_hours\n"
                          "2026-12-01 00:00:00,aws,mars-north-1,p5.48xlarge,training,x,8\n")
     with pytest.raises(ReportError) as exc:
-        render_report(ReportParams.from_mapping({**SMALL, "usage": str(bad_usage), "quarter": "2027Q1"}),
+        render_report(ReportParams.from_mapping({**SMALL, "usage": str(bad_usage), "quarter": quarter}),
                       output_root=root)
     assert "mars-north-1" in str(exc.value)
     failed = exc.value.failed_notebook
