@@ -187,7 +187,9 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
 
     The lookback rule buys the commitments that would have minimized the cost of the last ``lookback_days``
     of realized demand (AWS Cost Explorer and Azure Advisor style: no forecast). All three are billed by the
-    same billing engine on the same forecast paths of the quarter.
+    same billing engine on the same forecast paths of the quarter, at the quarter's expected prices under the
+    plan's price outlook (:func:`~finops_forecast.portfolio.priced.bill_at_outlook`: owned commitments at their
+    rate, new ones at the rate locked this quarter, on demand and spot at the expected multipliers).
 
     Parameters
     ----------
@@ -209,8 +211,8 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
         quarter [USD], savings_usd and effective_savings_rate against all demand at on-demand list prices,
         utilization, coverage.
     """
-    from finops_forecast.portfolio.billing import bill
     from finops_forecast.portfolio.inventory import active_quantities
+    from finops_forecast.portfolio.priced import bill_at_outlook
 
     q0 = plan.quarters.iloc[0]
     hours = int(q0["hours"])
@@ -224,14 +226,17 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
     history = _series_matrix(usage, market.series, lookback_days * 24)
     buy_lookback = lookback_purchase(market, history, owned, config)
     rows = []
-    for name, held in (("this plan", owned + buy_plan), ("cloud lookback rule", owned + buy_lookback),
-                       ("no new commitments (spot where allowed, else on-demand)", owned)):
-        b = bill(flat, market, held)
+    for name, bought in (("this plan", buy_plan), ("cloud lookback rule", buy_lookback),
+                         ("no new commitments (spot where allowed, else on-demand)", np.zeros_like(owned))):
+        held = owned + bought
+        # on demand and spot at the outlook's expected prices of the quarter, new commitments at their locked rate
+        b = bill_at_outlook(flat, market, owned, bought, plan.price_paths, q0["start"])
         per_path = b.cost.reshape(n_paths, hours).sum(axis=1)
         od = b.list_cost.reshape(n_paths, hours).sum(axis=1)
         committed = b.committed.sum()
         rows.append({
-            "policy": name, "commitment_usd_per_hour": float((held * market.instruments["price"].to_numpy()).sum()),
+            "policy": name, "commitment_usd_per_hour": float(b.fee[0]) if len(b.fee) else
+            float((held * market.instruments["price"].to_numpy()).sum()),
             "expected_cost_usd": float(per_path.mean()), "p95_cost_usd": float(np.quantile(per_path, 0.95)),
             "savings_usd": float((od - per_path).mean()),
             "effective_savings_rate": float(1 - per_path.mean() / od.mean()),

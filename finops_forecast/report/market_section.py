@@ -75,35 +75,32 @@ def outlook_chart(plan):
     return (base + bold).properties(width=620, height=240, title="Price outlook: on demand, per scenario (mean bold)")
 
 
-def term_reasons(plan) -> pd.DataFrame:
-    """Why each purchase of this quarter has its term: its break-even utilization (commitment rate / on-demand
-    rate) against the utilization expected over the term, and the other term's break-even."""
-    ins = plan.instruments.set_index("id") if plan.instruments is not None else None
-    rows = []
-    for r in plan.buy_now.itertuples(index=False):
-        be = 1.0 - float(ins.loc[r.instrument, "discount"]) if ins is not None else np.nan
-        other = _other_term(plan.instruments, r)
-        be_o = 1.0 - float(other["discount"]) if other is not None else np.nan
-        if r.term_months >= 36:
-            why = (f"expected utilization {r.expected_utilization:.0%} over 3 years (worst 10%: "
-                   f"{r.utilization_p10:.0%}) stays above the 3-year break-even {be:.0%}; the 3-year rate is "
-                   f"{(be_o - be) if np.isfinite(be_o) else np.nan:.0%} of on demand cheaper than the 1-year one")
-        else:
-            why = (f"the 3-year break-even {be_o:.0%} is lower, but demand, prices or migration over years 2-3 "
-                   f"would leave it unused: the 1-year term (break-even {be:.0%}, expected utilization "
-                   f"{r.expected_utilization:.0%}) can be renewed at the prices then")
-        rows.append({"instrument": r.instrument.split(":")[0], "scope": r.scope, "term [months]": r.term_months,
-                     "commitment [USD/h]": round(float(r.commitment_usd_per_hour), 2), "why this term": why})
-    return pd.DataFrame(rows)
+def term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> pd.DataFrame:
+    """Why each purchase of this quarter has its term, for the report
+    (:func:`finops_forecast.portfolio.terms.plan_term_reasons`: both terms' break-even utilization at today's and
+    at the outlook's expected prices, the worst-10% and expected utilization, migration).
 
+    Parameters
+    ----------
+    plan : Plan
+    catalog : pandas.DataFrame, optional
+        The catalog the plan was priced with (GPU types of GPU-scoped lines, the ``"rule"`` migration).
+    migration : str or dict, optional
+        The report's ``migration`` parameter.
 
-def _other_term(instruments: pd.DataFrame | None, r):
-    if instruments is None:
-        return None
-    same = instruments[(instruments["family"] == r.family) & (instruments["scope"] == r.scope)
-                       & (instruments["payment_option"] == r.payment_option)
-                       & (instruments["term_months"] != r.term_months)]
-    return same.iloc[0] if len(same) else None
+    Returns
+    -------
+    pandas.DataFrame
+        instrument (family), scope, term [months], commitment [USD/h], verdict and "why this term".
+    """
+    from finops_forecast.portfolio.terms import plan_term_reasons
+
+    why = plan_term_reasons(plan, catalog, migration)
+    buy = plan.buy_now.reset_index(drop=True)
+    return pd.DataFrame({"instrument": buy["instrument"].str.split(":").str[0], "scope": buy["scope"],
+                         "term [months]": buy["term_months"],
+                         "commitment [USD/h]": buy["commitment_usd_per_hour"].astype(float).round(2),
+                         "verdict": why["verdict"].to_numpy(), "why this term": why["reason"].to_numpy()})
 
 
 def evidence_table(usage: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -28,9 +28,12 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
     out.write_text("provider,instance_type,pricing_model,effective_from,multiplier\naws,*,on_demand,2027-07-01,0.8\n")
     plan = optimize(Scenarios(keys(P5 + ("inference",)), ds, d), cat,
                     config=PortfolioConfig(quarters=4, frontier_lambdas=(0.0,), price_outlook=str(out)))
-    why = market_section.term_reasons(plan)
+    why = market_section.term_reasons(plan, cat)
     row = why[why["term [months]"] == 36].iloc[0]
-    assert "break-even 45%" in row["why this term"] and "20% of on demand cheaper" in row["why this term"]
+    # 1.8 / 4.0 = 45% today; on demand at x0.8 from month 6 raises it at the expected prices; renewed 1-year
+    # terms (2.6 / 4.0 = 65% at today's prices) cost less than 65% after the cut
+    assert row["verdict"] == "outlives" and "45% at today's" in row["why this term"]
+    assert "1-year terms renewed" in row["why this term"] and len(why) == len(plan.buy_now)
     assert "Price outlook" in market_section.market_text(plan)
     assert market_section.outlook_chart(plan) is not None
     assert set(plan.price_paths["on_demand"].round(6)) >= {1.0, 0.8}
