@@ -10,7 +10,6 @@ Small functions the notebook's one cell calls (no I/O on import):
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from finops_forecast.constants import POOL_KEYS
