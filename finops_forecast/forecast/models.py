@@ -319,9 +319,11 @@ class Recovery(ForecastModel):
 
     name = "recovery"
 
-    def __init__(self, window: int = 14, outage_share: float = 0.5):
+    def __init__(self, window: int = 14, outage_share: float = 0.5, trend: bool = True, trend_alpha: float = 0.01):
         self.window = int(window)
         self.outage_share = float(outage_share)
+        self.trend = bool(trend)
+        self.trend_alpha = float(trend_alpha)
 
     def min_length(self, season_length: int) -> int:
         return 4
@@ -330,11 +332,16 @@ class Recovery(ForecastModel):
         bad = outage_mask(y, self.window, self.outage_share)
         z = np.where(bad, np.nan, y)
         clean = np.flatnonzero(~bad)
-        lev = np.full(len(y), np.nan)  # rolling level before each step, from clean steps only
+        last = clean[-self.window:]
+        since = last[last > np.flatnonzero(bad)[-1]] if bad.any() else last  # an outage breaks a trend
+        self.slope_ = robust_trend(since, y[since], self.trend_alpha) \
+            if self.trend and len(since) >= self.window // 2 else 0.0
+        lev = np.full(len(y), np.nan)  # rolling level at each step, from the clean steps before it only
         for j, t in enumerate(clean):
             if j >= 2:
-                lev[t] = float(np.median(y[clean[max(0, j - self.window):j]]))
-        self.level_ = float(np.median(y[clean[-self.window:]]))
+                win = clean[max(0, j - self.window):j]
+                lev[t] = float(np.median(y[win])) + self.slope_ * (t - float(np.median(win)))
+        self.level_ = float(np.median(y[last])) + self.slope_ * (len(y) - float(np.median(last)))
         dev = z - lev
         self.season_ = np.zeros(max(m, 1))
         if m > 1 and np.sum(np.isfinite(dev)) >= 2 * m:
@@ -351,8 +358,35 @@ class Recovery(ForecastModel):
 
     def _predict(self, h):
         m = len(self.season_)
-        mean = self.level_ + self.season_[(self.phase_ + np.arange(h)) % m]
+        k = np.arange(h)
+        mean = self.level_ + self.slope_ * k + self.season_[(self.phase_ + k) % m]
         return np.maximum(mean, 0.0), np.full(h, self.sigma_)
+
+
+def robust_trend(x: np.ndarray, y: np.ndarray, alpha: float = 0.1) -> float:
+    """Theil-Sen slope of ``y`` on ``x`` when its ``1 - alpha`` confidence interval excludes 0, else 0.
+
+    A cluster's level moves only when the evidence says so: a noisy window (a dip and its recovery) has a
+    slope interval that straddles 0 and gets no trend; a steady growth or decline does.
+
+    Parameters
+    ----------
+    x : ndarray (n,)
+        Step indices [steps].
+    y : ndarray (n,)
+        Values [GPU-h per step].
+    alpha : float
+        Test level in (0, 1).
+
+    Returns
+    -------
+    float
+        Slope [GPU-h per step per step]; 0 with fewer than 4 points.
+    """
+    if len(x) < 4 or np.ptp(y) == 0:
+        return 0.0
+    slope, _, lo, hi = stats.theilslopes(y, x, alpha=1 - alpha)
+    return float(slope) if lo > 0 or hi < 0 else 0.0
 
 
 class SARIMAX(ForecastModel):
@@ -495,6 +529,28 @@ def _scale(y: np.ndarray, m: int) -> float:
     return s
 
 
+def gaussian_crps(y, mean, sd) -> np.ndarray:
+    """Continuous ranked probability score of the normal forecasts ``N(mean, sd**2)`` at the outcomes ``y``.
+
+    Parameters
+    ----------
+    y, mean, sd : ndarray (h,)
+        Outcomes, forecast means and error sds [GPU-h per step]; ``sd = 0`` scores the absolute error.
+
+    Returns
+    -------
+    ndarray (h,)
+        CRPS per step [GPU-h per step] (lower is better; the mean absolute error of a point forecast).
+    """
+    y, mean, sd = (np.asarray(v, float) for v in (y, mean, sd))
+    e = y - mean
+    out = np.abs(e)
+    ok = sd > 0
+    z = e[ok] / sd[ok]
+    out[ok] = sd[ok] * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    return out
+
+
 @dataclass
 class AutoSelect(ForecastModel):
     """Pick, per series, the candidate with the lowest mean MASE in a rolling-origin backtest on the series'
@@ -535,6 +591,7 @@ class AutoSelect(ForecastModel):
     model_kwargs: dict = field(default_factory=dict)
     name: str = "auto"
     drift_uncertainty: bool = False  # the chosen model adds it
+    score: str = "mase"
 
     def __post_init__(self):
         for c in self.candidates:
@@ -572,7 +629,8 @@ class AutoSelect(ForecastModel):
                 mean = np.maximum(mean, 0.0)
                 a = y[cut:cut + h]
                 e = a - mean
-                errs.append(np.mean(np.abs(e)) / scale if scale > 0 else np.mean(np.abs(e)))
+                loss = gaussian_crps(a, mean, sd) if self.score == "crps" else np.abs(e)
+                errs.append(np.mean(loss) / scale if scale > 0 else np.mean(loss))
                 ok = sd > 0
                 zs.extend(np.abs(e[ok]) / sd[ok])
             if errs:
