@@ -37,8 +37,9 @@ def register(app: typer.Typer) -> None:
             "forecast,lookback", help="rules the forecast policy chooses among by their cost on the earlier "
                                       "windows (the lookback rule decides until the forecast proves cheaper); "
                                       "'forecast' alone: no selection"),
-        calibration: str | None = typer.Option(None, help="'spread': scale the forecast paths' spread by the "
-                                                             "factor that billed least on the earlier windows"),
+        calibration: str = typer.Option("spread", help="'spread': scale the forecast paths' spread by the "
+                                                        "factor that billed least on the earlier windows; "
+                                                        "'none': the paths as forecast"),
         pricing: Path | None = typer.Option(None, help="pricing override file (default: the bundled "
                                                           "catalog)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the results (JSON)"),
@@ -75,7 +76,8 @@ def register(app: typer.Typer) -> None:
                 res = backtest(usage, catalog, policies, decision_every=decision_every, term=term,
                                lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed,
                                forecast_candidates=tuple(c.strip() for c in forecast_candidates.split(",")
-                                                         if c.strip()), calibration=calibration or None)
+                                                         if c.strip()),
+                               calibration=None if calibration.strip().lower() in ("", "none") else calibration)
         except (FinopsError, FileNotFoundError) as e:
             fail(e)
         s = res.settings
