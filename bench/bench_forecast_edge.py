@@ -8,13 +8,12 @@ hindsight beside them:
 =================  ==========================================================================================
 variant            ``forecast_candidates`` / settings
 =================  ==========================================================================================
-alone              ``("forecast",)``: the ``auto`` forecast's paths, as before
-alone_cal          the same with ``calibration="spread"`` (decision calibration of the paths' spread)
-recovery_cal       ``("recovery",)`` with ``calibration="spread"``: the cluster model alone
-forecasts_cal      ``("forecast", "recovery")``, calibrated, lowest past billed cost decides (no lookback rule,
-                   ``select_alpha=None``): the forecast alone choosing among its own models
-policy             ``("forecast", "lookback")``: the default forecast policy
-policy_rec_cal     ``("forecast", "recovery", "lookback")`` calibrated, lookback until a challenger proves cheaper
+alone              ``("forecast",)`` with the defaults: the ``recovery`` model's paths, decision-calibrated
+                   (``calibration="spread"``): the forecast alone since issue 20
+alone_uncal        the same without calibration (``calibration=None``)
+alone_auto         ``("forecast",)``, ``models="auto"``, ``calibration=None``: the forecast alone before
+policy             ``("forecast", "lookback")`` with the defaults: the default forecast policy
+policy_auto        the same with ``models="auto"``, ``calibration=None``: the default policy before
 =================  ==========================================================================================
 
 Each variant on each first-decision offset of the trace (0-6 days for weekly windows, 0-2 for DLRM's 3-day
@@ -36,12 +35,10 @@ from _results import write_result
 
 VARIANTS = {
     "alone": dict(forecast_candidates=("forecast",)),
-    "alone_cal": dict(forecast_candidates=("forecast",), calibration="spread"),
-    "recovery_cal": dict(forecast_candidates=("recovery",), calibration="spread"),
-    "forecasts_cal": dict(forecast_candidates=("forecast", "recovery"), select_default="forecast",
-                          select_alpha=None, calibration="spread"),
+    "alone_uncal": dict(forecast_candidates=("forecast",), calibration=None),
+    "alone_auto": dict(forecast_candidates=("forecast",), models="auto", calibration=None),
     "policy": dict(forecast_candidates=("forecast", "lookback")),
-    "policy_rec_cal": dict(forecast_candidates=("forecast", "recovery", "lookback"), calibration="spread"),
+    "policy_auto": dict(forecast_candidates=("forecast", "lookback"), models="auto", calibration=None),
 }
 SYNTHETIC = {"growth": 0.01, "decline": -0.01}
 
