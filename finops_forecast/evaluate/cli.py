@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="forecast random seed"),
         forecast_candidates: str = typer.Option(
             "forecast,lookback", help="rules the forecast policy chooses among by their cost on the earlier "
-                                      "windows (the lookback rule decides until the forecast proves cheaper); "
+                                      "windows (the first decides until another proves cheaper); "
                                       "'forecast' alone: no selection"),
         calibration: str = typer.Option("spread", help="'spread': scale the forecast paths' spread by the "
                                                         "factor that billed least on the earlier windows; "

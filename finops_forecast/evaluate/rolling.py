@@ -20,8 +20,8 @@ the sequence is not a global optimum.
 The forecast policy's rule (decision-focused selection): at each decision it replays its candidate rules
 (``forecast_candidates``: the forecast's sample paths and the lookback rule by default) at the earlier daily
 origins whose holding windows ended by the decision, bills each candidate's purchase on the realized demand of its
-window with the same engine, and keeps ``select_default`` (the lookback rule, which needs no model) unless a
-candidate billed less in total and a one-sided paired t-test of the per-origin cost differences (sample size =
+window with the same engine, and keeps ``select_default`` (the first candidate: the forecast, calibrated, since
+issue 20; before it, the lookback rule) unless a candidate billed less in total and a one-sided paired t-test of the per-origin cost differences (sample size =
 non-overlapping windows) rejects "not cheaper" at ``select_alpha``. Only demand before the decision is used
 (tested). ``forecast_candidates=("forecast",)`` is the forecast alone.
 
@@ -139,8 +139,9 @@ class BacktestSettings:
         ``("forecast",)``: no selection, the forecast alone (the policy before the selection was added).
     select_default : str or None
         The candidate that decides until another one has proven lower costs (one of ``forecast_candidates``);
-        None: ``"lookback"`` when it is a candidate (the rule without a model: a model has to earn its place),
-        else the first candidate.
+        None: the first candidate (``"forecast"`` by default: since issue 20 the calibrated forecast alone
+        captures at least the lookback rule's savings on the real and trend traces, docs/backtest.md; pass
+        ``"lookback"`` for the rule that needs no model until a model proves cheaper).
     select_alpha : float or None
         A challenger replaces ``select_default`` when its total cost over the scored origins is lower and a
         one-sided paired t-test of the per-origin cost differences rejects "not cheaper" at this level, with
@@ -220,7 +221,7 @@ class BacktestSettings:
                 raise unknown_name("forecast candidate", c, _candidate_names())
         object.__setattr__(self, "forecast_candidates", cands)
         if self.select_default is None:
-            object.__setattr__(self, "select_default", "lookback" if "lookback" in cands else cands[0])
+            object.__setattr__(self, "select_default", cands[0])
         if len(cands) > 1 and self.select_default not in cands:
             raise EvaluateError(f"select_default must be one of forecast_candidates {list(cands)}, got "
                                 f"{self.select_default!r}.")
