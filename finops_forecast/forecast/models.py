@@ -15,7 +15,8 @@ Models
 ``theta``           statsmodels ``ThetaModel`` (deseasonalised theta method, drift)
 ``sarimax``         statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m); (1,1,1) without the season on short series
 ``prophet``         Prophet, daily steps with weekly seasonality (slow: fit small sets of series)
-``recovery``        :class:`Recovery`: a cluster's level, outage steps treated as missing, no dip extrapolated
+``recovery``        :class:`Recovery`: a cluster's level, outage steps treated as missing, no dip extrapolated,
+                    a trend only when significant since the last outage
 ``auto``            :class:`AutoSelect`: picks one of its candidates per series by a rolling-origin backtest
                     and calibrates the width of the intervals on that backtest's errors
 """
@@ -307,7 +308,11 @@ class Recovery(ForecastModel):
     plus, with two clean seasons, each season position's median deviation from the rolling level (shrunk by
     half). It does not extrapolate a dip: the level reverts, so the error sd is that of the one-step errors of
     the same rule on the clean history and does not grow with the horizon (only the growth-rate uncertainty of
-    every model, :func:`drift_se`, fans it out at long horizons).
+    every model, :func:`drift_se`, fans it out at long horizons). A trend is followed only when the evidence
+    says so (``trend``): the Theil-Sen slope of the last ``window`` clean steps *since the last outage* (at least
+    ``window // 2`` of them; an outage and the recovery after it are a break, not a trend), kept when its
+    ``1 - trend_alpha`` interval excludes 0 (:func:`robust_trend`); the level is then moved along it to the last
+    step and the forecast extrapolates it.
 
     Parameters
     ----------
@@ -315,6 +320,10 @@ class Recovery(ForecastModel):
         Clean steps in the level's median [steps] (14 days on daily totals).
     outage_share : float
         A step below this share of the median of the ``window`` steps before it is an outage.
+    trend : bool
+        Follow a significant trend (False: the level alone, the model before issue 20).
+    trend_alpha : float
+        Test level of the trend, in (0, 1) (0.01: a trend needs strong evidence).
     """
 
     name = "recovery"
