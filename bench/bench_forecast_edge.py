@@ -12,8 +12,10 @@ alone              ``("forecast",)`` with the defaults: the ``recovery`` model's
                    (``calibration="spread"``): the forecast alone since issue 20
 alone_uncal        the same without calibration (``calibration=None``)
 alone_auto         ``("forecast",)``, ``models="auto"``, ``calibration=None``: the forecast alone before
-policy             ``("forecast", "lookback")`` with the defaults: the default forecast policy
-policy_auto        the same with ``models="auto"``, ``calibration=None``: the default policy before
+policy             ``("forecast", "lookback")`` with the defaults: the forecast decides until the lookback rule
+                   proves cheaper
+policy_lbdef       the same with the lookback rule as the default rule (``select_default="lookback"``)
+policy_auto        ``models="auto"``, ``calibration=None``, lookback rule as default: the default policy before
 =================  ==========================================================================================
 
 Each variant on each first-decision offset of the trace (0-6 days for weekly windows, 0-2 for DLRM's 3-day
@@ -33,12 +35,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import write_result
 
+BEFORE = dict(models="auto", calibration=None)
 VARIANTS = {
     "alone": dict(forecast_candidates=("forecast",)),
     "alone_uncal": dict(forecast_candidates=("forecast",), calibration=None),
-    "alone_auto": dict(forecast_candidates=("forecast",), models="auto", calibration=None),
+    "alone_auto": dict(forecast_candidates=("forecast",), **BEFORE),
     "policy": dict(forecast_candidates=("forecast", "lookback")),
-    "policy_auto": dict(forecast_candidates=("forecast", "lookback"), models="auto", calibration=None),
+    "policy_lbdef": dict(forecast_candidates=("forecast", "lookback"), select_default="lookback"),
+    "policy_auto": dict(forecast_candidates=("forecast", "lookback"), select_default="lookback", **BEFORE),
 }
 SYNTHETIC = {"growth": 0.01, "decline": -0.01}
 

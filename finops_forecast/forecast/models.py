@@ -273,11 +273,13 @@ class Theta(ForecastModel):
         return mean, sd
 
 
-def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5) -> np.ndarray:
-    """Steps that look like an outage: below ``share`` x the median of the ``window`` steps before them.
+def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5, max_run: int | None = None) -> np.ndarray:
+    """Steps that look like an outage: below ``share`` x the median of the ``window`` clean steps before them.
 
-    Only earlier steps are compared (the first step is never an outage), so the mask of a history does not
-    change when later steps are appended.
+    Only earlier steps are compared (the first step is never an outage). An outage is short: when more than
+    ``max_run`` consecutive steps are low, the demand has moved to a new level (a burst ended, a fleet shrank),
+    and the whole run is unmasked, which makes it the reference of the steps after it; the mask of a history may
+    then change when later steps are appended (a fit sees only its own history, so this is no look-ahead).
 
     Parameters
     ----------
@@ -287,17 +289,32 @@ def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5) -> np.ndarr
         Steps of the reference median [steps].
     share : float
         A step below this share of the reference is an outage, in (0, 1).
+    max_run : int or None
+        Longest outage [steps]; None: no limit.
 
     Returns
     -------
     ndarray of bool (n,)
     """
+    return _outages(y, window, share, max_run)[0]
+
+
+def _outages(y: np.ndarray, window: int, share: float, max_run: int | None) -> tuple[np.ndarray, int]:
+    """:func:`outage_mask` and the first step of the current level (0, or where the last long low run began:
+    the reference of later steps starts there)."""
     out = np.zeros(len(y), bool)
+    run, floor = 0, 0
     for t in range(1, len(y)):
-        ref = y[max(0, t - window):t][~out[max(0, t - window):t]]
+        lo = max(floor, t - window)
+        ref = y[lo:t][~out[lo:t]]
         if len(ref):
             out[t] = y[t] < share * float(np.median(ref))
-    return out
+        run = run + 1 if out[t] else 0
+        if max_run is not None and run > max_run:
+            floor = t - run + 1
+            out[floor:t + 1] = False
+            run = 0
+    return out, floor
 
 
 class Recovery(ForecastModel):
@@ -308,7 +325,8 @@ class Recovery(ForecastModel):
     plus, with two clean seasons, each season position's median deviation from the rolling level (shrunk by
     half). It does not extrapolate a dip: the level reverts, so the error sd is that of the one-step errors of
     the same rule on the clean history and does not grow with the horizon (only the growth-rate uncertainty of
-    every model, :func:`drift_se`, fans it out at long horizons). A trend is followed only when the evidence
+    every model, :func:`drift_se`, fans it out at long horizons; the error sd is that of the last four seasons).
+    A trend is followed only when the evidence
     says so (``trend``): the Theil-Sen slope of the last ``window`` clean steps *since the last outage* (at least
     ``window // 2`` of them; an outage and the recovery after it are a break, not a trend), kept when its
     ``1 - trend_alpha`` interval excludes 0 (:func:`robust_trend`); the level is then moved along it to the last
@@ -324,13 +342,18 @@ class Recovery(ForecastModel):
         Follow a significant trend (False: the level alone, the model before issue 20).
     trend_alpha : float
         Test level of the trend, in (0, 1) (0.01: a trend needs strong evidence).
+    max_outage : int
+        Longest outage [steps]: a longer low run is a new level (a burst ended, a fleet shrank), and the level,
+        the trend and the errors are then taken from the steps since it began.
     """
 
     name = "recovery"
 
-    def __init__(self, window: int = 14, outage_share: float = 0.5, trend: bool = True, trend_alpha: float = 0.01):
+    def __init__(self, window: int = 14, outage_share: float = 0.5, trend: bool = True, trend_alpha: float = 0.01,
+                 max_outage: int = 3):
         self.window = int(window)
         self.outage_share = float(outage_share)
+        self.max_outage = int(max_outage)
         self.trend = bool(trend)
         self.trend_alpha = float(trend_alpha)
 
@@ -338,9 +361,10 @@ class Recovery(ForecastModel):
         return 4
 
     def _fit(self, y, m):
-        bad = outage_mask(y, self.window, self.outage_share)
+        bad, floor = _outages(y, self.window, self.outage_share, self.max_outage)
         z = np.where(bad, np.nan, y)
         clean = np.flatnonzero(~bad)
+        clean = clean[clean >= floor] if np.sum(clean >= floor) >= 2 else clean  # the current level only
         last = clean[-self.window:]
         since = last[last > np.flatnonzero(bad)[-1]] if bad.any() else last  # an outage breaks a trend
         self.slope_ = robust_trend(since, y[since], self.trend_alpha) \
@@ -361,7 +385,7 @@ class Recovery(ForecastModel):
                 d = d[np.isfinite(d)]
                 self.season_[k] = 0.5 * float(np.median(d)) if len(d) else 0.0
         self.phase_ = len(y) % max(m, 1)
-        e = dev[np.isfinite(dev)]
+        e = dev[np.isfinite(dev) & (np.arange(len(y)) >= len(y) - 4 * max(m, 1))]  # the recent errors
         self.sigma_ = float(np.sqrt(np.mean(e ** 2))) if len(e) >= 2 else float(np.std(y[clean]))
         self.outages_ = int(bad.sum())
 

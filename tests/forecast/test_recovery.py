@@ -43,3 +43,17 @@ def test_recovery_mask_outage_is_missing():
     mean, sd = m.predict(3)
     np.testing.assert_allclose(mean, 100.0)
     assert np.all(sd >= 0)
+
+
+def test_a_long_low_run_is_a_new_level_not_an_outage():
+    """A burst that ends (or a fleet that shrinks) is not an outage: after ``max_outage`` low steps the run is
+    unmasked and the level follows it (the model held the burst's level for two weeks before)."""
+    y = np.r_[np.full(20, 1300.0), np.full(6, 330.0)]
+    m = Recovery().fit(y, 7)
+    assert m.outages_ == 0
+    assert m.predict(7)[0].max() < 1300 * 0.8
+    held = Recovery(max_outage=100).fit(y, 7)
+    assert held.outages_ == 6 and held.predict(7)[0].min() > 1200
+    # a short outage is still masked
+    short = Recovery().fit(np.r_[np.full(20, 1300.0), [100.0, 120.0], np.full(3, 1300.0)], 7)
+    assert short.outages_ == 2 and short.predict(7)[0].min() > 1250
