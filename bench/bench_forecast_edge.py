@@ -8,13 +8,14 @@ hindsight beside them:
 =================  ==========================================================================================
 variant            ``forecast_candidates`` / settings
 =================  ==========================================================================================
-alone              ``("forecast",)``: the ``auto`` forecast's paths, as before
-alone_cal          the same with ``calibration="spread"`` (decision calibration of the paths' spread)
-recovery_cal       ``("recovery",)`` with ``calibration="spread"``: the cluster model alone
-forecasts_cal      ``("forecast", "recovery")``, calibrated, lowest past billed cost decides (no lookback rule,
-                   ``select_alpha=None``): the forecast alone choosing among its own models
-policy             ``("forecast", "lookback")``: the default forecast policy
-policy_rec_cal     ``("forecast", "recovery", "lookback")`` calibrated, lookback until a challenger proves cheaper
+alone              ``("forecast",)`` with the defaults: the ``recovery`` model's paths, decision-calibrated
+                   (``calibration="spread"``): the forecast alone since issue 20
+alone_uncal        the same without calibration (``calibration=None``)
+alone_auto         ``("forecast",)``, ``models="auto"``, ``calibration=None``: the forecast alone before
+policy             ``("forecast", "lookback")`` with the defaults: the forecast decides until the lookback rule
+                   proves cheaper
+policy_lbdef       the same with the lookback rule as the default rule (``select_default="lookback"``)
+policy_auto        ``models="auto"``, ``calibration=None``, lookback rule as default: the default policy before
 =================  ==========================================================================================
 
 Each variant on each first-decision offset of the trace (0-6 days for weekly windows, 0-2 for DLRM's 3-day
@@ -34,14 +35,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import write_result
 
+BEFORE = dict(models="auto", calibration=None)
 VARIANTS = {
     "alone": dict(forecast_candidates=("forecast",)),
-    "alone_cal": dict(forecast_candidates=("forecast",), calibration="spread"),
-    "recovery_cal": dict(forecast_candidates=("recovery",), calibration="spread"),
-    "forecasts_cal": dict(forecast_candidates=("forecast", "recovery"), select_default="forecast",
-                          select_alpha=None, calibration="spread"),
+    "alone_uncal": dict(forecast_candidates=("forecast",), calibration=None),
+    "alone_auto": dict(forecast_candidates=("forecast",), **BEFORE),
     "policy": dict(forecast_candidates=("forecast", "lookback")),
-    "policy_rec_cal": dict(forecast_candidates=("forecast", "recovery", "lookback"), calibration="spread"),
+    "policy_lbdef": dict(forecast_candidates=("forecast", "lookback"), select_default="lookback"),
+    "policy_auto": dict(forecast_candidates=("forecast", "lookback"), select_default="lookback", **BEFORE),
 }
 SYNTHETIC = {"growth": 0.01, "decline": -0.01}
 

@@ -35,10 +35,11 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="forecast random seed"),
         forecast_candidates: str = typer.Option(
             "forecast,lookback", help="rules the forecast policy chooses among by their cost on the earlier "
-                                      "windows (the lookback rule decides until the forecast proves cheaper); "
+                                      "windows (the first decides until another proves cheaper); "
                                       "'forecast' alone: no selection"),
-        calibration: str | None = typer.Option(None, help="'spread': scale the forecast paths' spread by the "
-                                                             "factor that billed least on the earlier windows"),
+        calibration: str = typer.Option("spread", help="'spread': scale the forecast paths' spread by the "
+                                                        "factor that billed least on the earlier windows; "
+                                                        "'none': the paths as forecast"),
         price_outlook: str = typer.Option("flat", help="prices over the backtest: flat (the catalog's), history "
                                                        "(expected path of the fitted price history) or an outlook "
                                                        "CSV (docs/pricing.md)"),
@@ -60,7 +61,8 @@ def register(app: typer.Typer) -> None:
                 res = backtest(usage, catalog, policies, decision_every=decision_every, term=term,
                                lookback=lookback, warmup=warmup, spot_cap=spot_cap, n_paths=n_paths, seed=seed,
                                forecast_candidates=tuple(c.strip() for c in forecast_candidates.split(",")
-                                                         if c.strip()), calibration=calibration or None,
+                                                         if c.strip()),
+                               calibration=None if calibration.strip().lower() in ("", "none") else calibration,
                                price_outlook=price_outlook)
         except (FinopsError, FileNotFoundError) as e:
             fail(e)

@@ -20,8 +20,8 @@ the sequence is not a global optimum.
 The forecast policy's rule (decision-focused selection): at each decision it replays its candidate rules
 (``forecast_candidates``: the forecast's sample paths and the lookback rule by default) at the earlier daily
 origins whose holding windows ended by the decision, bills each candidate's purchase on the realized demand of its
-window with the same engine, and keeps ``select_default`` (the lookback rule, which needs no model) unless a
-candidate billed less in total and a one-sided paired t-test of the per-origin cost differences (sample size =
+window with the same engine, and keeps ``select_default`` (the first candidate: the forecast, calibrated, since
+issue 20; before it, the lookback rule) unless a candidate billed less in total and a one-sided paired t-test of the per-origin cost differences (sample size =
 non-overlapping windows) rejects "not cheaper" at ``select_alpha``. Only demand before the decision is used
 (tested). ``forecast_candidates=("forecast",)`` is the forecast alone.
 
@@ -126,7 +126,9 @@ class BacktestSettings:
     n_paths : int
         Forecast sample paths per series.
     models : str
-        Forecast model(s) (``finops_forecast.forecast.forecast(models=...)``).
+        Forecast model(s) of the ``"forecast"`` candidate (``finops_forecast.forecast.forecast(models=...)``);
+        default ``"recovery"``, the cluster model (docs/backtest.md, issue 20; the quarterly report's track
+        record passes its own ``forecast_model``).
     seed : int
         Forecast seed (each window adds its index).
     forecast_candidates : tuple of str
@@ -137,8 +139,9 @@ class BacktestSettings:
         ``("forecast",)``: no selection, the forecast alone (the policy before the selection was added).
     select_default : str or None
         The candidate that decides until another one has proven lower costs (one of ``forecast_candidates``);
-        None: ``"lookback"`` when it is a candidate (the rule without a model: a model has to earn its place),
-        else the first candidate.
+        None: the first candidate (``"forecast"`` by default: since issue 20 the calibrated forecast alone
+        captures at least the lookback rule's savings on the real and trend traces, docs/backtest.md; pass
+        ``"lookback"`` for the rule that needs no model until a model proves cheaper).
     select_alpha : float or None
         A challenger replaces ``select_default`` when its total cost over the scored origins is lower and a
         one-sided paired t-test of the per-origin cost differences rejects "not cheaper" at this level, with
@@ -160,11 +163,12 @@ class BacktestSettings:
         selection (made from the history before it, so there is no look-ahead) refits the models chosen then on
         its own history and reuses their interval scales: the paths' levels and widths still follow the new
         history, at about a thirteenth of the work (the quarterly report's track record selects once).
-    calibration : {None, "spread"}
-        Decision calibration of the forecast candidates' paths (:class:`_Selector`, docs/backtest.md). None
-        (default): the paths as forecast. ``"spread"``: at each decision the paths' spread around their hourly
-        median is scaled by the factor of ``calibration_grid`` that would have billed least over the earlier
-        completed windows (the origins the selection scores), with the same engine.
+    calibration : {"spread", None}
+        Decision calibration of the forecast candidates' paths (:class:`_Selector`, docs/backtest.md).
+        ``"spread"`` (default): the paths' spread around their hourly median is scaled by the factor of
+        ``calibration_grid`` that would have billed least over the earlier completed windows, with the same
+        engine, chosen every ``term`` hours on the non-overlapping windows before (``_Selector.scale``). None:
+        the paths as forecast.
     calibration_grid : tuple of float
         Spread scales tried (0: every path is the median path; 1: the paths as forecast) [-].
     calibration_penalty : float
@@ -191,7 +195,7 @@ class BacktestSettings:
     spot_classes: tuple = ("training", "experimentation")
     risk_lambda: float = 0.0
     n_paths: int = 100
-    models: str = "auto"
+    models: str = "recovery"
     seed: int = 0
     forecast_candidates: tuple = ("forecast", "lookback")
     select_default: str | None = None
@@ -201,7 +205,7 @@ class BacktestSettings:
     select_max_history: int | None = 2160
     max_windows: int | None = None
     reselect_every: int | None = None
-    calibration: str | None = None
+    calibration: str | None = "spread"
     calibration_grid: tuple = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
     calibration_penalty: float = 0.002
     price_outlook: str = "flat"
@@ -224,7 +228,7 @@ class BacktestSettings:
                 raise unknown_name("forecast candidate", c, _candidate_names())
         object.__setattr__(self, "forecast_candidates", cands)
         if self.select_default is None:
-            object.__setattr__(self, "select_default", "lookback" if "lookback" in cands else cands[0])
+            object.__setattr__(self, "select_default", cands[0])
         if len(cands) > 1 and self.select_default not in cands:
             raise EvaluateError(f"select_default must be one of forecast_candidates {list(cands)}, got "
                                 f"{self.select_default!r}.")
@@ -785,28 +789,36 @@ class _Selector:
     def scale(self, cand: str, t: int) -> float:
         """The spread scale applied at hour ``t`` (decision calibration, from windows that ended by ``t``).
 
-        Walks the origin lattice ``t - j * select_every`` upwards from its first origin with history: at each
-        point the scale is the grid value with the least cost summed over that point's scored origins plus
-        ``calibration_penalty`` x the previous point's cost x the move from the previous point's scale; the
-        first point (no scored window) keeps 1 (the paths as forecast).
+        The scale is chosen on the calibration lattice ``c_j = select_min_history + j * term`` and applies from
+        ``c_j`` until ``c_{j+1}``. At each lattice point the scale is the grid value with the least cost summed
+        over the earlier lattice origins (``c_j - term, c_j - 2 term, ...``: non-overlapping windows that ended
+        by ``c_j``, within ``select_max_history``) plus ``calibration_penalty`` x the previous point's cost x the
+        move from the previous point's scale; before the first scored window the scale is 1 (the paths as
+        forecast). Only the lattice origins are decided on every grid value: about ``len(grid) / (term /
+        select_every)`` solves per daily origin instead of ``len(grid)``.
         """
         s = self.s
-        if (cand, t) in self.scales:
-            return self.scales[(cand, t)]
-        first = t - ((t - s.select_min_history) // s.select_every) * s.select_every
-        prev = min(s.calibration_grid, key=lambda k: abs(k - 1.0))
-        for u in range(max(first, 0), t + 1, s.select_every):
-            if (cand, u) not in self.scales:
-                self.scales[(cand, u)] = choose_scale([self.grid_cost(cand, o) for o in self.origins(u)], prev,
-                                                      s.calibration_penalty)
-            prev = self.scales[(cand, u)]
-        return self.scales[(cand, t)]
+        step, first = s.term, s.select_min_history
+        one = min(s.calibration_grid, key=lambda k: abs(k - 1.0))
+        if t < first:
+            return one
+        c = first + ((t - first) // step) * step
+        if (cand, c) not in self.scales:
+            prev = one
+            for u in range(first, c + 1, step):
+                if (cand, u) not in self.scales:
+                    low = first if s.select_max_history is None else max(first, u - s.select_max_history)
+                    self.scales[(cand, u)] = choose_scale(
+                        [self.grid_cost(cand, o) for o in range(u - step, low - 1, -step)], prev,
+                        s.calibration_penalty)
+                prev = self.scales[(cand, u)]
+        return self.scales[(cand, c)]
 
     def score(self, cand: str, o: int) -> float:
         key = (cand, o)
         if key not in self.cost:
-            if cand != "lookback" and self.s.calibration is not None:
-                self.cost[key] = self.grid_cost(cand, o)[self.scale(cand, o)]
+            if key in self.grid_costs:  # a calibration origin: decided on every scale already
+                self.cost[key] = self.grid_costs[key][self.scale(cand, o)]
             else:
                 self.cost[key] = self._bill_window(self.decide(cand, o, self.s.term, seed=int(self.s.seed) + o), o)
         return self.cost[key]

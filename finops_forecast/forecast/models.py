@@ -15,7 +15,8 @@ Models
 ``theta``           statsmodels ``ThetaModel`` (deseasonalised theta method, drift)
 ``sarimax``         statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m); (1,1,1) without the season on short series
 ``prophet``         Prophet, daily steps with weekly seasonality (slow: fit small sets of series)
-``recovery``        :class:`Recovery`: a cluster's level, outage steps treated as missing, no dip extrapolated
+``recovery``        :class:`Recovery`: a cluster's level, outage steps treated as missing, no dip extrapolated,
+                    a trend only when significant since the last outage
 ``auto``            :class:`AutoSelect`: picks one of its candidates per series by a rolling-origin backtest
                     and calibrates the width of the intervals on that backtest's errors
 """
@@ -272,11 +273,13 @@ class Theta(ForecastModel):
         return mean, sd
 
 
-def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5) -> np.ndarray:
-    """Steps that look like an outage: below ``share`` x the median of the ``window`` steps before them.
+def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5, max_run: int | None = None) -> np.ndarray:
+    """Steps that look like an outage: below ``share`` x the median of the ``window`` clean steps before them.
 
-    Only earlier steps are compared (the first step is never an outage), so the mask of a history does not
-    change when later steps are appended.
+    Only earlier steps are compared (the first step is never an outage). An outage is short: when more than
+    ``max_run`` consecutive steps are low, the demand has moved to a new level (a burst ended, a fleet shrank),
+    and the whole run is unmasked, which makes it the reference of the steps after it; the mask of a history may
+    then change when later steps are appended (a fit sees only its own history, so this is no look-ahead).
 
     Parameters
     ----------
@@ -286,17 +289,32 @@ def outage_mask(y: np.ndarray, window: int = 14, share: float = 0.5) -> np.ndarr
         Steps of the reference median [steps].
     share : float
         A step below this share of the reference is an outage, in (0, 1).
+    max_run : int or None
+        Longest outage [steps]; None: no limit.
 
     Returns
     -------
     ndarray of bool (n,)
     """
+    return _outages(y, window, share, max_run)[0]
+
+
+def _outages(y: np.ndarray, window: int, share: float, max_run: int | None) -> tuple[np.ndarray, int]:
+    """:func:`outage_mask` and the first step of the current level (0, or where the last long low run began:
+    the reference of later steps starts there)."""
     out = np.zeros(len(y), bool)
+    run, floor = 0, 0
     for t in range(1, len(y)):
-        ref = y[max(0, t - window):t][~out[max(0, t - window):t]]
+        lo = max(floor, t - window)
+        ref = y[lo:t][~out[lo:t]]
         if len(ref):
             out[t] = y[t] < share * float(np.median(ref))
-    return out
+        run = run + 1 if out[t] else 0
+        if max_run is not None and run > max_run:
+            floor = t - run + 1
+            out[floor:t + 1] = False
+            run = 0
+    return out, floor
 
 
 class Recovery(ForecastModel):
@@ -307,7 +325,12 @@ class Recovery(ForecastModel):
     plus, with two clean seasons, each season position's median deviation from the rolling level (shrunk by
     half). It does not extrapolate a dip: the level reverts, so the error sd is that of the one-step errors of
     the same rule on the clean history and does not grow with the horizon (only the growth-rate uncertainty of
-    every model, :func:`drift_se`, fans it out at long horizons).
+    every model, :func:`drift_se`, fans it out at long horizons; the error sd is that of the last four seasons).
+    A trend is followed only when the evidence
+    says so (``trend``): the Theil-Sen slope of the last ``window`` clean steps *since the last outage* (at least
+    ``window // 2`` of them; an outage and the recovery after it are a break, not a trend), kept when its
+    ``1 - trend_alpha`` interval excludes 0 (:func:`robust_trend`); the level is then moved along it to the last
+    step and the forecast extrapolates it.
 
     Parameters
     ----------
@@ -315,26 +338,43 @@ class Recovery(ForecastModel):
         Clean steps in the level's median [steps] (14 days on daily totals).
     outage_share : float
         A step below this share of the median of the ``window`` steps before it is an outage.
+    trend : bool
+        Follow a significant trend (False: the level alone, the model before issue 20).
+    trend_alpha : float
+        Test level of the trend, in (0, 1) (0.01: a trend needs strong evidence).
+    max_outage : int
+        Longest outage [steps]: a longer low run is a new level (a burst ended, a fleet shrank), and the level,
+        the trend and the errors are then taken from the steps since it began.
     """
 
     name = "recovery"
 
-    def __init__(self, window: int = 14, outage_share: float = 0.5):
+    def __init__(self, window: int = 14, outage_share: float = 0.5, trend: bool = True, trend_alpha: float = 0.01,
+                 max_outage: int = 3):
         self.window = int(window)
         self.outage_share = float(outage_share)
+        self.max_outage = int(max_outage)
+        self.trend = bool(trend)
+        self.trend_alpha = float(trend_alpha)
 
     def min_length(self, season_length: int) -> int:
         return 4
 
     def _fit(self, y, m):
-        bad = outage_mask(y, self.window, self.outage_share)
+        bad, floor = _outages(y, self.window, self.outage_share, self.max_outage)
         z = np.where(bad, np.nan, y)
         clean = np.flatnonzero(~bad)
-        lev = np.full(len(y), np.nan)  # rolling level before each step, from clean steps only
+        clean = clean[clean >= floor] if np.sum(clean >= floor) >= 2 else clean  # the current level only
+        last = clean[-self.window:]
+        since = last[last > np.flatnonzero(bad)[-1]] if bad.any() else last  # an outage breaks a trend
+        self.slope_ = robust_trend(since, y[since], self.trend_alpha) \
+            if self.trend and len(since) >= self.window // 2 else 0.0
+        lev = np.full(len(y), np.nan)  # rolling level at each step, from the clean steps before it only
         for j, t in enumerate(clean):
             if j >= 2:
-                lev[t] = float(np.median(y[clean[max(0, j - self.window):j]]))
-        self.level_ = float(np.median(y[clean[-self.window:]]))
+                win = clean[max(0, j - self.window):j]
+                lev[t] = float(np.median(y[win])) + self.slope_ * (t - float(np.median(win)))
+        self.level_ = float(np.median(y[last])) + self.slope_ * (len(y) - float(np.median(last)))
         dev = z - lev
         self.season_ = np.zeros(max(m, 1))
         if m > 1 and np.sum(np.isfinite(dev)) >= 2 * m:
@@ -345,14 +385,41 @@ class Recovery(ForecastModel):
                 d = d[np.isfinite(d)]
                 self.season_[k] = 0.5 * float(np.median(d)) if len(d) else 0.0
         self.phase_ = len(y) % max(m, 1)
-        e = dev[np.isfinite(dev)]
+        e = dev[np.isfinite(dev) & (np.arange(len(y)) >= len(y) - 4 * max(m, 1))]  # the recent errors
         self.sigma_ = float(np.sqrt(np.mean(e ** 2))) if len(e) >= 2 else float(np.std(y[clean]))
         self.outages_ = int(bad.sum())
 
     def _predict(self, h):
         m = len(self.season_)
-        mean = self.level_ + self.season_[(self.phase_ + np.arange(h)) % m]
+        k = np.arange(h)
+        mean = self.level_ + self.slope_ * k + self.season_[(self.phase_ + k) % m]
         return np.maximum(mean, 0.0), np.full(h, self.sigma_)
+
+
+def robust_trend(x: np.ndarray, y: np.ndarray, alpha: float = 0.1) -> float:
+    """Theil-Sen slope of ``y`` on ``x`` when its ``1 - alpha`` confidence interval excludes 0, else 0.
+
+    A cluster's level moves only when the evidence says so: a noisy window (a dip and its recovery) has a
+    slope interval that straddles 0 and gets no trend; a steady growth or decline does.
+
+    Parameters
+    ----------
+    x : ndarray (n,)
+        Step indices [steps].
+    y : ndarray (n,)
+        Values [GPU-h per step].
+    alpha : float
+        Test level in (0, 1).
+
+    Returns
+    -------
+    float
+        Slope [GPU-h per step per step]; 0 with fewer than 4 points.
+    """
+    if len(x) < 4 or np.ptp(y) == 0:
+        return 0.0
+    slope, _, lo, hi = stats.theilslopes(y, x, alpha=1 - alpha)
+    return float(slope) if lo > 0 or hi < 0 else 0.0
 
 
 class SARIMAX(ForecastModel):
@@ -495,6 +562,28 @@ def _scale(y: np.ndarray, m: int) -> float:
     return s
 
 
+def gaussian_crps(y, mean, sd) -> np.ndarray:
+    """Continuous ranked probability score of the normal forecasts ``N(mean, sd**2)`` at the outcomes ``y``.
+
+    Parameters
+    ----------
+    y, mean, sd : ndarray (h,)
+        Outcomes, forecast means and error sds [GPU-h per step]; ``sd = 0`` scores the absolute error.
+
+    Returns
+    -------
+    ndarray (h,)
+        CRPS per step [GPU-h per step] (lower is better; the mean absolute error of a point forecast).
+    """
+    y, mean, sd = (np.asarray(v, float) for v in (y, mean, sd))
+    e = y - mean
+    out = np.abs(e)
+    ok = sd > 0
+    z = e[ok] / sd[ok]
+    out[ok] = sd[ok] * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    return out
+
+
 @dataclass
 class AutoSelect(ForecastModel):
     """Pick, per series, the candidate with the lowest mean MASE in a rolling-origin backtest on the series'
@@ -535,6 +624,7 @@ class AutoSelect(ForecastModel):
     model_kwargs: dict = field(default_factory=dict)
     name: str = "auto"
     drift_uncertainty: bool = False  # the chosen model adds it
+    score: str = "mase"
 
     def __post_init__(self):
         for c in self.candidates:
@@ -572,7 +662,8 @@ class AutoSelect(ForecastModel):
                 mean = np.maximum(mean, 0.0)
                 a = y[cut:cut + h]
                 e = a - mean
-                errs.append(np.mean(np.abs(e)) / scale if scale > 0 else np.mean(np.abs(e)))
+                loss = gaussian_crps(a, mean, sd) if self.score == "crps" else np.abs(e)
+                errs.append(np.mean(loss) / scale if scale > 0 else np.mean(loss))
                 ok = sd > 0
                 zs.extend(np.abs(e[ok]) / sd[ok])
             if errs:

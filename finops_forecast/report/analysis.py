@@ -75,7 +75,8 @@ def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParam
         return backtest(recent, catalog, policies="forecast,lookback,hindsight,on_demand", decision_every="7D",
                         term="7D", lookback=f"{int(params.lookback_days)}D", warmup=f"{warm}D",
                         forecast_candidates=("forecast",), n_paths=min(int(params.n_paths), 50),
-                        models=params.forecast_model, seed=int(params.seed), reselect_every=f"{7 * weeks}D")
+                        models=params.forecast_model, calibration=None, seed=int(params.seed),
+                        reselect_every=f"{7 * weeks}D")  # the report's own forecast, as the plan uses it
     except FinopsError as e:
         return f"No track record: {md_text(e)}"
 

@@ -194,7 +194,8 @@ def test_selection_records_and_forecast_alone(usage, catalog, result):
     assert [r["window"] for r in sel] == list(range(result.settings["windows"]))
     assert all(r["chosen"] in ("forecast", "lookback") for r in sel)
     # no scorable origin before the first decision (7-day warm-up = select_min_history): the default decides
-    assert sel[0]["chosen"] == "lookback" and sel[0]["origins_scored"] == 0
+    assert result.settings["select_default"] == "forecast"  # the first candidate (issue 20)
+    assert sel[0]["chosen"] == "forecast" and sel[0]["origins_scored"] == 0
     # the forecast policy is the lookback rule exactly where it chose it
     p = result.purchases
     for r in sel:
@@ -216,7 +217,7 @@ def test_selection_switches_to_a_forecast_that_proves_cheaper(catalog):
     u = pd.DataFrame({"ts": ts, "provider": "aws", "region": "us-east-1", "instance_type": "g6.xlarge",
                       "workload_class": "inference", "team": "unallocated", "gpu_hours": y})
     res = backtest(u, catalog, policies="forecast,lookback,hindsight",
-                   **{**FAST, "lookback": "7D", "models": "theta"})
+                   **{**FAST, "lookback": "7D", "models": "theta", "select_default": "lookback"})
     sel = res.settings["forecast_selection"]
     assert sel[0]["chosen"] == "lookback"  # nothing scored yet: the default rule
     assert sel[-1]["chosen"] == "forecast" and sel[-1]["p_value_forecast"] < 0.05
