@@ -11,7 +11,7 @@ import pandas as pd
 
 from finops_forecast._io import atomic_write_text
 
-PURCHASE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "provider", "scope", "term_months",
+PURCHASE_COLUMNS = ["quarter", "quarter_start", "buy_date", "instrument", "family", "provider", "scope", "term_months",
                     "payment_option", "quantity", "unit", "gpu_capacity", "commitment_usd_per_hour", "upfront_usd",
                     "monthly_usd", "obligation_usd", "expected_utilization", "utilization_p10",
                     "break_even_utilization", "walk_away_month", "payback_month"]
@@ -25,7 +25,8 @@ class Plan:
     ----------
     purchases : DataFrame
         One row per purchase (:data:`PURCHASE_COLUMNS`); ``quarter`` 0 is this quarter (buy now), later
-        quarters are the planned ladder. quantity is in ``unit`` (instance or USD/h); gpu_capacity [GPU] for
+        quarters are the planned ladder; ``buy_date`` is the day to buy (the first quarter is decided month by
+        month, and a replacement of an owned commitment is bought on its expiry date). quantity is in ``unit`` (instance or USD/h); gpu_capacity [GPU] for
         instances; commitment_usd_per_hour [USD/h] effective (upfront amortized); upfront_usd [USD];
         monthly_usd [USD/month] recurring; obligation_usd [USD] every fee of the term, upfront included;
         expected_utilization and utilization_p10 over scenarios and the purchase's active quarters, in [0, 1];
@@ -35,9 +36,10 @@ class Plan:
         whole term (NaN: never within the term); payback_month [months]: months until the savings repay an
         upfront payment (NaN when nothing is paid upfront). See docs/glossary.md.
     ladder : DataFrame
-        Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held.
+        Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held, hour-weighted
+        means over the quarter.
     quarters : DataFrame
-        Per quarter: start, hours, expected cost and all-on-demand cost [USD], GPU-hours served by reserved
+        Per quarter (the sums of its periods): start, hours, expected cost and all-on-demand cost [USD], GPU-hours served by reserved
         (pool instruments), savings plans (spend instruments), spot and on demand [GPU-h] (the stacked view).
     expected_cost_usd, on_demand_cost_usd, savings_usd : float
         Over the planned horizon, billed by the billing engine on every scenario path [USD]; on_demand is the
@@ -110,6 +112,9 @@ class Plan:
     cvar_unused_commitment_usd: float = float("nan")
     #: price outlook used: quarter_start, pool, scenario, on_demand, spot multipliers (None: today's prices)
     price_paths: pd.DataFrame | None = None
+    #: the rows of ``quarters`` per period of the plan's grid (months of the first quarter, quarters cut at
+    #: owned commitments' expiry dates), with ``period``
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def buy_now(self) -> pd.DataFrame:
@@ -129,6 +134,7 @@ class Plan:
             "cvar_unused_commitment_usd")}
         return {**scal, "status": self.status, "solver": self.solver, "notes": list(self.notes),
                 "purchases": rec(self.purchases), "ladder": rec(self.ladder), "quarters": rec(self.quarters),
+                "periods": rec(self.periods),
                 "allocation": rec(self.allocation), "savings_curve": rec(self.savings_curve),
                 "frontier": rec(self.frontier), "ladder_comparison": rec(self.ladder_comparison),
                 "model_size": self.model_size, "settings": self.settings}
