@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.billing import bill_chunks, bill_major, bill_rows
+from finops_forecast.portfolio.billing import bill_paths, bill_rows
 from finops_forecast.portfolio.compress import Compressed, compress, full
 from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import (
@@ -427,17 +427,11 @@ def bill_compressed(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | 
     (:func:`finops_forecast.portfolio.billing.bill_rows` on the prepared program's rows).
 
     With a price outlook the uncovered chunks are priced at each row's scenario and period, and the fees at
-    ``fee_price`` (T, I) [USD/h per unit] (:func:`~finops_forecast.portfolio.priced.paid_price`)."""
+    ``fee_price`` (T, I) [USD/h per unit] (:func:`paid_price`)."""
     if prep.prices is None:
         return bill_rows(prep.comp, prep.market, active)
-    comp = prep.comp
-    b = bill_chunks(comp.D, prep.market, np.asarray(active)[comp.period])
-    vm = prep.model.value_mult
-    fp = prep.market.price[None, :] if fee_price is None else fee_price
-    cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * prep.market.chunk_value * vm).sum(axis=1)
-    rh = comp.row_hours()
-    grp = np.bincount(comp.group, weights=cost * rh, minlength=comp.n_groups)
-    return float(comp.prob @ grp), grp, b
+    return bill_rows(prep.comp, prep.market, active, value_mult=prep.model.value_mult0,
+                     fee_price=prep.market.price[None, :] if fee_price is None else fee_price)
 
 
 def bill_plan(prep: Prepared, active: np.ndarray, x: np.ndarray):
@@ -582,7 +576,7 @@ def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | No
         if prep.prices is not None:
             from finops_forecast.portfolio import priced
             vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
-        acc = _bill_paths(X, mk, active[t], transform=transform, vmult=vm,
+        acc = bill_paths(X, mk, active[t], transform=transform, vmult=vm,
                           fee_price=None if fee_price is None else fee_price[t])
         del X
         for k, a in (("unused_path", "unused"), ("path_cost", "path_cost"), ("path_od", "path_od")):
@@ -747,62 +741,6 @@ def signing_numbers(mk: Market, i: int, fee_eq: float, utilization: float, *, di
         if payback > term:
             payback = float("nan")
     return {"break_even_utilization": float(be_u), "walk_away_month": float(walk), "payback_month": payback}
-
-
-def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,
-                vmult: np.ndarray | None = None, fee_price: np.ndarray | None = None) -> dict:
-    """Bill chunk-major demand ``X`` (C, paths, hours) in batches of paths (bounded memory); sums per path and
-    over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first.
-
-    ``vmult`` (paths, C) multiplies each path's chunk values (price outlook; None: today's prices) and
-    ``fee_price`` (I,) is the fee per held unit [USD/h] (None: the market's price). ``unused`` per path is
-    the fee of the held commitments that covered nothing [USD]."""
-    n, H = X.shape[1:]
-    C, I = mk.n_chunks, mk.n_instruments
-    step = max(1, batch_rows // max(H, 1))
-    firm = mk.chunk_series < 0
-    cpm_t = mk.chunk_pool_matrix().T
-    price = mk.price
-    fp = price if fee_price is None else np.asarray(fee_price, float)
-    ratio = np.where(price > 0, fp / np.where(price > 0, price, 1.0), 1.0)
-    acc = {"path_cost": np.zeros(n), "path_od": np.zeros(n), "used": np.zeros((n, I)),
-           "committed": np.zeros((n, I)), "displaced": np.zeros(I), "cover_gpu": np.zeros(I),
-           "uncovered": np.zeros(C), "fee": 0.0, "cost": 0.0, "list_cost": 0.0,
-           "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools), "unused": np.zeros(n)}
-    fee_h = float(np.maximum(held, 0.0) @ fp)  # [USD/h]
-    for a in range(0, n, step):
-        k = min(step, n - a)
-        xb = X[:, a:a + k, :].reshape(X.shape[0], k * H)
-        if transform is not None:
-            xb = transform(xb)
-        r = bill_major(xb, mk, held)
-        rem = r["remaining"]
-        demand = cpm_t @ xb
-        if vmult is None:
-            od = mk.chunk_value @ rem  # uncovered cost [USD/h]
-            unc_path = od.reshape(k, H).sum(1)
-            list_path = (mk.od_rate @ demand).reshape(k, H).sum(1)
-        else:
-            vm = vmult[a:a + k]  # (k, C)
-            unc_path = ((rem.reshape(C, k, H).sum(2)).T * (mk.chunk_value[None, :] * vm)).sum(1)
-            odm = vm[:, np.flatnonzero(firm)]  # firm chunks are one per pool, in pool order
-            list_path = ((demand.reshape(-1, k, H).sum(2)).T * (mk.od_rate[None, :] * odm)).sum(1)
-        acc["path_cost"][a:a + k] = unc_path + fee_h * H
-        acc["path_od"][a:a + k] = list_path
-        used_k = r["used"].reshape(I, k, H).sum(2).T
-        com_k = (np.maximum(held, 0.0) * price * H)[None, :]
-        acc["used"][a:a + k] = used_k
-        acc["committed"][a:a + k] = com_k
-        acc["unused"][a:a + k] = (np.maximum(com_k - used_k, 0.0) * ratio[None, :]).sum(1)
-        acc["displaced"] += r["displaced"].sum(axis=1)
-        acc["cover_gpu"] += r["cover_gpu"].sum(axis=1)
-        acc["uncovered"] += rem.sum(axis=1)
-        acc["demand"] += demand.sum(axis=1)
-        acc["covered"] += np.clip(demand - cpm_t @ rem, 0.0, None).sum(axis=1)
-        acc["fee"] += fee_h * k * H
-        acc["cost"] += float(unc_path.sum()) + fee_h * k * H
-        acc["list_cost"] += float(list_path.sum())
-    return acc
 
 
 def _allocation(prep: Prepared, ts, unc: np.ndarray, covered: np.ndarray, hours: float) -> pd.DataFrame:
