@@ -731,7 +731,8 @@ def with_tail(comp: Compressed, cover: np.ndarray, inventory: np.ndarray, tail_h
     inv_tail = np.zeros(I) if tail_inventory is None else np.asarray(tail_inventory, float)
     inv = np.vstack([inventory, inv_tail[None, :]])
     vm = None if value_mult is None else np.vstack([value_mult, np.asarray(value_mult)[last]])
-    cm = None if commit_mult is None else np.vstack([commit_mult, np.ones((1, I))])
+    # commitments bought after the horizon at the last period's price (an outlook's, else today's)
+    cm = None if commit_mult is None else np.vstack([commit_mult, np.asarray(commit_mult)[-1:]])
     return tc, cov, inv, vm, cm
 
 
