@@ -39,8 +39,8 @@ class Plan:
         Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held, hour-weighted
         means over the quarter.
     quarters : DataFrame
-        Per quarter (the sums of its periods): start, hours, expected cost and all-on-demand cost [USD], GPU-hours served by reserved
-        (pool instruments), savings plans (spend instruments), spot and on demand [GPU-h] (the stacked view).
+        Per quarter (the sums of its periods): start, hours, expected cost and all-on-demand cost [USD], GPU-hours
+        served by reserved (pool instruments), savings plans (spend instruments), spot and on demand [GPU-h] (the stacked view).
     expected_cost_usd, on_demand_cost_usd, savings_usd : float
         Over the planned horizon, billed by the billing engine on every scenario path [USD]; on_demand is the
         same demand all on demand.
@@ -156,7 +156,8 @@ class Plan:
     def summary(self) -> str:
         """A one-paragraph recommendation."""
         now = self.buy_now
-        what = "; ".join(f"{r.quantity:,.0f} {r.unit} of {r.instrument}" for r in now.itertuples()) or "nothing"
+        what = "; ".join(f"{r.quantity:,.0f} {r.unit} of {r.instrument}{_on(r)}" for r in now.itertuples()) \
+            or "nothing"
         return (f"Buy now: {what}; obligation {self.obligation_usd:,.0f} USD over the terms. Expected cost {self.expected_cost_usd:,.0f} USD over the plan versus "
                 f"{self.on_demand_cost_usd:,.0f} USD all on demand: savings {self.savings_usd:,.0f} USD "
                 f"({self.effective_savings_rate:.1%}); coverage {self.coverage:.1%}, utilization "
@@ -164,6 +165,12 @@ class Plan:
                 f"{self.cvar_unused_commitment_usd:,.0f} USD in the worst paths; "
                 f"CVaR{int(round(self.alpha * 100))} {self.cvar_usd:,.0f} USD "
                 f"(status {self.status}).")
+
+
+def _on(r) -> str:
+    """`` on YYYY-MM-DD`` for a purchase line with a buy date."""
+    d = getattr(r, "buy_date", None)
+    return f" on {pd.Timestamp(d):%Y-%m-%d}" if d is not None and not pd.isna(d) else ""
 
 
 def _num(v):
