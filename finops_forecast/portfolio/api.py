@@ -8,6 +8,7 @@ cost-risk frontier (:mod:`plan`).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.billing import bill_chunks, bill_major, bill_rows
+from finops_forecast.portfolio.billing import bill_paths, bill_rows
 from finops_forecast.portfolio.compress import Compressed, compress, full
 from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import (
@@ -86,17 +87,32 @@ def as_scenarios(obj) -> Scenarios:
 
 @dataclass
 class Periods:
-    """Quarters of the plan: start, end, hours, and the forecast hours (a, b) that stand for each."""
+    """Periods of the plan: start, end, hours, the forecast hours (a, b) that stand for each, and the quarter
+    each falls in (0: the quarter planned). Purchases are made at a period's start."""
 
     start: pd.DatetimeIndex
     end: pd.DatetimeIndex
     hours: np.ndarray
     src: list
     repeated: int
+    quarter: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.quarter is None:
+            self.quarter = np.arange(len(self.hours))
+        self.quarter = np.asarray(self.quarter, int)
 
     @property
     def T(self) -> int:
         return len(self.hours)
+
+    @property
+    def n_quarters(self) -> int:
+        return int(self.quarter.max()) + 1 if self.T else 0
+
+    def in_quarter(self, q: int) -> np.ndarray:
+        """Indices of the periods of quarter ``q``."""
+        return np.flatnonzero(self.quarter == q)
 
 
 def quarter_periods(ds: pd.DatetimeIndex, quarters: int) -> Periods:
@@ -123,6 +139,71 @@ def quarter_periods(ds: pd.DatetimeIndex, quarters: int) -> Periods:
                    src=src, repeated=repeated)
 
 
+def plan_periods(ds: pd.DatetimeIndex, quarters: int, splits=(), first_quarter_months: bool = True) -> Periods:
+    """Calendar quarters (:func:`quarter_periods`) cut finer where the purchase date matters.
+
+    The first quarter is cut into calendar months (``first_quarter_months``), so its purchases can be staggered,
+    and every quarter is cut at each date of ``splits`` inside it (the expiry dates of owned commitments), so a
+    replacement is bought on the day the commitment it replaces expires instead of pro rata over the quarter.
+    Dates are floored to the hour. Each sub-period stands for the same hours of its quarter's forecast (for a
+    repeated quarter, of the repeated quarter's hours, clipped to them).
+    """
+    q = quarter_periods(ds, quarters)
+    cuts = [pd.Timestamp(c).tz_convert("UTC").floor("h") for c in splits]
+    start, end, hours, src, qi = [], [], [], [], []
+    for k in range(q.T):
+        s0, e0 = q.start[k], q.end[k]
+        inner = {c for c in cuts if s0 < c < e0}
+        if k == 0 and first_quarter_months:
+            m = (s0.tz_convert(None).to_period("M") + 1).start_time.tz_localize("UTC")
+            while m < e0:
+                inner.add(m)
+                m = (m.tz_convert(None).to_period("M") + 1).start_time.tz_localize("UTC")
+        bounds = sorted(inner | {s0, e0})
+        a, b = q.src[k]
+        for s, e in itertools.pairwise(bounds):
+            off, n = int((s - s0) // pd.Timedelta(hours=1)), int((e - s) // pd.Timedelta(hours=1))
+            sa = min(a + off, b - 1)
+            start.append(s); end.append(e); hours.append(n); qi.append(k)
+            src.append((sa, max(min(sa + n, b), sa + 1)))
+    return Periods(start=pd.DatetimeIndex(start), end=pd.DatetimeIndex(end), hours=np.array(hours, float),
+                   src=src, repeated=q.repeated, quarter=np.array(qi))
+
+
+def term_cover(per: Periods, term_months) -> np.ndarray:
+    """Share of each period's hours that a unit bought at the start of an earlier period holds.
+
+    A term runs ``term_months`` calendar months from its purchase date. ``cover[k, t, i]`` is 1 for a period
+    ``k`` wholly inside the term of instrument ``i`` bought at the start of period ``t``, the share of its hours
+    for the period the term ends in (pro rata, as owned commitments that expire inside a period), 0 before the
+    purchase and after the term. On a grid of calendar quarters it is the band of ``term_months / 3`` quarters.
+
+    Returns
+    -------
+    ndarray (T, T, I)
+    """
+    term = np.asarray(term_months, int)
+    T = per.T
+    s = per.start.as_unit("ns").asi8 / 3.6e12  # [h since epoch]
+    e = per.end.as_unit("ns").asi8 / 3.6e12
+    out = np.zeros((T, T, len(term)))
+    later = np.tril(np.ones((T, T), bool))  # k >= t
+    for tau in np.unique(term):
+        stop = np.array([(per.start[t] + pd.DateOffset(months=int(tau))).value / 3.6e12 for t in range(T)])
+        hi = np.minimum(e[:, None], stop[None, :])
+        lo = np.maximum(s[:, None], s[None, :])
+        frac = np.where(later, np.clip((hi - lo) / (e - s)[:, None], 0.0, 1.0), 0.0)
+        out[:, :, term == tau] = frac[:, :, None]
+    return out
+
+
+def tail_hours(per: Periods, cover: np.ndarray, term_months) -> np.ndarray:
+    """Hours of each purchase's term after the planning horizon (T, I) [h]: the term (``term_months x 730``
+    hours, the obligation's) less the hours it holds inside the horizon, never below 0."""
+    inside = np.einsum("k,kti->ti", per.hours, cover)
+    return np.maximum(np.asarray(term_months, float)[None, :] * HOURS_PER_MONTH - inside, 0.0)
+
+
 @dataclass
 class Prepared:
     """Everything built before the solve (reused by policies and benchmarks)."""
@@ -133,7 +214,8 @@ class Prepared:
     comp: Compressed
     model: CommitmentModel
     inventory_active: np.ndarray
-    term_periods: np.ndarray
+    #: (T, T, I) share of period k's hours held by a unit bought at the start of period t (:func:`term_cover`)
+    cover: np.ndarray
     notes: list
     chunk_period: object
     config: PortfolioConfig
@@ -141,17 +223,62 @@ class Prepared:
     #: price outlook (None: today's prices) and the (T, I) price multiplier of a purchase in each period
     prices: object = None
     commit_mult: np.ndarray | None = None
+    #: (T, I) hours of each purchase's term after the horizon [h] (:func:`tail_hours`)
+    tail_hours: np.ndarray | None = None
 
 
 def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
-            config: PortfolioConfig | None = None, *, compression: str = "compressed",
-            months_per_period: float = 3.0) -> Prepared:
+            config: PortfolioConfig | None = None, *, compression: str = "compressed") -> Prepared:
     """Build market, periods, compressed scenarios and the program (no solve).
 
     ``compression="full"`` keeps every path and hour (the reference model for small checks).
     """
     config = config or PortfolioConfig()
-    scen = as_scenarios(scenarios)
+    scen, catalog, mk, purch, inv, notes = _market(as_scenarios(scenarios), catalog, inventory, config)
+    splits = inv["expires"] if config.split_at_expiry and len(inv) else ()
+    per = plan_periods(scen.ds, config.quarters, splits, first_quarter_months=config.monthly_first_quarter)
+    if per.repeated:
+        notes.append(f"the forecast covers {config.quarters - per.repeated} quarter(s); the last {per.repeated} "
+                     "planned quarter(s) repeat the last full forecast quarter's demand")
+    inv_active, inv_notes = active_quantities(inv, mk, per.start, per.end)
+    notes += inv_notes
+    big = scen.n_paths * sum(b - a for a, b in set(per.src)) * mk.n_chunks > _CACHE_ELEMENTS
+    cache = {}
+    chunk_period = _chunk_source(scen, mk, per, cache, big)
+    score, Q, floor, providers = _period_stats(scen, mk, per, config, cache, big)
+    tf = mk.chunks_major if big else None
+    if compression == "full":
+        comp = full(lambda t: chunk_period(t)[0], per.hours, transform=tf)
+    else:
+        comp = compress(lambda t: chunk_period(t)[0], mk.chunk_value, per.hours, transform=tf,
+                        n_groups=config.scenario_groups, strata=config.strata, levels=config.levels, score=score)
+    term_months = mk.instruments["term_months"].to_numpy(float)
+    cover = term_cover(per, term_months)
+    tail = tail_hours(per, cover, term_months)
+    user = _user_constraints(config, mk, per, purch, providers, Q, floor)
+    pp, vm, cm = _price_outlook(config, catalog, mk, per, comp, notes)
+    count = config.fees_after_horizon == "count" and bool(np.any(tail > 0))
+    tail_inv = _owned_after(inv, mk, per, float(tail.max())) if count else None
+    t0 = time.perf_counter()
+    model = CommitmentModel(mk, comp, cover, inv_active, user, integer_pool=config.integer_ri,
+                            risk_lambda=config.risk_lambda, alpha=config.alpha, risk_measure=config.risk_measure,
+                            value_mult=vm, commit_mult=cm, fee_price=npv_price(mk, config.cost_of_capital),
+                            tail_hours=tail if count else None, tail_inventory=tail_inv)
+    return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
+                    cover=cover, notes=notes, chunk_period=chunk_period, config=config,
+                    build_s=time.perf_counter() - t0, prices=pp, commit_mult=cm, tail_hours=tail)
+
+
+def _owned_after(inv: pd.DataFrame, mk: Market, per: Periods, hours: float) -> np.ndarray:
+    """Mean quantity of each instrument owned over the ``hours`` after the horizon (I,)."""
+    end = per.end[-1:]
+    act, _ = active_quantities(inv, mk, end, end + pd.Timedelta(hours=hours))
+    return act[0]
+
+
+def _market(scen: Scenarios, catalog: pd.DataFrame, inventory, config: PortfolioConfig):
+    """Migration (if set), the market of the purchasable and owned instruments, and the validated inventory:
+    (scenarios, catalog, market, purchasable (I,), inventory, notes)."""
     mig_notes = []
     if config.migration:
         from finops_forecast.portfolio.migration import apply_migration
@@ -174,25 +301,17 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
         used[idx] = True
     keep = purch | used
     mk = subset(mk, keep)
-    purch = purch[keep]
-    notes = list(mk.notes) + mig_notes
     if not mk.n_instruments:
         raise PortfolioError("No commitment instrument is priced for these pools with the chosen "
                              f"terms_months={config.terms_months} and payment_options={config.payment_options}; "
                              "the catalog's commitment rows are needed.")
-    per = quarter_periods(scen.ds, config.quarters)
-    if per.repeated:
-        notes.append(f"the forecast covers {per.T - per.repeated} quarter(s); the last {per.repeated} planned "
-                     "quarter(s) repeat the last full forecast quarter's demand")
-    inv_active, inv_notes = active_quantities(inv, mk, per.start, per.end)
-    notes += inv_notes
+    return scen, catalog, mk, purch[keep], inv, list(mk.notes) + mig_notes
 
-    cache = {}
-    big = scen.n_paths * sum(b - a for a, b in set(per.src)) * mk.n_chunks > _CACHE_ELEMENTS
 
+def _chunk_source(scen: Scenarios, mk: Market, per: Periods, cache: dict, big: bool):
+    """``chunk_period(t)``: period t's data and the transform that makes it chunks: cached chunks for small
+    inputs; series demand (chunked later, one group or batch of paths at a time) for large ones."""
     def chunk_period(t):
-        """Period t's data and the transform that makes it chunks: cached chunks for small inputs; series
-        demand (chunked later, one group or batch of paths at a time) for large ones."""
         key = per.src[t]
         if key in cache:
             return cache[key], None
@@ -201,9 +320,13 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
         X = mk.chunks_major(scen.slice_major(*key))
         cache[key] = X
         return X, None
+    return chunk_period
 
-    # pass 1: path scores, provider quantiles, floors
-    v = mk.chunk_value
+
+def _period_stats(scen: Scenarios, mk: Market, per: Periods, config: PortfolioConfig, cache: dict, big: bool):
+    """One pass over the periods' demand: path scores (on-demand value of each path [USD]), each provider's
+    demand quantile (T, K) and each pool's floor quantile (T, P) [GPU-h per hour]; fills ``cache`` with the
+    chunks of small inputs. Returns (score, Q, floor, providers)."""
     T = per.T
     score = np.zeros(scen.n_paths)
     providers = sorted(mk.pools["provider"].unique())
@@ -234,18 +357,16 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
         sc, q_t, f_t = seen[key]
         score += sc * per.hours[t]
         Q[t], floor[t] = q_t, f_t
-    if compression == "full":
-        comp = full(lambda t: chunk_period(t)[0], per.hours, transform=mk.chunks_major if big else None)
-    else:
-        comp = compress(lambda t: chunk_period(t)[0], v, per.hours, transform=mk.chunks_major if big else None,
-                        n_groups=config.scenario_groups, strata=config.strata, levels=config.levels, score=score)
+    return score, Q, floor, providers
 
-    term_periods = np.maximum(1, np.round(mk.instruments["term_months"].to_numpy(float) / months_per_period)
-                              ).astype(int)
+
+def _user_constraints(config: PortfolioConfig, mk: Market, per: Periods, purch: np.ndarray, providers: list,
+                      Q: np.ndarray, floor: np.ndarray) -> UserConstraints:
+    """The config's limits as right-hand sides of the program (the upfront budget is per quarter)."""
     user = UserConstraints(allow_on_demand=config.allow_on_demand, purchasable=purch, ladder=config.ladder,
                            min_util=config.min_utilization_p10, max_3y_share=config.max_three_year_share,
-                           max_obligation=config.max_obligation_usd)
-    b = config.budget_vector(T)
+                           max_obligation=config.max_obligation_usd, period_quarter=per.quarter)
+    b = config.budget_vector(config.quarters)
     if b is not None:
         user.budget = np.array(b, float)
     if config.max_commitment_share is not None:
@@ -262,22 +383,20 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     if config.min_floor_coverage > 0:
         user.floor = floor
         user.floor_share = config.min_floor_coverage
-    pp, vm, cm = None, None, None
-    if config.price_outlook != "flat":
-        from finops_forecast.portfolio import priced
-        pp = priced.outlook_for(config.price_outlook, catalog, mk, per.start, per.end, comp.n_groups)
-        notes += pp.notes
-        if pp.is_flat:
-            pp = None
-        else:
-            vm, cm = priced.value_multipliers(pp, mk, comp), priced.commit_multipliers(pp, mk)
-    t0 = time.perf_counter()
-    model = CommitmentModel(mk, comp, term_periods, inv_active, user, integer_pool=config.integer_ri,
-                            risk_lambda=config.risk_lambda, alpha=config.alpha, risk_measure=config.risk_measure,
-                            value_mult=vm, commit_mult=cm, fee_price=npv_price(mk, config.cost_of_capital))
-    return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
-                    term_periods=term_periods, notes=notes, chunk_period=chunk_period, config=config,
-                    build_s=time.perf_counter() - t0, prices=pp, commit_mult=cm)
+    return user
+
+
+def _price_outlook(config: PortfolioConfig, catalog: pd.DataFrame, mk: Market, per: Periods, comp: Compressed,
+                   notes: list):
+    """(price paths or None, value multipliers (R, C) or None, commitment multipliers (T, I) or None)."""
+    if config.price_outlook == "flat":
+        return None, None, None
+    from finops_forecast.portfolio import priced
+    pp = priced.outlook_for(config.price_outlook, catalog, mk, per.start, per.end, comp.n_groups)
+    notes += pp.notes
+    if pp.is_flat:
+        return None, None, None
+    return pp, priced.value_multipliers(pp, mk, comp), priced.commit_multipliers(pp, mk)
 
 
 def npv_price(market: Market, cost_of_capital: float) -> np.ndarray:
@@ -308,28 +427,35 @@ def bill_compressed(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | 
     (:func:`finops_forecast.portfolio.billing.bill_rows` on the prepared program's rows).
 
     With a price outlook the uncovered chunks are priced at each row's scenario and period, and the fees at
-    ``fee_price`` (T, I) [USD/h per unit] (:func:`~finops_forecast.portfolio.priced.paid_price`)."""
+    ``fee_price`` (T, I) [USD/h per unit] (:func:`paid_price`)."""
     if prep.prices is None:
         return bill_rows(prep.comp, prep.market, active)
-    comp = prep.comp
-    b = bill_chunks(comp.D, prep.market, np.asarray(active)[comp.period])
-    vm = prep.model.value_mult
-    fp = prep.market.price[None, :] if fee_price is None else fee_price
-    cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * prep.market.chunk_value * vm).sum(axis=1)
-    rh = comp.row_hours()
-    grp = np.bincount(comp.group, weights=cost * rh, minlength=comp.n_groups)
-    return float(comp.prob @ grp), grp, b
+    return bill_rows(prep.comp, prep.market, active, value_mult=prep.model.value_mult0,
+                     fee_price=prep.market.price[None, :] if fee_price is None else fee_price)
 
 
 def bill_plan(prep: Prepared, active: np.ndarray, x: np.ndarray):
     """:func:`bill_compressed` of a plan holding ``active`` (T, I) after buying ``x`` (T, I): with a price outlook
-    each purchase pays the price of its quarter (:func:`~finops_forecast.portfolio.priced.paid_price`)."""
+    each purchase pays the price of its period (:func:`paid_price`)."""
     if prep.commit_mult is None:
         return bill_compressed(prep, active)
-    from finops_forecast.portfolio import priced
-    fp = priced.paid_price(np.asarray(x, float), prep.inventory_active, prep.commit_mult, prep.market.price,
-                           prep.term_periods)
-    return bill_compressed(prep, active, fp)
+    return bill_compressed(prep, active, paid_price(prep, x))
+
+
+def paid_price(prep: Prepared, x: np.ndarray) -> np.ndarray:
+    """(T, I) fee per held unit in each period under a price outlook [USD/h per unit]: purchases ``x`` (T, I) at
+    the price of their period (``commit_mult``) for the share of each period they hold (``cover``), the
+    inventory at today's price."""
+    x = np.asarray(x, float)
+    price = prep.market.price
+    if prep.commit_mult is None:
+        return np.broadcast_to(price, x.shape).copy()
+    inv = prep.inventory_active
+    paid = np.einsum("kti,ti->ki", prep.cover, x * prep.commit_mult)
+    held = np.einsum("kti,ti->ki", prep.cover, x) + inv
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(held > 0, (paid + inv) / np.where(held > 0, held, 1.0), 1.0)
+    return ratio * price[None, :]
 
 
 def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = None,
@@ -386,121 +512,146 @@ def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bo
 
 def _make_plan(prep: Prepared, sol: Solution, front_job, curve: bool) -> Plan:
     mk, per, cfg = prep.market, prep.periods, prep.config
-    T, I, N = per.T, mk.n_instruments, prep.scen.n_paths
-    ins = mk.instruments
-    active = sol.active
-    is_spend = mk.is_spend
-    firm = mk.chunk_series < 0
-    path_cost = np.zeros(N)
-    path_od = np.zeros(N)
-    used = np.zeros((T, N, I)); committed = np.zeros((T, N, I)); displaced = np.zeros((T, I))
-    used_mean = np.zeros((T, I))  # [USD/h] mean over paths and hours
-    qrows = []
-    alloc = None
-    cov0 = util0 = float("nan")
-    unused_path = np.zeros(N)
-    fee_price = None
-    if prep.commit_mult is not None:
-        from finops_forecast.portfolio import priced
-        fee_price = priced.paid_price(sol.x, prep.inventory_active, prep.commit_mult, mk.price, prep.term_periods)
-    for t in range(T):
-        X, transform = prep.chunk_period(t)
-        n, H = X.shape[1:]
-        f = per.hours[t] / H
-        vm = None
-        if prep.prices is not None:
-            vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
-        acc = _bill_paths(X, mk, active[t], transform=transform, vmult=vm,
-                          fee_price=None if fee_price is None else fee_price[t])
-        unused_path += acc["unused"] * f
-        path_cost += acc["path_cost"] * f
-        path_od += acc["path_od"] * f
-        used[t] = acc["used"]
-        committed[t] = acc["committed"]
-        rows_n = n * H
-        m = {k: acc[k] / rows_n for k in ("displaced", "cover_gpu", "uncovered", "fee", "cost", "list_cost",
-                                          "demand", "covered")}
-        displaced[t] = m["displaced"]
-        used_mean[t] = acc["used"].sum(axis=0) / rows_n
-        cg, unc = m["cover_gpu"], m["uncovered"]
-        qrows.append(dict(quarter=t, start=per.start[t], hours=per.hours[t],
-                          expected_cost_usd=float(m["cost"] * per.hours[t]),
-                          on_demand_cost_usd=float(m["list_cost"] * per.hours[t]),
-                          demand_gpu_hours=float(m["demand"].sum() * per.hours[t]),
-                          reserved_gpu_hours=float(cg[~is_spend].sum() * per.hours[t]),
-                          savings_plan_gpu_hours=float(cg[is_spend].sum() * per.hours[t]),
-                          spot_gpu_hours=float(unc[~firm].sum() * per.hours[t]),
-                          on_demand_gpu_hours=float(unc[firm].sum() * per.hours[t]),
-                          commitment_fee_usd=float(m["fee"] * per.hours[t])))
-        if t == 0:
-            d = m["demand"].sum()
-            cov0 = float(m["covered"].sum() / d) if d > 0 else 0.0
-            c = acc["committed"].sum()
-            util0 = float(acc["used"].sum() / c) if c > 0 else float("nan")
-            alloc = _allocation(prep, t, m["uncovered"], m["covered"], per.hours[t])
-        del X
-    expected = float(path_cost.mean())
-    od_cost = float(path_od.mean())
-    model_cost, _, _ = bill_compressed(prep, active, fee_price)
-
-    purchases = _purchases(prep, sol, used, committed, displaced, used_mean)
-
-    lad = []
-    for t in range(T):
-        for i in np.flatnonzero(active[t] > 1e-9):
-            own = float(prep.inventory_active[t, i])
-            lad.append(dict(quarter=t, quarter_start=per.start[t], instrument=ins["id"].iat[i],
-                            family=ins["family"].iat[i], unit=ins["unit"].iat[i], owned=own,
-                            planned=float(active[t, i]) - own, held=float(active[t, i])))
-    ladder = pd.DataFrame(lad, columns=["quarter", "quarter_start", "instrument", "family", "unit", "owned",
-                                        "planned", "held"])
-
+    N = prep.scen.n_paths
+    fee_price = paid_price(prep, sol.x) if prep.commit_mult is not None else None
+    b = _bill_periods(prep, sol.active, fee_price)
+    model_cost, _, _ = bill_compressed(prep, sol.active, fee_price)
+    purchases = _purchases(prep, sol, b)
+    q0 = per.in_quarter(0)
+    w0 = per.hours[q0] / per.hours[q0].sum()
+    d0 = float(w0 @ b["demand"][q0])
+    cov0 = float(w0 @ b["covered"][q0].sum(axis=1)) / d0 if d0 > 0 else 0.0
+    c0 = float(w0 @ b["committed_sum"][q0])
+    util0 = float(w0 @ b["used_sum"][q0]) / c0 if c0 > 0 else float("nan")
+    alloc = _allocation(prep, q0, w0 @ b["uncovered"][q0], w0 @ b["covered"][q0], float(per.hours[q0].sum()))
     curve_df = _curve(prep, sol) if curve else pd.DataFrame()
     front = front_job.result() if front_job is not None else pd.DataFrame()
     notes = list(prep.notes) + list(sol.notes)
     size = prep.model.size()
     size["full_equivalent"] = full_model_size(prep)
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
-    return Plan(purchases=purchases, ladder=ladder, quarters=pd.DataFrame(qrows), expected_cost_usd=expected,
+    expected, od_cost, unused = float(b["path_cost"].mean()), float(b["path_od"].mean()), b["unused_path"]
+    return Plan(purchases=purchases, ladder=_ladder_table(prep, sol.active), quarters=_quarter_table(b["rows"]),
+                periods=b["rows"], expected_cost_usd=expected,
                 on_demand_cost_usd=od_cost, savings_usd=od_cost - expected,
                 effective_savings_rate=(od_cost - expected) / od_cost if od_cost > 0 else 0.0, coverage=cov0,
-                utilization=util0, cvar_usd=cvar(path_cost, np.full(N, 1 / N), cfg.alpha), alpha=cfg.alpha,
+                utilization=util0, cvar_usd=cvar(b["path_cost"], np.full(N, 1 / N), cfg.alpha), alpha=cfg.alpha,
                 risk_lambda=cfg.risk_lambda, model_cost_usd=model_cost, allocation=alloc,
                 savings_curve=curve_df, frontier=front, status=sol.status, solver=sol.solver, notes=notes,
-                model_size=size, settings=settings, instruments=ins.copy(), **_plan_signing(purchases),
+                model_size=size, settings=settings, instruments=mk.instruments.copy(), **_plan_signing(purchases),
                 fees_after_horizon_usd=fees_after_horizon(prep, sol.x),
                 ladder_comparison=compare_ladder(
                     prep, sol, bill=lambda a, x: bill_plan(prep, a, x)) if curve else pd.DataFrame(),
-                expected_unused_commitment_usd=float(unused_path.mean()),
-                cvar_unused_commitment_usd=cvar(unused_path, np.full(N, 1 / N), cfg.alpha),
-                price_paths=None if prep.prices is None else priced.paths_frame(prep.prices, mk, per.start))
+                expected_unused_commitment_usd=float(unused.mean()),
+                cvar_unused_commitment_usd=cvar(unused, np.full(N, 1 / N), cfg.alpha),
+                price_paths=None if prep.prices is None else _price_paths(prep))
 
 
-def _purchases(prep: Prepared, sol: Solution, used: np.ndarray, committed: np.ndarray,
-               displaced: np.ndarray, used_mean: np.ndarray) -> pd.DataFrame:
-    """One row per purchase (:data:`~finops_forecast.portfolio.plan.PURCHASE_COLUMNS`) from the plan's own
-    billing, no new billing: ``used``, ``committed`` (T, paths, I) summed over each period's hours [USD/h x h];
-    ``displaced`` and ``used_mean`` (T, I) means per hour [USD/h]."""
+def _price_paths(prep: Prepared) -> pd.DataFrame:
+    from finops_forecast.portfolio import priced
+    return priced.paths_frame(prep.prices, prep.market, prep.periods.start)
+
+
+def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | None) -> dict:
+    """Bill every scenario path period by period under ``active`` (T, I) (:func:`_bill_paths`).
+
+    Returns per path (N,): ``path_cost``, ``path_od`` (all on demand) and ``unused_path`` [USD]; per period:
+    ``used``, ``committed`` (T, N, I) summed over the period's forecast hours [USD/h x h], ``displaced`` and
+    ``used_mean`` (T, I) [USD/h], ``uncovered`` (T, C) and ``covered`` (T, P) [GPU-h per hour], ``demand`` (T,)
+    [GPU-h per hour], ``used_sum`` and ``committed_sum`` (T,) [USD/h] means per hour, and ``rows``: one row per
+    period (quarter, period, start, hours, costs [USD] and GPU-hours by how they were served)."""
     mk, per = prep.market, prep.periods
-    ins, T = mk.instruments, per.T
+    T, I, N, C = per.T, mk.n_instruments, prep.scen.n_paths, mk.n_chunks
+    is_spend, firm = mk.is_spend, mk.chunk_series < 0
+    out = {"path_cost": np.zeros(N), "path_od": np.zeros(N), "unused_path": np.zeros(N),
+           "used": np.zeros((T, N, I)), "committed": np.zeros((T, N, I)), "displaced": np.zeros((T, I)),
+           "used_mean": np.zeros((T, I)), "uncovered": np.zeros((T, C)), "covered": np.zeros((T, mk.n_pools)),
+           "demand": np.zeros(T), "used_sum": np.zeros(T), "committed_sum": np.zeros(T)}
+    rows = []
+    for t in range(T):
+        X, transform = prep.chunk_period(t)
+        n, H = X.shape[1:]
+        f, h = per.hours[t] / H, per.hours[t]
+        vm = None
+        if prep.prices is not None:
+            from finops_forecast.portfolio import priced
+            vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
+        acc = bill_paths(X, mk, active[t], transform=transform, vmult=vm,
+                          fee_price=None if fee_price is None else fee_price[t])
+        del X
+        for k, a in (("unused_path", "unused"), ("path_cost", "path_cost"), ("path_od", "path_od")):
+            out[k] += acc[a] * f
+        out["used"][t], out["committed"][t] = acc["used"], acc["committed"]
+        m = {k: acc[k] / (n * H) for k in ("displaced", "cover_gpu", "uncovered", "fee", "cost", "list_cost",
+                                           "demand", "covered")}
+        out["displaced"][t], out["uncovered"][t], out["covered"][t] = m["displaced"], m["uncovered"], m["covered"]
+        out["used_mean"][t] = acc["used"].sum(axis=0) / (n * H)
+        out["demand"][t] = m["demand"].sum()
+        out["used_sum"][t], out["committed_sum"][t] = acc["used"].sum() / (n * H), acc["committed"].sum() / (n * H)
+        cg, unc = m["cover_gpu"], m["uncovered"]
+        rows.append(dict(quarter=int(per.quarter[t]), period=t, start=per.start[t], hours=h,
+                         expected_cost_usd=float(m["cost"] * h), on_demand_cost_usd=float(m["list_cost"] * h),
+                         demand_gpu_hours=float(m["demand"].sum() * h),
+                         reserved_gpu_hours=float(cg[~is_spend].sum() * h),
+                         savings_plan_gpu_hours=float(cg[is_spend].sum() * h),
+                         spot_gpu_hours=float(unc[~firm].sum() * h), on_demand_gpu_hours=float(unc[firm].sum() * h),
+                         commitment_fee_usd=float(m["fee"] * h)))
+    out["rows"] = pd.DataFrame(rows)
+    return out
+
+
+def _quarter_table(periods: pd.DataFrame) -> pd.DataFrame:
+    """The periods' rows summed by quarter (start: the quarter's first period's start)."""
+    g = periods.drop(columns=["period"]).groupby("quarter", as_index=False, sort=True)
+    return g.agg({c: ("first" if c == "start" else "sum") for c in periods.columns
+                  if c not in ("quarter", "period")})
+
+
+def _ladder_table(prep: Prepared, active: np.ndarray) -> pd.DataFrame:
+    """Quarter x instrument: owned, planned and held quantities, each the hour-weighted mean over the quarter's
+    periods (a commitment bought or expiring inside the quarter counts pro rata)."""
+    per, ins = prep.periods, prep.market.instruments
+    lad = []
+    for q in range(per.n_quarters):
+        ts = per.in_quarter(q)
+        w = per.hours[ts] / per.hours[ts].sum()
+        held, own = w @ active[ts], w @ prep.inventory_active[ts]
+        for i in np.flatnonzero(held > 1e-9):
+            lad.append(dict(quarter=q, quarter_start=per.start[ts[0]], instrument=ins["id"].iat[i],
+                            family=ins["family"].iat[i], unit=ins["unit"].iat[i], owned=float(own[i]),
+                            planned=float(held[i] - own[i]), held=float(held[i])))
+    return pd.DataFrame(lad, columns=["quarter", "quarter_start", "instrument", "family", "unit", "owned",
+                                      "planned", "held"])
+
+
+def _purchases(prep: Prepared, sol: Solution, b: dict) -> pd.DataFrame:
+    """One row per purchase (:data:`~finops_forecast.portfolio.plan.PURCHASE_COLUMNS`) from the plan's own
+    billing ``b`` (:func:`_bill_periods`), no new billing. A line's utilization and value are over the periods
+    its term holds, each weighted by the share of it held (:func:`term_cover`)."""
+    mk, per = prep.market, prep.periods
+    ins = mk.instruments
     fee_eq = npv_price(mk, prep.config.cost_of_capital)
+    used, committed, displaced, used_mean = b["used"], b["committed"], b["displaced"], b["used_mean"]
     rows = []
     for t, i in zip(*np.nonzero(sol.x > 1e-9)):
         q = float(sol.x[t, i])
         r = ins.iloc[i]
-        span = slice(t, min(T, t + int(prep.term_periods[i])))
-        u_path = used[span, :, i].sum(0) / np.maximum(committed[span, :, i].sum(0), 1e-12)
-        w = per.hours[span]
+        c = prep.cover[:, t, i]
+        u_path = np.tensordot(c, used[:, :, i], axes=1) / np.maximum(np.tensordot(c, committed[:, :, i], axes=1),
+                                                                    1e-12)
+        w = per.hours * c
         u_mean = float(np.mean(u_path))
-        held_h = float((sol.active[span, i] * w).sum())
-        used_h = float((used_mean[span, i] * w).sum())
-        per_used = float((displaced[span, i] * w).sum()) / used_h if used_h > 0 else float("nan")
+        held_h = float(sol.active[:, i] @ w)
+        used_h = float(used_mean[:, i] @ w)
+        per_used = float(displaced[:, i] @ w) / used_h if used_h > 0 else float("nan")
         sign = signing_numbers(mk, i, fee_eq[i], u_mean, displaced_per_used=per_used,
-                               value_per_unit=float((displaced[span, i] * w).sum()) / max(held_h, 1e-12))
+                               value_per_unit=float(displaced[:, i] @ w) / max(held_h, 1e-12))
         upfront_u, recurring_u = float(r["upfront"]), float(r["recurring"])
-        # price outlook: a purchase locks its quarter's price (commit_mult), so it signs for that
+        # price outlook: a purchase locks its period's price (commit_mult), so it signs for that
         lock = 1.0 if prep.commit_mult is None else float(prep.commit_mult[t, i])
-        rows.append(dict(quarter=int(t), quarter_start=per.start[t], instrument=r["id"], family=r["family"],
+        qt = int(per.quarter[t])
+        rows.append(dict(quarter=qt, quarter_start=per.start[per.in_quarter(qt)[0]], buy_date=per.start[t],
+                         instrument=r["id"], family=r["family"],
                          provider=r["provider"], scope=r["scope"], term_months=int(r["term_months"]),
                          payment_option=r["payment_option"], quantity=q, unit=r["unit"],
                          gpu_capacity=q * r["gpu_per_unit"] if r["kind"] != "spend" else float("nan"),
@@ -517,20 +668,13 @@ def _purchases(prep: Prepared, sol: Solution, used: np.ndarray, committed: np.nd
 def fees_after_horizon(prep: Prepared, x: np.ndarray) -> float:
     """Fees of the planned purchases ``x`` (T, I) that fall after the planning horizon [USD].
 
-    A purchase in quarter ``t`` pays for its whole term (``term_months x 730`` hours) whatever the horizon; the
-    hours of its term inside the horizon are billed in the plan's expected cost, the rest is counted here so
-    the plan's cost with every fee it signs is ``expected_cost_usd + fees_after_horizon_usd``.
+    A purchase pays for its whole term (``term_months x 730`` hours) whatever the horizon; the hours of its term
+    inside the horizon are billed in the plan's expected cost, the rest (:func:`tail_hours`) is counted here, so
+    the plan's cost with every fee it signs is ``expected_cost_usd + fees_after_horizon_usd``. With
+    ``fees_after_horizon="count"`` (default) the optimizer's objective counts them too.
     """
-    per, ins = prep.periods, prep.market.instruments
-    T = per.T
-    term_h = ins["term_months"].to_numpy(float) * HOURS_PER_MONTH
-    price = prep.market.price
-    cm = np.ones(x.shape) if prep.commit_mult is None else prep.commit_mult  # price outlook: locked at purchase
-    total = 0.0
-    for t, i in zip(*np.nonzero(x > 1e-9)):
-        inside = float(per.hours[t:min(T, t + int(prep.term_periods[i]))].sum())
-        total += float(x[t, i]) * price[i] * cm[t, i] * max(term_h[i] - inside, 0.0)
-    return total
+    cm = 1.0 if prep.commit_mult is None else prep.commit_mult  # price outlook: locked at purchase
+    return float((np.asarray(x, float) * prep.market.price[None, :] * cm * prep.tail_hours).sum())
 
 
 def _plan_signing(purchases: pd.DataFrame) -> dict:
@@ -599,71 +743,19 @@ def signing_numbers(mk: Market, i: int, fee_eq: float, utilization: float, *, di
     return {"break_even_utilization": float(be_u), "walk_away_month": float(walk), "payback_month": payback}
 
 
-def _bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,
-                vmult: np.ndarray | None = None, fee_price: np.ndarray | None = None) -> dict:
-    """Bill chunk-major demand ``X`` (C, paths, hours) in batches of paths (bounded memory); sums per path and
-    over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first.
-
-    ``vmult`` (paths, C) multiplies each path's chunk values (price outlook; None: today's prices) and
-    ``fee_price`` (I,) is the fee per held unit [USD/h] (None: the market's price). ``unused`` per path is
-    the fee of the held commitments that covered nothing [USD]."""
-    n, H = X.shape[1:]
-    C, I = mk.n_chunks, mk.n_instruments
-    step = max(1, batch_rows // max(H, 1))
-    firm = mk.chunk_series < 0
-    cpm_t = mk.chunk_pool_matrix().T
-    price = mk.price
-    fp = price if fee_price is None else np.asarray(fee_price, float)
-    ratio = np.where(price > 0, fp / np.where(price > 0, price, 1.0), 1.0)
-    acc = {"path_cost": np.zeros(n), "path_od": np.zeros(n), "used": np.zeros((n, I)),
-           "committed": np.zeros((n, I)), "displaced": np.zeros(I), "cover_gpu": np.zeros(I),
-           "uncovered": np.zeros(C), "fee": 0.0, "cost": 0.0, "list_cost": 0.0,
-           "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools), "unused": np.zeros(n)}
-    fee_h = float(np.maximum(held, 0.0) @ fp)  # [USD/h]
-    for a in range(0, n, step):
-        k = min(step, n - a)
-        xb = X[:, a:a + k, :].reshape(X.shape[0], k * H)
-        if transform is not None:
-            xb = transform(xb)
-        r = bill_major(xb, mk, held)
-        rem = r["remaining"]
-        demand = cpm_t @ xb
-        if vmult is None:
-            od = mk.chunk_value @ rem  # uncovered cost [USD/h]
-            unc_path = od.reshape(k, H).sum(1)
-            list_path = (mk.od_rate @ demand).reshape(k, H).sum(1)
-        else:
-            vm = vmult[a:a + k]  # (k, C)
-            unc_path = ((rem.reshape(C, k, H).sum(2)).T * (mk.chunk_value[None, :] * vm)).sum(1)
-            odm = vm[:, np.flatnonzero(firm)]  # firm chunks are one per pool, in pool order
-            list_path = ((demand.reshape(-1, k, H).sum(2)).T * (mk.od_rate[None, :] * odm)).sum(1)
-        acc["path_cost"][a:a + k] = unc_path + fee_h * H
-        acc["path_od"][a:a + k] = list_path
-        used_k = r["used"].reshape(I, k, H).sum(2).T
-        com_k = (np.maximum(held, 0.0) * price * H)[None, :]
-        acc["used"][a:a + k] = used_k
-        acc["committed"][a:a + k] = com_k
-        acc["unused"][a:a + k] = (np.maximum(com_k - used_k, 0.0) * ratio[None, :]).sum(1)
-        acc["displaced"] += r["displaced"].sum(axis=1)
-        acc["cover_gpu"] += r["cover_gpu"].sum(axis=1)
-        acc["uncovered"] += rem.sum(axis=1)
-        acc["demand"] += demand.sum(axis=1)
-        acc["covered"] += np.clip(demand - cpm_t @ rem, 0.0, None).sum(axis=1)
-        acc["fee"] += fee_h * k * H
-        acc["cost"] += float(unc_path.sum()) + fee_h * k * H
-        acc["list_cost"] += float(list_path.sum())
-    return acc
-
-
-def _allocation(prep: Prepared, t: int, unc: np.ndarray, covered: np.ndarray, hours: float) -> pd.DataFrame:
-    """GPU-hours per workload class on commitments, spot and on demand (commitments and on demand are shared
-    within a pool in proportion to each class's non-spot demand). ``unc`` (C,) and ``covered`` (P,) are mean
-    uncovered chunks and covered pool demand per hour [GPU-h per hour]."""
-    mk = prep.market
-    a, bnd = prep.periods.src[t]
-    X = prep.scen.slice_major(a, bnd)  # (series, paths, hours); a view when the paths are in memory
-    dem = X.sum(axis=(1, 2), dtype=np.float64) / (X.shape[1] * X.shape[2])  # per series [GPU-h per hour]
-    del X
+def _allocation(prep: Prepared, ts, unc: np.ndarray, covered: np.ndarray, hours: float) -> pd.DataFrame:
+    """GPU-hours per workload class on commitments, spot and on demand over periods ``ts`` (commitments and on
+    demand are shared within a pool in proportion to each class's non-spot demand). ``unc`` (C,) and ``covered``
+    (P,) are mean uncovered chunks and covered pool demand per hour over those periods [GPU-h per hour]."""
+    mk, per = prep.market, prep.periods
+    ts = np.atleast_1d(ts)
+    dem = np.zeros(mk.n_series)
+    for t in ts:
+        a, bnd = per.src[t]
+        X = prep.scen.slice_major(a, bnd)  # (series, paths, hours); a view when the paths are in memory
+        dem += X.sum(axis=(1, 2), dtype=np.float64) / (X.shape[1] * X.shape[2]) * per.hours[t]
+        del X
+    dem /= per.hours[ts].sum()  # per series [GPU-h per hour]
     spot = np.zeros(mk.n_series)
     for c in np.flatnonzero(mk.chunk_series >= 0):
         spot[mk.chunk_series[c]] += unc[c]
@@ -681,15 +773,18 @@ def _allocation(prep: Prepared, t: int, unc: np.ndarray, covered: np.ndarray, ho
     return g
 
 
+def _quarter0_usd(prep: Prepared, active: np.ndarray) -> float:
+    """Commitments held in the first quarter, the hour-weighted mean over its periods [USD/h]."""
+    per = prep.periods
+    ts = per.in_quarter(0)
+    return float((per.hours[ts] @ active[ts] @ prep.market.price) / per.hours[ts].sum())
+
+
 def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
     """Savings versus commitment: this quarter's purchases scaled by each factor, billed on the compressed rows."""
-    mk = prep.market
-    T = prep.periods.T
-    first = np.zeros_like(sol.active)
-    for i in range(mk.n_instruments):
-        first[: min(T, prep.term_periods[i]), i] = sol.x[0, i]
+    q0 = prep.periods.in_quarter(0)
+    first = np.einsum("kti,ti->ki", prep.cover[:, q0, :], sol.x[q0])  # held from this quarter's purchases
     od, _, _ = bill_compressed(prep, np.zeros_like(sol.active))
-    held0 = sol.active[0] @ mk.price
     rows = []
     for f in prep.config.curve_factors:
         act = np.maximum(sol.active + (f - 1.0) * first, 0.0)
@@ -701,11 +796,10 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
             unused = np.bincount(comp.group, weights=np.maximum(b.committed - b.used, 0).sum(1) * comp.row_hours(),
                                  minlength=comp.n_groups)
             risk = cvar(unused, comp.prob, prep.config.alpha)
-        rows.append(dict(factor=f, commitment_usd_per_hour=float(act[0] @ mk.price), expected_cost_usd=e,
+        rows.append(dict(factor=f, commitment_usd_per_hour=_quarter0_usd(prep, act), expected_cost_usd=e,
                          cvar_usd=cv, objective_usd=e + prep.config.risk_lambda * risk,
                          savings_usd=od - e, savings_rate=(od - e) / od if od > 0 else 0.0,
                          recommended=bool(abs(f - 1.0) < 1e-12)))
-    _ = held0
     return pd.DataFrame(rows)
 
 
@@ -723,7 +817,7 @@ def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
         s = sol if float(lam) == float(cfg.risk_lambda) else _solve(prep, lam, relax=True)
         prob = prep.comp.prob
         rows.append(dict(risk_lambda=lam, expected_cost_usd=s.expected_usd, cvar_usd=s.cvar_usd,
-                         commitment_usd_per_hour=float(s.active[0] @ prep.market.price),
+                         commitment_usd_per_hour=_quarter0_usd(prep, s.active),
                          expected_unused_usd=s.expected_unused_usd(prob),
                          cvar_unused_usd=cvar(s.unused_group_usd, prob, cfg.alpha)
                          if s.unused_group_usd is not None else float("nan"),
@@ -733,8 +827,8 @@ def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:
 
 
 def _long_share(prep: Prepared, s: Solution) -> float:
-    """Share of the commitment USD/h bought now (quarter 0) with a term of 36 months or more."""
-    usd = s.x[0] * prep.market.price
+    """Share of the commitment USD/h bought this quarter with a term of 36 months or more."""
+    usd = s.x[prep.periods.in_quarter(0)].sum(axis=0) * prep.market.price
     long = prep.market.instruments["term_months"].to_numpy(float) >= 36
     return float(usd[long].sum() / usd.sum()) if usd.sum() > 0 else float("nan")
 

@@ -252,7 +252,8 @@ def bill(demand: np.ndarray, market: Market, held) -> Bill:
     return bill_chunks(market.chunks(demand), market, held)
 
 
-def bill_rows(comp, market: Market, active: np.ndarray):
+def bill_rows(comp, market: Market, active: np.ndarray, *, fee_price: np.ndarray | None = None,
+              value_mult: np.ndarray | None = None):
     """Bill the optimizer's compressed demand rows under the quantities held in each period.
 
     Parameters
@@ -263,16 +264,83 @@ def bill_rows(comp, market: Market, active: np.ndarray):
     market : Market
     active : ndarray (T, I)
         Quantity of each instrument held in each period [instance] or [USD/h].
+    fee_price : ndarray (T, I), optional
+        Fee per held unit in each period [USD/h per unit] (price outlook: purchases at their period's price);
+        None: the market's price.
+    value_mult : ndarray (R, C), optional
+        Multiplier of each row's chunk values (price outlook); None: today's prices.
 
     Returns
     -------
     (expected_cost, group_cost, bill) : (float, ndarray (M,), Bill)
         Expected cost over the scenario groups [USD], the cost of each group [USD], and the per-row bill.
     """
-    b = bill_chunks(comp.D, market, np.asarray(active)[comp.period])
+    active = np.asarray(active)
+    b = bill_chunks(comp.D, market, active[comp.period])
+    cost = b.cost
+    if fee_price is not None or value_mult is not None:
+        fp = market.price[None, :] if fee_price is None else np.asarray(fee_price, float)
+        vm = 1.0 if value_mult is None else np.asarray(value_mult, float)
+        cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * market.chunk_value * vm).sum(axis=1)
     rh = comp.row_hours()
-    grp = np.bincount(comp.group, weights=b.cost * rh, minlength=comp.n_groups)
+    grp = np.bincount(comp.group, weights=cost * rh, minlength=comp.n_groups)
     return float(comp.prob @ grp), grp, b
+
+
+def bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,
+                vmult: np.ndarray | None = None, fee_price: np.ndarray | None = None) -> dict:
+    """Bill chunk-major demand ``X`` (C, paths, hours) in batches of paths (bounded memory); sums per path and
+    over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first.
+
+    ``vmult`` (paths, C) multiplies each path's chunk values (price outlook; None: today's prices) and
+    ``fee_price`` (I,) is the fee per held unit [USD/h] (None: the market's price). ``unused`` per path is
+    the fee of the held commitments that covered nothing [USD]."""
+    n, H = X.shape[1:]
+    C, I = mk.n_chunks, mk.n_instruments
+    step = max(1, batch_rows // max(H, 1))
+    firm = mk.chunk_series < 0
+    cpm_t = mk.chunk_pool_matrix().T
+    price = mk.price
+    fp = price if fee_price is None else np.asarray(fee_price, float)
+    ratio = np.where(price > 0, fp / np.where(price > 0, price, 1.0), 1.0)
+    acc = {"path_cost": np.zeros(n), "path_od": np.zeros(n), "used": np.zeros((n, I)),
+           "committed": np.zeros((n, I)), "displaced": np.zeros(I), "cover_gpu": np.zeros(I),
+           "uncovered": np.zeros(C), "fee": 0.0, "cost": 0.0, "list_cost": 0.0,
+           "demand": np.zeros(mk.n_pools), "covered": np.zeros(mk.n_pools), "unused": np.zeros(n)}
+    fee_h = float(np.maximum(held, 0.0) @ fp)  # [USD/h]
+    for a in range(0, n, step):
+        k = min(step, n - a)
+        xb = X[:, a:a + k, :].reshape(X.shape[0], k * H)
+        if transform is not None:
+            xb = transform(xb)
+        r = bill_major(xb, mk, held)
+        rem = r["remaining"]
+        demand = cpm_t @ xb
+        if vmult is None:
+            od = mk.chunk_value @ rem  # uncovered cost [USD/h]
+            unc_path = od.reshape(k, H).sum(1)
+            list_path = (mk.od_rate @ demand).reshape(k, H).sum(1)
+        else:
+            vm = vmult[a:a + k]  # (k, C)
+            unc_path = ((rem.reshape(C, k, H).sum(2)).T * (mk.chunk_value[None, :] * vm)).sum(1)
+            odm = vm[:, np.flatnonzero(firm)]  # firm chunks are one per pool, in pool order
+            list_path = ((demand.reshape(-1, k, H).sum(2)).T * (mk.od_rate[None, :] * odm)).sum(1)
+        acc["path_cost"][a:a + k] = unc_path + fee_h * H
+        acc["path_od"][a:a + k] = list_path
+        used_k = r["used"].reshape(I, k, H).sum(2).T
+        com_k = (np.maximum(held, 0.0) * price * H)[None, :]
+        acc["used"][a:a + k] = used_k
+        acc["committed"][a:a + k] = com_k
+        acc["unused"][a:a + k] = (np.maximum(com_k - used_k, 0.0) * ratio[None, :]).sum(1)
+        acc["displaced"] += r["displaced"].sum(axis=1)
+        acc["cover_gpu"] += r["cover_gpu"].sum(axis=1)
+        acc["uncovered"] += rem.sum(axis=1)
+        acc["demand"] += demand.sum(axis=1)
+        acc["covered"] += np.clip(demand - cpm_t @ rem, 0.0, None).sum(axis=1)
+        acc["fee"] += fee_h * k * H
+        acc["cost"] += float(unc_path.sum()) + fee_h * k * H
+        acc["list_cost"] += float(list_path.sum())
+    return acc
 
 
 def on_demand_floor(chunks: np.ndarray, market: Market) -> np.ndarray:

@@ -18,6 +18,15 @@ class PortfolioConfig:
         forecast quarter (said in ``Plan.notes``).
     ladder : bool
         Plan purchases in every quarter (True) or buy only now (False).
+    monthly_first_quarter : bool
+        Decide the first quarter's purchases month by month (True, so they can be staggered) or once at its start.
+    split_at_expiry : bool
+        Cut a quarter at each owned commitment's expiry date inside it (True), so its replacement is bought on
+        that date; False: the owned commitment is held pro rata over the quarter and replaced at a quarter start.
+    fees_after_horizon : str
+        ``"count"`` (default): a purchase pays every fee of its term in the objective, also the fees that fall
+        after the last planned quarter; demand after the horizon is not forecast, so no saving is counted for
+        them (docs/portfolio.md, "Fees after the horizon"). ``"ignore"``: only the fees inside the horizon.
     terms_months : tuple of int
         Commitment terms to consider [months].
     payment_options : tuple of str
@@ -93,6 +102,9 @@ class PortfolioConfig:
 
     quarters: int = 12
     ladder: bool = True
+    monthly_first_quarter: bool = True
+    split_at_expiry: bool = True
+    fees_after_horizon: str = "count"
     terms_months: tuple = (12, 36)
     payment_options: tuple = ("no_upfront",)
     cost_of_capital: float = 0.08
@@ -136,6 +148,8 @@ class PortfolioConfig:
                 bad(f.name, "must be a finite number, not nan or inf")
         if self.quarters < 1:
             bad("quarters", "must be >= 1")
+        if self.fees_after_horizon not in ("count", "ignore"):
+            bad("fees_after_horizon", 'must be "count" (every fee of the term is in the objective) or "ignore"')
         if self.risk_lambda < 0:
             bad("risk_lambda", "must be >= 0")
         if not 0 < self.alpha < 1:

@@ -1,15 +1,17 @@
 """The commitment program (cvxpy; HiGHS for LP and MILP).
 
 First stage and ladder: ``x[t, i]`` units of instrument ``i`` bought at the start of period ``t`` (t = 0 is
-"now"); a purchase is active for ``term_periods[i]`` periods, so purchases in different periods expire at
-different times. Recourse, per representative row ``r`` (scenario group x period x hour-vector,
+"now"); a purchase holds ``cover[k, t, i]`` of each later period ``k`` (1 inside its term, the share of the period
+its term ends in), so purchases in different periods expire at different times. Periods may be unequal (the
+first quarter's months, quarters cut at owned commitments' expiry dates). Recourse, per representative row ``r`` (scenario group x period x hour-vector,
 :mod:`~finops_forecast.portfolio.compress`): spend-instrument coverage ``G[r, j]`` of pool ``p_j`` by
 instrument ``i_j`` [GPU-h per hour] and uncovered demand ``W[r, c]`` per chunk [GPU-h per hour], which runs on
 spot (spot chunks) or on demand (firm chunks)::
 
-    minimize    E[L] + lambda * CVaR_alpha(L)                  (Rockafellar-Uryasev, over scenario groups)
+    minimize    E[L] + lambda * CVaR_alpha(L) + tail           (Rockafellar-Uryasev, over scenario groups)
     L_m       = sum_t hours_t * (a_t . price + inventory fee_t) + sum_{r in m} hours_r * (W_r . value)
-    a_t       = sum_{q <= t < q + term_i} x[q, i] + inventory[t, i]                  (the ladder)
+    a_t       = sum_q cover[t, q] x[q] + inventory[t]                                (the ladder)
+    tail      = sum_{q, i} x[q, i] * price_i * tail_hours[q, i]      (fees after the horizon, when counted)
     W_r A + G_r B + (a_{t_r} Gpool) >= D_r A                  (each pool's demand is covered or left over)
     G_r rate <= a_{t_r}[spend]                                 (a spend commitment's hourly budget [USD/h])
     0 <= W_r <= D_r  (firm chunks 0 when on demand is forbidden)
@@ -119,6 +121,9 @@ class UserConstraints:
     min_util: float | None = None
     max_3y_share: float | None = None
     max_obligation: float | None = None
+    #: (T,) quarter of each period (the budget is per quarter; ``ladder=False`` buys in quarter 0); None: a
+    #: period is a quarter
+    period_quarter: np.ndarray | None = None
 
     NAMES = {"budget": "upfront_budget_usd", "max_commit": "max_commitment_share",
              "floor": "min_floor_coverage", "allow_on_demand": "allow_on_demand",
@@ -133,8 +138,10 @@ class CommitmentModel:
     ----------
     market : Market
     comp : Compressed
-    term_periods : ndarray (I,)
-        Term of each instrument in periods (4 or 12 for quarters; 1 for a one-period decision).
+    term_periods : ndarray (I,) or (T, T, I)
+        Term of each instrument in whole periods (4 or 12 for quarters; 1 for a one-period decision), or the term
+        cover of unequal periods: ``cover[k, t, i]`` the share of period k held by a unit of i bought at the
+        start of period t (:func:`finops_forecast.portfolio.api.term_cover`).
     inventory : ndarray (T, I)
         Quantities already owned and active in each period.
     user : UserConstraints
@@ -152,40 +159,55 @@ class CommitmentModel:
     fee_price : ndarray (I,), optional
         Fee per unit in the objective [USD/h per unit]: the equivalent hourly rate at the cost of capital
         (payment options compared by present value); default the amortized ``market.price``.
+    tail_hours : ndarray (T, I), optional
+        Hours of the term of a unit bought in each period that fall after the horizon [h]: their fees are added
+        to the objective (``fees_after_horizon="count"``); None: not counted.
     """
 
     def __init__(self, market: Market, comp: Compressed, term_periods, inventory=None,
                  user: UserConstraints | None = None, integer_pool: bool = False, risk_lambda: float = 0.0,
                  alpha: float = 0.95, risk_measure: str = "cost", value_mult=None, commit_mult=None,
-                 fee_price=None):
-        self.market, self.comp = market, comp
-        self.user = user or UserConstraints()
-        T, I, P, C = len(comp.hours), market.n_instruments, market.n_pools, market.n_chunks
-        R, M = comp.n_rows, comp.n_groups
-        self.T, self.I, self.P, self.C, self.R, self.M = T, I, P, C, R, M
-        self.term = np.asarray(term_periods, int)
-        self.inventory = np.zeros((T, I)) if inventory is None else np.asarray(inventory, float)
-        self.integer_pool = integer_pool
-        self.risk_measure, self.value_mult, self.commit_mult = risk_measure, value_mult, commit_mult
-        self.prob_w = comp.prob
-        price = market.price if fee_price is None else np.asarray(fee_price, float)
-        self.fee_price = price
-        v = market.chunk_value
-        # scale: expected all-on-demand cost, so the objective is O(1)
-        pd_rows = comp.D @ market.chunk_pool_matrix() @ market.od_rate
-        self.scale = max(float(comp.prob @ (sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(R))),
-                                                           shape=(M, R)) @ pd_rows)), 1.0)
-        Sel = sp.csr_matrix((np.ones(R), (np.arange(R), comp.period)), shape=(R, T))
-        Apc = sp.csr_matrix(market.chunk_pool_matrix())
-        self.constraints: dict[str, list] = {}
-
-        # ---- first stage and ladder
-        is_pool = market.is_pool
-        n_pool = int(is_pool.sum())
+                 fee_price=None, tail_hours=None, tail_inventory=None):
+        I = market.n_instruments
         if not I:
             raise PortfolioError("The market has no commitment instrument to buy for these pools: check the "
                                  "catalog's reserved / cud / savings_plan rows and the config's terms_months, "
                                  "payment_options and families.")
+        self.market, self.comp0, self.T0 = market, comp, len(comp.hours)
+        self.user = user or UserConstraints()
+        self.cover0 = as_cover(term_periods, self.T0, I)
+        self.inventory0 = np.zeros((self.T0, I)) if inventory is None else np.asarray(inventory, float)
+        self.tail_hours, self.tail_inventory = None, tail_inventory
+        if tail_hours is not None and np.any(np.asarray(tail_hours) > 0):
+            self.tail_hours = np.asarray(tail_hours, float)
+        self.value_mult0, self.commit_mult0 = value_mult, commit_mult
+        comp, self.cover, self.inventory, value_mult, commit_mult = with_tail(
+            comp, self.cover0, self.inventory0, self.tail_hours, tail_inventory, value_mult, commit_mult)
+        self.comp = comp
+        T, P, C = len(comp.hours), market.n_pools, market.n_chunks
+        R, M = comp.n_rows, comp.n_groups
+        self.T, self.I, self.P, self.C, self.R, self.M = T, I, P, C, R, M
+        self.integer_pool = integer_pool
+        self.risk_measure, self.value_mult, self.commit_mult = risk_measure, value_mult, commit_mult
+        self.prob_w = comp.prob
+        self.fee_price = market.price if fee_price is None else np.asarray(fee_price, float)
+        # scale: expected all-on-demand cost, so the objective is O(1)
+        pd_rows = comp.D @ market.chunk_pool_matrix() @ market.od_rate
+        self.scale = max(float(comp.prob @ (sp.csr_matrix((comp.row_hours(), (comp.group, np.arange(R))),
+                                                           shape=(M, R)) @ pd_rows)), 1.0)
+        self._Sel = sp.csr_matrix((np.ones(R), (np.arange(R), comp.period)), shape=(R, T))
+        self.constraints: dict[str, list] = {}
+        paid = self._first_stage()
+        self._recourse()
+        self._loss(paid)
+        self._user_limits()
+        self._risk_terms(paid, risk_lambda, alpha)
+
+    def _first_stage(self):
+        """Purchases ``x`` (T, I), the ladder of held quantities ``active`` = purchases x term cover + inventory;
+        returns what the held units cost under a price outlook (None when flat)."""
+        T, I, market = self.T, self.I, self.market
+        n_pool = int(market.is_pool.sum())
         parts = []
         if n_pool:
             self.xp = cp.Variable((T, n_pool), nonneg=True, name="x_pool")  # integers: see _integer_plan
@@ -196,13 +218,15 @@ class CommitmentModel:
         x = cp.hstack(parts) if len(parts) > 1 else parts[0]
         self.x = x
         ladder = paid = None
-        for tau in np.unique(self.term):
-            Mt = sp.csr_matrix(np.tril(np.ones((T, T))) - np.tril(np.ones((T, T)), -int(tau)))
-            Dg = sp.diags((self.term == tau).astype(float))
+        # one matrix per distinct cover pattern (per term on a calendar grid): held = cover @ x, column by column
+        pats, inv_idx = np.unique(self.cover.reshape(T * T, I).T, axis=0, return_inverse=True)
+        for g in range(len(pats)):
+            Mt = sp.csr_matrix(pats[g].reshape(T, T))
+            Dg = sp.diags((np.ravel(inv_idx) == g).astype(float))
             term_expr = Mt @ x @ Dg
             ladder = term_expr if ladder is None else ladder + term_expr
-            if commit_mult is not None:  # what the held units cost: each purchase at its period's price
-                pe = Mt @ cp.multiply(x, commit_mult) @ Dg
+            if self.commit_mult is not None:  # what the held units cost: each purchase at its period's price
+                pe = Mt @ cp.multiply(x, self.commit_mult) @ Dg
                 paid = pe if paid is None else paid + pe
         # held quantities as their own variable, so every recourse row refers to one entry, not to the ladder
         # sum (keeps the constraint matrix sparse: no dense columns for the interior point method)
@@ -213,16 +237,25 @@ class CommitmentModel:
         self.held.value = np.maximum(self.inventory, 0.0)
         cons = [self.active == ladder + self.held]
         if not self.user.ladder and T > 1:
-            cons.append(x[1:, :] == 0)
+            cons.append(x[self._later_periods(), :] == 0)
         if self.user.purchasable is not None and not np.all(self.user.purchasable):
             cons.append(x @ sp.diags((~np.asarray(self.user.purchasable, bool)).astype(float)) == 0)
         self.constraints["structure"] = cons
+        return paid
 
-        # ---- recourse. Uncovered demand W exists for spot chunks (bounded by their size: spot is cheaper, so
-        # they are filled first) and for firm chunks when on demand is allowed (no upper bound needed: the
-        # remainder after cheaper chunks is at most the firm chunk).
+    def _later_periods(self) -> np.ndarray:
+        """Periods after the first quarter (``ladder=False`` buys in the first quarter only)."""
+        pq = self.user.period_quarter
+        return np.arange(1, self.T) if pq is None else np.flatnonzero(np.asarray(pq)[: self.T] > 0)
+
+    def _recourse(self):
+        """Uncovered demand ``W``, spend-plan cover ``G`` and the cover constraints. W exists for spot chunks
+        (bounded by their size: spot is cheaper, so they are filled first) and for firm chunks when on demand is
+        allowed (no upper bound needed: the remainder after cheaper chunks is at most the firm chunk)."""
+        market, R, C, P, I = self.market, self.R, self.C, self.P, self.I
+        Sel, Apc = self._Sel, sp.csr_matrix(market.chunk_pool_matrix())
         self.D = cp.Parameter((R, C), nonneg=True, name="demand")
-        self.D.value = comp.D
+        self.D.value = self.comp.D
         firm = market.chunk_series < 0
         wcols = np.flatnonzero(~firm | bool(self.user.allow_on_demand))
         self.wcols = wcols
@@ -231,38 +264,43 @@ class CommitmentModel:
         direct, Gdirect = direct_cover(market)
         spend = np.flatnonzero(~direct)
         pairs = [(i, p) for i in spend for p in range(P) if np.isfinite(market.rate[i, p])]
-        J = len(pairs)
-        Gpool = sp.csr_matrix(Gdirect)
+        self._Gpool = sp.csr_matrix(Gdirect)
         # instruments covering one pool directly (pool instruments, single-pool GCP resource CUDs): their pool and
         # GPU-h per hour per unit
         dir_idx = np.flatnonzero(direct)
         dir_pool = Gdirect[dir_idx].argmax(axis=1) if len(dir_idx) else np.zeros(0, int)
         dir_gpu = Gdirect[dir_idx, dir_pool] if len(dir_idx) else np.zeros(0)
-        n_dir = len(dir_idx)
+        self._direct = (direct, dir_idx, dir_pool, dir_gpu)
         self.U = None
         if (self.user.min_util or 0) > 0:
             # the minimum utilization needs each instrument's usage: U of the direct instruments is a variable
             # (<= held capacity). Without it the unused commitment is priced from the cover surplus (below).
             from finops_forecast.portfolio import risk
+            n_dir = len(dir_idx)
             self.U = risk.pool_usage(self, Sel, dir_idx, dir_gpu) if n_dir else None
             Bp = sp.csr_matrix((np.ones(n_dir), (np.arange(n_dir), dir_pool)), shape=(n_dir, P))
             cover = self.U @ Bp if n_dir else 0
         else:
-            cover = Sel @ (self.active @ Gpool)
+            cover = Sel @ (self.active @ self._Gpool)
         if self.W is not None:
             cover = cover + self.W @ Apc[wcols]
-        B = Rm = None
-        if J:
-            self.G = cp.Variable((R, J), nonneg=True, name="spend_cover")
+        self._B = self._Rm = None
+        self._spend = spend
+        self.G = None
+        if pairs:
+            self.G = cp.Variable((R, len(pairs)), nonneg=True, name="spend_cover")
             ji = np.array([a for a, _ in pairs]); jp = np.array([b for _, b in pairs])
-            rates = market.rate[ji, jp]
-            B = sp.csr_matrix((np.ones(J), (np.arange(J), jp)), shape=(J, P))
-            Rm = sp.csr_matrix((rates, (np.arange(J), np.searchsorted(spend, ji))), shape=(J, len(spend)))
+            J = len(pairs)
+            self._B = sp.csr_matrix((np.ones(J), (np.arange(J), jp)), shape=(J, P))
+            self._Rm = sp.csr_matrix((market.rate[ji, jp], (np.arange(J), np.searchsorted(spend, ji))),
+                                     shape=(J, len(spend)))
             Es = sp.csr_matrix((np.ones(len(spend)), (spend, np.arange(len(spend)))), shape=(I, len(spend)))
-            cover = cover + self.G @ B
-            self.constraints["spend_budget"] = [self.G @ Rm <= Sel @ (self.active @ Es)]
-        else:
-            self.G = None
+            cover = cover + self.G @ self._B
+            self.constraints["spend_budget"] = [self.G @ self._Rm <= Sel @ (self.active @ Es)]
+        self._cover_constraints(cover, Apc, wcols, spotc)
+
+    def _cover_constraints(self, cover, Apc, wcols, spotc):
+        """Each pool's demand is covered or left over; the surplus of the direct instruments (idle GPU-h)."""
         self.surplus = None
         if self.U is not None:
             # usage variables: commitments use exactly the demand they cover, at most the demand (so "used" in the
@@ -274,17 +312,20 @@ class CommitmentModel:
             self.constraints["cover"] = [cover >= self.D @ Apc]
             # idle GPU-h of the direct instruments per row and pool (risk.unused_normalized)
             self.surplus = cover - self.D @ Apc
-            if risk_measure == "unused" and self.G is not None:
+            if self.risk_measure == "unused" and self.G is not None:
                 # spend plans use at most the demand (so their "used" in the unused commitment is real usage)
-                self.constraints["use_le_demand"] = [self.G @ B <= self.D @ Apc]
+                self.constraints["use_le_demand"] = [self.G @ self._B <= self.D @ Apc]
         if len(spotc):
             self.constraints["uncovered_bounds"] = [self.W[:, spotc] <= self.D[:, wcols[spotc]]]
         if not self.user.allow_on_demand:
             self.constraints["allow_on_demand"] = []  # marker: firm chunks have no uncovered variable
 
-        # ---- loss per scenario group, normalized by the expected all-on-demand cost ``scale`` [USD] so every
-        # coefficient is O(1). Recourse cost per group x period is its own variable (sparse rows), measured per
-        # hour relative to the mean all-on-demand cost per hour ``c0`` [USD/h].
+    def _loss(self, paid):
+        """Loss per scenario group, normalized by the expected all-on-demand cost ``scale`` [USD] so every
+        coefficient is O(1). Recourse cost per group x period is its own variable (sparse rows), measured per
+        hour relative to the mean all-on-demand cost per hour ``c0`` [USD/h]. ``loss_n`` (the objective's) runs
+        to the end of the tail period when there is one; ``loss`` [USD] is the horizon's."""
+        comp, T, M, R, price = self.comp, self.T, self.M, self.R, self.fee_price
         fees = self.active @ price if paid is None else (paid + self.held) @ price  # (T,) [USD/h]
         self.fee_total = comp.hours @ fees  # [USD]
         total_h = float(comp.hours.sum())
@@ -292,54 +333,69 @@ class CommitmentModel:
         gt = comp.group * T + comp.period
         K = sp.csr_matrix((comp.weight / c0, (gt, np.arange(R))), shape=(M * T, R))
         hw = np.tile(comp.hours / total_h, M)
-        Sum = sp.csr_matrix((hw, (np.repeat(np.arange(M), T), np.arange(M * T))), shape=(M, M * T))
+        rows, cols = np.repeat(np.arange(M), T), np.arange(M * T)
+        Sum = sp.csr_matrix((hw, (rows, cols)), shape=(M, M * T))
+        v, wcols = self.market.chunk_value, self.wcols
         if self.W is not None:
             self.q = cp.Variable(M * T, name="recourse_cost")
-            if value_mult is None:
+            if self.value_mult is None:
                 self.constraints["recourse_cost"] = [self.q == K @ (self.W @ v[wcols])]
             else:  # price outlook: each row's chunk values at its scenario and period's prices
-                vm = np.asarray(value_mult, float)[:, wcols] * v[wcols][None, :]
+                vm = np.asarray(self.value_mult, float)[:, wcols] * v[wcols][None, :]
                 self.constraints["recourse_cost"] = [self.q == K @ cp.sum(cp.multiply(self.W, vm), axis=1)]
             self.loss_n = Sum @ self.q + self.fee_total / self.scale
         else:
             self.loss_n = self.fee_total / self.scale + np.zeros(M)
         self.loss = self.loss_n * self.scale  # [USD]
+        if T > self.T0:  # the horizon's loss, without the tail period
+            inside = np.tile(np.arange(T) < self.T0, M)
+            Sum_h = sp.csr_matrix((hw * inside, (rows, cols)), shape=(M, M * T))
+            fee_h = comp.hours[: self.T0] @ fees[: self.T0]
+            self.loss = (Sum_h @ self.q * self.scale if self.W is not None else np.zeros(M)) + fee_h
 
-        # ---- user constraints
-        u = self.user
+    def _user_limits(self):
+        """Upfront budget per quarter, commitment cap, floor coverage (none of them in the tail period)."""
+        u, x, T, T0, Sel = self.user, self.x, self.T, self.T0, self._Sel
         if u.budget is not None:
-            upfront = market.instruments["upfront"].to_numpy(float)
-            self.constraints["budget"] = [x @ upfront <= np.asarray(u.budget, float)[:T]]
+            upfront = self.market.instruments["upfront"].to_numpy(float)
+            pq = np.arange(T0) if u.period_quarter is None else np.asarray(u.period_quarter, int)[:T0]
+            nq = int(pq.max()) + 1
+            Q = sp.csr_matrix((np.ones(T0), (pq, np.arange(T0))), shape=(nq, T))  # periods -> quarters
+            self.constraints["budget"] = [Q @ (x @ upfront) <= np.asarray(u.budget, float)[:nq]]
         if u.max_commit is not None:
-            self.constraints["max_commit"] = [self.active @ u.commit_equiv <= u.max_commit]
+            self.constraints["max_commit"] = [self.active[:T0] @ u.commit_equiv <= u.max_commit]
         if u.floor is not None and u.floor_share > 0:
-            fl = Sel @ (u.floor_share * np.asarray(u.floor, float))
-            cov = Sel @ (self.active @ Gpool)
-            if B is not None:
-                cov = cov + self.G @ B
-            self.constraints["floor"] = [cov >= fl]
+            fl = np.zeros((T, self.P))
+            fl[:T0] = u.floor_share * np.asarray(u.floor, float)
+            cov = Sel @ (self.active @ self._Gpool)
+            if self._B is not None:
+                cov = cov + self.G @ self._B
+            self.constraints["floor"] = [cov >= Sel @ fl]
 
+    def _risk_terms(self, paid, risk_lambda: float, alpha: float):
+        """Unused commitment, the stranded-commitment limits and the objective (expected cost + risk term)."""
         from finops_forecast.portfolio import risk
+        T, I, price = self.T, self.I, self.fee_price
+        direct, dir_idx, dir_pool, dir_gpu = self._direct
         self.used = None
-        cm = np.ones((T, I)) if commit_mult is None else np.asarray(commit_mult, float)
+        cm = np.ones((T, I)) if self.commit_mult is None else np.asarray(self.commit_mult, float)
         dir_rate = price[dir_idx] / np.maximum(dir_gpu, 1e-12)  # [USD per GPU-h]
         if self.U is not None or self.G is not None:
-            self.used = risk.used_usd(self, self.U, dir_idx, dir_rate, Rm, spend, price)
+            self.used = risk.used_usd(self, self.U, dir_idx, dir_rate, self._Rm, self._spend, price)
         if self.U is not None:
             self.unused_n = risk.unused_normalized(self, self.used, self.fee_total)
         else:
             # fees of the other instruments minus their used dollars, plus the direct instruments' idle GPU-h
             fees_nd = price * (~direct)
-            fee_nd = comp.hours @ (self.active @ fees_nd if paid is None else (paid + self.held) @ fees_nd)
+            fee_nd = self.comp.hours @ (self.active @ fees_nd if paid is None else (paid + self.held) @ fees_nd)
             self.unused_n = risk.unused_from_surplus(self, self.used, fee_nd, self.surplus,
-                                                     risk.idle_rates(T, P, dir_idx, dir_pool, dir_rate, cm))
-        self.constraints.update(risk.limit_constraints(self, self.used, x, price,
-                                                       market.instruments["term_months"].to_numpy(float), cm,
-                                                       list_price=market.price))
-
-        # ---- objective terms
+                                                     risk.idle_rates(T, self.P, dir_idx, dir_pool, dir_rate, cm))
+        T0 = self.T0  # the tail period's purchases are not the plan's (with_tail)
+        self.constraints.update(risk.limit_constraints(self, self.used, self.x[:T0], price,
+                                                       self.market.instruments["term_months"].to_numpy(float),
+                                                       cm[:T0], list_price=self.market.price))
         self.expected_term = ExpectedCost()
-        self.risk_term = risk.StrandedCVaR(risk_lambda, alpha) if risk_measure == "unused" else \
+        self.risk_term = risk.StrandedCVaR(risk_lambda, alpha) if self.risk_measure == "unused" else \
             CVaR(risk_lambda, alpha)
         obj = self.expected_term.build(self) + self.risk_term.build(self)
         self.problem = cp.Problem(cp.Minimize(obj),
@@ -360,15 +416,18 @@ class CommitmentModel:
         -------
         self
         """
-        if comp.D.shape != self.comp.D.shape or not (np.array_equal(comp.period, self.comp.period)
-                                                     and np.array_equal(comp.group, self.comp.group)
-                                                     and np.array_equal(comp.weight, self.comp.weight)
-                                                     and np.array_equal(comp.hours, self.comp.hours)):
+        c0 = self.comp0
+        if comp.D.shape != c0.D.shape or not (np.array_equal(comp.period, c0.period)
+                                              and np.array_equal(comp.group, c0.group)
+                                              and np.array_equal(comp.weight, c0.weight)
+                                              and np.array_equal(comp.hours, c0.hours)):
             raise PortfolioError("update() needs demand rows of the program's structure; build a new "
                                  "CommitmentModel for another shape.")
-        self.comp = comp
-        self.D.value = comp.D
-        self.inventory = np.zeros((self.T, self.I)) if inventory is None else np.asarray(inventory, float)
+        self.inventory0 = np.zeros((self.T0, self.I)) if inventory is None else np.asarray(inventory, float)
+        self.comp0 = comp
+        self.comp, _, self.inventory, _, _ = with_tail(comp, self.cover0, self.inventory0, self.tail_hours,
+                                                       self.tail_inventory)
+        self.D.value = self.comp.D
         self.held.value = np.maximum(self.inventory, 0.0)
         return self
 
@@ -465,10 +524,11 @@ class CommitmentModel:
                 "objective": float(self.problem.value) if self.problem.value is not None else float("nan")}
 
     def _solution(self, v: dict, status: str, solver: str, notes: list) -> Solution:
-        xv = v["x"].copy()
+        xv = v["x"][: self.T0].copy()
         xv[np.abs(xv) < 1e-9] = 0.0
         exp = float(self.prob_w @ v["loss"])
-        return Solution(x=xv, active=v["active"], objective_usd=v["objective"] * self.scale, expected_usd=exp,
+        return Solution(x=xv, active=v["active"][: self.T0], objective_usd=v["objective"] * self.scale,
+                        expected_usd=exp,
                         cvar_usd=cvar(v["loss"], self.prob_w, self.risk_term.alpha), status=status,
                         solver=solver, notes=notes, group_cost_usd=v["loss"],
                         unused_group_usd=v.get("unused"))
@@ -481,88 +541,39 @@ class CommitmentModel:
         1. The LP relaxation (just solved) gives a lower bound ``LB`` on every integer plan's objective.
         2. Its pool purchases are rounded to whole instances (cumulatively over the ladder) and fixed; the rest of
            the program (spend plans, recourse) is re-solved as an LP: an integer-feasible plan with objective
-           ``UB``. If that is not within the gap, a dive fixes one quarter at a time and re-solves the LP for
-           the later quarters after each rounding.
+           ``UB``. If that is not within the gap, a dive fixes one period at a time and re-solves the LP for
+           the later periods after each rounding.
         3. If ``(UB - LB) / UB <= mip_rel_gap`` the plan is optimal within the gap (what a MILP solver stopping at
            that gap returns). Otherwise HiGHS branch and bound solves the MILP in the time left; its plan is kept
            if it is better. A plan whose gap is not proven raises unless ``allow_inaccurate``.
+
+        The tail period's purchases (:func:`with_tail`) stand for commitments bought after the horizon, not the
+        plan's: they stay continuous (a pro-rata average over the tail, like the held quantities there).
         """
         import time
 
         t0 = time.perf_counter()
-        lp = self._values()
-        lb = lp["objective"]
-        xq = self.x  # every purchase in whole units
-        x_lp = np.maximum(np.asarray(xq.value, float), 0.0)
-        if not hasattr(self, "_fix"):
-            # x fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
-            self._mask = cp.Parameter(xq.shape, nonneg=True, name="fixed_mask")
-            self._fix = cp.Parameter(xq.shape, nonneg=True, name="fixed_units")
-            self._fixed_problem = cp.Problem(self.problem.objective, self.problem.constraints
-                                             + [cp.multiply(self._mask, xq) == self._fix])
-        best, how_best = None, None
+        lb = self._values()["objective"]
+        x_lp = np.maximum(np.asarray(self.x.value, float), 0.0)
         tried: list = []
-
-        def fixed_solve(mask, xr):
-            self._mask.value = mask.astype(float)
-            self._fix.value = np.maximum(mask * xr, 0.0)
-            st, _ = self._run(self._fixed_problem, [solver], tried, time_limit_s, False, strict=False)
-            if st != cp.OPTIMAL:
-                return None
-            v = self._values()
-            v["objective"] = float(self._fixed_problem.value)
-            v["xp"] = np.maximum(np.asarray(xq.value, float), 0.0)
-            return v
-
-        def keep(v, how):
-            nonlocal best, how_best
-            if v is not None and (best is None or v["objective"] < best["objective"]):
-                best, how_best = v, how
-
-        def good():
-            return best is not None and (best["objective"] - lb) <= mip_rel_gap * abs(best["objective"])
-
-        ones = np.ones(xq.shape, bool)
-        # (a) round the cumulative purchases, not each quarter's: a ladder buying 0.4 instances a quarter becomes
-        # one instance every two or three quarters instead of none at all
-        keep(fixed_solve(ones, np.diff(np.round(np.cumsum(x_lp, axis=0)), axis=0, prepend=0.0)),
-             "rounded to the nearest instance (cumulative over the ladder)")
-        # (b) a dive: fix quarter by quarter, re-solving the LP for the later quarters after each rounding
-        if not good() and self.T > 1:
-            mask = np.zeros(xq.shape, bool)
-            xr = np.zeros(xq.shape)
-            cur = x_lp
-            cum_int = np.zeros(xq.shape[1])
-            v = None
-            for t in range(self.T):
-                target = np.round(cum_int + cur[t])
-                xr[t] = np.maximum(target - cum_int, 0.0)
-                cum_int = cum_int + xr[t]
-                mask[t] = True
-                v = fixed_solve(mask, xr)
-                if v is None:
-                    break
-                cur = v["xp"]
-            keep(v, "fixed quarter by quarter, the LP re-solved for the later quarters after each rounding")
+        best, how_best = None, None
 
         def gap(v):
             return (v["objective"] - lb) / max(abs(v["objective"]), 1e-12)
 
+        def good():
+            return best is not None and gap(best) <= mip_rel_gap
+
+        for v, how in self._rounded_plans(x_lp, solver, tried, time_limit_s, good):
+            if v is not None and (best is None or v["objective"] < best["objective"]):
+                best, how_best = v, how
         proven = best is not None and gap(best) <= mip_rel_gap
         by_bnb = False
         if not proven:
-            left = time_limit_s - (time.perf_counter() - t0)
-            if not hasattr(self, "_mip_problem"):
-                self._xint = cp.Variable(xq.shape, nonneg=True, integer=True, name="x_units_int")
-                self._mip_problem = cp.Problem(self.problem.objective,
-                                               self.problem.constraints + [xq == self._xint])
-            st, _ = self._run(self._mip_problem, [solver], tried, max(left, 1.0), False, integer=True,
-                              mip_rel_gap=mip_rel_gap, strict=False)
-            if st == cp.OPTIMAL:
+            v = self._branch_and_bound(solver, tried, time_limit_s - (time.perf_counter() - t0), mip_rel_gap)
+            if v is not None:
                 # branch and bound proved its plan within mip_rel_gap of the best integer plan; a rounded
                 # plan at least as good is within it too
-                v = self._values()
-                v["objective"] = float(self._mip_problem.value)
                 if best is None or v["objective"] <= best["objective"]:
                     best, how_best = v, "by branch and bound (HiGHS MILP)"
                 proven = by_bnb = True
@@ -570,28 +581,72 @@ class CommitmentModel:
             raise NumericalSolverError(
                 "No integer plan found for integer_ri=True (rounded LP plans and the MILP failed: "
                 + "; ".join(tried) + "). Set integer_ri=False, or raise time_limit_s.")
-        g = gap(best)
-        best["x"] = np.round(best["x"])
-        if proven and by_bnb:
-            notes.append(f"{_WHOLE} {how_best}: proven by HiGHS branch and bound within "
-                         f"{mip_rel_gap:.2%} of the best integer plan ({max(g, 0.0):.3%} above the LP relaxation).")
-        elif proven:
-            notes.append(f"{_WHOLE} {how_best}: proven within {max(g, 0.0):.3%} of the best "
-                         f"integer plan (its objective is {max(g, 0.0):.3%} above the LP relaxation, a lower bound "
-                         f"on every integer plan; target mip_rel_gap {mip_rel_gap:.2%}).")
-        st = str(status)
-        if not proven:
-            notes.append(f"{_WHOLE} {how_best}: {max(g, 0.0):.3%} above the LP relaxation "
-                         f"(not proven within mip_rel_gap={mip_rel_gap:.2%}).")
-            if not allow_inaccurate:
-                raise NumericalSolverError(
-                    f"The integer plan is only proven within {g:.2%} of optimal (target mip_rel_gap="
-                    f"{mip_rel_gap:.2%}; {'; '.join(tried) or 'no MILP improvement'}). Raise time_limit_s or "
-                    "mip_rel_gap, set integer_ri=False, or allow_inaccurate=True to accept it (marked as such).")
-            st = cp.OPTIMAL_INACCURATE
+        best["x"][: self.T0] = np.round(best["x"][: self.T0])
+        st = _integer_notes(notes, how_best, gap(best), proven, by_bnb, mip_rel_gap, tried, allow_inaccurate,
+                            str(status))
         sol = self._solution(best, st, solver, notes)
         sol.lp_bound_usd = lb * self.scale
         return sol
+
+    def _fixed_solve(self, mask: np.ndarray, xr: np.ndarray, solver: str, tried: list, time_limit_s: float):
+        """Re-solve the LP with ``x`` fixed to ``xr`` where ``mask``; the variable values, or None."""
+        xq = self.x
+        if not hasattr(self, "_fix"):
+            # x fixed where mask is 1 (fix holds mask * value: a product of two parameters is not DPP)
+            self._mask = cp.Parameter(xq.shape, nonneg=True, name="fixed_mask")
+            self._fix = cp.Parameter(xq.shape, nonneg=True, name="fixed_units")
+            self._fixed_problem = cp.Problem(self.problem.objective, self.problem.constraints
+                                             + [cp.multiply(self._mask, xq) == self._fix])
+        mask = mask.copy()
+        mask[self.T0:] = False  # the tail period's purchases stay free
+        self._mask.value = mask.astype(float)
+        self._fix.value = np.maximum(mask * xr, 0.0)
+        st, _ = self._run(self._fixed_problem, [solver], tried, time_limit_s, False, strict=False)
+        if st != cp.OPTIMAL:
+            return None
+        v = self._values()
+        v["objective"] = float(self._fixed_problem.value)
+        v["xp"] = np.maximum(np.asarray(xq.value, float), 0.0)
+        return v
+
+    def _rounded_plans(self, x_lp: np.ndarray, solver: str, tried: list, time_limit_s: float, good):
+        """Integer plans from the LP's: (values or None, how) for (a) the rounded cumulative purchases and, when
+        ``good()`` is still False, (b) a dive."""
+        shape = self.x.shape
+        # (a) round the cumulative purchases, not each period's: a ladder buying 0.4 instances a quarter becomes
+        # one instance every two or three quarters instead of none at all
+        yield (self._fixed_solve(np.ones(shape, bool), np.diff(np.round(np.cumsum(x_lp, axis=0)), axis=0,
+                                                                 prepend=0.0), solver, tried, time_limit_s),
+               "rounded to the nearest instance (cumulative over the ladder)")
+        if good() or self.T0 <= 1:
+            return
+        # (b) a dive: fix period by period, re-solving the LP for the later periods after each rounding
+        mask, xr = np.zeros(shape, bool), np.zeros(shape)
+        cur, cum_int, v = x_lp, np.zeros(shape[1]), None
+        for t in range(self.T0):
+            target = np.round(cum_int + cur[t])
+            xr[t] = np.maximum(target - cum_int, 0.0)
+            cum_int = cum_int + xr[t]
+            mask[t] = True
+            v = self._fixed_solve(mask, xr, solver, tried, time_limit_s)
+            if v is None:
+                break
+            cur = v["xp"]
+        yield v, "fixed period by period, the LP re-solved for the later periods after each rounding"
+
+    def _branch_and_bound(self, solver: str, tried: list, left_s: float, mip_rel_gap: float):
+        """HiGHS branch and bound on the plan's purchases in the time left; the values, or None."""
+        if not hasattr(self, "_mip_problem"):
+            self._xint = cp.Variable((self.T0, self.I), nonneg=True, integer=True, name="x_units_int")
+            self._mip_problem = cp.Problem(self.problem.objective,
+                                           self.problem.constraints + [self.x[: self.T0] == self._xint])
+        st, _ = self._run(self._mip_problem, [solver], tried, max(left_s, 1.0), False, integer=True,
+                          mip_rel_gap=mip_rel_gap, strict=False)
+        if st != cp.OPTIMAL:
+            return None
+        v = self._values()
+        v["objective"] = float(self._mip_problem.value)
+        return v
 
     def _infeasible(self) -> ProgramInfeasible:
         """Find which user constraints, dropped one at a time (then all), make the program feasible."""
@@ -611,10 +666,11 @@ class CommitmentModel:
                                      "a bug in the model, please report it.")
 
         def feasible(changes):
-            m = CommitmentModel(self.market, self.comp, self.term, self.inventory,
+            m = CommitmentModel(self.market, self.comp0, self.cover0, self.inventory0,
                                 dataclasses.replace(u, **changes), integer_pool=False,
-                                risk_measure=self.risk_measure, value_mult=self.value_mult,
-                                commit_mult=self.commit_mult, fee_price=self.fee_price)
+                                risk_measure=self.risk_measure, value_mult=self.value_mult0,
+                                commit_mult=self.commit_mult0, fee_price=self.fee_price,
+                                tail_hours=self.tail_hours, tail_inventory=self.tail_inventory)
             p = cp.Problem(cp.Minimize(0), m.problem.constraints)
             p.solve(solver="HIGHS")
             return p.status == cp.OPTIMAL
@@ -641,6 +697,60 @@ class CommitmentModel:
         return ProgramInfeasible(msg, culprits)
 
 
+def with_tail(comp: Compressed, cover: np.ndarray, inventory: np.ndarray, tail_hours, tail_inventory=None,
+              value_mult=None, commit_mult=None):
+    """Append the tail period: the hours after the horizon in which the planned purchases are still held.
+
+    The tail lasts ``H = max tail_hours`` hours and repeats the last period's demand rows (demand after the
+    horizon is assumed to stay at the last planned period's); a unit bought in period t is held there for
+    ``tail_hours[t, i] / H`` of it (pro rata, as an owned commitment expiring inside a period), so it pays every
+    fee of its term and is credited with the on-demand cost it displaces in that demand. Owned commitments hold
+    ``tail_inventory`` (I,), their mean quantity over the tail. The tail period's own purchases (``x[T]``, held
+    for the tail only and paid for its hours) stand for the commitments that would be bought after the horizon:
+    a unit bought in the horizon is credited at most what a new commitment would cost in the tail, so its tail
+    is worth buying only when the tail's demand uses it. They are not part of the plan (the solution drops
+    them), and the limits on purchases (obligation, 3-year share) do not count them.
+
+    Returns
+    -------
+    (comp, cover, inventory, value_mult, commit_mult) with T + 1 periods; unchanged when ``tail_hours`` is None.
+    """
+    if tail_hours is None:
+        return comp, cover, inventory, value_mult, commit_mult
+    T, I = inventory.shape
+    tail = np.asarray(tail_hours, float)
+    H = float(tail.max())
+    last = np.flatnonzero(comp.period == T - 1)
+    tc = Compressed(D=np.vstack([comp.D, comp.D[last]]), period=np.r_[comp.period, np.full(len(last), T)],
+                    group=np.r_[comp.group, comp.group[last]], weight=np.r_[comp.weight, comp.weight[last]],
+                    hours=np.r_[comp.hours, H], prob=comp.prob, group_of_path=comp.group_of_path)
+    cov = np.zeros((T + 1, T + 1, I))
+    cov[:T, :T] = cover
+    cov[T, :T] = tail / H
+    cov[T, T] = 1.0  # the tail's own purchases: held over the whole tail, paid for its hours only
+    inv_tail = np.zeros(I) if tail_inventory is None else np.asarray(tail_inventory, float)
+    inv = np.vstack([inventory, inv_tail[None, :]])
+    vm = None if value_mult is None else np.vstack([value_mult, np.asarray(value_mult)[last]])
+    # commitments bought after the horizon at the last period's price (an outlook's, else today's)
+    cm = None if commit_mult is None else np.vstack([commit_mult, np.asarray(commit_mult)[-1:]])
+    return tc, cov, inv, vm, cm
+
+
+def as_cover(term_periods, T: int, I: int) -> np.ndarray:
+    """The (T, T, I) term cover of the program: given as such (:func:`finops_forecast.portfolio.api.term_cover`),
+    or from each instrument's term in whole periods (I,): a unit bought in period t is held in periods
+    t .. t + term - 1."""
+    a = np.asarray(term_periods)
+    if a.ndim == 3:
+        if a.shape != (T, T, I):
+            raise PortfolioError(f"term cover must be (periods, periods, instruments) = {(T, T, I)}; "
+                                 f"got {a.shape}.")
+        return a.astype(float)
+    term = a.astype(int)
+    k, t = np.arange(T)[:, None], np.arange(T)[None, :]
+    return ((k >= t)[:, :, None] & ((k - t)[:, :, None] < term[None, None, :])).astype(float)
+
+
 def direct_cover(market: Market) -> tuple[np.ndarray, np.ndarray]:
     """Instruments that cover one pool directly, and the GPU-h per hour one unit gives it.
 
@@ -665,6 +775,29 @@ def direct_cover(market: Market) -> tuple[np.ndarray, np.ndarray]:
             direct[i] = True
             per_unit[i, pools[0]] = 1.0 / float(market.rate[i, pools[0]])
     return direct, per_unit
+
+
+def _integer_notes(notes: list, how: str, g: float, proven: bool, by_bnb: bool, mip_rel_gap: float, tried: list,
+                   allow_inaccurate: bool, status: str) -> str:
+    """Say how the integer plan was found and how close to optimal it is proven (``g``: its objective above the
+    LP relaxation, relative); return its status. Raises when the gap is not proven and not ``allow_inaccurate``."""
+    if proven and by_bnb:
+        notes.append(f"{_WHOLE} {how}: proven by HiGHS branch and bound within "
+                     f"{mip_rel_gap:.2%} of the best integer plan ({max(g, 0.0):.3%} above the LP relaxation).")
+    elif proven:
+        notes.append(f"{_WHOLE} {how}: proven within {max(g, 0.0):.3%} of the best "
+                     f"integer plan (its objective is {max(g, 0.0):.3%} above the LP relaxation, a lower bound "
+                     f"on every integer plan; target mip_rel_gap {mip_rel_gap:.2%}).")
+    if proven:
+        return status
+    notes.append(f"{_WHOLE} {how}: {max(g, 0.0):.3%} above the LP relaxation "
+                 f"(not proven within mip_rel_gap={mip_rel_gap:.2%}).")
+    if not allow_inaccurate:
+        raise NumericalSolverError(
+            f"The integer plan is only proven within {g:.2%} of optimal (target mip_rel_gap="
+            f"{mip_rel_gap:.2%}; {'; '.join(tried) or 'no MILP improvement'}). Raise time_limit_s or "
+            "mip_rel_gap, set integer_ri=False, or allow_inaccurate=True to accept it (marked as such).")
+    return cp.OPTIMAL_INACCURATE
 
 
 _HIGHS_QUIET = False

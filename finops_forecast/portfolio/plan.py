@@ -11,7 +11,7 @@ import pandas as pd
 
 from finops_forecast._io import atomic_write_text
 
-PURCHASE_COLUMNS = ["quarter", "quarter_start", "instrument", "family", "provider", "scope", "term_months",
+PURCHASE_COLUMNS = ["quarter", "quarter_start", "buy_date", "instrument", "family", "provider", "scope", "term_months",
                     "payment_option", "quantity", "unit", "gpu_capacity", "commitment_usd_per_hour", "upfront_usd",
                     "monthly_usd", "obligation_usd", "expected_utilization", "utilization_p10",
                     "break_even_utilization", "walk_away_month", "payback_month"]
@@ -25,7 +25,8 @@ class Plan:
     ----------
     purchases : DataFrame
         One row per purchase (:data:`PURCHASE_COLUMNS`); ``quarter`` 0 is this quarter (buy now), later
-        quarters are the planned ladder. quantity is in ``unit`` (instance or USD/h); gpu_capacity [GPU] for
+        quarters are the planned ladder; ``buy_date`` is the day to buy (the first quarter is decided month by
+        month, and a replacement of an owned commitment is bought on its expiry date). quantity is in ``unit`` (instance or USD/h); gpu_capacity [GPU] for
         instances; commitment_usd_per_hour [USD/h] effective (upfront amortized); upfront_usd [USD];
         monthly_usd [USD/month] recurring; obligation_usd [USD] every fee of the term, upfront included;
         expected_utilization and utilization_p10 over scenarios and the purchase's active quarters, in [0, 1];
@@ -35,10 +36,11 @@ class Plan:
         whole term (NaN: never within the term); payback_month [months]: months until the savings repay an
         upfront payment (NaN when nothing is paid upfront). See docs/glossary.md.
     ladder : DataFrame
-        Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held.
+        Quarter x instrument: owned (inventory, expiring as dated) and planned quantities held, hour-weighted
+        means over the quarter.
     quarters : DataFrame
-        Per quarter: start, hours, expected cost and all-on-demand cost [USD], GPU-hours served by reserved
-        (pool instruments), savings plans (spend instruments), spot and on demand [GPU-h] (the stacked view).
+        Per quarter (the sums of its periods): start, hours, expected cost and all-on-demand cost [USD], GPU-hours
+        served by reserved (pool instruments), savings plans (spend instruments), spot and on demand [GPU-h] (the stacked view).
     expected_cost_usd, on_demand_cost_usd, savings_usd : float
         Over the planned horizon, billed by the billing engine on every scenario path [USD]; on_demand is the
         same demand all on demand.
@@ -110,6 +112,9 @@ class Plan:
     cvar_unused_commitment_usd: float = float("nan")
     #: price outlook used: quarter_start, pool, scenario, on_demand, spot multipliers (None: today's prices)
     price_paths: pd.DataFrame | None = None
+    #: the rows of ``quarters`` per period of the plan's grid (months of the first quarter, quarters cut at
+    #: owned commitments' expiry dates), with ``period``
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def buy_now(self) -> pd.DataFrame:
@@ -129,6 +134,7 @@ class Plan:
             "cvar_unused_commitment_usd")}
         return {**scal, "status": self.status, "solver": self.solver, "notes": list(self.notes),
                 "purchases": rec(self.purchases), "ladder": rec(self.ladder), "quarters": rec(self.quarters),
+                "periods": rec(self.periods),
                 "allocation": rec(self.allocation), "savings_curve": rec(self.savings_curve),
                 "frontier": rec(self.frontier), "ladder_comparison": rec(self.ladder_comparison),
                 "model_size": self.model_size, "settings": self.settings}
@@ -150,7 +156,8 @@ class Plan:
     def summary(self) -> str:
         """A one-paragraph recommendation."""
         now = self.buy_now
-        what = "; ".join(f"{r.quantity:,.0f} {r.unit} of {r.instrument}" for r in now.itertuples()) or "nothing"
+        what = "; ".join(f"{r.quantity:,.0f} {r.unit} of {r.instrument}{_on(r)}" for r in now.itertuples()) \
+            or "nothing"
         return (f"Buy now: {what}; obligation {self.obligation_usd:,.0f} USD over the terms. Expected cost {self.expected_cost_usd:,.0f} USD over the plan versus "
                 f"{self.on_demand_cost_usd:,.0f} USD all on demand: savings {self.savings_usd:,.0f} USD "
                 f"({self.effective_savings_rate:.1%}); coverage {self.coverage:.1%}, utilization "
@@ -158,6 +165,12 @@ class Plan:
                 f"{self.cvar_unused_commitment_usd:,.0f} USD in the worst paths; "
                 f"CVaR{int(round(self.alpha * 100))} {self.cvar_usd:,.0f} USD "
                 f"(status {self.status}).")
+
+
+def _on(r) -> str:
+    """`` on YYYY-MM-DD`` for a purchase line with a buy date."""
+    d = getattr(r, "buy_date", None)
+    return f" on {pd.Timestamp(d):%Y-%m-%d}" if d is not None and not pd.isna(d) else ""
 
 
 def _num(v):

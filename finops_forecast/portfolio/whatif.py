@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PortfolioError
-from finops_forecast.portfolio.api import _bill_paths, as_scenarios, npv_price, signing_numbers
+from finops_forecast.portfolio.api import as_scenarios, npv_price, signing_numbers
+from finops_forecast.portfolio.billing import bill_paths
 from finops_forecast.portfolio.config import PortfolioConfig
 from finops_forecast.portfolio.instruments import HOURS_PER_MONTH, Market, SpotSettings, build_market
 from finops_forecast.portfolio.inventory import active_quantities, validate_inventory
@@ -121,8 +122,8 @@ def whatif(scenarios, catalog: pd.DataFrame, buys, inventory: pd.DataFrame | Non
     H = int(min(len(scen.ds), terms.min() * HOURS_PER_MONTH))
     owned = _owned(inventory, mk, scen.ds[0], H)
     X = mk.chunks_major(scen.slice_major(0, H))
-    with_buy = _bill_paths(X, mk, owned + buy)
-    without = _bill_paths(X, mk, owned)
+    with_buy = bill_paths(X, mk, owned + buy)
+    without = bill_paths(X, mk, owned)
     lines = _lines(mk, buy, owned, with_buy, config.cost_of_capital, n_rows=X.shape[1] * H)
     d = with_buy["demand"].sum()
     u_path = with_buy["used"][:, buy > 0].sum(1) / np.maximum(with_buy["committed"][:, buy > 0].sum(1), 1e-12)

@@ -265,10 +265,12 @@ def price_paths(outlook: str, pools: pd.DataFrame, starts, ends, n_scenarios: in
         return PricePaths(one, one.copy(), one.copy(), "flat")
     if outlook == "history":
         fit = fit or fit_history()
-        months = 3 * T + 3
+        # months drawn: the horizon's calendar months + 3 (3 T + 3 for T quarters), so the draws do not depend
+        # on how the horizon is cut into periods (months of the first quarter, cuts at expiry dates)
+        s0, e = pd.Timestamp(starts[0]), pd.Timestamp(ends[-1])
+        months = (e.year - s0.year) * 12 + e.month - s0.month + 3
         m = _history_paths(fit, pools, starts, n_scenarios, seed, months)
         # mean over each period's months (months since the first period's start)
-        s0 = pd.Timestamp(starts[0])
         idx = [((pd.Timestamp(a).year - s0.year) * 12 + pd.Timestamp(a).month - s0.month,
                 (pd.Timestamp(b).year - s0.year) * 12 + pd.Timestamp(b).month - s0.month) for a, b in
                zip(starts, ends)]

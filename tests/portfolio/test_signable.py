@@ -57,7 +57,8 @@ def test_break_even_utilization_walk_away_and_obligation(term, ri, level, n, uti
     cat = make_catalog(catalog_rows(P5, 8, 1.0, ri={term: ri}))
     d = np.full((1, 2, 2160), level)
     plan = optimize(scen(d, keys(P5 + ("inference",))), cat,
-                    config=PortfolioConfig(**ONE_Q, terms_months=(term,), mip_rel_gap=1e-4))
+                    config=PortfolioConfig(**ONE_Q, terms_months=(term,), mip_rel_gap=1e-4,
+                                           fees_after_horizon="ignore"))  # the quarter's known answer
     r = plan.buy_now.iloc[0]
     assert r["quantity"] == n
     assert r["expected_utilization"] == pytest.approx(util, rel=1e-9)
@@ -78,7 +79,8 @@ def test_walk_away_is_never_when_utilization_is_below_break_even():
     cat = make_catalog(catalog_rows(P5, 8, 1.0, ri={12: 0.3}))
     d = np.full((1, 2, 2160), 3.0)
     plan = optimize(scen(d, keys(P5 + ("inference",))), cat,
-                    config=PortfolioConfig(**ONE_Q, terms_months=(12,), mip_rel_gap=1e-4))
+                    config=PortfolioConfig(**ONE_Q, terms_months=(12,), mip_rel_gap=1e-4,
+                                           fees_after_horizon="ignore"))  # the quarter's known answer
     r = plan.buy_now.iloc[0]
     assert r["quantity"] == 1 and r["break_even_utilization"] == pytest.approx(0.3)
     assert r["walk_away_month"] == pytest.approx(9.6)
