@@ -437,6 +437,8 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
         A pool of the usage table is not priced on demand by the catalog, or a bad price outlook file.
     """
     from finops_forecast.pricing import check_pools
+    from finops_forecast.pricing.spot import spot_job_nodes
+    from finops_forecast.usage.jobs import job_sizes_of
     from finops_forecast.usage.schema import validate_usage
 
     s = _settings(policies, decision_every, term, lookback, stable, warmup, settings, kwargs)
@@ -447,10 +449,11 @@ def backtest(usage: pd.DataFrame, catalog: pd.DataFrame, policies=POLICIES, *, d
     keys, ts, D = demand_matrix(usage)
     starts = _window_starts(len(ts), s)
     end = starts[-1] + s.decision_every
-    market, cfg = _market(catalog, keys, s)
+    job_nodes, spot_notes = spot_job_nodes(job_sizes_of(usage), catalog, keys)
+    market, cfg = _market(catalog, keys, s, job_nodes)
     run = list(s.policies) + ([] if "hindsight" in s.policies else ["hindsight"])
     prices = _Prices.build(s, catalog, market, ts, starts[0])
-    notes = list(market.notes) + _term_notes(s) + ([] if prices is None else list(prices.pp.notes))
+    notes = list(market.notes) + spot_notes + _term_notes(s) + ([] if prices is None else list(prices.pp.notes))
     sim = _simulate(usage, D, ts, keys, market, cfg, s, run, starts, prices, progress)
     bills, base = _bill_policies(D, market, sim, run, slice(starts[0], end), prices)
     win = _window_table(bills, base, run, starts, ts, s.decision_every)
@@ -507,13 +510,14 @@ def _window_starts(T: int, s: BacktestSettings) -> list:
     return starts
 
 
-def _market(catalog: pd.DataFrame, keys: pd.DataFrame, s: BacktestSettings):
-    """The market of the series' pools at the catalog's ``rate_term_months`` rates, and the window programs'
-    settings."""
+def _market(catalog: pd.DataFrame, keys: pd.DataFrame, s: BacktestSettings, job_nodes: dict | None = None):
+    """The market of the series' pools at the catalog's ``rate_term_months`` rates (spot rework at the usage's
+    job sizes ``job_nodes`` where known, :func:`~finops_forecast.pricing.spot.spot_job_nodes`), and the window
+    programs' settings."""
     from finops_forecast.portfolio.config import PortfolioConfig
     from finops_forecast.portfolio.instruments import SpotSettings, build_market
 
-    spot = SpotSettings(classes=tuple(s.spot_classes), cap=float(s.spot_cap))
+    spot = SpotSettings(classes=tuple(s.spot_classes), cap=float(s.spot_cap), job_nodes=dict(job_nodes or {}))
     market = build_market(catalog, keys, terms_months=(int(s.rate_term_months),),
                           payment_options=(s.payment_option,), families=s.families, spot=spot)
     if market.n_instruments == 0:

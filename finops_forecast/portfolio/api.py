@@ -285,7 +285,8 @@ def _market(scen: Scenarios, catalog: pd.DataFrame, inventory, config: Portfolio
         k2, p2, catalog, mig_notes = apply_migration(scen.keys, np.asarray(scen.slice_major(0, len(scen.ds))),
                                                      scen.ds, catalog, config.migration)
         scen = Scenarios(keys=k2, ds=scen.ds, paths=p2)
-    spot = SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap)
+    spot = SpotSettings(classes=tuple(config.spot_classes), cap=config.spot_cap,
+                        job_nodes=dict(config.spot_job_nodes or {}))
     mk = build_market(catalog, scen.keys, terms_months=tuple(sorted(set(catalog.get("term_months", []))
                                                                    - {0})) or (12, 36),
                       payment_options=("no_upfront", "partial_upfront", "all_upfront"), spot=spot)

@@ -343,13 +343,15 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
     return gpi, od_rate, (rate if rate < od_rate else None)
 
 
-def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=None, seed: int = 0
-                        ) -> tuple[float, float]:
+def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=None, seed: int = 0,
+                        n_scenarios: int = 2000) -> tuple[float, float]:
     """Mean multipliers of today's on-demand and spot rates over one run's window [-].
 
     The outlook (:func:`finops_forecast.pricing.outlook.price_paths`, the plan's) is laid from ``decided_on``
     (today's rates; the run's start when None) to the run's end; the run's window is its second period, and
-    the multipliers are the mean over the outlook's scenarios (expected costs are linear in the rates).
+    the multipliers are the mean over ``n_scenarios`` of the outlook's scenarios (expected costs are linear in
+    the rates; one pool, so many scenarios cost nothing and the mean does not depend on how few months the window
+    spans: 16 draws over a 3-month window often hold no cut at all).
     ``rows`` are the catalog rows of the run's pool (their ``gpu_type`` chooses the GPU type's path).
     """
     if price_outlook == "flat":
@@ -366,10 +368,11 @@ def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=
                                gpu_type=g.iloc[-1] if len(g) and g.iloc[-1] else "unknown")])
     if t0 < start:
         pp = price_paths(price_outlook, pools, pd.DatetimeIndex([t0, start]), pd.DatetimeIndex([start, end]),
-                         seed=seed)
+                         n_scenarios=n_scenarios, seed=seed)
         t = 1
     else:
-        pp = price_paths(price_outlook, pools, pd.DatetimeIndex([start]), pd.DatetimeIndex([end]), seed=seed)
+        pp = price_paths(price_outlook, pools, pd.DatetimeIndex([start]), pd.DatetimeIndex([end]),
+                         n_scenarios=n_scenarios, seed=seed)
         t = 0
     return float(pp.od[:, t, 0].mean()), float(pp.spot[:, t, 0].mean())
 

@@ -104,6 +104,7 @@ def optimize_cmd(
 
     from finops_forecast.errors import FinopsError
     from finops_forecast.portfolio.api import optimize
+    from finops_forecast.portfolio.config import with_job_sizes
     from finops_forecast.portfolio.inventory import read_inventory
     from finops_forecast.pricing import load_pricing
 
@@ -119,12 +120,13 @@ def optimize_cmd(
         usage = _read_usage(path, sample)
         from finops_forecast.forecast import forecast
         fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+        cfg, spot_notes = with_job_sizes(cfg, usage, catalog, fc.keys)
         plan = optimize(fc, catalog, inventory=inv, config=cfg)
     except FinopsError as e:
         fail(e)
     console.print(_buy_table(plan, integer_units))
     console.print(plan.summary(), soft_wrap=True)
-    for n in plan.notes:
+    for n in list(plan.notes) + spot_notes:
         console.print(f"[yellow]note:[/] {n}", soft_wrap=True)
     if csv:
         plan.to_csv(csv)
@@ -165,9 +167,9 @@ def whatif_cmd(
     """Bill a purchase list on the forecast paths: cost, coverage, utilization, obligation, break-even."""
     from rich.console import Console
 
+    from finops_forecast._files import check_finite
     from finops_forecast.errors import FinopsError
     from finops_forecast.portfolio.config import PortfolioConfig
-    from finops_forecast._files import check_finite
     from finops_forecast.portfolio.inventory import read_inventory
     from finops_forecast.portfolio.whatif import parse_buy, whatif
 

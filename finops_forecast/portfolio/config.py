@@ -73,6 +73,10 @@ class PortfolioConfig:
         Workload classes allowed on spot (never inference by default).
     spot_cap : float
         Largest share of a pool's hourly demand spot may serve, in [0, 1].
+    spot_job_nodes : dict or None
+        Observed job sizes for spot rework, ``(provider, region, instance_type, workload_class) -> {nodes:
+        GPU-hour share}`` (:func:`with_job_sizes` fills it from a usage read from job records); None: each
+        class profile's size (docs/pricing.md, "Spot at the job's scale").
     allow_on_demand : bool
         False forbids on-demand usage: commitments and spot must serve all demand.
     integer_ri : bool
@@ -125,6 +129,7 @@ class PortfolioConfig:
     floor_classes: tuple = ("inference",)
     spot_classes: tuple = ("training", "experimentation")
     spot_cap: float = 0.5
+    spot_job_nodes: dict | None = None
     allow_on_demand: bool = True
     integer_ri: bool = True
     scenario_groups: int = 16
@@ -197,3 +202,31 @@ class PortfolioConfig:
         return replace(self, **changes)
 
 
+
+
+def with_job_sizes(config: PortfolioConfig, usage, catalog, keys=None) -> tuple[PortfolioConfig, list[str]]:
+    """``config`` with the job sizes of ``usage`` for spot rework (``spot_job_nodes``), and what was assumed.
+
+    Parameters
+    ----------
+    config : PortfolioConfig
+    usage : pandas.DataFrame
+        The usage table the plan is made from; a table read from job records carries its job sizes
+        (:func:`finops_forecast.usage.jobs.job_sizes_of`), others have none.
+    catalog : pandas.DataFrame
+        Pricing catalog (GPUs per instance of each pool).
+    keys : pandas.DataFrame, optional
+        Series priced, to name those left at the class profile's size.
+
+    Returns
+    -------
+    config : PortfolioConfig
+        Unchanged when the usage has no job sizes.
+    notes : list of str
+        Which series use the class profile's size.
+    """
+    from finops_forecast.pricing.spot import spot_job_nodes
+    from finops_forecast.usage.jobs import job_sizes_of
+
+    nodes, notes = spot_job_nodes(job_sizes_of(usage), catalog, keys)
+    return (replace(config, spot_job_nodes=nodes) if nodes else config), list(notes)

@@ -184,7 +184,8 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
                      inventory: pd.DataFrame | None = None, lookback_days: int = 30) -> pd.DataFrame:
     """Bill this plan, the clouds' lookback rule and no new commitments on the first quarter's forecast paths.
 
-    Commitments already owned are held (and paid) in all three.
+    Commitments already owned are held (and paid) in all three; the plan's lines are held from their buy date
+    (:func:`plan_segments`), the lookback rule buys on the quarter's first day.
 
     The lookback rule buys the commitments that would have minimized the cost of the last ``lookback_days``
     of realized demand (AWS Cost Explorer and Azure Advisor style: no forecast). All three are billed by the
@@ -213,37 +214,55 @@ def compare_policies(plan, usage: pd.DataFrame, scenarios, market, config, *,
         utilization, coverage.
     """
     from finops_forecast.portfolio.inventory import active_quantities
-    from finops_forecast.portfolio.priced import bill_at_outlook
 
     q0 = plan.quarters.iloc[0]
     hours = int(q0["hours"])
     x = scenarios.slice(0, hours)  # (paths, hours, series)
-    n_paths = x.shape[0]
-    flat = x.reshape(-1, x.shape[2])
     starts = pd.DatetimeIndex([q0["start"]])
     owned, _ = active_quantities(inventory, market, starts, starts + pd.Timedelta(hours=hours))
     owned = owned[0]
-    buy_plan = plan_quantities(plan.buy_now, market)
     history = _series_matrix(usage, market.series, lookback_days * 24)
     buy_lookback = lookback_purchase(market, history, owned, config)
     rows = []
-    for name, bought in (("this plan", buy_plan), ("cloud lookback rule", buy_lookback),
-                         ("no new commitments (spot where allowed, else on-demand)", np.zeros_like(owned))):
-        held = owned + bought
-        # on demand and spot at the outlook's expected prices of the quarter, new commitments at their locked rate
-        b = bill_at_outlook(flat, market, owned, bought, plan.price_paths, q0["start"])
-        per_path = b.cost.reshape(n_paths, hours).sum(axis=1)
-        od = b.list_cost.reshape(n_paths, hours).sum(axis=1)
-        committed = b.committed.sum()
-        rows.append({
-            "policy": name, "commitment_usd_per_hour": float(b.fee[0]) if len(b.fee) else
-            float((held * market.instruments["price"].to_numpy()).sum()),
-            "expected_cost_usd": float(per_path.mean()), "p95_cost_usd": float(np.quantile(per_path, 0.95)),
-            "savings_usd": float((od - per_path).mean()),
-            "effective_savings_rate": float(1 - per_path.mean() / od.mean()),
-            "utilization": float(b.used.sum() / committed) if committed > 0 else np.nan,
-            "coverage": float(b.covered.sum() / b.demand.sum()) if b.demand.sum() > 0 else 0.0})
+    for name, segments in (("this plan", plan_segments(plan.buy_now, market, q0["start"], hours)),
+                           ("cloud lookback rule", [(0, hours, buy_lookback)]),
+                           ("no new commitments (spot where allowed, else on-demand)",
+                            [(0, hours, np.zeros_like(owned))])):
+        rows.append({"policy": name, **_bill_segments(x, market, owned, segments, plan.price_paths, q0["start"])})
     return pd.DataFrame(rows)
+
+
+def plan_segments(buy_now: pd.DataFrame, market, start: pd.Timestamp, hours: int) -> list:
+    """The quarter cut at the plan's buy dates: ``[(first hour, end hour, quantities bought by then (I,))]``; a
+    line dated inside the quarter (the first quarter's monthly purchases) is held from its ``buy_date`` on."""
+    dates = pd.to_datetime(buy_now["buy_date"], utc=True) if "buy_date" in buy_now else \
+        pd.Series(start, index=buy_now.index)
+    offs = ((dates - start) // pd.Timedelta(hours=1)).clip(0, hours).astype(int)
+    cuts = sorted(set(offs) | {0})
+    return [(a, b, plan_quantities(buy_now[offs.to_numpy() <= a], market))
+            for a, b in zip(cuts, cuts[1:] + [hours]) if b > a]
+
+
+def _bill_segments(x: np.ndarray, market, owned: np.ndarray, segments: list, price_paths, start) -> dict:
+    """Bill the forecast paths ``x`` (paths, hours, series) segment by segment (:func:`plan_segments`) at the
+    quarter's expected prices (:func:`~finops_forecast.portfolio.priced.bill_at_outlook`); the comparison's row."""
+    from finops_forecast.portfolio.priced import bill_at_outlook
+
+    n_paths = x.shape[0]
+    cost = od = 0.0
+    used = committed = covered = demand = 0.0
+    for a, b, bought in segments:
+        bl = bill_at_outlook(x[:, a:b].reshape(-1, x.shape[2]), market, owned, bought, price_paths, start)
+        cost = cost + bl.cost.reshape(n_paths, b - a).sum(axis=1)
+        od = od + bl.list_cost.reshape(n_paths, b - a).sum(axis=1)
+        used, committed = used + bl.used.sum(), committed + bl.committed.sum()
+        covered, demand = covered + bl.covered.sum(), demand + bl.demand.sum()
+    fee = float(bl.fee[0]) if len(bl.fee) else float(((owned + bought) * market.instruments["price"]).sum())
+    return {"commitment_usd_per_hour": fee, "expected_cost_usd": float(cost.mean()),
+            "p95_cost_usd": float(np.quantile(cost, 0.95)), "savings_usd": float((od - cost).mean()),
+            "effective_savings_rate": float(1 - cost.mean() / od.mean()),
+            "utilization": float(used / committed) if committed > 0 else np.nan,
+            "coverage": float(covered / demand) if demand > 0 else 0.0}
 
 
 def planned_quarter(params: ReportParams, last: pd.Timestamp) -> tuple[str, pd.Timestamp, pd.Timestamp]:
@@ -344,6 +363,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     """
     from finops_forecast.forecast.engines import Beside
     from finops_forecast.portfolio import Scenarios
+    from finops_forecast.portfolio.config import with_job_sizes
     from finops_forecast.report.capacity_section import (
         capacity_purchase_lines,
         decide_report_capacity,
@@ -367,7 +387,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     capacity = decide_report_capacity(params, catalog, planned, decided_on=last)
     scen = scenarios_net_of_capacity(Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:]),
                                      None if capacity is None else capacity[0])
-    config = portfolio_config(params)
+    config, spot_notes = with_job_sizes(portfolio_config(params), usage, catalog, fc.keys)
     plan, market, plan_scen = optimize_with_market(scen, catalog, inventory, config)
     comparison = compare_policies(plan, usage, plan_scen, market, config, inventory=inventory,
                                   lookback_days=params.lookback_days)
@@ -377,7 +397,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     return QuarterlyAnalysis(
         params=params, quarter=quarter, start=start, end=end, usage=usage, history=decompose(usage), forecast=fc,
         plan=plan, market=market, comparison=comparison, inventory=inventory, catalog=catalog,
-        provenance=pricing_provenance(catalog, usage, plan), notes=analysis_notes(params, fc, start, plan, planned),
+        provenance=pricing_provenance(catalog, usage, plan), notes=analysis_notes(params, fc, start, plan, planned) + spot_notes,
         capacity=capacity, capacity_purchases=cap_lines, track=track.result() if isinstance(track, Beside) else track,
         unit_economics=unit_economics, showback_period=period,
         summary=headline_numbers(quarter, plan, comparison, cap_lines))

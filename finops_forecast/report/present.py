@@ -22,10 +22,10 @@ def recommendation_text(analysis) -> str:
     s = analysis.summary
     buy = analysis.purchases.sort_values("commitment_usd_per_hour", ascending=False)
     items = [f"{_qty(r)} {md_text(r.instrument.split(':')[0].replace('_', ' '))} on {md_text(r.scope)} "
-             f"({int(r.term_months)} months, {md_text(r.payment_option.replace('_', ' '))})"
+             f"({int(r.term_months)} months, {md_text(r.payment_option.replace('_', ' '))}{_on(r)})"
              for r in buy.itertuples()]
     return (
-        f"For **{analysis.quarter}**, buy **{s['n_purchases']} commitments** worth "
+        f"For **{analysis.quarter}**, buy **{s['n_purchases']} commitment lines** worth "
         f"**{s['commitment_usd_per_hour']:,.0f} USD/h** ({s['monthly_usd']:,.0f} USD a month, "
         f"{s['upfront_usd']:,.0f} USD upfront), an **obligation of {s['obligation_usd']:,.0f} USD** (every fee "
         f"still to pay over their terms, whatever the usage): {'; '.join(items) or 'nothing'}. "
@@ -41,9 +41,15 @@ def recommendation_text(analysis) -> str:
         f"{s['plan_vs_lookback_usd']:,.0f} USD more this quarter under the same forecast.")
 
 
+def _on(r) -> str:
+    """", bought on 2027-02-01" for a line dated in the quarter (the plan buys monthly in its first quarter)."""
+    d = getattr(r, "buy_date", None)
+    return f", on {pd.Timestamp(d):%Y-%m-%d}" if d is not None and pd.notna(d) else ""
+
+
 def recommendation_table(analysis):
     """The purchase table as shown in the report (a pandas Styler)."""
-    cols = {"instrument": "instrument", "scope": "scope", "term_months": "term [months]",
+    cols = {"buy_date": "buy on", "instrument": "instrument", "scope": "scope", "term_months": "term [months]",
             "payment_option": "payment", "quantity": "quantity",
             "gpu_capacity": "GPUs covered", "commitment_usd_per_hour": "commitment [USD/h]",
             "upfront_usd": "upfront [USD]", "monthly_usd": "monthly [USD]",
@@ -52,7 +58,11 @@ def recommendation_table(analysis):
             "break_even_utilization": "break-even utilization", "walk_away_month": "pays off after [months]",
             "payback_month": "upfront paid back [month]"}
     bought = analysis.purchases.sort_values("commitment_usd_per_hour", ascending=False)
+    if "buy_date" in bought:
+        bought = bought.sort_values("buy_date", kind="stable")
     frame = bought[[c for c in cols if c in bought.columns]].rename(columns=cols)
+    if "buy on" in frame:
+        frame["buy on"] = pd.to_datetime(frame["buy on"], utc=True).dt.strftime("%Y-%m-%d")
     frame["instrument"] = frame["instrument"].str.split(":").str[0]
     frame["payment"] = frame["payment"].str.replace("_", " ")
     frame["quantity"] = [quantity_cell(r) for r in bought.itertuples()]
@@ -83,15 +93,17 @@ def ladder_text(analysis) -> str:
         return "No ladder comparison for this plan."
     opt, lad = lc.iloc[0], lc.iloc[1]
     diff = float(lad["expected_cost_usd"] - opt["expected_cost_usd"])
-    return (f"Signed at once, this quarter's purchases commit **{opt['obligation_now_usd']:,.0f} USD** on one "
-            f"day and {opt['largest_expiry_share']:.0%} of the plan's commitments expire in a single month. "
+    return (f"The plan's purchases of the quarter's first day commit **{opt['obligation_now_usd']:,.0f} USD** "
+            f"(the quarter's lines, bought month by month: {analysis.summary['obligation_usd']:,.0f} USD) and "
+            f"{opt['largest_expiry_share']:.0%} of the plan's commitments expire in a single month. "
             f"A ladder that buys a twelfth of the same target every month signs "
             f"**{lad['obligation_now_usd']:,.0f} USD** in its first month and lets at most "
             f"{lad['largest_expiry_share']:.0%} expire in any month; under the same forecast it is expected to "
             f"cost **{abs(diff):,.0f} USD {'more' if diff >= 0 else 'less'}** over the "
             f"{len(plan.quarters)} quarters (on the optimizer's compressed forecast rows), the price of "
             f"that flexibility. Fees the plan's purchases owe after the horizon: "
-            f"{plan.fees_after_horizon_usd:,.0f} USD (not in the horizon's expected cost).")
+            f"{plan.fees_after_horizon_usd:,.0f} USD (the optimizer weighs them against the demand they are "
+            f"expected to cover after the horizon; they are not in the horizon's expected cost).")
 
 
 def ladder_table(analysis):

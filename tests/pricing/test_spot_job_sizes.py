@@ -156,3 +156,28 @@ def test_spot_rows_without_a_bucket_scale_the_assumed_rework_with_the_job_size()
                              provider=a3[0], region=a3[1], instance_type=a3[2], workload_class="training")])
     opts = decide_capacity(run, cat, load_capacity())[1].set_index("option")
     assert opts.loc["spot", "usd_per_gpu_hour"] == pytest.approx(6.33 * (1 + 0.10 * _r(2) / _r(8)))
+
+
+def test_the_plan_and_the_backtest_use_the_usage_job_sizes(tmp_path):
+    """with_job_sizes carries the job sizes of a job-record usage into PortfolioConfig; prepare's market then
+    offers no spot to the 128-node training series, and the backtest's market says the same."""
+    from finops_forecast.portfolio.api import prepare
+    from finops_forecast.portfolio.config import PortfolioConfig, with_job_sizes
+
+    usage, _ = read_jobs(_jobs_file(tmp_path), provider=P5[0], region=P5[1], instance_type=P5[2])
+    cat = make_catalog(catalog_rows(P5, 8, 6.88, ri={12: 4.5}, spot=2.0, spot_label=">20%"))
+    k = keys(P5 + ("training",), P5 + ("experimentation",))
+    base = PortfolioConfig(quarters=1, frontier_lambdas=(0.0,), terms_months=(12,))
+    cfg, notes = with_job_sizes(base, usage, cat, k)
+    assert cfg.spot_job_nodes[P5 + ("training",)] == pytest.approx({1: 240 / 2288, 128: 2048 / 2288})
+    assert notes == []
+    ds = pd.date_range("2027-01-01", periods=24 * 90, freq="h", tz="UTC")
+    paths = np.full((2, 4, len(ds)), 16.0)
+    from finops_forecast.portfolio import Scenarios
+    scen = Scenarios(k, ds, paths)
+    with_sizes = prepare(scen, cat, config=cfg).market.series.set_index("workload_class")["spot_rate"]
+    without = prepare(scen, cat, config=base).market.series.set_index("workload_class")["spot_rate"]
+    assert np.isnan(with_sizes["training"]) and np.isfinite(without["training"])
+    # a usage with no job sizes leaves the config as it was and says the class default is used
+    same, notes = with_job_sizes(base, usage.copy().pipe(lambda u: u.__setattr__("attrs", {}) or u), cat, k)
+    assert same is base and "every series" in notes[0]
