@@ -7,8 +7,9 @@ SQL that :mod:`.focus_sql` builds:
 
 1. ``_open_scan``: the view ``scan`` over the files, FOCUS 1.0 names; ``_check_columns``: a FOCUS export
    with rows; :func:`~finops_forecast.usage.reconcile.mark_duplicate_deliveries`: the table or view ``raw``.
-2. ``_create_rows_view`` (row by row, only queried to locate rows), ``_create_tag_dim`` (each distinct Tags value
-   parsed once), ``_create_pools`` (each distinct pool typed and looked up in the instance registry once).
+2. The view ``keyed`` (``raw`` with the descriptive key columns gated, :func:`.focus_sql.keyed_sql`),
+   ``_create_tag_dim`` (each distinct Tags value parsed once), ``_create_pools`` (each distinct pool typed and
+   looked up in the instance registry once), ``_create_rows_view`` (row by row, only queried to locate rows).
 3. ``_classify_runs``: untagged GPU rows grouped into runs and classified (:func:`.classify.classify`).
 4. ``_aggregate``: the one pass over every column, rows summed by key into ``agg`` with their fate (GPU usage,
    or the reason they are rejected: :func:`.focus_sql.fate_sql`).
@@ -430,8 +431,8 @@ def _classify_runs(con, q: FocusSql, tag_join: str, rules, heuristic) -> tuple[s
 def _aggregate(con, q: FocusSql, tag_join: str, run_join: str, run_cols: str) -> None:
     """The table ``agg``: the export's rows summed by key, typed, with their pool, period and fate.
 
-    The one pass over the export that reads every column: rows with the same key columns, tags, commitment,
-    quantity state and run class are summed into one row of ``pre``. Costs are summed as decimals, so totals stay
+    The one pass over the export that reads every column: rows with the same pool (``pool_id``), charge period,
+    tag key (``tag_dim.tag_key``), commitment, quantity state and run class are summed into one row of ``pre``. Costs are summed as decimals, so totals stay
     exact. Each row of ``pre`` is then typed, with its pool, period and fate (reason NULL = GPU usage,
     :func:`~finops_forecast.usage.focus_sql.fate_sql`); the period is computed once per distinct value and joined
     back.
