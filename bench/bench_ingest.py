@@ -5,9 +5,10 @@ replicated across resources so that it holds 10 million GPU rows, plus non-GPU r
 must reject with a reason. Generating it is timed apart (``generate_seconds``), never in the medians. Each
 repetition runs ``read_focus`` in a fresh process so peak memory (the process's VmHWM) is measured per read.
 
-``--baseline REF`` also times ``finops_forecast/usage/readers.py`` as it was at git revision REF on the same file,
-alternating baseline and current runs so that both see the same machine load, reports the ratio of the medians
-and checks that both give the same result (usage rows, GPU-hours and costs in / out / rejected).
+``--baseline REF`` also times the package as it was at git revision REF (``git archive`` of ``finops_forecast/``
+and ``pricing/`` into a temporary folder: the reader spans ``usage/focus*.py``, ``reconcile.py`` and more) on the
+same file, alternating baseline and current runs so that both see the same machine load, reports the ratio of the
+medians and checks that both give the same result (usage rows, GPU-hours and costs in / out / rejected).
 
 Floors (issue 8): median < 15 s and peak RSS < 2 GB on the 2-core machine. Writes ``bench/results/ingest.json``.
 
@@ -18,7 +19,7 @@ daily grain beside hourly rows, and non-GPU rows. Goal (issue 19): median < 10 s
 ``bench/results/ingest_realistic.json``.
 
     python bench/bench_ingest.py [--rows 10000000] [--repeat 3] [--baseline REF] [--no-prices] [--untagged]
-    python bench/bench_ingest.py --realistic [--rows 10000000] [--repeat 3]
+    python bench/bench_ingest.py --realistic [--rows 10000000] [--repeat 3] [--baseline REF]
 """
 from __future__ import annotations
 
@@ -32,17 +33,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-READERS = "finops_forecast/usage/readers.py"
+#: what ``--baseline`` takes from the other revision
+BASELINE_PATHS = ("finops_forecast", "pricing")
 
 CHILD = r"""
-import importlib.util, json, sys, time
-if len(sys.argv) > 2:  # a baseline readers.py from another revision
-    spec = importlib.util.spec_from_file_location("readers_baseline", sys.argv[2])
-    readers = importlib.util.module_from_spec(spec)
-    sys.modules["readers_baseline"] = readers
-    spec.loader.exec_module(readers)
-else:
-    from finops_forecast.usage import readers
+import json, sys, time
+import finops_forecast  # from the working directory: this checkout, or a baseline revision's copy
+from finops_forecast.usage import readers
+assert finops_forecast.__file__.startswith(sys.argv[2]), finops_forecast.__file__
 t0 = time.perf_counter()
 usage, rec = readers.read_focus(sys.argv[1])
 seconds = time.perf_counter() - t0
@@ -186,10 +184,46 @@ def make_realistic_export(path: Path, rows: int, resources: int = 1_000_000, pro
             "expected_gpu_hours": float(sample["gpu_hours"].sum())}
 
 
-def read_once(path: Path, readers_file: Path | None = None) -> dict:
-    cmd = [sys.executable, "-c", CHILD, str(path)] + ([str(readers_file)] if readers_file else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE.parent).stdout
+def read_once(path: Path, root: Path | None = None) -> dict:
+    """Run ``read_focus`` on ``path`` in a fresh process, with the package of ``root`` (default: this checkout)."""
+    root = (root or HERE.parent).resolve()
+    cmd = [sys.executable, "-c", CHILD, str(path), str(root)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=root).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def extract_baseline(ref: str, folder: Path) -> Path:
+    """``finops_forecast/`` and ``pricing/`` as they were at git revision ``ref``, unpacked into ``folder``."""
+    import io
+    import tarfile
+
+    tar = subprocess.run(["git", "archive", "--format=tar", ref, *BASELINE_PATHS], cwd=HERE.parent,
+                         capture_output=True, check=True).stdout
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(folder, filter="data")
+    return folder
+
+
+def timed_runs(path: Path, repeat: int, baseline: str | None, tmp: Path) -> tuple[list, list]:
+    """``repeat`` reads of the current package and, with ``baseline``, of that revision's, alternated."""
+    root = extract_baseline(baseline, tmp / "baseline") if baseline else None
+    runs, base_runs = [], []
+    for _ in range(repeat):  # alternate, so both see the same load
+        if root:
+            base_runs.append(read_once(path, root))
+        runs.append(read_once(path))
+    return runs, base_runs
+
+
+def baseline_summary(ref: str, runs: list, base_runs: list) -> dict:
+    """The baseline's median, peak and ratio to the current median, and whether both read the same."""
+    med = statistics.median(r["seconds"] for r in runs)
+    base_med = statistics.median(r["seconds"] for r in base_runs)
+    return {"ref": ref, "median_seconds": base_med, "seconds": [r["seconds"] for r in base_runs],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in base_runs), "ratio_median": med / base_med,
+            "max_abs_difference": max(r["max_abs_difference"] for r in base_runs),
+            "same_result": all(same_result(b, r) for b in base_runs for r in runs)}
 
 
 def same_result(a: dict, b: dict, rtol: float = 1e-9) -> bool:
@@ -203,7 +237,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--baseline", metavar="REF", help=f"git revision whose {READERS} to time alongside")
+    ap.add_argument("--baseline", metavar="REF", help="git revision whose package to time alongside")
     ap.add_argument("--no-prices", action="store_true", help="all costs 0 (the export before 2026-11-24)")
     ap.add_argument("--untagged", action="store_true", help="no Tags on GPU rows: every run classified by "
                                                             "the heuristic")
@@ -211,22 +245,13 @@ def main() -> int:
                                                              "cardinality (issue 19's goal: < 10 s, < 1 GB)")
     args = ap.parse_args()
     if args.realistic:
-        return realistic(args.rows, args.repeat)
+        return realistic(args.rows, args.repeat, args.baseline)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "focus_export.parquet"
         t0 = time.perf_counter()
         info = make_export(path, args.rows, priced=not args.no_prices, tagged=not args.untagged)
         info["generate_seconds"] = time.perf_counter() - t0
-        baseline_file = None
-        if args.baseline:
-            baseline_file = Path(tmp) / "readers_baseline.py"
-            baseline_file.write_text(subprocess.run(["git", "show", f"{args.baseline}:{READERS}"], cwd=HERE.parent,
-                                                    capture_output=True, text=True, check=True).stdout)
-        runs, base_runs = [], []
-        for _ in range(args.repeat):  # alternate, so both see the same load
-            if baseline_file:
-                base_runs.append(read_once(path, baseline_file))
-            runs.append(read_once(path))
+        runs, base_runs = timed_runs(path, args.repeat, args.baseline, Path(tmp))
     med = statistics.median(r["seconds"] for r in runs)
     peak = max(r["peak_rss_mb"] for r in runs)
     result = {"benchmark": "read_focus 10M-row FOCUS Parquet", "rows": runs[0]["rows_in"], **info,
@@ -239,12 +264,7 @@ def main() -> int:
               "rows_per_second": runs[0]["rows_in"] / med,
               "meets_floor": med < 15.0 and peak < 2048.0}
     if base_runs:
-        base_med = statistics.median(r["seconds"] for r in base_runs)
-        result["baseline"] = {
-            "ref": args.baseline, "median_seconds": base_med, "seconds": [r["seconds"] for r in base_runs],
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in base_runs), "ratio_median": med / base_med,
-            "max_abs_difference": max(r["max_abs_difference"] for r in base_runs),
-            "same_result": all(same_result(b, r) for b in base_runs for r in runs)}
+        result["baseline"] = baseline_summary(args.baseline, runs, base_runs)
     (HERE / "results").mkdir(exist_ok=True)
     sys.path.insert(0, str(HERE))
     from _results import write_result
@@ -261,7 +281,7 @@ def main() -> int:
     return 0
 
 
-def realistic(rows: int, repeat: int) -> int:
+def realistic(rows: int, repeat: int, baseline: str | None = None) -> int:
     """Time ``read_focus`` on :func:`make_realistic_export`; write ``bench/results/ingest_realistic.json``."""
     sys.path.insert(0, str(HERE))
     from _results import write_result
@@ -274,7 +294,7 @@ def realistic(rows: int, repeat: int) -> int:
         print(f"generated {info['rows_written']:,} rows x {info['columns']} columns, "
               f"{info['distinct_resources']:,} resources, {info['tag_combinations']} tag combinations, "
               f"{info['daily_rows']:,} daily rows in {info['generate_seconds']:.0f} s", flush=True)
-        runs = [read_once(path) for _ in range(repeat)]
+        runs, base_runs = timed_runs(path, repeat, baseline, Path(tmp))
     med = statistics.median(r["seconds"] for r in runs)
     peak = max(r["peak_rss_mb"] for r in runs)
     gpu_out = runs[0]["totals"]["gpu_hours_output"]
@@ -284,11 +304,17 @@ def realistic(rows: int, repeat: int) -> int:
               "gpu_hours_out": gpu_out,
               "gpu_hours_match_sample": abs(gpu_out - info["expected_gpu_hours"]) <= 1e-6 * info["expected_gpu_hours"],
               "totals": runs[0]["totals"]}
+    if base_runs:
+        result["baseline"] = baseline_summary(baseline, runs, base_runs)
     out = write_result("ingest_realistic", result, goals={"median [s]": (round(med, 2), 10.0, "s"),
                                                           "peak RSS [MB]": (round(peak), 1024.0, "MB")})
     print(f"read_focus (realistic): {info['rows_written']:,} rows in median {med:.1f} s, peak RSS {peak:.0f} MB; "
           f"balanced {result['balanced']}; GPU-hours equal the sample's: {result['gpu_hours_match_sample']}; "
           f"wrote {out}")
+    if base_runs:
+        b = result["baseline"]
+        print(f"baseline {b['ref']}: median {b['median_seconds']:.1f} s, peak RSS {b['peak_rss_mb']:.0f} MB; "
+              f"ratio current / baseline {b['ratio_median']:.3f}; same result: {b['same_result']}")
     return 0
 
 

@@ -7,8 +7,9 @@ SQL that :mod:`.focus_sql` builds:
 
 1. ``_open_scan``: the view ``scan`` over the files, FOCUS 1.0 names; ``_check_columns``: a FOCUS export
    with rows; :func:`~finops_forecast.usage.reconcile.mark_duplicate_deliveries`: the table or view ``raw``.
-2. ``_create_rows_view`` (row by row, only queried to locate rows), ``_create_tag_dim`` (each distinct Tags value
-   parsed once), ``_create_pools`` (each distinct pool typed and looked up in the instance registry once).
+2. The view ``keyed`` (``raw`` with the descriptive key columns gated, :func:`.focus_sql.keyed_sql`),
+   ``_create_tag_dim`` (each distinct Tags value parsed once), ``_create_pools`` (each distinct pool typed and
+   looked up in the instance registry once), ``_create_rows_view`` (row by row, only queried to locate rows).
 3. ``_classify_runs``: untagged GPU rows grouped into runs and classified (:func:`.classify.classify`).
 4. ``_aggregate``: the one pass over every column, rows summed by key into ``agg`` with their fate (GPU usage,
    or the reason they are rejected: :func:`.focus_sql.fate_sql`).
@@ -46,6 +47,7 @@ from finops_forecast.usage.focus_sql import (
     _snake,
     fate_sql,
     focus_sql,
+    keyed_sql,
     same,
     tag_expr,
 )
@@ -62,6 +64,8 @@ from finops_forecast.usage.reconcile import (
 )
 from finops_forecast.usage.schema import COST_COLUMNS, ROW_KEYS, UNALLOCATED, USAGE_COLUMNS, validate_usage
 
+#: DuckDB's 0-based row number within a Parquet file (``read_parquet(file_row_number=true)``); not an export column
+FILE_ROW = "file_row_number"
 #: the columns of the fates table summed into the reconciliation's totals
 VALUE_COLUMNS = ["rows", "gpu_hours", "billed_cost", "effective_cost", "list_cost"]
 
@@ -219,9 +223,10 @@ def _read_export(con, files: list[str], source: str, file_notes: tuple, opts: _O
     dup_pairs, row_n = mark_duplicate_deliveries(con, [c for c in columns if c != "filename"], len(files))
     _register_registry(con, opts.instance_types)
     q = focus_sql(columns, provider_col, region_col, opts.instance_type_columns)
-    _create_rows_view(con, q, row_n)
+    con.execute(f"CREATE TEMP VIEW keyed AS {keyed_sql(q)}")
     tag_join = _create_tag_dim(con, q, opts.workload_tag_keys, opts.team_tag_keys)
     _create_pools(con, q)
+    _create_rows_view(con, q, f"{FILE_ROW} + 1" if _is_parquet(files) else None, row_n)
     run_join, run_cols = _classify_runs(con, q, tag_join, opts.rules, opts.heuristic)
     _aggregate(con, q, tag_join, run_join, run_cols)
     fates = _fates(con)
@@ -238,7 +243,8 @@ def _open_scan(con, files: list[str], source: str, file_notes: tuple) -> tuple[l
     import duckdb
 
     if _is_parquet(files):
-        scan = f"read_parquet({files!r}, union_by_name=true, filename=true)"
+        # file_row_number: a row's position in its file, read in parallel (no row_number() window to locate)
+        scan = f"read_parquet({files!r}, union_by_name=true, filename=true, file_row_number=true)"
     else:
         for f in files:
             if Path(f).stat().st_size == 0:
@@ -252,13 +258,13 @@ def _open_scan(con, files: list[str], source: str, file_notes: tuple) -> tuple[l
         bad = next((h for h in map(_encoding_hint, files) if h), "")
         raise UsageError(f"cannot read the export: {str(exc).splitlines()[0]}. Is it a FOCUS CSV or Parquet "
                          f"file?{bad}", path=source) from None
-    dialect = detect_focus_version([c for c in columns if c != "filename"])
+    dialect = detect_focus_version([c for c in columns if c not in ("filename", FILE_ROW)])
     if dialect.renames:  # FOCUS 1.0-preview / 1.3 names read under their 1.0 names
         con.execute(f"CREATE OR REPLACE TEMP VIEW scan AS SELECT {rename_sql(columns, dialect.renames)} "
                     f"FROM {scan}")
         columns = [dialect.renames.get(c, c) for c in columns]
         file_notes = (*file_notes, dialect.note())
-    return columns, file_notes
+    return [c for c in columns if c != FILE_ROW], file_notes
 
 
 def _check_columns(con, columns: list[str], source: str) -> tuple[str, str]:
@@ -289,21 +295,31 @@ def _register_registry(con, instance_types) -> None:
     con.execute("CREATE TEMP TABLE registry AS SELECT * FROM registry_df")
 
 
-def _create_rows_view(con, q: FocusSql, row_n: str) -> None:
+def _create_rows_view(con, q: FocusSql, file_row: str | None, row_n: str) -> None:
     """The view ``rows``: row by row, with file and row number; only queried to locate rows (``_locate``).
 
+    A row's pool is looked up in the table ``pools`` (typed once per distinct pool, :func:`_create_pools`), not
+    parsed again row by row.
+
+    ``file_row`` is the SQL of a row's 1-based number in its file where the scan has it (Parquet); otherwise
     ``row_n`` numbers the rows in scan order (``row_number() OVER ()``, a streaming window: one thread, files in
-    order, or the ``_n`` column of a ``raw`` table with duplicate deliveries).
+    order, or the ``_n`` column of a ``raw`` table with duplicate deliveries), numbered from 1 in each file.
     """
+    numbered = (f"SELECT *, {file_row} AS _row FROM keyed" if file_row else
+                f"SELECT *, _n - min(_n) OVER (PARTITION BY filename) + 1 AS _row FROM "
+                f"(SELECT *{'' if row_n == '_n' else f', {row_n} AS _n'} FROM keyed)")
     cost = q.cost
+    pool_list = ", ".join(_q(c) for c in q.pool_cols)
     con.execute(f"""
         CREATE TEMP VIEW rows AS
         WITH base AS (
-          SELECT filename AS _file, {row_n} AS _n, _dup, {q.pool_sql}, {q.period_sql}, {q.qty_sql} AS qty,
+          SELECT filename AS _file, _row, _dup, o.provider, o.region, o.charge_category, o.unit,
+                 o.instance_type, {q.period_sql}, {q.qty_sql} AS qty,
                  {q.bad_cost('BilledCost')} AS bad_billed,
                  {q.bad_cost('EffectiveCost')} AS bad_effective,
                  {', '.join(f"{cost[c]} IS NULL AS null_{c}" for c in cost)}
-          FROM raw)
+          FROM ({numbered}) r JOIN (SELECT {pool_list}, provider, region, charge_category, unit, instance_type
+                                    FROM pools) o ON {same(q.pool_cols, 'r', 'o')})
         SELECT b.*, g.gpu_count, {fate_sql('b.qty IS NULL', 'b.qty < 0')}
         FROM base b {REGISTRY_JOIN}""")
 
@@ -311,13 +327,18 @@ def _create_rows_view(con, q: FocusSql, row_n: str) -> None:
 def _create_tag_dim(con, q: FocusSql, workload_tag_keys, team_tag_keys) -> str:
     """The table ``tag_dim``: each distinct Tags value parsed once (workload tag, team, class, valid JSON).
 
+    ``tag_key`` is the ``tag_id`` that :func:`_aggregate` sums a row under: tags that classify their rows (a
+    workload tag that is a class) and agree on workload tag, team and class share one key (the smallest of their
+    ids), so that tags the reader does not use (``project``, ``env``, ...) do not multiply the summed rows; tags
+    that do not classify keep their own id (rules may match on the raw tags of their runs).
+
     Returns
     -------
     str
         The SQL join of a ``raw r`` row to its ``tag_dim d`` row (a join that matches nothing without Tags).
     """
     con.execute("CREATE TEMP TABLE tag_dim (_tags_raw VARCHAR, tag_id BIGINT, tags VARCHAR, bad_json BOOLEAN, "
-                "workload_tag VARCHAR, team VARCHAR, tag_class VARCHAR)")
+                "workload_tag VARCHAR, team VARCHAR, tag_class VARCHAR, tag_key BIGINT)")
     if not q.has("Tags"):
         return "LEFT JOIN tag_dim d ON false"
     con.execute(f"""
@@ -333,8 +354,10 @@ def _create_tag_dim(con, q: FocusSql, workload_tag_keys, team_tag_keys) -> str:
                                              "tag_class": normalize_tag(workload_values)[0].astype(object)}))
     con.execute("""
         INSERT INTO tag_dim
-        SELECT p.*, CAST(m.tag_class AS VARCHAR) AS tag_class
-        FROM tag_parsed p LEFT JOIN tag_map_df m ON p.workload_tag = CAST(m.tag_value AS VARCHAR)""")
+        SELECT *, CASE WHEN tag_class IS NULL THEN tag_id
+                       ELSE min(tag_id) OVER (PARTITION BY workload_tag, team, tag_class) END AS tag_key
+        FROM (SELECT p.*, CAST(m.tag_class AS VARCHAR) AS tag_class
+              FROM tag_parsed p LEFT JOIN tag_map_df m ON p.workload_tag = CAST(m.tag_value AS VARCHAR))""")
     return 'LEFT JOIN tag_dim d ON CAST(r."Tags" AS VARCHAR) = d._tags_raw'
 
 
@@ -344,7 +367,8 @@ def _create_pools(con, q: FocusSql) -> None:
     pool_list = ", ".join(_q(c) for c in q.pool_cols)
     con.execute(f"""
         CREATE TEMP TABLE pools AS
-        WITH base AS (SELECT *, {q.pool_sql} FROM (SELECT DISTINCT {pool_list} FROM raw)),
+        WITH base AS (SELECT *, row_number() OVER () AS pool_id, {q.pool_sql}
+                      FROM (SELECT DISTINCT {pool_list} FROM keyed)),
         f AS (SELECT b.*, g.gpu_count, {fate_sql('false', 'false', 'false', 'false', 'false')} FROM base b
               {REGISTRY_JOIN})
         SELECT * EXCLUDE (reason, detail), reason IS NULL AS gpu_pool FROM f""")
@@ -364,15 +388,14 @@ def _classify_runs(con, q: FocusSql, tag_join: str, rules, heuristic) -> tuple[s
         ``run_class, run_by`` (NULL when every GPU row is tagged).
     """
     pool_list = ", ".join(_q(c) for c in q.pool_cols)
-    untagged = con.execute(f"SELECT count(*) FROM raw r {tag_join} WHERE d.tag_class IS NULL").fetchall()[0][0]
+    untagged = con.execute(f"SELECT EXISTS (SELECT 1 FROM raw r {tag_join} WHERE d.tag_class IS NULL)").fetchall()[0][0]
     con.execute(f"""
         CREATE TEMP TABLE run_parts AS
         SELECT {pool_list}, tag_id, resource_id, sub_account, min(t0) AS t0, max(t1) AS t1, count(*) AS n
         FROM (
           SELECT {', '.join('r.' + _q(c) for c in q.pool_cols)}, d.tag_id, {q.rid} AS resource_id,
-                 {q.sub} AS sub_account, TRY_CAST({q.start_sql} AS TIMESTAMPTZ) AS t0,
-                 TRY_CAST({q.end_sql} AS TIMESTAMPTZ) AS t1, {q.qty_sql} AS qty
-          FROM raw r {tag_join} SEMI JOIN (SELECT * FROM pools WHERE gpu_pool) o ON {same(q.pool_cols, 'r', 'o')}
+                 {q.sub} AS sub_account, {q.period_sql}, {q.qty_sql} AS qty
+          FROM keyed r {tag_join} SEMI JOIN (SELECT * FROM pools WHERE gpu_pool) o ON {same(q.pool_cols, 'r', 'o')}
           WHERE d.tag_class IS NULL AND NOT r._dup)
         WHERE qty >= 0 AND t0 IS NOT NULL AND t1 IS NOT NULL AND t1 >= t0 AND {'true' if untagged else 'false'}
         GROUP BY ALL""")
@@ -408,8 +431,8 @@ def _classify_runs(con, q: FocusSql, tag_join: str, rules, heuristic) -> tuple[s
 def _aggregate(con, q: FocusSql, tag_join: str, run_join: str, run_cols: str) -> None:
     """The table ``agg``: the export's rows summed by key, typed, with their pool, period and fate.
 
-    The one pass over the export that reads every column: rows with the same key columns, tags, commitment,
-    quantity state and run class are summed into one row of ``pre``. Costs are summed as decimals, so totals stay
+    The one pass over the export that reads every column: rows with the same pool (``pool_id``), charge period,
+    tag key (``tag_dim.tag_key``), commitment, quantity state and run class are summed into one row of ``pre``. Costs are summed as decimals, so totals stay
     exact. Each row of ``pre`` is then typed, with its pool, period and fate (reason NULL = GPU usage,
     :func:`~finops_forecast.usage.focus_sql.fate_sql`); the period is computed once per distinct value and joined
     back.
@@ -417,7 +440,7 @@ def _aggregate(con, q: FocusSql, tag_join: str, run_join: str, run_cols: str) ->
     cost = q.cost
     con.execute(f"""
         CREATE TEMP TABLE pre AS
-        SELECT {q.keys_sql}, _dup, tag_id, committed, run_class, run_by,
+        SELECT pool_id, ChargePeriodStart, ChargePeriodEnd, _dup, tag_id, committed, run_class, run_by,
                CASE WHEN qty IS NULL THEN 0 WHEN qty < 0 THEN 1 ELSE 2 END AS qty_state,
                count(*) AS n_rows, sum(qty) AS qty, max(qty) AS max_qty,
                {', '.join(f"count(*) FILTER (WHERE {_snake(c)} IS NULL) AS null_{c}" for c in cost)},
@@ -426,12 +449,14 @@ def _aggregate(con, q: FocusSql, tag_join: str, run_join: str, run_cols: str) ->
                count(*) FILTER (WHERE bad_billed) AS bad_billed,
                count(*) FILTER (WHERE bad_effective) AS bad_effective
         FROM (
-          SELECT {', '.join('r.' + _q(c) for c in q.key_cols)}, r._dup, d.tag_id, {q.commit} AS committed,
+          SELECT o.pool_id, r.ChargePeriodStart, r.ChargePeriodEnd, r._dup, d.tag_key AS tag_id,
+                 {q.commit} AS committed,
                  {run_cols}, {q.qty_sql} AS qty, {cost['BilledCost']} AS billed_cost,
                  {cost['EffectiveCost']} AS effective_cost, {cost['ListCost']} AS list_cost,
                  {q.bad_cost('BilledCost')} AS bad_billed,
                  {q.bad_cost('EffectiveCost')} AS bad_effective
-          FROM raw r {tag_join} {run_join})
+          FROM keyed r JOIN (SELECT {', '.join(map(_q, q.pool_cols))}, pool_id FROM pools) o
+            ON {same(q.pool_cols, 'r', 'o')} {tag_join} {run_join})
         GROUP BY ALL""")
     con.execute(f"""
         CREATE TEMP TABLE agg AS
@@ -442,7 +467,7 @@ def _aggregate(con, q: FocusSql, tag_join: str, run_join: str, run_cols: str) ->
                  p.tag_id, p.committed, p.run_class, p.run_by, p.qty_state, p.n_rows, p.qty,
                  p.billed_cost, p.effective_cost, p.list_cost, p.bad_billed, p.bad_effective, p._dup,
                  p.max_qty, p.null_BilledCost, p.null_EffectiveCost, p.null_ListCost
-          FROM pre p JOIN pools o ON {same(q.pool_cols, 'p', 'o')}
+          FROM pre p JOIN pools o USING (pool_id)
           JOIN periods d ON {same(['ChargePeriodStart', 'ChargePeriodEnd'], 'p', 'd')})
         SELECT b.*, g.gpu_count, {fate_sql('b.qty_state = 0', 'b.qty_state = 1')}
         FROM base b {REGISTRY_JOIN}""")
@@ -469,8 +494,7 @@ def _locate(con, condition: str, limit: int) -> pd.DataFrame:
     """File, 1-based row, reason and detail of the rows of the view ``rows`` matching ``condition`` (error paths
     only: it reads the export row by row)."""
     return con.execute(f"""
-        SELECT _file AS file, _row AS row, reason, detail
-        FROM (SELECT *, _n - min(_n) OVER (PARTITION BY _file) + 1 AS _row FROM rows)
+        SELECT _file AS file, _row AS row, reason, detail FROM rows
         WHERE {condition} ORDER BY _file, _row LIMIT {int(limit)}""").df()
 
 

@@ -156,6 +156,10 @@ class FocusSql:
         The raw columns a row's pool, period and fate are computed from (``key_cols``), and those without the
         charge period (``pool_cols``). An export repeats few distinct combinations of them, so the expressions
         run once per distinct pool and period, not once per row.
+    key_gates : dict
+        Column -> the SQL of its value as a key: NULL where an earlier source of the instance type already has
+        one (a ``ResourceName`` that is unique per resource is no key when ``x_InstanceType`` names the machine),
+        so that rows group by pool, not by resource. Read through the view ``keyed`` (:func:`keyed_sql`).
     keys_sql, pool_sql, period_sql : str
         ``key_cols`` quoted; the select items ``provider, region, charge_category, unit, instance_type``; and
         ``t0, t1`` (the charge period, TIMESTAMPTZ).
@@ -168,6 +172,7 @@ class FocusSql:
     cost: dict
     key_cols: list[str]
     pool_cols: list[str]
+    key_gates: dict
     keys_sql: str
     pool_sql: str
     period_sql: str
@@ -207,6 +212,39 @@ def _instance_type_sql(has, instance_type_columns) -> str:
     return f"coalesce({', '.join(inst_sources)})" if inst_sources else "NULL"
 
 
+def _key_gates(has, instance_type_columns) -> dict:
+    """SQL per source column of the instance type after the first: its value, or NULL where an earlier source
+    (the instance-type columns, then ``SkuPriceDetails``) names the instance type; ``Tags`` is never gated (the
+    tags are read from it)."""
+    direct = [_nullif(_q(c)) for c in instance_type_columns if has(c)]
+    gates = {}
+    if has("SkuPriceDetails") and direct:
+        gates["SkuPriceDetails"] = f"CASE WHEN coalesce({', '.join(direct)}) IS NULL THEN SkuPriceDetails END"
+    if has("SkuPriceDetails"):
+        spd = _nullif("SkuPriceDetails")
+        direct += [f"CASE WHEN json_valid({spd}) THEN json_extract_string({spd}, '$.{k}') END"
+                   for k in ("InstanceType", "x_InstanceType", "InstanceTypeName")]
+    if direct:
+        gates.update({c: f"CASE WHEN coalesce({', '.join(direct)}) IS NULL THEN {_q(c)} END"
+                      for c in DESCRIPTIVE_COLUMNS if has(c)})
+    return gates
+
+
+def keyed_sql(q: "FocusSql", source: str = "raw") -> str:
+    """SQL: the rows of ``source`` with the key columns gated (``q.key_gates``): the view ``keyed``."""
+    if not q.key_gates:
+        return f"SELECT * FROM {source}"
+    return (f"SELECT * REPLACE ({', '.join(f'{e} AS {_q(c)}' for c, e in q.key_gates.items())}) "
+            f"FROM {source}")
+
+
+def timestamp_sql(text: str) -> str:
+    """SQL: the text as a TIMESTAMPTZ, NULL when it is not a time or is infinite (``inf``, ``infinity``: no
+    charge period, and DuckDB cannot subtract them)."""
+    return (f"nullif(nullif(TRY_CAST({text} AS TIMESTAMPTZ), 'infinity'::TIMESTAMPTZ), "
+            f"'-infinity'::TIMESTAMPTZ)")
+
+
 def _gcp_tags(has) -> bool:
     """True for a Google Cloud FOCUS export with Tags (the machine type is one of its system labels)."""
     return has("Tags") and any(has(c) for c in GCP_EXTENSIONS)
@@ -244,8 +282,9 @@ def focus_sql(columns, provider_col: str, region_col: str, instance_type_columns
     return FocusSql(
         columns=tuple(columns), cost=cost, key_cols=key_cols,
         pool_cols=[c for c in key_cols if c not in ("ChargePeriodStart", "ChargePeriodEnd")],
+        key_gates=_key_gates(has, instance_type_columns),
         keys_sql=", ".join(_q(c) for c in key_cols), pool_sql=pool_sql,
-        period_sql=f"TRY_CAST({start_sql} AS TIMESTAMPTZ) AS t0, TRY_CAST({end_sql} AS TIMESTAMPTZ) AS t1",
+        period_sql=f"{timestamp_sql(start_sql)} AS t0, {timestamp_sql(end_sql)} AS t1",
         qty_sql=qty_sql, start_sql=start_sql, end_sql=end_sql,
         commit=(f"({_nullif('CommitmentDiscountId')} IS NOT NULL)" if has("CommitmentDiscountId") else "false"),
         sub=_nullif("SubAccountId") if has("SubAccountId") else "NULL",

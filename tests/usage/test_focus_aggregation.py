@@ -144,3 +144,92 @@ def test_untagged_resources_in_one_pool_are_classified_each_by_its_own_run(tmp_p
     assert by_class.to_dict() == {"inference": 20 * 24 * 4.0, "experimentation": 2 * 2 * 4.0}
     assert set(usage["classified_by"]) == {"heuristic:always_on_service", "heuristic:short_session"}
     assert rec.is_balanced() and rec.totals.loc["input", "rows"] == len(df)
+
+
+def _agg_rows(path) -> tuple[int, pd.DataFrame]:
+    """The rows of the reader's summed table ``agg`` for an export, and its GPU usage by hour (the reader's
+    DuckDB pass run on a connection the test keeps)."""
+    import duckdb
+
+    from finops_forecast.usage.bounds import DEFAULT_BOUNDS
+    from finops_forecast.usage.focus import (DEFAULT_INSTANCE_COLUMNS, DEFAULT_TEAM_TAG_KEYS,
+                                             DEFAULT_WORKLOAD_TAG_KEYS, _Options, _read_export)
+
+    opts = _Options(DEFAULT_WORKLOAD_TAG_KEYS, DEFAULT_TEAM_TAG_KEYS, DEFAULT_INSTANCE_COLUMNS, None, None, None,
+                    100, DEFAULT_BOUNDS)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    run = _read_export(con, [str(path)], str(path), (), opts)
+    n = con.execute("SELECT count(*) FROM agg").fetchall()[0][0]
+    con.close()
+    return n, run.hourly.sort_values(KEY).reset_index(drop=True)
+
+
+def test_resources_and_unused_tags_do_not_multiply_the_summed_rows(tmp_path, export):
+    # a realistic bill splits each pool-hour over many resources, each with its own ResourceName, and tags the
+    # reader does not use (project): rows are still summed per pool, hour, class and team
+    split = export.loc[export.index.repeat(6)].reset_index(drop=True)
+    copy = np.tile(np.arange(6), len(export))
+    for col in ("ConsumedQuantity", "BilledCost", "EffectiveCost", "ListCost"):
+        split[col] = split[col] / 6
+    split["ResourceId"] = split["ResourceId"] + "-" + copy.astype(str)
+    split["ResourceName"] = "vm " + split["ResourceId"]
+    split["Tags"] = [t[:-1] + f', "project": "p{c % 3}"}}' for t, c in zip(split["Tags"], copy)]
+    plain, split_path = tmp_path / "plain.parquet", tmp_path / "split.parquet"
+    export.to_parquet(plain)
+    split.to_parquet(split_path)
+    n_plain, hourly_plain = _agg_rows(plain)
+    n_split, hourly_split = _agg_rows(split_path)
+    assert n_split == n_plain  # not 6x: neither the resource names nor the project tag are keys
+    pd.testing.assert_frame_equal(hourly_split[KEY], hourly_plain[KEY])
+    for col in ("gpu_hours", "billed_cost", "effective_cost", "list_cost"):
+        np.testing.assert_allclose(hourly_split[col], hourly_plain[col], rtol=1e-9)
+
+
+def test_instance_type_from_the_resource_name_when_no_column_has_it(tmp_path, export):
+    # the gate only drops a descriptive column as a key where an earlier source names the instance type
+    df = export.copy()
+    df["ResourceName"] = df["x_InstanceType"] + " node"
+    df["x_InstanceType"] = None
+    df["ChargeDescription"] = "GPU compute"
+    path = tmp_path / "export.parquet"
+    df.to_parquet(path)
+    usage, rec = read_focus(path)
+    expected, _ = read_focus(_write(tmp_path / "plain.parquet", export))
+    pd.testing.assert_frame_equal(usage.sort_values(KEY).reset_index(drop=True)[KEY + ["gpu_hours"]],
+                                  expected.sort_values(KEY).reset_index(drop=True)[KEY + ["gpu_hours"]])
+    assert rec.is_balanced()
+
+
+def _write(path, frame):
+    frame.to_parquet(path)
+    return path
+
+
+def test_rejected_row_numbers_follow_each_parquet_file(tmp_path, export):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    half = len(export) // 2
+    first, second = export.iloc[:half].copy(), export.iloc[half:].reset_index(drop=True)
+    first.loc[7, "ConsumedQuantity"] = -1.0
+    second.loc[[3, 40], "ConsumedUnit"] = "GB-Months"
+    first.to_parquet(folder / "a.parquet", row_group_size=50)
+    second.to_parquet(folder / "b.parquet", row_group_size=50)
+    _, rec = read_focus(folder)
+    got = list(zip(rec.rejected_rows["file"].map(lambda f: f.rsplit("/", 1)[-1]), rec.rejected_rows["row"]))
+    assert got == [("a.parquet", 8), ("b.parquet", 4), ("b.parquet", 41)]
+
+
+@pytest.mark.parametrize("stamp", ["inf", "-infinity"])
+def test_infinite_charge_period_is_an_unparsable_period(tmp_path, stamp):
+    # DuckDB reads 'inf' as an infinite timestamp, which it cannot subtract: the row is rejected, not a crash
+    row = {"ProviderName": "AWS", "RegionId": "us-east-1", "ChargeCategory": "Usage",
+           "ChargePeriodStart": "2024-09-01 00:00:00", "ChargePeriodEnd": stamp, "ConsumedQuantity": "2",
+           "ConsumedUnit": "Hours", "BilledCost": "1", "EffectiveCost": "1", "ListCost": "1",
+           "x_InstanceType": "p5.48xlarge", "Tags": None}
+    path = tmp_path / "export.csv"
+    pd.DataFrame([row, {**row, "ChargePeriodEnd": "2024-09-01 01:00:00"}]).to_csv(path, index=False)
+    usage, rec = read_focus(path)
+    assert usage["gpu_hours"].sum() == 16.0 and rec.is_balanced()
+    assert rec.rejected["reason"].tolist() == ["GPU instance row with an unparsable ChargePeriodStart/End"]
+    assert rec.rejected_rows["row"].tolist() == [1]
