@@ -33,7 +33,8 @@ from finops_forecast.portfolio.ladder import compare_ladder
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
 
-_CACHE_ELEMENTS = 60_000_000  # cache chunked periods below this many floats (~480 MB)
+_CACHE_ELEMENTS = 20_000_000  # cache chunked periods below this many floats (~160 MB; the sample's 47M are
+# re-chunked when billed: the same time, 350 MB less peak memory in the report, docs/performance.md)
 
 
 @dataclass

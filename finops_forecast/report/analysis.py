@@ -134,21 +134,41 @@ def _series_matrix(usage: pd.DataFrame, keys: pd.DataFrame, hours: int) -> np.nd
     return hourly_demand(usage).select(keys).last(hours).hours_major()
 
 
-def optimize_with_market(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame, config):
+def optimize_with_market(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame, config, *,
+                         frontier_later: bool = False):
     """The optimizer's plan with the market and scenarios it was built on.
 
     The same steps as :func:`finops_forecast.portfolio.optimize` (prepare, solve, bill and assemble the plan), keeping
     what the report's comparison must bill on: the plan's own market (its instruments, inventory included, in
     billing order) and its scenarios (with migrated demand when ``config.migration`` moves some).
 
+    With ``frontier_later`` the cost-risk frontier's re-solves keep running in a thread after the plan is
+    returned (HiGHS releases the GIL), so the report's next steps overlap them; the fourth element is the
+    future of the frontier table (``Plan.frontier``), to be joined with :func:`with_frontier`.
+
     Returns
     -------
-    (Plan, Market, Scenarios)
+    (Plan, Market, Scenarios) or (Plan, Market, Scenarios, Future)
     """
-    from finops_forecast.portfolio.api import _solve, make_plan, prepare
+    from concurrent.futures import ThreadPoolExecutor
+
+    from finops_forecast.portfolio.api import _frontier, _solve, make_plan, prepare
 
     prep = prepare(scenarios, catalog, inventory, config)
-    return make_plan(prep, _solve(prep)), prep.market, prep.scen
+    sol = _solve(prep)
+    if not frontier_later:
+        return make_plan(prep, sol), prep.market, prep.scen
+    pool = ThreadPoolExecutor(max_workers=1)
+    job = pool.submit(_frontier, prep, sol)
+    pool.shutdown(wait=False)  # the thread ends with its one job
+    return make_plan(prep, sol, frontier=False), prep.market, prep.scen, job
+
+
+def with_frontier(plan, job):
+    """The plan with the frontier computed beside it (:func:`optimize_with_market` with ``frontier_later``)."""
+    from dataclasses import replace
+
+    return replace(plan, frontier=job.result())
 
 
 def lookback_purchase(market, history: np.ndarray, held: np.ndarray, config) -> np.ndarray:
@@ -243,20 +263,24 @@ def plan_segments(buy_now: pd.DataFrame, market, start: pd.Timestamp, hours: int
             for a, b in zip(cuts, cuts[1:] + [hours]) if b > a]
 
 
-def _bill_segments(x: np.ndarray, market, owned: np.ndarray, segments: list, price_paths, start) -> dict:
+def _bill_segments(x: np.ndarray, market, owned: np.ndarray, segments: list, price_paths, start,
+                   block: int = 20) -> dict:
     """Bill the forecast paths ``x`` (paths, hours, series) segment by segment (:func:`plan_segments`) at the
-    quarter's expected prices (:func:`~finops_forecast.portfolio.priced.bill_at_outlook`); the comparison's row."""
+    quarter's expected prices (:func:`~finops_forecast.portfolio.priced.bill_at_outlook`), ``block`` paths at a
+    time (the bill of 100 paths x 2,160 hours at once held ~330 MB); the comparison's row."""
     from finops_forecast.portfolio.priced import bill_at_outlook
 
     n_paths = x.shape[0]
-    cost = od = 0.0
+    cost, od = np.zeros(n_paths), np.zeros(n_paths)
     used = committed = covered = demand = 0.0
     for a, b, bought in segments:
-        bl = bill_at_outlook(x[:, a:b].reshape(-1, x.shape[2]), market, owned, bought, price_paths, start)
-        cost = cost + bl.cost.reshape(n_paths, b - a).sum(axis=1)
-        od = od + bl.list_cost.reshape(n_paths, b - a).sum(axis=1)
-        used, committed = used + bl.used.sum(), committed + bl.committed.sum()
-        covered, demand = covered + bl.covered.sum(), demand + bl.demand.sum()
+        for p in range(0, n_paths, block):  # a block of paths at a time: the bill's arrays stay small
+            q = min(p + block, n_paths)
+            bl = bill_at_outlook(x[p:q, a:b].reshape(-1, x.shape[2]), market, owned, bought, price_paths, start)
+            cost[p:q] += bl.cost.reshape(q - p, b - a).sum(axis=1)
+            od[p:q] += bl.list_cost.reshape(q - p, b - a).sum(axis=1)
+            used, committed = used + bl.used.sum(), committed + bl.committed.sum()
+            covered, demand = covered + bl.covered.sum(), demand + bl.demand.sum()
     fee = float(bl.fee[0]) if len(bl.fee) else float(((owned + bought) * market.instruments["price"]).sum())
     return {"commitment_usd_per_hour": fee, "expected_cost_usd": float(cost.mean()),
             "p95_cost_usd": float(np.quantile(cost, 0.95)), "savings_usd": float((od - cost).mean()),
@@ -388,12 +412,13 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     scen = scenarios_net_of_capacity(Scenarios(keys=fc.keys, ds=fc.ds[i0:], paths=fc.paths[:, :, i0:]),
                                      None if capacity is None else capacity[0])
     config, spot_notes = with_job_sizes(portfolio_config(params), usage, catalog, fc.keys)
-    plan, market, plan_scen = optimize_with_market(scen, catalog, inventory, config)
+    plan, market, plan_scen, front = optimize_with_market(scen, catalog, inventory, config, frontier_later=True)
     comparison = compare_policies(plan, usage, plan_scen, market, config, inventory=inventory,
                                   lookback_days=params.lookback_days)
     cap_lines = capacity_purchase_lines(None if capacity is None else capacity[0])
     period = showback_period(usage)
     unit_economics = report_section(usage, catalog, period=period)
+    plan = with_frontier(plan, front)
     return QuarterlyAnalysis(
         params=params, quarter=quarter, start=start, end=end, usage=usage, history=decompose(usage), forecast=fc,
         plan=plan, market=market, comparison=comparison, inventory=inventory, catalog=catalog,
