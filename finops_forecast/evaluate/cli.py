@@ -84,7 +84,7 @@ def _inputs(usage_path: Path, pricing: Path | None, json_out: Path | None, pool:
     from finops_forecast._files import check_input_file, check_output_file
     from finops_forecast.evaluate.rolling import EvaluateError, check_price_outlook
     from finops_forecast.pricing import load_pricing
-    from finops_forecast.usage.readers import read_usage
+    from finops_forecast.usage.load import load_usage
 
     if not usage_path.exists():
         raise EvaluateError(f"usage file {usage_path} does not exist: pass a usage table (.csv or .parquet), e.g. "
@@ -100,7 +100,7 @@ def _inputs(usage_path: Path, pricing: Path | None, json_out: Path | None, pool:
         raise EvaluateError("--provider, --region and --instance-type go together: give all three to bill the "
                             "usage on one pool, or none.")
     # a table mapped onto one pool may name pools of its own (a trace's cluster): checked after mapping
-    usage, _ = read_usage(usage_path, instance_types=False if all(pool) else None)
+    usage, _ = load_usage(usage_path, kind="usage", instance_types=False if all(pool) else None)
     if all(pool):
         provider, region, instance_type = pool
         usage = usage.assign(provider=provider, region=region, instance_type=instance_type)

@@ -13,20 +13,17 @@ __all__ = ["forecast_cmd", "forecast_cv_cmd", "register"]
 
 def _load(path: Optional[Path], sample: bool, trace: Optional[str]):
     from finops_forecast.errors import FinopsError
+    from finops_forecast.usage.load import load_usage
 
     if sample:
-        from finops_forecast.usage.sample import load_sample
-
-        return load_sample()
+        return load_usage("sample")[0]
     if trace:
         from finops_forecast.forecast.traces import load_trace
 
         return load_trace(trace)
     if path is None:
         raise FinopsError("give a usage table PATH, --sample or --trace philly|alibaba-dlrm.")
-    from finops_forecast.usage.readers import read_usage
-
-    return read_usage(path)[0]
+    return load_usage(path, kind="usage")[0]
 
 
 def _write(frame, out: Path) -> None:

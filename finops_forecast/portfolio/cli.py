@@ -219,12 +219,8 @@ def register(app: typer.Typer) -> None:
 
 def _read_usage(path, sample: bool):
     from finops_forecast.errors import FinopsError
+    from finops_forecast.usage.load import load_usage
 
-    if sample:
-        from finops_forecast.usage.sample import load_sample
-        return load_sample()
-    if path is not None:
-        from finops_forecast.usage.readers import read_usage
-        usage, _ = read_usage(path)
-        return usage
+    if sample or path is not None:
+        return load_usage("sample" if sample else path, kind="usage")[0]
     raise FinopsError("give a usage PATH, or --sample.")
