@@ -169,17 +169,22 @@ def savings_curve_chart(plan):
 
 
 def frontier_chart(plan):
-    """Cost-risk frontier: expected cost against CVaR as the risk weight lambda grows [USD]."""
+    """Cost-risk frontier: expected cost against the risk the weight lambda penalizes, as lambda grows [USD].
+
+    The x axis is the CVaR of what the plan's ``risk_measure`` weighs: unused commitment (the default) or
+    total cost."""
     import altair as alt
 
     fr = plan.frontier.assign(label=lambda f: "λ=" + f["risk_lambda"].map("{:g}".format))
-    base = alt.Chart(fr).encode(x=alt.X("cvar_usd:Q", title="CVaR of cost (worst paths) [USD]",
-                                        scale=alt.Scale(zero=False)),
+    unused = plan.settings.get("risk_measure", "unused") == "unused" and "cvar_unused_usd" in fr
+    x, title = (("cvar_unused_usd", f"CVaR of unused commitment (worst {1 - plan.alpha:.0%} of paths) [USD]")
+                if unused else ("cvar_usd", f"CVaR of cost (worst {1 - plan.alpha:.0%} of paths) [USD]"))
+    base = alt.Chart(fr).encode(x=alt.X(f"{x}:Q", title=title, scale=alt.Scale(zero=False)),
                                 y=alt.Y("expected_cost_usd:Q", title="expected cost [USD]",
                                         scale=alt.Scale(zero=False)))
     chosen = fr[np.isclose(fr["risk_lambda"], plan.risk_lambda)]
     return (base.mark_line(point=True, color="#1f4e79")
             + base.mark_text(dx=8, dy=-8, align="left").encode(text="label:N")
             + alt.Chart(chosen).mark_point(size=260, shape="diamond", filled=True, color="#b26a00").encode(
-                x="cvar_usd:Q", y="expected_cost_usd:Q")).properties(
+                x=f"{x}:Q", y="expected_cost_usd:Q")).properties(
         width=600, height=260, title="Cost-risk frontier (diamond: the chosen risk weight)")

@@ -37,3 +37,23 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
     assert "Price outlook" in market_section.market_text(plan)
     assert market_section.outlook_chart(plan) is not None
     assert set(plan.price_paths["on_demand"].round(6)) >= {1.0, 0.8}
+
+
+def test_the_frontier_chart_shows_the_risk_the_weight_penalizes():
+    """With the default risk measure (unused commitment) the frontier's x axis is the CVaR of unused commitment,
+    which falls as the weight grows; with ``risk_measure="cost"`` it is the CVaR of cost."""
+    from finops_forecast.report import charts
+
+    cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8}))
+    d = hourly_paths(8, 24 * 90, (100.0,), (30.0,), np.random.default_rng(2), common=0.3)
+    ds = pd.date_range("2027-01-01", periods=d.shape[2], freq="h", tz="UTC")
+    scen = Scenarios(keys(P5 + ("inference",)), ds, d)
+    for measure, field in (("unused", "cvar_unused_usd"), ("cost", "cvar_usd")):
+        plan = optimize(scen, cat, config=PortfolioConfig(quarters=2, frontier_lambdas=(0.0, 1.0, 4.0),
+                                                          risk_measure=measure))
+        spec = charts.frontier_chart(plan).to_dict()
+        assert spec["layer"][0]["encoding"]["x"]["field"] == field
+        if measure == "unused":
+            f = plan.frontier.sort_values("risk_lambda")
+            assert f["cvar_unused_usd"].iloc[-1] <= f["cvar_unused_usd"].iloc[0] + 1e-6
+            assert "unused commitment" in spec["layer"][0]["encoding"]["x"]["title"]
