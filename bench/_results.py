@@ -30,8 +30,10 @@ def git_commit() -> dict:
     head = run("rev-parse", "HEAD")
     if head is None or head.returncode:
         return {"commit": None, "dirty": None}
+    # the results folder is not code: results written earlier in the same `make bench` must not mark the later
+    # ones as measured on a dirty tree
     status = run("status", "--porcelain", "--untracked-files=no", "--", "finops_forecast", "bench", "pricing",
-                 "notebooks", "pyproject.toml")
+                 "notebooks", "pyproject.toml", ":(exclude)bench/results")
     return {"commit": head.stdout.strip(), "dirty": bool(status and status.stdout.strip())}
 
 
