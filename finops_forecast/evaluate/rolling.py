@@ -555,8 +555,7 @@ class _Prices:
         from finops_forecast.portfolio import priced
 
         self.pp, self.market, self._markets = pp, market, {}
-        self.commit = np.stack([priced.instrument_commit(c, market) for c in pp.commitment[0]]) \
-            if market.n_instruments else np.ones((pp.od.shape[1], 0))
+        self.commit = priced.commit_multipliers(pp, market)  # (hours, I): one scenario (K = 1)
 
     @classmethod
     def build(cls, s: BacktestSettings, catalog, market, ts, first: int):
@@ -582,6 +581,7 @@ class _Prices:
     def bill(self, D, held, paid, span: slice):
         """:func:`~finops_forecast.portfolio.billing.bill` of the hours ``span`` at each hour's prices; fees at
         the price locked by each purchase (``paid`` (T, I) [USD/h]), used commitment valued at that price."""
+        from finops_forecast.portfolio import priced
         from finops_forecast.portfolio.billing import Bill, bill
 
         od, spot = self.pp.od[0], self.pp.spot[0]
@@ -593,14 +593,7 @@ class _Prices:
             a, b = int(seg[0]), int(seg[-1]) + 1
             parts.append(bill(D[a:b], self._scaled(od[a], spot[a]), held[a:b]))
         b = Bill(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in Bill.__dataclass_fields__})
-        fees = paid[span]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(b.committed > 0, fees / np.where(b.committed > 0, b.committed, 1.0), 0.0)
-        fee = fees.sum(axis=1)
-        return Bill(fee=fee, on_demand_cost=b.on_demand_cost, spot_cost=b.spot_cost,
-                    cost=fee + b.on_demand_cost + b.spot_cost, list_cost=b.list_cost, demand=b.demand,
-                    covered=b.covered, uncovered=b.uncovered, used=b.used * ratio, committed=fees,
-                    cover_gpu=b.cover_gpu, displaced=b.displaced)
+        return priced.with_paid_fees(b, paid[span])
 
 
 def _simulate(usage, D, ts, keys, market, cfg, s: BacktestSettings, run: list, starts: list, prices, progress):

@@ -618,7 +618,8 @@ def _add_planned_runs(planned_runs, keys, selection, arrays, ds, id_cols) -> tup
         paths = np.concatenate([paths, np.zeros((n_new,) + paths.shape[1:], dtype=paths.dtype)])
         mean = np.concatenate([mean, np.zeros((n_new, horizon))])
         if base_paths is not None:
-            base_paths = np.concatenate([base_paths, np.zeros((n_new,) + base_paths.shape[1:])])
+            base_paths = np.concatenate([base_paths, np.zeros((n_new,) + base_paths.shape[1:],
+                                                              dtype=base_paths.dtype)])
             base_mean = np.concatenate([base_mean, np.zeros((n_new, horizon))])
         new_sel = keys.iloc[len(keys) - n_new:].copy()
         new_sel["component"], new_sel["model"], new_sel["fallback"] = "planned", "planned_runs", False

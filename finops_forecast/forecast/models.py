@@ -562,28 +562,6 @@ def _scale(y: np.ndarray, m: int) -> float:
     return s
 
 
-def gaussian_crps(y, mean, sd) -> np.ndarray:
-    """Continuous ranked probability score of the normal forecasts ``N(mean, sd**2)`` at the outcomes ``y``.
-
-    Parameters
-    ----------
-    y, mean, sd : ndarray (h,)
-        Outcomes, forecast means and error sds [GPU-h per step]; ``sd = 0`` scores the absolute error.
-
-    Returns
-    -------
-    ndarray (h,)
-        CRPS per step [GPU-h per step] (lower is better; the mean absolute error of a point forecast).
-    """
-    y, mean, sd = (np.asarray(v, float) for v in (y, mean, sd))
-    e = y - mean
-    out = np.abs(e)
-    ok = sd > 0
-    z = e[ok] / sd[ok]
-    out[ok] = sd[ok] * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
-    return out
-
-
 @dataclass
 class AutoSelect(ForecastModel):
     """Pick, per series, the candidate with the lowest mean MASE in a rolling-origin backtest on the series'
@@ -624,7 +602,6 @@ class AutoSelect(ForecastModel):
     model_kwargs: dict = field(default_factory=dict)
     name: str = "auto"
     drift_uncertainty: bool = False  # the chosen model adds it
-    score: str = "mase"
 
     def __post_init__(self):
         for c in self.candidates:
@@ -662,8 +639,7 @@ class AutoSelect(ForecastModel):
                 mean = np.maximum(mean, 0.0)
                 a = y[cut:cut + h]
                 e = a - mean
-                loss = gaussian_crps(a, mean, sd) if self.score == "crps" else np.abs(e)
-                errs.append(np.mean(loss) / scale if scale > 0 else np.mean(loss))
+                errs.append(np.mean(np.abs(e)) / scale if scale > 0 else np.mean(np.abs(e)))
                 ok = sd > 0
                 zs.extend(np.abs(e[ok]) / sd[ok])
             if errs:

@@ -33,12 +33,17 @@ def outlook_for(outlook: str, catalog: pd.DataFrame, market, starts, ends, n_gro
 def chunk_multipliers(pp: PricePaths, market, k: int, t: int) -> np.ndarray:
     """(C,) multiplier of each chunk's value in price scenario ``k`` and period ``t``: the on-demand multiplier
     for firm chunks; for spot chunks the spot multiplier, capped where spot would cost more than on demand."""
+    return _chunk_mult(market, pp.od[k, t], pp.spot[k, t])
+
+
+def _chunk_mult(market, od: np.ndarray, spot: np.ndarray) -> np.ndarray:
+    """(C,) chunk value multipliers from pool multipliers ``od`` and ``spot`` (P,): on demand's for firm chunks,
+    spot's for spot chunks capped where spot would cost more than on demand."""
     p = market.chunk_pool
     firm = market.chunk_series < 0
-    od = pp.od[k, t, p]
     with np.errstate(divide="ignore", invalid="ignore"):
-        cap = od * market.od_rate[p] / market.chunk_value
-    return np.where(firm, od, np.minimum(pp.spot[k, t, p], cap))
+        cap = od[p] * market.od_rate[p] / market.chunk_value
+    return np.where(firm, od[p], np.minimum(spot[p], cap))
 
 
 def value_multipliers(pp: PricePaths, market, comp) -> np.ndarray:
@@ -60,33 +65,7 @@ def commit_multipliers(pp: PricePaths, market) -> np.ndarray:
     """(T, I) price multiplier of a unit bought in each period: the scenario mean of the new-commitment
     multiplier of its pool (pool instruments) or of the pools it covers (spend plans; rates locked at
     purchase, so a unit bought later at a lower price covers as much as one bought today)."""
-    cm = pp.commitment.mean(axis=0)  # (T, P)
-    ins = market.instruments
-    out = np.ones((cm.shape[0], market.n_instruments))
-    for i in range(market.n_instruments):
-        if ins["kind"].iat[i] == "pool":
-            out[:, i] = cm[:, int(ins["pool"].iat[i])]
-        else:
-            cov = np.isfinite(market.rate[i])
-            out[:, i] = cm[:, cov].mean(axis=1)
-    return out
-
-
-def paid_price(x: np.ndarray, inventory: np.ndarray, cm: np.ndarray, price: np.ndarray,
-               term_periods: np.ndarray) -> np.ndarray:
-    """(T, I) fee per held unit in each period [USD/h per unit]: purchases at the price of their period, the
-    inventory at today's price."""
-    T, I = x.shape
-    paid = np.zeros((T, I))
-    held = np.array(inventory, float, copy=True)
-    for q in range(T):
-        for i in np.flatnonzero(x[q] > 0):
-            span = slice(q, min(T, q + int(term_periods[i])))
-            paid[span, i] += x[q, i] * cm[q, i]
-            held[span, i] += x[q, i]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(held > 0, (paid + inventory) / np.where(held > 0, held, 1.0), 1.0)
-    return ratio * price[None, :]
+    return np.stack([instrument_commit(c, market) for c in pp.commitment.mean(axis=0)])  # (T, I)
 
 
 def paths_frame(pp: PricePaths, market, starts) -> pd.DataFrame:
@@ -149,21 +128,25 @@ def bill_at_outlook(demand: np.ndarray, market, owned, bought, price_paths: pd.D
         On-demand and spot at the quarter's expected multipliers (spot capped at on demand), ``list_cost`` at the
         expected on-demand price, fees and used commitment at the prices paid.
     """
-    from dataclasses import replace
-
     from finops_forecast.portfolio.billing import bill
 
     owned, bought = np.asarray(owned, float), np.asarray(bought, float)
     od, spot, cm = quarter_multipliers(price_paths, market, quarter_start)
     b = bill(demand, scaled_market(market, od, spot), owned + bought)
     fee_unit = market.price * (owned + bought * instrument_commit(cm, market))  # [USD/h] per instrument
+    return with_paid_fees(b, np.broadcast_to(fee_unit, b.committed.shape))
+
+
+def with_paid_fees(b, fees: np.ndarray):
+    """The bill ``b`` with each instrument's fees at the prices actually paid, ``fees`` (N, I) [USD/h] (rates
+    locked at purchase), its used commitment valued at the same prices and its totals re-summed."""
+    from dataclasses import replace
+
+    fees = np.array(fees, float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        base = market.price * (owned + bought)
-        ratio = np.where(base > 0, fee_unit / np.where(base > 0, base, 1.0), 1.0)
-    committed = np.broadcast_to(fee_unit, b.committed.shape).copy()
-    fee = committed.sum(axis=1)
-    return replace(b, fee=fee, cost=fee + b.on_demand_cost + b.spot_cost, committed=committed,
-                   used=b.used * ratio[None, :])
+        ratio = np.where(b.committed > 0, fees / np.where(b.committed > 0, b.committed, 1.0), 0.0)
+    fee = fees.sum(axis=1)
+    return replace(b, fee=fee, cost=fee + b.on_demand_cost + b.spot_cost, committed=fees, used=b.used * ratio)
 
 
 def hourly_outlook(outlook: str, catalog: pd.DataFrame, market, ts, first: int, n_scenarios: int = 2000,
@@ -237,11 +220,7 @@ def scaled_market(market, od: np.ndarray, spot: np.ndarray, commit: np.ndarray |
     Coverage rates of spend plans are not changed (a rate is locked at purchase)."""
     from dataclasses import replace
 
-    p = market.chunk_pool
-    firm = market.chunk_series < 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cap = od[p] * market.od_rate[p] / market.chunk_value
-    mult = np.where(firm, od[p], np.minimum(spot[p], cap))
+    mult = _chunk_mult(market, od, spot)
     series = market.series.assign(spot_rate=market.series["spot_rate"].to_numpy(float)
                                   * spot[market.series["pool"].to_numpy(int)])
     ins = market.instruments

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import PricingError, unknown_name
+from finops_forecast.usage.jobs import JOB_SIZE_KEYS
 
 #: representative interruption share of each Spot Advisor bucket [-]: the bucket's midpoint; the open bucket
 #: ">20%" uses 25 %
@@ -295,7 +296,7 @@ def with_profile(base: str, **changes) -> SpotProfile:
 
 
 #: columns of a job-size table (:func:`finops_forecast.usage.jobs.job_sizes`): GPU-hours per series and job size
-JOB_SIZE_COLUMNS = ["provider", "region", "instance_type", "workload_class", "gpus", "gpu_hours"]
+JOB_SIZE_COLUMNS = JOB_SIZE_KEYS + ["gpu_hours"]
 
 
 def spot_job_nodes(job_sizes: pd.DataFrame | None, catalog: pd.DataFrame,

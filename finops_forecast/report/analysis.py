@@ -69,8 +69,7 @@ def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParam
     from finops_forecast.evaluate import backtest
 
     warm = max(TRACK_WARMUP_DAYS, int(params.lookback_days))
-    end = usage["ts"].max() + pd.Timedelta(hours=1)
-    recent = usage[usage["ts"] >= end - pd.Timedelta(days=7 * weeks + warm)]
+    recent = track_rows(usage, params)
     try:
         return backtest(recent, catalog, policies="forecast,lookback,hindsight,on_demand", decision_every="7D",
                         term="7D", lookback=f"{int(params.lookback_days)}D", warmup=f"{warm}D",
@@ -88,9 +87,18 @@ def start_track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: Repor
 
     if int(params.track_record_weeks) == 0:
         return track_record(usage, catalog, params)
-    # only the columns the replay reads travel to the worker; track_record cuts the weeks it replays
+    # only the rows and columns the replay reads travel to the worker
     cols = ["ts", "provider", "region", "instance_type", "workload_class", "team", "gpu_hours"]
-    return Beside(track_record, usage[[c for c in cols if c in usage.columns]], catalog, params, workers=workers)
+    recent = track_rows(usage, params)
+    return Beside(track_record, recent[[c for c in cols if c in recent.columns]], catalog, params, workers=workers)
+
+
+def track_rows(usage: pd.DataFrame, params: ReportParams) -> pd.DataFrame:
+    """The usage the track record replays: its last ``track_record_weeks`` weeks and the warm-up before them
+    (idempotent: cutting a cut table changes nothing)."""
+    warm = max(TRACK_WARMUP_DAYS, int(params.lookback_days))
+    end = usage["ts"].max() + pd.Timedelta(hours=1)
+    return usage[usage["ts"] >= end - pd.Timedelta(days=7 * int(params.track_record_weeks) + warm)]
 
 
 def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):

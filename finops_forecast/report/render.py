@@ -186,23 +186,6 @@ def write_html(notebook: Path, title: str) -> Path:
     return html
 
 
-def render_notebook(name: str, params: dict, folder: Path, title: str, kernel_name: str | None = None,
-                    progress: bool = False) -> tuple[Path, Path]:
-    """Execute one bundled notebook with papermill into ``folder`` and write its HTML beside it.
-
-    Returns
-    -------
-    (notebook, html) : (Path, Path)
-
-    Raises
-    ------
-    papermill.PapermillExecutionError
-        When a cell fails; the executed notebook (with the error) is already written in ``folder``.
-    """
-    out_nb = execute_notebook(name, params, folder, kernel_name, progress)
-    return out_nb, write_html(out_nb, title)
-
-
 def render_report(params: ReportParams | dict | None = None, output_root: str | os.PathLike = "reports",
                   kernel_name: str | None = None, progress: bool = False) -> RenderedReport:
     """Render the quarterly commitment report into ``<output_root>/<quarter>/``.
