@@ -88,7 +88,7 @@ th {{ background: #f0f4f8; }}
 td:first-child, th:first-child {{ text-align: left; }}
 pre {{ background: #f6f8fa; padding: .6em; overflow-x: auto; font-size: .85em; }}
 .output_stream {{ display: none; }}  /* solver banners and log lines: the report shows results, not logs */
-table {{ font-size: .82em; }}
+table {{ font-size: .82em; display: block; max-width: 100%; overflow-x: auto; }}  /* wide tables scroll, not spill */
 .jp-RenderedSVG svg, .output_svg svg {{ max-width: 100%; height: auto; }}
 .anchor-link {{ display: none; }}
 td {{ vertical-align: top; }}

@@ -3,6 +3,7 @@ HTML opened offline in headless Chromium."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -47,6 +48,9 @@ def test_report_on_the_sample(rendered):
     # history, fan, stack, ladder, savings curve, frontier, cost by team, weekly cost: eight charts, embedded
     assert html.count("data:image/svg+xml") >= 8
     assert external_references(html) == [] and "<script" not in html
+    # tables wider than the page (the recommendation table has 20 columns) scroll inside it instead of spilling
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    assert re.search(r"table \{[^}]*overflow-x: auto", style)
     assert "commitment [USD/h]" in html  # the recommendation table
     rec = pd.read_csv(rendered.folder / "recommendations.csv")
     assert len(rec) >= 1 and (rec["quantity"] > 0).all() and (rec["quarter"] == 0).all()
