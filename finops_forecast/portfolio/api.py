@@ -246,7 +246,10 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     big = scen.n_paths * sum(b - a for a, b in set(per.src)) * mk.n_chunks > _CACHE_ELEMENTS
     cache = {}
     chunk_period = _chunk_source(scen, mk, per, cache, big)
-    score, Q, floor, providers = _period_stats(scen, mk, per, config, cache, big)
+    scores, Q, floor, providers = _period_stats(scen, mk, per, config, cache, big)
+    renewals = _renewals(config, mk, per, purch) if compression != "full" else None
+    # two-stage recourse: the groups are formed from the demand before the second stage, what is known then
+    score = scores.sum(axis=0) if renewals is None else scores[: renewals.start].sum(axis=0)
     tf = mk.chunks_major if big else None
     if compression == "full":
         comp = full(lambda t: chunk_period(t)[0], per.hours, transform=tf)
@@ -264,10 +267,30 @@ def prepare(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = N
     model = CommitmentModel(mk, comp, cover, inv_active, user, integer_pool=config.integer_ri,
                             risk_lambda=config.risk_lambda, alpha=config.alpha, risk_measure=config.risk_measure,
                             value_mult=vm, commit_mult=cm, fee_price=npv_price(mk, config.cost_of_capital),
-                            tail_hours=tail if count else None, tail_inventory=tail_inv)
+                            tail_hours=tail if count else None, tail_inventory=tail_inv, renewals=renewals)
+    if renewals is not None:
+        notes.append(f"recourse: from {per.start[renewals.start]:%Y-%m-%d} each of the {comp.n_groups} scenario "
+                     "groups (formed from the demand before that date) re-decides its 12-month terms; the ladder "
+                     "shows the expected renewals, this quarter's purchases are the same in every scenario")
     return Prepared(scen=scen, market=mk, periods=per, comp=comp, model=model, inventory_active=inv_active,
                     cover=cover, notes=notes, chunk_period=chunk_period, config=config,
                     build_s=time.perf_counter() - t0, prices=pp, commit_mult=cm, tail_hours=tail)
+
+
+def _renewals(config: PortfolioConfig, mk: Market, per: Periods, purch: np.ndarray):
+    """The second stage of ``config.recourse`` (:class:`~finops_forecast.portfolio.model.Renewals`): from the
+    first period 12 months or more after the start, single-pool instruments of at most 12 months' term; None
+    without recourse or when the horizon is shorter."""
+    from finops_forecast.portfolio.model import Renewals, direct_cover
+
+    if not config.recourse:
+        return None
+    later = np.flatnonzero(pd.DatetimeIndex(per.start) >= pd.Timestamp(per.start[0]) + pd.DateOffset(months=12))
+    direct, _ = direct_cover(mk)
+    cols = np.flatnonzero(direct & np.asarray(purch, bool) & (mk.instruments["term_months"].to_numpy(float) <= 12))
+    if not len(later) or not len(cols):
+        return None
+    return Renewals(start=int(later[0]), cols=cols)
 
 
 def _owned_after(inv: pd.DataFrame, mk: Market, per: Periods, hours: float) -> np.ndarray:
@@ -326,11 +349,11 @@ def _chunk_source(scen: Scenarios, mk: Market, per: Periods, cache: dict, big: b
 
 
 def _period_stats(scen: Scenarios, mk: Market, per: Periods, config: PortfolioConfig, cache: dict, big: bool):
-    """One pass over the periods' demand: path scores (on-demand value of each path [USD]), each provider's
-    demand quantile (T, K) and each pool's floor quantile (T, P) [GPU-h per hour]; fills ``cache`` with the
-    chunks of small inputs. Returns (score, Q, floor, providers)."""
+    """One pass over the periods' demand: path scores (T, N) (on-demand value of each path in each period [USD]),
+    each provider's demand quantile (T, K) and each pool's floor quantile (T, P) [GPU-h per hour]; fills
+    ``cache`` with the chunks of small inputs. Returns (scores, Q, floor, providers)."""
     T = per.T
-    score = np.zeros(scen.n_paths)
+    score = np.zeros((T, scen.n_paths))
     providers = sorted(mk.pools["provider"].unique())
     prov_of_series = mk.series["provider"].to_numpy()
     Q = np.zeros((T, len(providers)))
@@ -357,7 +380,7 @@ def _period_stats(scen: Scenarios, mk: Market, per: Periods, config: PortfolioCo
             seen[key] = (sc, q_t, f_t)
             del S
         sc, q_t, f_t = seen[key]
-        score += sc * per.hours[t]
+        score[t] = sc * per.hours[t]
         Q[t], floor[t] = q_t, f_t
     return score, Q, floor, providers
 
@@ -516,8 +539,8 @@ def _make_plan(prep: Prepared, sol: Solution, front_job, curve: bool) -> Plan:
     mk, per, cfg = prep.market, prep.periods, prep.config
     N = prep.scen.n_paths
     fee_price = paid_price(prep, sol.x) if prep.commit_mult is not None else None
-    b = _bill_periods(prep, sol.active, fee_price)
-    model_cost, _, _ = bill_compressed(prep, sol.active, fee_price)
+    b = _bill_periods(prep, sol.active, fee_price, by_group=sol.active_by_group)
+    model_cost, _, _ = bill_compressed(prep, _held(sol), fee_price)
     purchases = _purchases(prep, sol, b)
     q0 = per.in_quarter(0)
     w0 = per.hours[q0] / per.hours[q0].sum()
@@ -554,8 +577,9 @@ def _price_paths(prep: Prepared) -> pd.DataFrame:
     return priced.paths_frame(prep.prices, prep.market, prep.periods.start)
 
 
-def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | None) -> dict:
-    """Bill every scenario path period by period under ``active`` (T, I) (:func:`_bill_paths`).
+def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | None, by_group=None) -> dict:
+    """Bill every scenario path period by period under ``active`` (T, I) (:func:`_bill_paths`); with recourse,
+    each scenario group's paths under what that group holds, ``by_group`` (M, T, I).
 
     Returns per path (N,): ``path_cost``, ``path_od`` (all on demand) and ``unused_path`` [USD]; per period:
     ``used``, ``committed`` (T, N, I) summed over the period's forecast hours [USD/h x h], ``displaced`` and
@@ -578,8 +602,8 @@ def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | No
         if prep.prices is not None:
             from finops_forecast.portfolio import priced
             vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
-        acc = bill_paths(X, mk, active[t], transform=transform, vmult=vm,
-                          fee_price=None if fee_price is None else fee_price[t])
+        acc = _bill_groups(X, mk, active[t] if by_group is None else by_group[:, t], prep.comp.group_of_path,
+                           transform, vm, None if fee_price is None else fee_price[t])
         del X
         for k, a in (("unused_path", "unused"), ("path_cost", "path_cost"), ("path_od", "path_od")):
             out[k] += acc[a] * f
@@ -600,6 +624,37 @@ def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | No
                          commitment_fee_usd=float(m["fee"] * h)))
     out["rows"] = pd.DataFrame(rows)
     return out
+
+
+def _bill_groups(X: np.ndarray, mk: Market, held: np.ndarray, group_of_path: np.ndarray, transform, vm,
+                 fee_price) -> dict:
+    """:func:`~finops_forecast.portfolio.billing.bill_paths` of one period's paths ``X`` (C, N, H) under ``held``
+    (I,), or (M, I) one per scenario group (recourse): each group's paths under its own, the sums merged."""
+    held = np.asarray(held, float)
+    if held.ndim == 1 or np.all(held == held[:1]):
+        return bill_paths(X, mk, held if held.ndim == 1 else held[0], transform=transform, vmult=vm,
+                          fee_price=fee_price)
+    out = None
+    for g in range(held.shape[0]):
+        idx = np.flatnonzero(group_of_path == g)
+        if not len(idx):
+            continue
+        acc = bill_paths(X[:, idx], mk, held[g], transform=transform, vmult=None if vm is None else vm[idx],
+                         fee_price=fee_price)
+        if out is None:
+            n = X.shape[1]
+            out = {k: (np.zeros((n,) + np.shape(v)[1:]) if k in _PER_PATH else np.zeros_like(v, dtype=float))
+                   for k, v in acc.items()}
+        for k, v in acc.items():
+            if k in _PER_PATH:
+                out[k][idx] = v
+            else:
+                out[k] = out[k] + v
+    return out
+
+
+#: per-path results of :func:`~finops_forecast.portfolio.billing.bill_paths` (the others are sums)
+_PER_PATH = ("path_cost", "path_od", "used", "committed", "unused")
 
 
 def _quarter_table(periods: pd.DataFrame) -> pd.DataFrame:
@@ -789,7 +844,7 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
     od, _, _ = bill_compressed(prep, np.zeros_like(sol.active))
     rows = []
     for f in prep.config.curve_factors:
-        act = np.maximum(sol.active + (f - 1.0) * first, 0.0)
+        act = np.maximum(_held(sol) + (f - 1.0) * first, 0.0)
         e, grp, b = bill_compressed(prep, act)
         cv = cvar(grp, prep.comp.prob, prep.config.alpha)
         risk = cv
@@ -798,11 +853,17 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
             unused = np.bincount(comp.group, weights=np.maximum(b.committed - b.used, 0).sum(1) * comp.row_hours(),
                                  minlength=comp.n_groups)
             risk = cvar(unused, comp.prob, prep.config.alpha)
-        rows.append(dict(factor=f, commitment_usd_per_hour=_quarter0_usd(prep, act), expected_cost_usd=e,
+        rows.append(dict(factor=f, commitment_usd_per_hour=_quarter0_usd(prep, act if act.ndim == 2 else act[0]),
+                         expected_cost_usd=e,
                          cvar_usd=cv, objective_usd=e + prep.config.risk_lambda * risk,
                          savings_usd=od - e, savings_rate=(od - e) / od if od > 0 else 0.0,
                          recommended=bool(abs(f - 1.0) < 1e-12)))
     return pd.DataFrame(rows)
+
+
+def _held(sol: Solution) -> np.ndarray:
+    """What the plan holds: (T, I), or (M, T, I) per scenario group with recourse [units]."""
+    return sol.active if sol.active_by_group is None else sol.active_by_group
 
 
 def _frontier(prep: Prepared, sol: Solution) -> pd.DataFrame:

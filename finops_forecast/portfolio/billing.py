@@ -262,8 +262,8 @@ def bill_rows(comp, market: Market, active: np.ndarray, *, fee_price: np.ndarray
         Representative rows (:mod:`finops_forecast.portfolio.compress`): chunk demand ``D``, the period and
         scenario group of each row, its weight and the hours of each period.
     market : Market
-    active : ndarray (T, I)
-        Quantity of each instrument held in each period [instance] or [USD/h].
+    active : ndarray (T, I) or (M, T, I)
+        Quantity of each instrument held in each period [instance] or [USD/h]; (M, T, I): in each scenario group.
     fee_price : ndarray (T, I), optional
         Fee per held unit in each period [USD/h per unit] (price outlook: purchases at their period's price);
         None: the market's price.
@@ -276,12 +276,14 @@ def bill_rows(comp, market: Market, active: np.ndarray, *, fee_price: np.ndarray
         Expected cost over the scenario groups [USD], the cost of each group [USD], and the per-row bill.
     """
     active = np.asarray(active)
-    b = bill_chunks(comp.D, market, active[comp.period])
+    # (M, T, I): each scenario group holds its own (two-stage recourse)
+    at = (lambda a: a[comp.group, comp.period]) if active.ndim == 3 else (lambda a: a[comp.period])
+    b = bill_chunks(comp.D, market, at(active))
     cost = b.cost
     if fee_price is not None or value_mult is not None:
         fp = market.price[None, :] if fee_price is None else np.asarray(fee_price, float)
         vm = 1.0 if value_mult is None else np.asarray(value_mult, float)
-        cost = (active * fp).sum(axis=1)[comp.period] + (b.uncovered * market.chunk_value * vm).sum(axis=1)
+        cost = at((active * fp).sum(axis=-1)) + (b.uncovered * market.chunk_value * vm).sum(axis=1)
     rh = comp.row_hours()
     grp = np.bincount(comp.group, weights=cost * rh, minlength=comp.n_groups)
     return float(comp.prob @ grp), grp, b

@@ -11,7 +11,7 @@ from finops_forecast._cli_util import fail
 
 def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri, cost_of_capital=0.08, *,
             risk_measure="unused", price_outlook="history", min_utilization_p10=None, max_three_year_share=None,
-            max_obligation=None):
+            max_obligation=None, recourse=False):
     """The optimizer's settings from the command's options; a bad value names its option."""
     from finops_forecast._files import check_finite, check_input_file
     from finops_forecast.errors import FinopsError, unknown_name
@@ -46,7 +46,8 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
                            payment_options=payments, terms_months=term_list, spot_cap=spot_cap,
                            integer_ri=integer_ri, cost_of_capital=cost_of_capital, risk_measure=risk_measure,
                            price_outlook=price_outlook, min_utilization_p10=min_utilization_p10,
-                           max_three_year_share=max_three_year_share, max_obligation_usd=max_obligation)
+                           max_three_year_share=max_three_year_share, max_obligation_usd=max_obligation,
+                           recourse=recourse)
 
 
 def _check_paths(path, sample, pricing, inventory, csv, json_out) -> None:
@@ -85,6 +86,9 @@ def optimize_cmd(
                                                                  "every purchase, in [0, 1]"),
     max_three_year_share: float | None = typer.Option(None, help="largest share of 36-month terms bought"),
     max_obligation: float | None = typer.Option(None, help="largest total obligation of the plan [USD]"),
+    recourse: bool = typer.Option(True, "--recourse/--no-recourse",
+                                  help="two-stage plan: from month 12 each demand scenario re-decides its 12-month "
+                                       "terms (a 1-year term is valued with its option to renew or not)"),
     alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),
     budget: float | None = typer.Option(None, help="upfront budget per quarter [USD]"),
     payment: str = typer.Option("no_upfront", help="payment options, comma-separated"),
@@ -113,7 +117,7 @@ def optimize_cmd(
         cfg = _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_units,
                       cost_of_capital, risk_measure=risk_measure, price_outlook=price_outlook,
                       min_utilization_p10=min_utilization_p10, max_three_year_share=max_three_year_share,
-                      max_obligation=max_obligation)
+                      max_obligation=max_obligation, recourse=recourse)
         _check_paths(path, sample, pricing, inventory, csv, json_out)
         inv = read_inventory(inventory, "--inventory") if inventory else None
         catalog = load_pricing(path=pricing) if pricing else load_pricing()

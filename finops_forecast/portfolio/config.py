@@ -54,6 +54,12 @@ class PortfolioConfig:
         Largest share of the commitment USD/h bought in a quarter that may have a term of 36 months or more.
     max_obligation_usd : float or None
         Largest total obligation of the planned purchases (USD/h x term hours, over every quarter) [USD].
+    recourse : bool
+        Two-stage program: from month 12 each scenario group (formed from its first year's demand, what is known
+        then) re-decides its 12-month single-pool terms, so a 1-year term is valued with the option to renew it
+        or not after a bad year (:class:`~finops_forecast.portfolio.model.Renewals`). This quarter's purchases
+        stay one decision for every scenario; the ladder shows the expected renewals. Default False (one
+        purchase schedule for every scenario); the report and ``optimize`` turn it on.
     price_outlook : str
         Future prices: ``"flat"`` (today's), ``"history"`` (scenarios fitted on the bundled price history) or
         the path of a CSV ``provider,instance_type,pricing_model,effective_from,multiplier``
@@ -119,6 +125,7 @@ class PortfolioConfig:
     min_utilization_p10: float | None = None
     max_three_year_share: float | None = None
     max_obligation_usd: float | None = None
+    recourse: bool = False
     price_outlook: str = "flat"
     migration: dict | str | None = None
     upfront_budget_usd: float | tuple | None = None

@@ -63,6 +63,11 @@ class Solution:
     lp_bound_usd: float | None = None
     #: unused commitment per scenario group on the compressed rows [USD] (:mod:`~finops_forecast.portfolio.risk`)
     unused_group_usd: np.ndarray | None = None
+    #: two-stage recourse: each scenario group's renewals (M, periods of the second stage, K) [units]
+    #: (:class:`Renewals`); ``x`` and ``active`` then hold the expected ladder
+    renewals: np.ndarray | None = None
+    #: two-stage recourse: what each scenario group holds (M, T, I) [units] (the plan is billed with it)
+    active_by_group: np.ndarray | None = None
 
     def expected_unused_usd(self, prob: np.ndarray) -> float:
         """Expected unused commitment over the scenario groups of probability ``prob`` [USD]."""
@@ -131,6 +136,20 @@ class UserConstraints:
              "max_obligation": "max_obligation_usd"}
 
 
+@dataclass(frozen=True)
+class Renewals:
+    """Second-stage purchases per scenario group: the two-stage recourse of :mod:`~finops_forecast.portfolio.
+    recourse`.
+
+    start : first period of the second stage (the scenario groups must be formed from the demand before it);
+    cols : (K,) instruments that each group may buy from ``start`` on (single-pool instruments whose term ends
+    before the horizon does, e.g. 12-month reserved instances).
+    """
+
+    start: int
+    cols: np.ndarray
+
+
 class CommitmentModel:
     """The program of the module docstring, built once for a market, compressed demand and settings.
 
@@ -167,7 +186,7 @@ class CommitmentModel:
     def __init__(self, market: Market, comp: Compressed, term_periods, inventory=None,
                  user: UserConstraints | None = None, integer_pool: bool = False, risk_lambda: float = 0.0,
                  alpha: float = 0.95, risk_measure: str = "cost", value_mult=None, commit_mult=None,
-                 fee_price=None, tail_hours=None, tail_inventory=None):
+                 fee_price=None, tail_hours=None, tail_inventory=None, renewals: Renewals | None = None):
         I = market.n_instruments
         if not I:
             raise PortfolioError("The market has no commitment instrument to buy for these pools: check the "
@@ -175,6 +194,10 @@ class CommitmentModel:
                                  "payment_options and families.")
         self.market, self.comp0, self.T0 = market, comp, len(comp.hours)
         self.user = user or UserConstraints()
+        self.renewals = renewals if renewals is not None and len(renewals.cols) else None
+        if self.renewals is not None and (self.user.min_util or 0) > 0:
+            raise PortfolioError("recourse (second-stage renewals) and min_utilization_p10 cannot be combined; "
+                                 "set recourse=False or min_utilization_p10=None.")
         self.cover0 = as_cover(term_periods, self.T0, I)
         self.inventory0 = np.zeros((self.T0, I)) if inventory is None else np.asarray(inventory, float)
         self.tail_hours, self.tail_inventory = None, tail_inventory
@@ -198,6 +221,7 @@ class CommitmentModel:
         self._Sel = sp.csr_matrix((np.ones(R), (np.arange(R), comp.period)), shape=(R, T))
         self.constraints: dict[str, list] = {}
         paid = self._first_stage()
+        self._second_stage()
         self._recourse()
         self._loss(paid)
         self._user_limits()
@@ -243,6 +267,37 @@ class CommitmentModel:
         self.constraints["structure"] = cons
         return paid
 
+    def _second_stage(self):
+        """Renewals ``y`` (M x T2, K): units of instrument ``cols[k]`` bought by scenario group ``g`` at the start of
+        second-stage period ``start + t`` (terms that end inside the horizon); ``held_y`` (M x T, K) what each
+        group holds (its own term cover), ``paid_y`` what it pays under a price outlook (None when flat).
+        Nothing without renewals."""
+        self.y = self.held_y = self.paid_y = None
+        rn = self.renewals
+        if rn is None:
+            return
+        T, M, T0, K = self.T, self.M, self.T0, len(rn.cols)
+        cols = np.asarray(rn.cols, int)
+        self.y = cp.Variable((M * (T0 - rn.start), K), nonneg=True, name="renewals")
+        held = paid = None
+        pats, inv_idx = np.unique(self.cover[:, :, cols].reshape(T * T, K).T, axis=0, return_inverse=True)
+        cm = None if self.commit_mult is None else \
+            np.tile(np.asarray(self.commit_mult, float)[rn.start:T0][:, cols], (M, 1))
+        for g in range(len(pats)):
+            Mt = sp.kron(sp.identity(M), sp.csr_matrix(pats[g].reshape(T, T)[:, rn.start:T0]), format="csr")
+            Dg = sp.diags((np.ravel(inv_idx) == g).astype(float))
+            h = Mt @ self.y @ Dg
+            held = h if held is None else held + h
+            if cm is not None:
+                pe = Mt @ cp.multiply(self.y, cm) @ Dg
+                paid = pe if paid is None else paid + pe
+        self.held_y, self.paid_y = held, paid
+        if T > T0:  # no renewal whose term runs past the horizon: the tail period holds pro-rata averages, which
+            # a group-specific purchase could stretch over the whole tail (a 9-month remainder standing for 33)
+            late = (self.cover[T - 1, rn.start:T0][:, cols] > 0).astype(float)
+            if late.any():
+                self.constraints["renewal_horizon"] = [cp.multiply(np.tile(late, (M, 1)), self.y) == 0]
+
     def _later_periods(self) -> np.ndarray:
         """Periods after the first quarter (``ladder=False`` buys in the first quarter only)."""
         pq = self.user.period_quarter
@@ -282,6 +337,11 @@ class CommitmentModel:
             cover = self.U @ Bp if n_dir else 0
         else:
             cover = Sel @ (self.active @ self._Gpool)
+            if self.held_y is not None:  # each row's own group's renewals
+                comp = self.comp
+                S2 = sp.csr_matrix((np.ones(R), (np.arange(R), comp.group * self.T + comp.period)),
+                                   shape=(R, self.M * self.T))
+                cover = cover + S2 @ (self.held_y @ self._Gpool[np.asarray(self.renewals.cols, int)])
         if self.W is not None:
             cover = cover + self.W @ Apc[wcols]
         self._B = self._Rm = None
@@ -346,12 +406,22 @@ class CommitmentModel:
             self.loss_n = Sum @ self.q + self.fee_total / self.scale
         else:
             self.loss_n = self.fee_total / self.scale + np.zeros(M)
+        fee_y = fee_y_h = 0.0
+        if self.held_y is not None:  # each group pays its own renewals [USD]
+            py = (self.held_y if self.paid_y is None else self.paid_y) @ price[np.asarray(self.renewals.cols, int)]
+            Hm = sp.csr_matrix((np.tile(comp.hours, M), (rows, cols)), shape=(M, M * T))
+            fee_y = Hm @ py
+            self.fee_y = fee_y
+            self.loss_n = self.loss_n + fee_y / self.scale
+            Hm_h = sp.csr_matrix((np.tile(comp.hours * (np.arange(T) < self.T0), M), (rows, cols)),
+                                 shape=(M, M * T))
+            fee_y_h = Hm_h @ py
         self.loss = self.loss_n * self.scale  # [USD]
         if T > self.T0:  # the horizon's loss, without the tail period
             inside = np.tile(np.arange(T) < self.T0, M)
             Sum_h = sp.csr_matrix((hw * inside, (rows, cols)), shape=(M, M * T))
             fee_h = comp.hours[: self.T0] @ fees[: self.T0]
-            self.loss = (Sum_h @ self.q * self.scale if self.W is not None else np.zeros(M)) + fee_h
+            self.loss = (Sum_h @ self.q * self.scale if self.W is not None else np.zeros(M)) + fee_h + fee_y_h
 
     def _user_limits(self):
         """Upfront budget per quarter, commitment cap, floor coverage (none of them in the tail period)."""
@@ -516,22 +586,41 @@ class CommitmentModel:
         return status, s
 
     def _values(self) -> dict:
-        """The current variable values (after a solve), as arrays."""
-        return {"x": np.maximum(np.asarray(self.x.value, float), 0.0),
-                "active": np.maximum(np.asarray(self.active.value, float), 0.0),
-                "loss": np.asarray(self.loss.value, float).ravel(),
-                "unused": np.asarray(getattr(self.unused_n, "value", self.unused_n), float).ravel() * self.scale,
-                "objective": float(self.problem.value) if self.problem.value is not None else float("nan")}
+        """The current variable values (after a solve), as arrays. With renewals, ``x`` and ``active`` add the
+        groups' renewals weighted by the groups' probabilities (``x_renew``, ``active_renew``: the solution adds
+        them, the expected ladder) and ``renewals`` holds them per group (M, T0 - start, K) [units]."""
+        v = {"x": np.maximum(np.asarray(self.x.value, float), 0.0),
+             "active": np.maximum(np.asarray(self.active.value, float), 0.0),
+             "loss": np.asarray(self.loss.value, float).ravel(),
+             "unused": np.asarray(getattr(self.unused_n, "value", self.unused_n), float).ravel() * self.scale,
+             "objective": float(self.problem.value) if self.problem.value is not None else float("nan")}
+        if self.y is not None:
+            rn, M, T = self.renewals, self.M, self.T
+            cols = np.asarray(rn.cols, int)
+            y = np.maximum(np.asarray(self.y.value, float), 0.0).reshape(M, -1, len(cols))
+            held = np.maximum(np.asarray(self.held_y.value, float), 0.0).reshape(M, T, len(cols))
+            v["renewals"] = y
+            v["x_renew"] = np.zeros_like(v["x"])
+            v["x_renew"][rn.start:rn.start + y.shape[1], cols] = np.tensordot(self.prob_w, y, axes=1)
+            v["active_renew"] = np.zeros_like(v["active"])
+            v["active_renew"][:, cols] = np.tensordot(self.prob_w, held, axes=1)
+            v["active_groups"] = np.repeat(v["active"][None], M, axis=0)
+            v["active_groups"][:, :, cols] += held
+        return v
 
     def _solution(self, v: dict, status: str, solver: str, notes: list) -> Solution:
         xv = v["x"][: self.T0].copy()
+        active = v["active"][: self.T0]
+        if "x_renew" in v:  # the expected ladder: the plan's purchases and the groups' expected renewals
+            xv, active = xv + v["x_renew"][: self.T0], active + v["active_renew"][: self.T0]
         xv[np.abs(xv) < 1e-9] = 0.0
         exp = float(self.prob_w @ v["loss"])
-        return Solution(x=xv, active=v["active"][: self.T0], objective_usd=v["objective"] * self.scale,
+        return Solution(x=xv, active=active, objective_usd=v["objective"] * self.scale,
                         expected_usd=exp,
                         cvar_usd=cvar(v["loss"], self.prob_w, self.risk_term.alpha), status=status,
                         solver=solver, notes=notes, group_cost_usd=v["loss"],
-                        unused_group_usd=v.get("unused"))
+                        unused_group_usd=v.get("unused"), renewals=v.get("renewals"),
+                        active_by_group=None if "active_groups" not in v else v["active_groups"][:, : self.T0])
 
     def _integer_plan(self, solver: str, status, notes: list, time_limit_s: float, mip_rel_gap: float,
                       allow_inaccurate: bool) -> Solution:

@@ -20,10 +20,11 @@ purchase line and with the plan's own numbers, why the term is right or where it
 * ``migration_per_year``: the demand share per year assumed to move to a newer generation (standard RIs,
   reservations and resource CUDs stay on the pool; spend plans follow the demand).
 
-The plan's ladder is one purchase schedule for every scenario (the program has no recourse on later purchases),
-so a 1-year term gets no value for the option to re-decide after a bad year: it wins only where the expected
-demand, the prices or the migration make the 3-year term lose. The ``verdict`` column says which case a line is
-in; ``reason`` says it in one sentence with the numbers.
+Without ``recourse`` the plan's ladder is one purchase schedule for every scenario, so a 1-year term gets no value
+for the option to re-decide after a bad year: it wins only where the expected demand, the prices or the migration
+make the 3-year term lose. With it (``PortfolioConfig(recourse=True)``, the report's default) each scenario group
+re-decides its 12-month terms from month 12 on, so a 1-year term bought now is worth its renewal option. The
+``verdict`` column says which case a line is in; ``reason`` says it in one sentence with the numbers.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def market_settings(params) -> dict:
     return {"price_outlook": params.price_outlook, "migration": parse_migration(params.migration),
             "min_utilization_p10": params.min_utilization_p10 or None,
             "max_three_year_share": None if params.max_three_year_share >= 1 else params.max_three_year_share,
-            "max_obligation_usd": params.max_obligation_usd or None}
+            "max_obligation_usd": params.max_obligation_usd or None, "recourse": bool(params.recourse)}
 
 
 def long_share(purchases: pd.DataFrame) -> float:
