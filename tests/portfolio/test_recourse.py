@@ -97,3 +97,11 @@ def test_on_the_philly_trace_recourse_buys_12_month_terms_and_saves():
     assert usd[True].get(12, 0.0) > usd[True].get(36, 0.0)
     assert plans[True].expected_cost_usd < 0.97 * plans[False].expected_cost_usd
     assert plans[True].expected_unused_commitment_usd < plans[False].expected_unused_commitment_usd
+
+
+def test_recourse_with_a_minimum_p10_utilization_is_refused_with_the_fix():
+    from finops_forecast.errors import PortfolioError
+
+    with pytest.raises(PortfolioError, match="min_utilization_p10") as e:
+        optimize(_scenarios(), CAT, config=CFG.replace(recourse=True, min_utilization_p10=0.3))
+    assert isinstance(e.value, ValueError) and "recourse=False" in str(e.value)
