@@ -29,6 +29,9 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
         if value is not None and value > 1:
             raise FinopsError(f"{what} = {value} must be a share in [0, 1].")
     check_finite(max_obligation, "--max-obligation", low=0.0, unit="[USD]")
+    if min_utilization_p10 and recourse:
+        raise FinopsError("--min-utilization-p10 needs --no-recourse (the minimum utilization is checked on one "
+                          "purchase schedule for every scenario); add --no-recourse or drop the limit.")
     from finops_forecast.portfolio.risk import RISK_MEASURES
     if risk_measure not in RISK_MEASURES:
         raise unknown_name("risk measure (--risk-measure)", risk_measure, RISK_MEASURES)

@@ -221,6 +221,9 @@ class ReportParams(NotebookParams):
             ("price_outlook", self.price_outlook in ("flat", "history") or Path(self.price_outlook).exists(),
              "must be 'flat', 'history' or an existing outlook CSV"),
             ("min_utilization_p10", 0 <= self.min_utilization_p10 <= 1, "must be in [0, 1] (0 means no limit)"),
+            ("min_utilization_p10", not (self.min_utilization_p10 > 0 and self.recourse),
+             "needs recourse = False (the minimum utilization is checked on one purchase schedule for every "
+             "scenario); set recourse to False or min_utilization_p10 to 0"),
             ("max_three_year_share", 0 <= self.max_three_year_share <= 1, "must be in [0, 1] (1 means no limit)"),
             ("max_obligation_usd", self.max_obligation_usd >= 0, "must be >= 0 (0 means no limit)"),
             ("n_paths", 10 <= self.n_paths <= 5000, "must be between 10 and 5000"),
