@@ -33,6 +33,9 @@ from finops_forecast.portfolio.ladder import compare_ladder
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
 
+#: rows (paths x hours) billed at once by :func:`_bill_periods`: 10,000 keeps the bill's temporaries near 30 MB
+#: (100,000 held ~230 MB on the sample report's 100 paths x a month) and is no slower (docs/performance.md)
+_BILL_ROWS = 10_000
 _CACHE_ELEMENTS = 20_000_000  # cache chunked periods below this many floats (~160 MB; the sample's 47M are
 # re-chunked when billed: the same time, 350 MB less peak memory in the report, docs/performance.md)
 
@@ -490,8 +493,27 @@ def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = 
     """
     config = config or PortfolioConfig()
     prep = prepare(scenarios, catalog, inventory, config)
-    sol = _solve(prep)
+    sol = solve_plan(prep)
     return make_plan(prep, sol)
+
+
+#: what :meth:`CommitmentModel.solve` compiles, beside its program, to find a whole-unit plan (the LP with the
+#: rounded purchases fixed, and the MILP of branch and bound): built on the first whole-unit solve, reused by later
+#: ones (the backtests' weekly re-solves), recompiled when missing
+_ROUNDING_PROGRAMS = ("_fixed_problem", "_mask", "_fix", "_mip_problem", "_xint")
+
+
+def solve_plan(prep: Prepared) -> Solution:
+    """Solve the prepared program once for the plan (:func:`_solve`), then release what only that solve needed.
+
+    A plan is solved once: after it, the frontier and the savings curve re-solve or bill the LP relaxation only,
+    so the whole-unit rounding's compiled programs (``_ROUNDING_PROGRAMS``, ~80 MB of canonicalized matrices on
+    the sample report) are dropped before the frontier's re-solves allocate their own.
+    """
+    sol = _solve(prep)
+    for name in _ROUNDING_PROGRAMS:
+        prep.model.__dict__.pop(name, None)
+    return sol
 
 
 def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bool = True) -> Plan:
@@ -578,8 +600,8 @@ def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | No
         if prep.prices is not None:
             from finops_forecast.portfolio import priced
             vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
-        acc = bill_paths(X, mk, active[t], transform=transform, vmult=vm,
-                          fee_price=None if fee_price is None else fee_price[t])
+        acc = bill_paths(X, mk, active[t], batch_rows=_BILL_ROWS, transform=transform, vmult=vm,
+                         fee_price=None if fee_price is None else fee_price[t])
         del X
         for k, a in (("unused_path", "unused"), ("path_cost", "path_cost"), ("path_od", "path_od")):
             out[k] += acc[a] * f
