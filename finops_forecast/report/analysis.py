@@ -129,7 +129,7 @@ def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):
 
 
 #: allocations of this size and more get pages of their own, given back to the system when freed [bytes]
-MMAP_THRESHOLD = 4 * 2**20
+MMAP_THRESHOLD = 16 * 2**20
 
 
 def map_large_allocations() -> None:
@@ -137,9 +137,9 @@ def map_large_allocations() -> None:
     which go back to the system as soon as the allocation is freed.
 
     By default glibc raises that threshold to the largest block freed so far (up to 32 MB); from then on the
-    report's large temporaries (bills of a block of paths, per-series paths, the solver's matrices) are carved
-    from the heap, and pages freed there stay in the process, mostly in the arena of the thread that freed
-    them: ~80 MB of the report kernel's peak (docs/performance.md). This sets the threshold of the whole process,
+    report's large temporaries (per-series paths and their hourly shapes, the solver's matrices) are carved from
+    the heap, and pages freed there stay in the process, mostly in the arena of the thread that freed them:
+    ~40-80 MB of the report kernel's peak (docs/performance.md). This sets the threshold of the whole process,
     for good (``MALLOC_MMAP_THRESHOLD_`` in the environment does the same at start-up, and is left alone when
     set); it does nothing where the C library is not glibc.
     """
