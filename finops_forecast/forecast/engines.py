@@ -30,7 +30,8 @@ def _progress(total: int, description: str, show: bool | None):
 
 
 def run_tasks(fn: Callable, tasks: Sequence, *, engine: str = "local", address=None, n_workers: int = 2,
-              progress: bool | None = None, description: str = "forecast", chunk_size: int | None = None) -> list:
+              progress: bool | None = None, description: str = "forecast", chunk_size: int | None = None,
+              collect: Callable | None = None) -> list:
     """Apply ``fn`` to every task and return the results in task order.
 
     Parameters
@@ -50,24 +51,29 @@ def run_tasks(fn: Callable, tasks: Sequence, *, engine: str = "local", address=N
         Show a rich progress bar on stderr; None shows it for runs of 50 tasks or more.
     chunk_size : int or None
         Tasks per dask task; default spreads the tasks in about 4 chunks per worker.
+    collect : callable or None
+        ``collect(i, result)`` is called on each result as soon as it is in this process (``i`` its task's
+        position), and what it returns is kept in its place: e.g. copy a large array into a preallocated
+        one and keep the rest, so that the results are never all held at once beside their stack.
     """
     if engine not in ENGINES:
         raise unknown_name("engine", engine, ENGINES)
     tasks = list(tasks)
     bar = _progress(len(tasks), description, progress)
+    keep = collect or (lambda i, r: r)
     if engine == "local":
         out = []
         with _one_blas_thread():
             if bar is None:
-                return [fn(t) for t in tasks]
+                return [keep(i, fn(t)) for i, t in enumerate(tasks)]
             with bar:
                 tid = bar.add_task(description, total=len(tasks))
-                for t in tasks:
-                    out.append(fn(t))
+                for i, t in enumerate(tasks):
+                    out.append(keep(i, fn(t)))
                     bar.advance(tid)
         return out
     return _run_dask(fn, tasks, address=address, n_workers=n_workers, bar=bar, description=description,
-                     chunk_size=chunk_size)
+                     chunk_size=chunk_size, keep=keep)
 
 
 @contextlib.contextmanager
@@ -90,7 +96,7 @@ def _apply_chunk(fn, chunk):
     return [fn(t) for t in chunk]
 
 
-def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size, connect_timeout="10s"):
+def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size, keep, connect_timeout="10s"):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a declared extra
@@ -118,13 +124,14 @@ def _run_dask(fn, tasks, *, address, n_workers, bar, description, chunk_size, co
         chunks = [tasks[i:i + size] for i in range(0, n, size)]
         futures = client.map(_apply_chunk, [fn] * len(chunks), chunks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
+        first = list(range(0, n, size))  # position of each chunk's first task
         results = [None] * len(chunks)
         if bar is not None:
             bar.start()
             tid = bar.add_task(description + " (dask)", total=n)
         for fut in as_completed(futures):
             i = index[fut.key]
-            results[i] = fut.result()
+            results[i] = [keep(first[i] + j, r) for j, r in enumerate(fut.result())]
             if bar is not None:
                 bar.advance(tid, len(chunks[i]))
         if bar is not None:

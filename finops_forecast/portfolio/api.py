@@ -33,6 +33,9 @@ from finops_forecast.portfolio.ladder import compare_ladder
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
 
+#: rows (paths x hours) billed at once by :func:`_bill_periods`: 10,000 keeps the bill's temporaries near 30 MB
+#: (100,000 held ~230 MB on the sample report's 100 paths x a month) and is no slower (docs/performance.md)
+_BILL_ROWS = 10_000
 _CACHE_ELEMENTS = 20_000_000  # cache chunked periods below this many floats (~160 MB; the sample's 47M are
 # re-chunked when billed: the same time, 350 MB less peak memory in the report, docs/performance.md)
 
@@ -513,8 +516,27 @@ def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = 
     """
     config = config or PortfolioConfig()
     prep = prepare(scenarios, catalog, inventory, config)
-    sol = _solve(prep)
+    sol = solve_plan(prep)
     return make_plan(prep, sol)
+
+
+#: what :meth:`CommitmentModel.solve` compiles, beside its program, to find a whole-unit plan (the LP with the
+#: rounded purchases fixed, and the MILP of branch and bound): built on the first whole-unit solve, reused by later
+#: ones (the backtests' weekly re-solves), recompiled when missing
+_ROUNDING_PROGRAMS = ("_fixed_problem", "_mask", "_fix", "_mip_problem", "_xint")
+
+
+def solve_plan(prep: Prepared) -> Solution:
+    """Solve the prepared program once for the plan (:func:`_solve`), then release what only that solve needed.
+
+    A plan is solved once: after it, the frontier and the savings curve re-solve or bill the LP relaxation only,
+    so the whole-unit rounding's compiled programs (``_ROUNDING_PROGRAMS``, ~80 MB of canonicalized matrices on
+    the sample report) are dropped before the frontier's re-solves allocate their own.
+    """
+    sol = _solve(prep)
+    for name in _ROUNDING_PROGRAMS:
+        prep.model.__dict__.pop(name, None)
+    return sol
 
 
 def make_plan(prep: Prepared, sol: Solution, *, frontier: bool = True, curve: bool = True) -> Plan:
@@ -632,15 +654,15 @@ def _bill_groups(X: np.ndarray, mk: Market, held: np.ndarray, group_of_path: np.
     (I,), or (M, I) one per scenario group (recourse): each group's paths under its own, the sums merged."""
     held = np.asarray(held, float)
     if held.ndim == 1 or np.all(held == held[:1]):
-        return bill_paths(X, mk, held if held.ndim == 1 else held[0], transform=transform, vmult=vm,
-                          fee_price=fee_price)
+        return bill_paths(X, mk, held if held.ndim == 1 else held[0], batch_rows=_BILL_ROWS, transform=transform,
+                          vmult=vm, fee_price=fee_price)
     out = None
     for g in range(held.shape[0]):
         idx = np.flatnonzero(group_of_path == g)
         if not len(idx):
             continue
-        acc = bill_paths(X[:, idx], mk, held[g], transform=transform, vmult=None if vm is None else vm[idx],
-                         fee_price=fee_price)
+        acc = bill_paths(X[:, idx], mk, held[g], batch_rows=_BILL_ROWS, transform=transform,
+                         vmult=None if vm is None else vm[idx], fee_price=fee_price)
         if out is None:
             n = X.shape[1]
             out = {k: (np.zeros((n,) + np.shape(v)[1:]) if k in _PER_PATH else np.zeros_like(v, dtype=float))

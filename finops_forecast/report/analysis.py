@@ -13,12 +13,14 @@ most over the last ``lookback_days``), and all on-demand.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
 from finops_forecast.errors import FinopsError, suggest
 from finops_forecast.report.params import ReportParams, ReportParamsError, next_quarter, quarter_bounds
-from finops_forecast.report.results import QuarterlyAnalysis, headline_numbers, showback_period
+from finops_forecast.report.results import QuarterlyAnalysis, forecast_fan, headline_numbers, showback_period
 from finops_forecast.report.safe import md_text
 from finops_forecast.usage.schema import POOL_KEYS
 
@@ -126,6 +128,51 @@ def scenarios_net_of_capacity(scen, decisions: pd.DataFrame | None):
     return Scenarios(keys=scen.keys, ds=scen.ds, generator=net, n_paths=paths.shape[1])
 
 
+#: allocations of this size and more get pages of their own, given back to the system when freed [bytes]
+MMAP_THRESHOLD = 16 * 2**20
+
+
+def map_large_allocations() -> None:
+    """Have glibc's malloc map every allocation of :data:`MMAP_THRESHOLD` bytes or more on pages of its own,
+    which go back to the system as soon as the allocation is freed.
+
+    By default glibc raises that threshold to the largest block freed so far (up to 32 MB); from then on the
+    report's large temporaries (per-series paths and their hourly shapes, the solver's matrices) are carved from
+    the heap, and pages freed there stay in the process, mostly in the arena of the thread that freed them:
+    ~40-80 MB of the report kernel's peak (docs/performance.md). This sets the threshold of the whole process,
+    for good (``MALLOC_MMAP_THRESHOLD_`` in the environment does the same at start-up, and is left alone when
+    set); it does nothing where the C library is not glibc.
+    """
+    import ctypes
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
+
+
+def release_free_memory() -> None:
+    """Give back to the system the memory the allocators keep after a stage has freed it (nothing live is touched).
+
+    glibc keeps the freed heap of temporary arrays (a stage's freed pages stay in the process: ~200 MB after the
+    report's optimization, docs/performance.md); ``malloc_trim(0)`` returns every whole free page. Pandas' text operations run on Arrow-backed text, whose freed buffers pyarrow's pool (mimalloc) keeps
+    (~60 MB after loading the sample). Called between the report's stages, so that the next stage's temporaries
+    do not add to what the last one left. Where neither allocator is there (not glibc, no pyarrow), it does nothing.
+    """
+    import ctypes
+    import sys
+
+    with contextlib.suppress(ImportError):
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def load_inventory(path: str) -> pd.DataFrame:
     """Commitments already owned, from a CSV (see :mod:`finops_forecast.portfolio.inventory`) or FOCUS export."""
     from finops_forecast.portfolio.inventory import read_inventory, validate_inventory
@@ -159,17 +206,29 @@ def optimize_with_market(scenarios, catalog: pd.DataFrame, inventory: pd.DataFra
     (Plan, Market, Scenarios) or (Plan, Market, Scenarios, Future)
     """
     from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
 
-    from finops_forecast.portfolio.api import _frontier, _solve, make_plan, prepare
+    from finops_forecast.portfolio.api import _frontier, make_plan, prepare, solve_plan
 
     prep = prepare(scenarios, catalog, inventory, config)
-    sol = _solve(prep)
+    sol = solve_plan(prep)
+    release_free_memory()  # the solve's freed temporaries, before the frontier's thread allocates its own
     if not frontier_later:
         return make_plan(prep, sol), prep.market, prep.scen
     pool = ThreadPoolExecutor(max_workers=1)
-    job = pool.submit(_frontier, prep, sol)
+    # the frontier re-solves the program only: it does not hold the scenarios, which the caller may then free
+    job = pool.submit(_frontier, replace(prep, scen=None, chunk_period=None), sol)
     pool.shutdown(wait=False)  # the thread ends with its one job
     return make_plan(prep, sol, frontier=False), prep.market, prep.scen, job
+
+
+def first_hours(scenarios, hours: int):
+    """The first ``hours`` of ``scenarios`` as scenarios of their own (a copy, float32 as the forecast's paths):
+    what :func:`compare_policies` bills, kept so that the whole horizon's paths can be freed."""
+    from finops_forecast.portfolio import Scenarios
+
+    return Scenarios(keys=scenarios.keys, ds=scenarios.ds[:hours],
+                     paths=np.array(scenarios.slice_major(0, hours), copy=True))
 
 
 def with_frontier(plan, job):
@@ -272,16 +331,18 @@ def plan_segments(buy_now: pd.DataFrame, market, start: pd.Timestamp, hours: int
 
 
 def _bill_segments(x: np.ndarray, market, owned: np.ndarray, segments: list, price_paths, start,
-                   block: int = 20) -> dict:
+                   rows: int = 10_000) -> dict:
     """Bill the forecast paths ``x`` (paths, hours, series) segment by segment (:func:`plan_segments`) at the
-    quarter's expected prices (:func:`~finops_forecast.portfolio.priced.bill_at_outlook`), ``block`` paths at a
-    time (the bill of 100 paths x 2,160 hours at once held ~330 MB); the comparison's row."""
+    quarter's expected prices (:func:`~finops_forecast.portfolio.priced.bill_at_outlook`), a block of paths of
+    about ``rows`` path-hours at a time (the bill holds ~3 kB per path-hour: 100 paths x 2,160 hours at once held
+    ~330 MB; 10,000 path-hours ~35 MB, at the same speed); the comparison's row."""
     from finops_forecast.portfolio.priced import bill_at_outlook
 
     n_paths = x.shape[0]
     cost, od = np.zeros(n_paths), np.zeros(n_paths)
     used = committed = covered = demand = 0.0
     for a, b, bought in segments:
+        block = max(1, rows // (b - a))
         for p in range(0, n_paths, block):  # a block of paths at a time: the bill's arrays stay small
             q = min(p + block, n_paths)
             bl = bill_at_outlook(x[p:q, a:b].reshape(-1, x.shape[2]), market, owned, bought, price_paths, start)
@@ -391,8 +452,17 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     Returns
     -------
     QuarterlyAnalysis
-        The results; :mod:`finops_forecast.report.present` shows them.
+        The results; :mod:`finops_forecast.report.present` shows them. Its forecast has no paths: they are freed
+        once the plan and the comparison are billed, and the fan chart's quantiles are kept instead.
+
+    Notes
+    -----
+    To keep the process under 1 GB on the sample (docs/performance.md), it sets glibc's mmap threshold for the
+    whole process (:func:`map_large_allocations`) and gives freed memory back between its steps
+    (:func:`release_free_memory`).
     """
+    from dataclasses import replace
+
     from finops_forecast.forecast.engines import Beside
     from finops_forecast.portfolio import Scenarios
     from finops_forecast.portfolio.config import with_job_sizes
@@ -404,15 +474,19 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     from finops_forecast.showback import report_section
     from finops_forecast.usage.decompose import decompose
 
+    map_large_allocations()
     usage = load_report_usage(params)
     last = usage["ts"].max()
     quarter, start, end = planned_quarter(params, last)
     catalog = report_catalog(params, usage, catalog)
     inventory = load_inventory(params.commitments)
+    release_free_memory()
     # the track record needs only the usage and the catalog: replay it on the second core meanwhile
     track = start_track_record(usage, catalog, params, workers=int(params.workers))
     planned = report_planned_runs(params)
     fc = forecast_to_horizon(usage, params, start, planned)
+    fan = forecast_fan(fc)  # what the fan chart shows of the paths, before they are freed
+    release_free_memory()
     i0 = int(np.searchsorted(fc.ds, start))
     # planned runs held by prepaid capacity (a capacity block, a calendar reservation) are paid by it: the
     # commitments serve the demand net of their hours (the forecast chart still shows them)
@@ -421,16 +495,21 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
                                      None if capacity is None else capacity[0])
     config, spot_notes = with_job_sizes(portfolio_config(params), usage, catalog, fc.keys)
     plan, market, plan_scen, front = optimize_with_market(scen, catalog, inventory, config, frontier_later=True)
-    comparison = compare_policies(plan, usage, plan_scen, market, config, inventory=inventory,
+    quarter0 = first_hours(plan_scen, int(plan.quarters.iloc[0]["hours"]))
+    # the plan is billed: the horizon's paths (~190 MB) are not needed any more, only the quarter's copy
+    fc, scen, plan_scen = replace(fc, paths=None), None, None
+    release_free_memory()
+    comparison = compare_policies(plan, usage, quarter0, market, config, inventory=inventory,
                                   lookback_days=params.lookback_days)
     cap_lines = capacity_purchase_lines(None if capacity is None else capacity[0])
     period = showback_period(usage)
     unit_economics = report_section(usage, catalog, period=period)
     plan = with_frontier(plan, front)
+    release_free_memory()
     return QuarterlyAnalysis(
         params=params, quarter=quarter, start=start, end=end, usage=usage, history=decompose(usage), forecast=fc,
         plan=plan, market=market, comparison=comparison, inventory=inventory, catalog=catalog,
         provenance=pricing_provenance(catalog, usage, plan), notes=analysis_notes(params, fc, start, plan, planned) + spot_notes,
         capacity=capacity, capacity_purchases=cap_lines, track=track.result() if isinstance(track, Beside) else track,
-        unit_economics=unit_economics, showback_period=period,
+        unit_economics=unit_economics, showback_period=period, forecast_fan=fan,
         summary=headline_numbers(quarter, plan, comparison, cap_lines))

@@ -61,23 +61,17 @@ def demand_history_chart(history: pd.DataFrame, days: int = 120):
 
 
 def fan_frame(analysis, days: int = 90) -> pd.DataFrame:
-    """History and forecast quantiles per workload class [GPU] (daily, or weekly past 200 days of horizon)."""
-    fc = analysis.forecast
-    weekly = len(fc.ds) > 200 * 24
-    day = fc.ds.tz_convert(None).floor("D")
-    if weekly:
-        day = day.to_period("W").start_time
-    rows = []
-    for cls in sorted(fc.keys["workload_class"].unique()):
-        idx = np.flatnonzero(fc.keys["workload_class"].to_numpy() == cls)
-        paths = fc.paths[idx].sum(axis=0)  # [path, hour]
-        daily = pd.DataFrame(paths.T).groupby(day).mean()  # mean GPUs in use per day or week [day, path]
-        q = np.quantile(daily.to_numpy(), [0.025, 0.1, 0.5, 0.9, 0.975], axis=1)
-        rows.append(pd.DataFrame({"workload_class": cls, "day": daily.index, "lo95": q[0], "lo80": q[1],
-                                  "median": q[2], "hi80": q[3], "hi95": q[4], "kind": "forecast"}))
+    """History and forecast quantiles per workload class [GPU] (daily, or weekly past 200 days of horizon): the
+    analysis' ``forecast_fan`` (computed from the paths before they were dropped), or computed from
+    ``analysis.forecast``'s paths when it has none."""
+    from finops_forecast.report.results import forecast_fan
+
+    fan = getattr(analysis, "forecast_fan", None)
+    if fan is None:
+        fan = forecast_fan(analysis.forecast)
     hist = _daily(analysis.usage, ["gpu_hours"], ["workload_class"]).rename(columns={"gpu_hours": "median"})
     hist = hist[hist["day"] >= hist["day"].max() - pd.Timedelta(days=days)].assign(kind="history")
-    return pd.concat([hist, *rows], ignore_index=True)
+    return pd.concat([hist, fan], ignore_index=True)
 
 
 def forecast_fan_chart(analysis, days: int = 90):

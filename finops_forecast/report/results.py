@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 
@@ -27,7 +28,12 @@ class QuarterlyAnalysis:
     history : pandas.DataFrame
         Baseline / burst decomposition per series and hour [GPU-h].
     forecast : ForecastResult
-        Demand forecast per series from the hour after the history to the end of the planning horizon.
+        Demand forecast per series from the hour after the history to the end of the planning horizon, without
+        its sample paths (``paths`` is None): they are dropped once the plan and the comparison are billed on
+        them (~190 MB on the sample; the report's peak memory, docs/performance.md).
+    forecast_fan : pandas.DataFrame
+        What the fan chart shows of the paths (:func:`forecast_fan`): quantiles of the daily mean GPUs per
+        workload class.
     plan : Plan
         The optimizer's plan (purchases, ladder, quarters, savings curve, frontier, ladder comparison).
     market : Market
@@ -78,6 +84,7 @@ class QuarterlyAnalysis:
     unit_economics: tuple = field(default=({}, {}), repr=False)
     showback_period: str = ""
     summary: dict = field(default_factory=dict)
+    forecast_fan: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def purchases(self) -> pd.DataFrame:
@@ -94,6 +101,40 @@ def showback_period(usage: pd.DataFrame) -> str:
     """The last full calendar month of usage, e.g. ``2026-10`` (the unit-economics section's period)."""
     after = (usage["ts"].max() + pd.Timedelta(hours=1)).tz_convert(None)
     return str(after.to_period("M") - 1)  # the month holding `after` is not complete
+
+
+#: quantiles of the fan chart, and their columns
+FAN_QUANTILES = {"lo95": 0.025, "lo80": 0.1, "median": 0.5, "hi80": 0.9, "hi95": 0.975}
+
+
+def forecast_fan(fc) -> pd.DataFrame:
+    """The forecast's fan per workload class: quantiles over the sample paths of the daily mean GPUs in use
+    (weekly past 200 days of horizon) [GPU].
+
+    Parameters
+    ----------
+    fc : ForecastResult
+        With its paths (series x path x hour) [GPU-h per hour].
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per class and day: ``workload_class``, ``day`` (naive UTC), ``lo95``, ``lo80``, ``median``,
+        ``hi80``, ``hi95`` (:data:`FAN_QUANTILES`), ``kind`` = "forecast".
+    """
+    weekly = len(fc.ds) > 200 * 24
+    day = fc.ds.tz_convert(None).floor("D")
+    if weekly:
+        day = day.to_period("W").start_time
+    rows = []
+    for cls in sorted(fc.keys["workload_class"].unique()):
+        idx = np.flatnonzero(fc.keys["workload_class"].to_numpy() == cls)
+        paths = fc.paths[idx].sum(axis=0)  # [path, hour]
+        daily = pd.DataFrame(paths.T).groupby(day).mean()  # mean GPUs in use per day or week [day, path]
+        q = np.quantile(daily.to_numpy(), list(FAN_QUANTILES.values()), axis=1)
+        rows.append(pd.DataFrame({"workload_class": cls, "day": daily.index, **dict(zip(FAN_QUANTILES, q)),
+                                  "kind": "forecast"}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def headline_numbers(quarter: str, plan, comparison: pd.DataFrame, capacity_purchases: pd.DataFrame) -> dict:

@@ -54,6 +54,10 @@ def test_owned_commitments_show_in_the_ladder_and_expire(tmp_path):
     assert "<svg" in to_svg(ladder_chart(analysis.plan, analysis.instrument_prices))
     # the comparison counts the owned RIs for every policy, so "no commitments" still pays for them
     assert analysis.comparison["commitment_usd_per_hour"].min() > 0
+    # the forecast's paths are freed once billed (peak memory); the fan chart reads the quantiles kept for it
+    from finops_forecast.report.charts import fan_frame
+    assert analysis.forecast.paths is None
+    assert set(fan_frame(analysis).query("kind == 'forecast'")["workload_class"]) == set(analysis.usage["workload_class"])
 
 
 def test_top_drivers_table_formats_shares_and_unit_costs():
