@@ -89,7 +89,7 @@ def optimize_cmd(
                                                                  "every purchase, in [0, 1]"),
     max_three_year_share: float | None = typer.Option(None, help="largest share of 36-month terms bought"),
     max_obligation: float | None = typer.Option(None, help="largest total obligation of the plan [USD]"),
-    recourse: bool = typer.Option(True, "--recourse/--no-recourse",
+    recourse: bool = typer.Option(False, "--recourse/--no-recourse",
                                   help="two-stage plan: from month 12 each demand scenario re-decides its 12-month "
                                        "terms (a 1-year term is valued with its option to renew or not)"),
     alpha: float = typer.Option(0.95, help="CVaR level in (0, 1)"),

@@ -59,7 +59,8 @@ class PortfolioConfig:
         then) re-decides its 12-month single-pool terms, so a 1-year term is valued with the option to renew it
         or not after a bad year (:class:`~finops_forecast.portfolio.model.Renewals`). This quarter's purchases
         stay one decision for every scenario; the ladder shows the expected renewals. Default False (one
-        purchase schedule for every scenario); the report and ``optimize`` turn it on.
+        purchase schedule for every scenario); the report's ``recourse`` parameter and ``optimize --recourse``
+        turn it on.
     price_outlook : str
         Future prices: ``"flat"`` (today's), ``"history"`` (scenarios fitted on the bundled price history) or
         the path of a CSV ``provider,instance_type,pricing_model,effective_from,multiplier``

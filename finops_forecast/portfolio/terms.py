@@ -22,7 +22,7 @@ purchase line and with the plan's own numbers, why the term is right or where it
 
 Without ``recourse`` the plan's ladder is one purchase schedule for every scenario, so a 1-year term gets no value
 for the option to re-decide after a bad year: it wins only where the expected demand, the prices or the migration
-make the 3-year term lose. With it (``PortfolioConfig(recourse=True)``, the report's default) each scenario group
+make the 3-year term lose. With it (``PortfolioConfig(recourse=True)``, the report's ``recourse``) each scenario group
 re-decides its 12-month terms from month 12 on, so a 1-year term bought now is worth its renewal option. The
 ``verdict`` column says which case a line is in; ``reason`` says it in one sentence with the numbers.
 """

@@ -80,7 +80,7 @@ CASES = [
     ("optimize", ["{usage}", "--alpha", "nan"]),
     ("optimize", ["{usage}", "--spot-cap", "nan"]),
     ("optimize", ["{usage}", "--terms", "twelve"]),
-    ("optimize", ["{usage}", "--min-utilization-p10", "0.3"]),
+    ("optimize", ["{usage}", "--min-utilization-p10", "0.3", "--recourse"]),
     ("optimize", ["{usage}", "--payment", "no_upfrnt"]),
     ("optimize", ["{usage}", "--pricing", "{empty}"]),
     ("optimize", ["{usage}", "--pricing", "{folder}"]),
@@ -262,7 +262,7 @@ def test_the_messages_name_the_input(results, files):
     assert "--price-outlook" in err("backtest", "{usage}", "--price-outlook", "histroy")
     assert "missing column" in err("backtest", "{usage}", "--price-outlook", "{file}")
     assert "--budget" in err("optimize", "{usage}", "--budget", "inf")
-    assert "--no-recourse" in err("optimize", "{usage}", "--min-utilization-p10", "0.3")
+    assert "--no-recourse" in err("optimize", "{usage}", "--min-utilization-p10", "0.3", "--recourse")
     assert "2026-02-30" in err("pricing list", "--as-of", "2026-02-30")
     assert files["empty"] in err("pricing list", "--file", "{empty}") and "empty" in err("pricing list", "--file",
                                                                                         "{empty}")

@@ -13,11 +13,11 @@ from tests.portfolio.pf_helpers import P5, catalog_rows, hourly_paths, keys, mak
 def test_market_settings_map_no_limit_values_to_none():
     s = market_section.market_settings(ReportParams())
     assert s == {"price_outlook": "history", "migration": None, "min_utilization_p10": None,
-                 "max_three_year_share": None, "max_obligation_usd": None, "recourse": True}
+                 "max_three_year_share": None, "max_obligation_usd": None, "recourse": False}
     s = market_section.market_settings(ReportParams(max_three_year_share=0.5, migration="p5.48xlarge:0.2"))
     assert s["max_three_year_share"] == 0.5 and s["migration"] == {"p5.48xlarge": 0.2}
     assert market_section.market_settings(ReportParams(migration="rule"))["migration"] == "rule"
-    assert market_section.market_settings(ReportParams(recourse=False))["recourse"] is False
+    assert market_section.market_settings(ReportParams(recourse=True))["recourse"] is True
 
 
 def test_term_reasons_give_the_break_even_of_each_term(tmp_path):

@@ -18,7 +18,7 @@ from finops_forecast.report.params import ReportParams, ReportParamsError, next_
     ({"track_record_weeks": 27}, "parameter 'track_record_weeks' = 27 must be between 0 and 26"),
     ({"forecast_model": "arima"}, "parameter 'forecast_model': unknown model 'arima'"),
     ({"workload_classes": "training,inferense"}, "Did you mean 'inference'?"),
-    ({"min_utilization_p10": 0.3}, "parameter 'min_utilization_p10' = 0.3 needs recourse = False"),
+    ({"min_utilization_p10": 0.3, "recourse": True}, "parameter 'min_utilization_p10' = 0.3 needs recourse = False"),
 ])
 def test_bad_parameters_name_the_parameter(values, fragment):
     with pytest.raises(ReportParamsError) as exc:
