@@ -520,22 +520,15 @@ def optimize(scenarios, catalog: pd.DataFrame, inventory: pd.DataFrame | None = 
     return make_plan(prep, sol)
 
 
-#: what :meth:`CommitmentModel.solve` compiles, beside its program, to find a whole-unit plan (the LP with the
-#: rounded purchases fixed, and the MILP of branch and bound): built on the first whole-unit solve, reused by later
-#: ones (the backtests' weekly re-solves), recompiled when missing
-_ROUNDING_PROGRAMS = ("_fixed_problem", "_mask", "_fix", "_mip_problem", "_xint")
-
-
 def solve_plan(prep: Prepared) -> Solution:
     """Solve the prepared program once for the plan (:func:`_solve`), then release what only that solve needed.
 
     A plan is solved once: after it, the frontier and the savings curve re-solve or bill the LP relaxation only,
-    so the whole-unit rounding's compiled programs (``_ROUNDING_PROGRAMS``, ~80 MB of canonicalized matrices on
-    the sample report) are dropped before the frontier's re-solves allocate their own.
+    so the whole-unit rounding's compiled programs (~80 MB of canonicalized matrices on the sample report) are
+    dropped before the frontier's re-solves allocate their own (:meth:`CommitmentModel.drop_rounding_programs`).
     """
     sol = _solve(prep)
-    for name in _ROUNDING_PROGRAMS:
-        prep.model.__dict__.pop(name, None)
+    prep.model.drop_rounding_programs()
     return sol
 
 
@@ -624,8 +617,9 @@ def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | No
         if prep.prices is not None:
             from finops_forecast.portfolio import priced
             vm = priced.path_multipliers(prep.prices, mk, prep.comp.group_of_path, t)
-        acc = _bill_groups(X, mk, active[t] if by_group is None else by_group[:, t], prep.comp.group_of_path,
-                           transform, vm, None if fee_price is None else fee_price[t])
+        acc = bill_paths(X, mk, active[t] if by_group is None else by_group[:, t], batch_rows=_BILL_ROWS,
+                         transform=transform, vmult=vm, fee_price=None if fee_price is None else fee_price[t],
+                         path_group=prep.comp.group_of_path)
         del X
         for k, a in (("unused_path", "unused"), ("path_cost", "path_cost"), ("path_od", "path_od")):
             out[k] += acc[a] * f
@@ -646,37 +640,6 @@ def _bill_periods(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | No
                          commitment_fee_usd=float(m["fee"] * h)))
     out["rows"] = pd.DataFrame(rows)
     return out
-
-
-def _bill_groups(X: np.ndarray, mk: Market, held: np.ndarray, group_of_path: np.ndarray, transform, vm,
-                 fee_price) -> dict:
-    """:func:`~finops_forecast.portfolio.billing.bill_paths` of one period's paths ``X`` (C, N, H) under ``held``
-    (I,), or (M, I) one per scenario group (recourse): each group's paths under its own, the sums merged."""
-    held = np.asarray(held, float)
-    if held.ndim == 1 or np.all(held == held[:1]):
-        return bill_paths(X, mk, held if held.ndim == 1 else held[0], batch_rows=_BILL_ROWS, transform=transform,
-                          vmult=vm, fee_price=fee_price)
-    out = None
-    for g in range(held.shape[0]):
-        idx = np.flatnonzero(group_of_path == g)
-        if not len(idx):
-            continue
-        acc = bill_paths(X[:, idx], mk, held[g], batch_rows=_BILL_ROWS, transform=transform,
-                         vmult=None if vm is None else vm[idx], fee_price=fee_price)
-        if out is None:
-            n = X.shape[1]
-            out = {k: (np.zeros((n,) + np.shape(v)[1:]) if k in _PER_PATH else np.zeros_like(v, dtype=float))
-                   for k, v in acc.items()}
-        for k, v in acc.items():
-            if k in _PER_PATH:
-                out[k][idx] = v
-            else:
-                out[k] = out[k] + v
-    return out
-
-
-#: per-path results of :func:`~finops_forecast.portfolio.billing.bill_paths` (the others are sums)
-_PER_PATH = ("path_cost", "path_od", "used", "committed", "unused")
 
 
 def _quarter_table(periods: pd.DataFrame) -> pd.DataFrame:

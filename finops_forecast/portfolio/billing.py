@@ -289,14 +289,27 @@ def bill_rows(comp, market: Market, active: np.ndarray, *, fee_price: np.ndarray
     return float(comp.prob @ grp), grp, b
 
 
+#: results of :func:`bill_paths` per path (the others are sums over the paths)
+PER_PATH = ("path_cost", "path_od", "used", "committed", "unused")
+
+
 def bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 100_000, transform=None,
-                vmult: np.ndarray | None = None, fee_price: np.ndarray | None = None) -> dict:
+                vmult: np.ndarray | None = None, fee_price: np.ndarray | None = None,
+                path_group: np.ndarray | None = None) -> dict:
     """Bill chunk-major demand ``X`` (C, paths, hours) in batches of paths (bounded memory); sums per path and
     over all rows. ``transform`` (e.g. ``Market.chunks_major``) turns series-major batches into chunks first.
+
+    ``held`` (I,) is held on every path; (M, I) with ``path_group`` (N,) the scenario group of each path: each
+    group's paths are billed under its own row (two-stage recourse) and the sums merged.
 
     ``vmult`` (paths, C) multiplies each path's chunk values (price outlook; None: today's prices) and
     ``fee_price`` (I,) is the fee per held unit [USD/h] (None: the market's price). ``unused`` per path is
     the fee of the held commitments that covered nothing [USD]."""
+    held = np.asarray(held, float)
+    if held.ndim == 2:
+        if not np.all(held == held[:1]):
+            return _bill_by_group(X, mk, held, path_group, batch_rows, transform, vmult, fee_price)
+        held = held[0]
     n, H = X.shape[1:]
     C, I = mk.n_chunks, mk.n_instruments
     step = max(1, batch_rows // max(H, 1))
@@ -343,6 +356,28 @@ def bill_paths(X: np.ndarray, mk: Market, held: np.ndarray, batch_rows: int = 10
         acc["cost"] += float(unc_path.sum()) + fee_h * k * H
         acc["list_cost"] += float(list_path.sum())
     return acc
+
+
+def _bill_by_group(X, mk: Market, held: np.ndarray, path_group: np.ndarray, batch_rows, transform, vmult,
+                   fee_price) -> dict:
+    """:func:`bill_paths` of each scenario group's paths under its own ``held[g]``, merged: the per-path results
+    (:data:`PER_PATH`) in their paths' places, the others summed."""
+    out = None
+    for g in range(held.shape[0]):
+        idx = np.flatnonzero(path_group == g)
+        if not len(idx):
+            continue
+        acc = bill_paths(X[:, idx], mk, held[g], batch_rows=batch_rows, transform=transform,
+                         vmult=None if vmult is None else vmult[idx], fee_price=fee_price)
+        if out is None:
+            out = {k: (np.zeros((X.shape[1],) + np.shape(v)[1:]) if k in PER_PATH else np.zeros_like(v, dtype=float))
+                   for k, v in acc.items()}
+        for k, v in acc.items():
+            if k in PER_PATH:
+                out[k][idx] = v
+            else:
+                out[k] = out[k] + v
+    return out
 
 
 def on_demand_floor(chunks: np.ndarray, market: Market) -> np.ndarray:

@@ -138,8 +138,8 @@ class UserConstraints:
 
 @dataclass(frozen=True)
 class Renewals:
-    """Second-stage purchases per scenario group: the two-stage recourse of :mod:`~finops_forecast.portfolio.
-    recourse`.
+    """Second-stage purchases per scenario group: the two-stage recourse (``PortfolioConfig.recourse``,
+    docs/portfolio.md "Two-stage recourse").
 
     start : first period of the second stage (the scenario groups must be formed from the demand before it);
     cols : (K,) instruments that each group may buy from ``start`` on (single-pool instruments whose term ends
@@ -241,17 +241,7 @@ class CommitmentModel:
             parts.append(self.xs)
         x = cp.hstack(parts) if len(parts) > 1 else parts[0]
         self.x = x
-        ladder = paid = None
-        # one matrix per distinct cover pattern (per term on a calendar grid): held = cover @ x, column by column
-        pats, inv_idx = np.unique(self.cover.reshape(T * T, I).T, axis=0, return_inverse=True)
-        for g in range(len(pats)):
-            Mt = sp.csr_matrix(pats[g].reshape(T, T))
-            Dg = sp.diags((np.ravel(inv_idx) == g).astype(float))
-            term_expr = Mt @ x @ Dg
-            ladder = term_expr if ladder is None else ladder + term_expr
-            if self.commit_mult is not None:  # what the held units cost: each purchase at its period's price
-                pe = Mt @ cp.multiply(x, self.commit_mult) @ Dg
-                paid = pe if paid is None else paid + pe
+        ladder, paid = term_ladder(self.cover, x, self.commit_mult)
         # held quantities as their own variable, so every recourse row refers to one entry, not to the ladder
         # sum (keeps the constraint matrix sparse: no dense columns for the interior point method)
         self.active = cp.Variable((T, I), nonneg=True, name="held")
@@ -276,22 +266,14 @@ class CommitmentModel:
         rn = self.renewals
         if rn is None:
             return
-        T, M, T0, K = self.T, self.M, self.T0, len(rn.cols)
+        T, M, T0 = self.T, self.M, self.T0
         cols = np.asarray(rn.cols, int)
-        self.y = cp.Variable((M * (T0 - rn.start), K), nonneg=True, name="renewals")
-        held = paid = None
-        pats, inv_idx = np.unique(self.cover[:, :, cols].reshape(T * T, K).T, axis=0, return_inverse=True)
+        self.y = cp.Variable((M * (T0 - rn.start), len(cols)), nonneg=True, name="renewals")
         cm = None if self.commit_mult is None else \
             np.tile(np.asarray(self.commit_mult, float)[rn.start:T0][:, cols], (M, 1))
-        for g in range(len(pats)):
-            Mt = sp.kron(sp.identity(M), sp.csr_matrix(pats[g].reshape(T, T)[:, rn.start:T0]), format="csr")
-            Dg = sp.diags((np.ravel(inv_idx) == g).astype(float))
-            h = Mt @ self.y @ Dg
-            held = h if held is None else held + h
-            if cm is not None:
-                pe = Mt @ cp.multiply(self.y, cm) @ Dg
-                paid = pe if paid is None else paid + pe
-        self.held_y, self.paid_y = held, paid
+        # each group's own ladder: the term cover of the second stage's purchase periods, once per group
+        self.held_y, self.paid_y = term_ladder(self.cover[:, rn.start:T0][:, :, cols], self.y, cm,
+                                               lift=lambda Mt: sp.kron(sp.identity(M), Mt, format="csr"))
         if T > T0:  # no renewal whose term runs past the horizon: the tail period holds pro-rata averages, which
             # a group-specific purchase could stretch over the whole tail (a 9-month remainder standing for 33)
             late = (self.cover[T - 1, rn.start:T0][:, cols] > 0).astype(float)
@@ -406,13 +388,11 @@ class CommitmentModel:
             self.loss_n = Sum @ self.q + self.fee_total / self.scale
         else:
             self.loss_n = self.fee_total / self.scale + np.zeros(M)
-        fee_y = fee_y_h = 0.0
+        fee_y_h = 0.0
         if self.held_y is not None:  # each group pays its own renewals [USD]
             py = (self.held_y if self.paid_y is None else self.paid_y) @ price[np.asarray(self.renewals.cols, int)]
             Hm = sp.csr_matrix((np.tile(comp.hours, M), (rows, cols)), shape=(M, M * T))
-            fee_y = Hm @ py
-            self.fee_y = fee_y
-            self.loss_n = self.loss_n + fee_y / self.scale
+            self.loss_n = self.loss_n + (Hm @ py) / self.scale
             Hm_h = sp.csr_matrix((np.tile(comp.hours * (np.arange(T) < self.T0), M), (rows, cols)),
                                  shape=(M, M * T))
             fee_y_h = Hm_h @ py
@@ -587,8 +567,9 @@ class CommitmentModel:
 
     def _values(self) -> dict:
         """The current variable values (after a solve), as arrays. With renewals, ``x`` and ``active`` add the
-        groups' renewals weighted by the groups' probabilities (``x_renew``, ``active_renew``: the solution adds
-        them, the expected ladder) and ``renewals`` holds them per group (M, T0 - start, K) [units]."""
+        groups' renewals weighted by the groups' probabilities (``x_renew``: the solution adds them, the expected
+        ladder), ``active_groups`` (M, T, I) what each group holds and ``renewals`` the renewals per group
+        (M, T0 - start, K) [units]."""
         v = {"x": np.maximum(np.asarray(self.x.value, float), 0.0),
              "active": np.maximum(np.asarray(self.active.value, float), 0.0),
              "loss": np.asarray(self.loss.value, float).ravel(),
@@ -602,8 +583,6 @@ class CommitmentModel:
             v["renewals"] = y
             v["x_renew"] = np.zeros_like(v["x"])
             v["x_renew"][rn.start:rn.start + y.shape[1], cols] = np.tensordot(self.prob_w, y, axes=1)
-            v["active_renew"] = np.zeros_like(v["active"])
-            v["active_renew"][:, cols] = np.tensordot(self.prob_w, held, axes=1)
             v["active_groups"] = np.repeat(v["active"][None], M, axis=0)
             v["active_groups"][:, :, cols] += held
         return v
@@ -612,7 +591,8 @@ class CommitmentModel:
         xv = v["x"][: self.T0].copy()
         active = v["active"][: self.T0]
         if "x_renew" in v:  # the expected ladder: the plan's purchases and the groups' expected renewals
-            xv, active = xv + v["x_renew"][: self.T0], active + v["active_renew"][: self.T0]
+            xv = xv + v["x_renew"][: self.T0]
+            active = np.tensordot(self.prob_w, v["active_groups"][:, : self.T0], axes=1)
         xv[np.abs(xv) < 1e-9] = 0.0
         exp = float(self.prob_w @ v["loss"])
         return Solution(x=xv, active=active, objective_usd=v["objective"] * self.scale,
@@ -676,6 +656,17 @@ class CommitmentModel:
         sol = self._solution(best, st, solver, notes)
         sol.lp_bound_usd = lb * self.scale
         return sol
+
+    #: what :meth:`solve` compiles beside the program to find a whole-unit plan (the LP with the rounded purchases
+    #: fixed, the MILP of branch and bound): built on the first whole-unit solve, reused by later ones (the
+    #: backtests' weekly re-solves), rebuilt when dropped
+    ROUNDING_PROGRAMS = ("_fixed_problem", "_mask", "_fix", "_mip_problem", "_xint")
+
+    def drop_rounding_programs(self) -> None:
+        """Release the whole-unit rounding's compiled programs (:data:`ROUNDING_PROGRAMS`; ~80 MB on the sample
+        report) when no whole-unit solve follows, e.g. before the frontier's LP re-solves."""
+        for name in self.ROUNDING_PROGRAMS:
+            self.__dict__.pop(name, None)
 
     def _fixed_solve(self, mask: np.ndarray, xr: np.ndarray, solver: str, tried: list, time_limit_s: float):
         """Re-solve the LP with ``x`` fixed to ``xr`` where ``mask``; the variable values, or None."""
@@ -823,6 +814,31 @@ def with_tail(comp: Compressed, cover: np.ndarray, inventory: np.ndarray, tail_h
     # commitments bought after the horizon at the last period's price (an outlook's, else today's)
     cm = None if commit_mult is None else np.vstack([commit_mult, np.asarray(commit_mult)[-1:]])
     return tc, cov, inv, vm, cm
+
+
+def term_ladder(cover: np.ndarray, x, commit_mult=None, lift=None):
+    """What purchases ``x`` hold and pay per period: ``(held, paid)`` cvxpy expressions, ``paid`` None without a
+    price outlook.
+
+    ``cover`` (T, Tb, K): share of period ``k`` held by a unit of instrument column ``j`` bought in purchase
+    period ``t`` (:func:`~finops_forecast.portfolio.api.term_cover`); ``x`` (Tb, K) purchases, or stacked blocks
+    of them with ``lift`` mapping each (T, Tb) cover matrix to the stack's (e.g. one block per scenario group);
+    ``commit_mult`` (like ``x``) the price multiplier of each purchase. One matrix per distinct cover pattern
+    (per term on a calendar grid), applied column by column.
+    """
+    T, Tb, K = cover.shape
+    held = paid = None
+    pats, inv_idx = np.unique(cover.reshape(T * Tb, K).T, axis=0, return_inverse=True)
+    for g in range(len(pats)):
+        Mt = sp.csr_matrix(pats[g].reshape(T, Tb))
+        Mt = Mt if lift is None else lift(Mt)
+        Dg = sp.diags((np.ravel(inv_idx) == g).astype(float))
+        h = Mt @ x @ Dg
+        held = h if held is None else held + h
+        if commit_mult is not None:  # what the held units cost: each purchase at its period's price
+            pe = Mt @ cp.multiply(x, commit_mult) @ Dg
+            paid = pe if paid is None else paid + pe
+    return held, paid
 
 
 def as_cover(term_periods, T: int, I: int) -> np.ndarray:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from finops_forecast.portfolio import PortfolioConfig, Scenarios, api
-from finops_forecast.portfolio.api import _ROUNDING_PROGRAMS, _bill_periods, _solve, prepare, solve_plan
+from finops_forecast.portfolio.api import _bill_periods, _solve, prepare, solve_plan
+from finops_forecast.portfolio.model import CommitmentModel
 from tests.portfolio.pf_helpers import P4, P5, catalog_rows, hourly_paths, keys, make_catalog
 
 ONE_Q = {"quarters": 1, "ladder": False, "terms_months": (12,), "frontier_lambdas": (0.0,), "curve_factors": (1.0,)}
@@ -30,7 +31,7 @@ def test_solve_plan_releases_the_rounding_programs_and_a_later_solve_rebuilds_th
     assert hasattr(kept.model, "_fixed_problem")  # the names released are the ones the whole-unit solve builds
     prep = prepare(scen, cat, None, config)
     sol = solve_plan(prep)
-    assert not any(hasattr(prep.model, n) for n in _ROUNDING_PROGRAMS)
+    assert not any(hasattr(prep.model, n) for n in CommitmentModel.ROUNDING_PROGRAMS)
     np.testing.assert_allclose(sol.x, ref.x)
     again = _solve(prep)  # recompiled when missing: the model still solves whole-unit plans
     np.testing.assert_allclose(again.x, sol.x)
