@@ -118,6 +118,12 @@ class Periods:
         """Indices of the periods of quarter ``q``."""
         return np.flatnonzero(self.quarter == q)
 
+    def quarter_weights(self, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices of quarter ``q``'s periods, their hour weights summing to 1), for a quarter's hour-weighted
+        means."""
+        ts = self.in_quarter(q)
+        return ts, self.hours[ts] / self.hours[ts].sum()
+
 
 def quarter_periods(ds: pd.DatetimeIndex, quarters: int) -> Periods:
     """Cut the forecast hours into calendar quarters; extend with the last full quarter when it is short."""
@@ -557,8 +563,7 @@ def _make_plan(prep: Prepared, sol: Solution, front_job, curve: bool) -> Plan:
     b = _bill_periods(prep, sol.active, fee_price, by_group=sol.active_by_group)
     model_cost, _, _ = bill_compressed(prep, _held(sol), fee_price)
     purchases = _purchases(prep, sol, b)
-    q0 = per.in_quarter(0)
-    w0 = per.hours[q0] / per.hours[q0].sum()
+    q0, w0 = per.quarter_weights(0)
     d0 = float(w0 @ b["demand"][q0])
     cov0 = float(w0 @ b["covered"][q0].sum(axis=1)) / d0 if d0 > 0 else 0.0
     c0 = float(w0 @ b["committed_sum"][q0])
@@ -655,8 +660,7 @@ def _ladder_table(prep: Prepared, active: np.ndarray) -> pd.DataFrame:
     per, ins = prep.periods, prep.market.instruments
     lad = []
     for q in range(per.n_quarters):
-        ts = per.in_quarter(q)
-        w = per.hours[ts] / per.hours[ts].sum()
+        ts, w = per.quarter_weights(q)
         held, own = w @ active[ts], w @ prep.inventory_active[ts]
         for i in np.flatnonzero(held > 1e-9):
             lad.append(dict(quarter=q, quarter_start=per.start[ts[0]], instrument=ins["id"].iat[i],

@@ -370,7 +370,8 @@ def _bill_by_group(X, mk: Market, held: np.ndarray, path_group: np.ndarray, batc
         acc = bill_paths(X[:, idx], mk, held[g], batch_rows=batch_rows, transform=transform,
                          vmult=None if vmult is None else vmult[idx], fee_price=fee_price)
         if out is None:
-            out = {k: (np.zeros((X.shape[1],) + np.shape(v)[1:]) if k in PER_PATH else np.zeros_like(v, dtype=float))
+            n = X.shape[1]
+            out = {k: np.zeros((n,) + np.shape(v)[1:]) if k in PER_PATH else np.zeros_like(v, dtype=float)
                    for k, v in acc.items()}
         for k, v in acc.items():
             if k in PER_PATH:

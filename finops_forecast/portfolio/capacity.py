@@ -315,8 +315,8 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
                ) -> tuple[float, float, float | None]:
     """GPUs per instance, on-demand rate and spot effective rate at the run's scale [USD/GPU-h] (None: not
     spot-eligible) of one run's pool, each today's times the outlook's mean multiplier over the run's window."""
-    from finops_forecast.portfolio.instruments import DEFAULT_SPOT_REWORK
-    from finops_forecast.pricing.spot import assumed_rework_at_scale, job_nodes, spot_effective_cost
+    from finops_forecast.portfolio.instruments import SpotSettings, spot_effective_rate
+    from finops_forecast.pricing.spot import job_nodes
 
     pool = (run.provider, run.region, run.instance_type)
     rows = cat[(cat["provider"] == run.provider) & (cat["region"] == run.region)
@@ -332,13 +332,10 @@ def _run_rates(i: int, run, cat: pd.DataFrame, price_outlook: str, decided_on, s
     wclass = getattr(run, "workload_class", "training")
     if spot.empty or wclass == "inference":
         return gpi, od_rate, None
-    s, nodes = spot.iloc[-1], job_nodes(run.gpus, gpi)
-    label = s.get("interruption_label", "")
-    if isinstance(label, str) and label.strip():
-        rate = float(spot_effective_cost(float(s["usd_per_hour"]) / gpi, label, wclass, nodes=nodes))
-    else:  # no interruption bucket (GCP, Azure): the market's assumed rework, moved to the run's size
-        rework = assumed_rework_at_scale(DEFAULT_SPOT_REWORK.get(wclass, 0.0), wclass, nodes)
-        rate = float(s["usd_per_hour"]) / gpi * (1.0 + rework)
+    # the market's spot rule (interruption bucket, else the assumed rework), at the run's size
+    s = spot.iloc[-1]
+    rate, _ = spot_effective_rate(s.to_dict() | {"usd_per_gpu_hour": float(s["usd_per_hour"]) / gpi}, wclass,
+                                  SpotSettings(), nodes=job_nodes(run.gpus, gpi))
     rate *= spot_mult
     return gpi, od_rate, (rate if rate < od_rate else None)
 
@@ -363,9 +360,10 @@ def outlook_multipliers(price_outlook: str, rows: pd.DataFrame, run, decided_on=
     end = start + pd.Timedelta(hours=float(run.duration_hours))
     t0 = start if decided_on is None else pd.Timestamp(decided_on)
     t0 = min(t0.tz_localize("UTC") if t0.tzinfo is None else t0, start)
-    g = rows["gpu_type"].dropna().astype(str) if "gpu_type" in rows.columns else pd.Series(dtype=str)
-    pools = pd.DataFrame([dict(provider=run.provider, region=run.region, instance_type=run.instance_type,
-                               gpu_type=g.iloc[-1] if len(g) and g.iloc[-1] else "unknown")])
+    from finops_forecast.portfolio.priced import pool_gpu_types
+
+    pools = pool_gpu_types(rows, pd.DataFrame([dict(provider=run.provider, region=run.region,
+                                                    instance_type=run.instance_type)]))
     if t0 < start:
         pp = price_paths(price_outlook, pools, pd.DatetimeIndex([t0, start]), pd.DatetimeIndex([start, end]),
                          n_scenarios=n_scenarios, seed=seed)

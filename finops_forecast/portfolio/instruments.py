@@ -247,7 +247,7 @@ class Market:
         return ids.index(instrument_id)
 
 
-def _spot_effective(row: pd.Series, workload_class: str, spot: SpotSettings, nodes: int | None = None
+def spot_effective_rate(row: pd.Series, workload_class: str, spot: SpotSettings, nodes: int | None = None
                     ) -> tuple[float, bool]:
     """Spot effective rate [USD/GPU-h] for a class and whether it rests on an assumption.
 
@@ -401,7 +401,7 @@ def _series_spot_rates(cat: pd.DataFrame, sk: pd.DataFrame, pools: pd.DataFrame,
         key = (s.provider, s.region, s.instance_type)
         r = np.nan
         if s.workload_class in spot.classes and spot.cap > 0 and key in spot_rows.index:
-            r, assumed = _spot_effective(spot_rows.loc[[key]].iloc[0], s.workload_class, spot,
+            r, assumed = spot_effective_rate(spot_rows.loc[[key]].iloc[0], s.workload_class, spot,
                                          spot.job_nodes.get(key + (s.workload_class,)))
             sassumed |= assumed
             if r >= pools["od_rate"].iat[pool_index[key]]:

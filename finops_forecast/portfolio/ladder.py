@@ -118,8 +118,7 @@ def compare_ladder(prep, sol, rungs: int = 12, bill=None) -> pd.DataFrame:
     np.add.at(plan_buys, month_of_period, sol.x)  # the plan buys at the start of its periods
     lad_x = np.zeros_like(sol.x)
     np.add.at(lad_x, period_of_month, buys)
-    q0 = per.in_quarter(0)
-    w0 = per.hours[q0] / per.hours[q0].sum()
+    q0, w0 = per.quarter_weights(0)
     rows = []
     plan_name = "optimizer plan (first quarter monthly, then quarterly)"
     for name, active, b, x in ((plan_name, sol.active, plan_buys, sol.x),

@@ -258,8 +258,8 @@ class CommitmentModel:
         return paid
 
     def _second_stage(self):
-        """Renewals ``y`` (M x T2, K): units of instrument ``cols[k]`` bought by scenario group ``g`` at the start of
-        second-stage period ``start + t`` (terms that end inside the horizon); ``held_y`` (M x T, K) what each
+        """Renewals ``y`` (M x T2, K): units of instrument ``cols[k]`` bought by scenario group ``g`` at the start
+        of second-stage period ``start + t`` (terms that end inside the horizon); ``held_y`` (M x T, K) what each
         group holds (its own term cover), ``paid_y`` what it pays under a price outlook (None when flat).
         Nothing without renewals."""
         self.y = self.held_y = self.paid_y = None

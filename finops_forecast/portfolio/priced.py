@@ -182,7 +182,6 @@ def hourly_outlook(outlook: str, catalog: pd.DataFrame, market, ts, first: int, 
     pools = pool_gpu_types(catalog, market.pools)
     ts = pd.DatetimeIndex(ts)
     if outlook != "history":
-        price_paths(outlook, pools, ts[:1], ts[:1] + pd.Timedelta(hours=1))  # validates the name / file
         m = csv_hourly(read_outlook_csv(outlook), pools, ts)
         return PricePaths(m[0][None], m[1][None], m[2][None], str(outlook),
                           [f"price outlook {outlook}: on demand x {m[0].min():.2f}..{m[0].max():.2f} over the "

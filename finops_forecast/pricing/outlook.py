@@ -77,6 +77,13 @@ def _median_relative(rows: pd.DataFrame) -> pd.Series:
     return (wide / wide.bfill().iloc[0]).median(axis=1)
 
 
+@lru_cache(maxsize=1)
+def bundled_fit() -> OutlookFit:
+    """:func:`fit_history` of the bundled history, fitted once per process (the plan, the backtest and every
+    planned run's capacity decision use it); callers must not modify it."""
+    return fit_history()
+
+
 def fit_history(history: pd.DataFrame | None = None) -> OutlookFit:
     """Fit the ``history`` outlook on the dated catalog.
 
@@ -264,7 +271,7 @@ def price_paths(outlook: str, pools: pd.DataFrame, starts, ends, n_scenarios: in
         one = np.ones((1, T, P))
         return PricePaths(one, one.copy(), one.copy(), "flat")
     if outlook == "history":
-        fit = fit or fit_history()
+        fit = fit or bundled_fit()
         # months drawn: the horizon's calendar months + 3 (3 T + 3 for T quarters), so the draws do not depend
         # on how the horizon is cut into periods (months of the first quarter, cuts at expiry dates)
         s0, e = pd.Timestamp(starts[0]), pd.Timestamp(ends[-1])
