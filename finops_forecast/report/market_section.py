@@ -6,13 +6,19 @@ Small functions the notebook's one cell calls (no I/O on import):
 * :func:`market_text`: what the plan assumed and the risk of unused commitments, in words;
 * :func:`outlook_chart`: the on-demand price paths the plan was priced with;
 * :func:`term_reasons`: why each purchase of this quarter has its term;
-* :func:`evidence_table`: 1-year vs 3-year vs laddered terms on the real price history of the fleet's pools.
+* :func:`evidence_table`: 1-year vs 3-year vs laddered terms on the real price history of the fleet's pools;
+* :func:`styled`: either table as the report shows it (escaped, no index, the reasons in full).
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from finops_forecast.constants import POOL_KEYS
+from finops_forecast.report.safe import safe_style
+
+#: number formats of the two tables in the report
+_FORMATS = {"commitment [USD/h]": "{:,.2f}", "term [months]": "{:.0f}", "1-year": "{:.3f}", "3-year": "{:.3f}",
+            "laddered": "{:.3f}", "winner's margin": "{:.3f}"}
 
 
 def market_settings(params) -> dict:
@@ -112,3 +118,10 @@ def evidence_table(usage: pd.DataFrame, history: pd.DataFrame | None = None) -> 
     t = term_evidence(list(dict.fromkeys(pools)), history)
     return t.rename(columns={"cost_1_year": "1-year", "cost_3_year": "3-year", "cost_laddered": "laddered",
                              "margin": "winner's margin"})
+
+
+def styled(frame: pd.DataFrame):
+    """:func:`term_reasons` or :func:`evidence_table` as the report shows it: a Styler with every cell
+    HTML-escaped, no row index, numbers formatted, and text in full (pandas would cut a reason at 50
+    characters)."""
+    return safe_style(frame, _FORMATS)

@@ -38,6 +38,11 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
     assert "Price outlook" in market_section.market_text(plan)
     assert market_section.outlook_chart(plan) is not None
     assert set(plan.price_paths["on_demand"].round(6)) >= {1.0, 0.8}
+    # as the report shows it: every reason in full (pandas cuts text at 50 characters), a user's string escaped
+    shown = why.assign(scope="<script>alert(1)</script>")
+    html = market_section.styled(shown).to_html()
+    assert all(r.replace("'", "&#39;") in html or r in html for r in why["why this term"])
+    assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_the_frontier_chart_shows_the_risk_the_weight_penalizes():
