@@ -483,8 +483,9 @@ _FORECAST_PARAMETERS = """\
     freq : {"h", "D"}
         Output grid. ``"D"`` sums the input to calendar days (a partial first or last day is dropped).
     models : str or list of str
-        A model name (``seasonal_naive, naive, ets, theta, sarimax, prophet``), ``"auto"`` (per-series
-        backtest selection among ``seasonal_naive, ets, theta``), or a list of candidates to select from.
+        A model name (``seasonal_naive, naive, ets, theta, sarimax, prophet, recovery, level_bursts``),
+        ``"auto"`` (per-series backtest selection among ``seasonal_naive, ets, theta, level_bursts``), or a list
+        of candidates to select from.
     level : tuple of float
         Central interval levels [%]; 90 gives the 5% and 95% quantiles, 80 the 10% and 90%.
     n_paths : int
@@ -516,7 +517,9 @@ _FORECAST_PARAMETERS = """\
         Weeks of history the hourly shapes are drawn from.
     cv_h, cv_windows, cv_step, calibrate :
         Per-series selection backtest: horizon [model steps: days unless resolution="hourly"], windows, steps
-        between windows, and interval calibration on its errors.
+        between windows, and interval calibration on its errors. For a forecast of months or years, compare
+        the models over the span that matters (the report's plan: ``cv_h=91, cv_step=30``): over a week, a
+        model that carries today's burst forward scores well and then reads it as a level for years.
     model_kwargs : dict or None
         Constructor arguments per model name.
     progress : bool or None

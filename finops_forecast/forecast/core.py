@@ -15,7 +15,7 @@ Method for hourly output (``resolution="daily"``, the default)
    (Philly's bursts are large and erratic), hence the hybrid default.
 2. Sum each component into 24-hour blocks that end at the last observed hour (so no block is partial) and
    forecast the block totals with the chosen model (season of 7 blocks). Paths of daily totals are drawn by
-   :func:`finops_forecast.forecast.models.sample_paths`.
+   :func:`finops_forecast.forecast.models.draw_paths`.
 3. Give each forecast day an hourly shape by *analog days*: each path and day draws one of the last
    ``analog_weeks`` observed days at the same position in the week and spreads the day's total like that day
    (its hourly shares). The point forecast uses the mean share. Within-day peaks and troughs are therefore as
@@ -34,7 +34,7 @@ import pandas as pd
 
 from finops_forecast.errors import ForecastError
 from finops_forecast.forecast.models import (
-    AUTO_CANDIDATES, MODELS, AutoSelect, FixedSelection, make_model, sample_paths,
+    AUTO_CANDIDATES, MODELS, AutoSelect, FixedSelection, draw_paths, make_model,
 )
 
 __all__ = ["SeriesSpec", "SeriesForecast", "forecast_series", "split_baseline", "daily_blocks",
@@ -171,16 +171,17 @@ def _model_for(spec: SeriesSpec, name_or_cands: tuple, h: int, step_hours: int):
 
 
 def _fit_predict(z: np.ndarray, m: int, h: int, spec: SeriesSpec, step_hours: int, component: str):
-    """Mean and sd of ``h`` model steps of ``z``, falling back to simpler models when needed."""
+    """Mean and sd of ``h`` model steps of ``z``, its selection record and the fitted model (None for a constant
+    or empty series), falling back to simpler models when needed."""
     rec = {"component": component, "model": None, "interval_scale": 1.0, "scores": {}, "fallback": False,
            "note": ""}
     if len(z) == 0:
         rec.update(model="constant", note="no history: forecast is zero")
-        return np.zeros(h), np.zeros(h), rec
+        return np.zeros(h), np.zeros(h), rec, None
     if np.ptp(z) == 0:
         rec.update(model="constant",
                    note=f"constant series ({z[0]:g} per step): forecast is that constant, with no spread")
-        return np.full(h, float(z[0])), np.zeros(h), rec
+        return np.full(h, float(z[0])), np.zeros(h), rec, None
     fixed = {c: (name, scale) for c, name, scale in spec.fixed}
     if component in fixed and fixed[component][0] in MODELS:
         name, scale = fixed[component]
@@ -215,7 +216,7 @@ def _fit_predict(z: np.ndarray, m: int, h: int, spec: SeriesSpec, step_hours: in
         if tried:
             rec["fallback"] = True
             rec["note"] = "; ".join(tried) + f"; fell back to {candidate.name}"
-        return mean, sd, rec
+        return mean, sd, rec, candidate
     raise ForecastError(f"No model could forecast the {component} series: " + "; ".join(tried))  # unreachable
 
 
@@ -290,9 +291,9 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
             blocks = daily_blocks(comp)
             z = blocks.sum(axis=1)
             n_days = -(-H // 24)
-            mean_d, sd_d, rec = _fit_predict(z, 7, n_days, spec, 24, name)
+            mean_d, sd_d, rec, fitted = _fit_predict(z, 7, n_days, spec, 24, name)
             mean_d = np.maximum(mean_d, 0.0)
-            paths_d = sample_paths(mean_d, sd_d, spec.n_paths, rng_model)
+            paths_d = draw_paths(fitted, mean_d, sd_d, spec.n_paths, rng_model)
             shares = _shares(blocks)
             analogs = _analog_shapes(blocks, n_days, spec.analog_weeks)  # (n_days, K)
             mean_c = (mean_d[:, None] * shares[analogs].mean(axis=1)).reshape(-1)[:H]
@@ -301,9 +302,9 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
             paths_c = (paths_d[:, :, None] * shares[chosen]).reshape(spec.n_paths, -1)[:, :H]
         else:
             m = 7 if spec.freq == "D" else 24
-            mean_c, sd, rec = _fit_predict(comp, m, H, spec, spec.step_hours, name)
+            mean_c, sd, rec, fitted = _fit_predict(comp, m, H, spec, spec.step_hours, name)
             mean_c = np.maximum(mean_c, 0.0)
-            paths_c = sample_paths(mean_c, sd, spec.n_paths, rng_model)
+            paths_c = draw_paths(fitted, mean_c, sd, spec.n_paths, rng_model)
         out[name] = (mean_c, paths_c)
         records.append(rec)
     if spec.components == "split":

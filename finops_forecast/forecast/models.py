@@ -17,6 +17,8 @@ Models
 ``prophet``         Prophet, daily steps with weekly seasonality (slow: fit small sets of series)
 ``recovery``        :class:`Recovery`: a cluster's level, outage steps treated as missing, no dip extrapolated,
                     a trend only when significant since the last outage
+``level_bursts``    :class:`LevelBursts`: a slow level (robust trend, a random walk only as large as the history
+                    shows) plus bursts that fade; sample paths resample the history's own bursts
 ``auto``            :class:`AutoSelect`: picks one of its candidates per series by a rolling-origin backtest
                     and calibrates the width of the intervals on that backtest's errors
 """
@@ -33,7 +35,8 @@ from finops_forecast.errors import ForecastError, unknown_name
 
 __all__ = [
     "ForecastModel", "SeasonalNaive", "Naive", "ETS", "Theta", "SARIMAX", "Prophet", "Recovery", "AutoSelect",
-    "ModelForecast", "MODELS", "AUTO_CANDIDATES", "make_model", "model_forecast", "sample_paths",
+    "LevelBursts", "ModelForecast", "MODELS", "AUTO_CANDIDATES", "make_model", "model_forecast", "sample_paths",
+    "draw_paths",
     "level_quantiles",
 ]
 
@@ -47,6 +50,9 @@ class ForecastModel:
     name: str = "model"
     #: add the uncertainty of the series' long-run growth rate to the model's own (see :func:`drift_se`)
     drift_uncertainty: bool = True
+    #: the error sd stops growing once the history's own spread is reached (a series that reverts), instead of
+    #: fanning out without bound (the conformance test checks a fan only for the others)
+    bounded_fan: bool = False
 
     def min_length(self, season_length: int) -> int:
         """Fewest observations the model needs [steps]."""
@@ -422,6 +428,140 @@ def robust_trend(x: np.ndarray, y: np.ndarray, alpha: float = 0.1) -> float:
     return float(slope) if lo > 0 or hi < 0 else 0.0
 
 
+class LevelBursts(ForecastModel):
+    """A level that moves slowly plus bursts that fade: the shape of a training pool's demand.
+
+    Training demand sits on a floor and jumps for days or weeks when a large run starts, then comes back. A model
+    fitted to its one-step errors (ETS, theta) reads each burst as a new level and forecasts a random walk, whose
+    fan grows without bound: over the years of a commitment that puts a fifth of the paths at zero GPUs while the
+    history never left its floor. This model separates the two:
+
+    - the level ``a + b t``: the Theil-Sen slope ``b`` of the whole history, kept when its ``1 - trend_alpha``
+      interval excludes 0, and the median ``a`` of ``y - b t``; its uncertainty is that of the slope (the
+      half-width of that interval / z). Ahead, the trend fades with the history's length ``n`` as time
+      constant (:meth:`_trend_steps`): it moves the level by at most ``n b``;
+    - a weekly profile (``season_length`` > 1): the median of the last ``seasons`` seasons' deviations per
+      position in the season, less their overall median;
+    - the rest ``r`` (the bursts and the noise), taken as stationary with the persistence ``phi`` of its lag-1
+      autocorrelation: the point forecast moves today's deviation back to the *median* of ``r`` as ``phi ** h``
+      (the median, not the mean: bursts skew ``r`` up, and the selection scores absolute errors), and its
+      error sd (root mean square around that point) grows to that of ``r``, ``rms(r - median) sqrt(1 - phi ** (2
+      h))``, without growing further;
+    - a random walk in the level, whose variance per step is what the means of consecutive blocks of the rest
+      move beyond what a stationary rest would give them (:meth:`_level_variance`): zero on a steady pool.
+
+    Sample paths (:meth:`sample_deviations`) draw the rest from the history itself, by a stationary block
+    bootstrap with mean block length ``1 / (1 - phi)`` (a burst keeps its height and duration; demand stays
+    skewed up from its floor), and each path draws its own slope error. :func:`draw_paths` uses them in place of
+    the Gaussian random walk of :func:`sample_paths`.
+
+    Parameters
+    ----------
+    trend_alpha : float
+        Test level of the slope, in (0, 1).
+    seasons : int
+        Recent seasons of the weekly profile.
+    max_phi : float
+        Upper bound of the persistence in [0, 1) (a deviation that never fades is a level, not a burst).
+    """
+
+    name = "level_bursts"
+    drift_uncertainty = False  # the slope's own uncertainty is part of the model
+    bounded_fan = True
+
+    def __init__(self, trend_alpha: float = 0.1, seasons: int = 8, max_phi: float = 0.95):
+        self.trend_alpha = float(trend_alpha)
+        self.seasons = int(seasons)
+        self.max_phi = float(max_phi)
+
+    def min_length(self, season_length: int) -> int:
+        return max(8, 2 * season_length)
+
+    def _fit(self, y, m):
+        n = len(y)
+        t = np.arange(n, dtype=float)
+        slope, _, lo, hi = stats.theilslopes(y, t, alpha=1 - self.trend_alpha)
+        self.slope_ = float(slope) if (lo > 0 or hi < 0) else 0.0
+        self.slope_se_ = float(hi - lo) / (2 * stats.norm.ppf(1 - self.trend_alpha / 2))
+        x = y - self.slope_ * t
+        self.level_ = float(np.median(x))
+        x = x - self.level_
+        m = max(int(m), 1)
+        self.season_ = np.zeros(m)
+        if m > 1 and n >= 2 * m:
+            recent = slice(max(0, n - self.seasons * m), n)
+            pos = (np.arange(n) % m)[recent]
+            xr = x[recent]
+            prof = np.array([np.median(xr[pos == k]) for k in range(m)])
+            self.season_ = prof - np.median(xr)
+        r = x - self.season_[np.arange(n) % m]
+        self.median_rest_ = float(np.median(r))
+        c = r - float(np.mean(r))
+        den = float(np.dot(c, c))
+        self.phi_ = float(np.clip(np.dot(c[1:], c[:-1]) / den, 0.0, self.max_phi)) if den > 0 else 0.0
+        c = r - self.median_rest_
+        self.rest_ = c
+        self.last_ = float(c[-1])
+        self.n_ = n
+        self.level_var_ = self._level_variance(c, m)
+
+    def _level_variance(self, c: np.ndarray, m: int) -> float:
+        """Variance per step of a random walk in the level [(GPU-h per step)^2 per step], from the means of
+        consecutive blocks of ``block`` steps: beyond the variance that a stationary rest with persistence
+        ``phi`` gives their differences, ``2 var(c) (1 + phi) / ((1 - phi) block)``, the excess is the level's
+        moves, ``block`` times the variance per step."""
+        block = max(4 * m, int(np.ceil(4 / (1 - self.phi_))))
+        nb = len(c) // block
+        if nb < 3:
+            return 0.0
+        means = c[len(c) - nb * block:].reshape(nb, block).mean(axis=1)
+        stationary = 2 * float(np.var(c)) * (1 + self.phi_) / ((1 - self.phi_) * block)
+        return max(0.0, float(np.var(np.diff(means), ddof=1)) - stationary) / block
+
+    def _trend_steps(self, k: np.ndarray) -> np.ndarray:
+        """Steps the trend has moved the level by step ``k``: ``n (1 - exp(-k / n))`` for a history of ``n``
+        steps (``k`` at first; never more than ``n``: a trend seen over ``n`` steps fades over the next ``n``,
+        so 73 days of decline are not drawn through three years)."""
+        return self.n_ * -np.expm1(-k / self.n_)
+
+    def _predict(self, h):
+        k = np.arange(1, h + 1)
+        tt = self.n_ - 1 + k
+        decay = self.phi_ ** k
+        trend = self.n_ - 1 + self._trend_steps(k)
+        mean = (self.level_ + self.slope_ * trend + self.season_[tt % len(self.season_)] + self.median_rest_
+                + decay * self.last_)
+        sd_rest = float(np.sqrt(np.mean(self.rest_ ** 2)))
+        sd = np.sqrt(sd_rest ** 2 * (1 - decay ** 2) + (self.slope_se_ * (trend - (self.n_ - 1) / 2)) ** 2
+                     + self.level_var_ * k)
+        return mean, sd
+
+    def sample_deviations(self, h: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+        """Deviations of sample paths from the point forecast, shape (n_paths, h) [GPU-h per step].
+
+        The rest (less its median) is resampled from the history by a stationary bootstrap (blocks of geometric
+        length, mean ``1 / (1 - phi)``), scaled by ``sqrt(1 - phi ** (2 k))`` at step ``k`` (today's deviation
+        is in the point forecast), plus ``(t - t_mid) e`` for a slope error ``e ~ N(0, slope_se)`` per path and
+        the level's random walk. Far ahead a path is level + season + a draw of the rest: the history's bursts
+        with their heights, durations and skew.
+        """
+        n = len(self.rest_)
+        block = 1.0 / (1.0 - self.phi_)
+        jump = rng.random((n_paths, h)) < 1.0 / block
+        jump[:, 0] = True
+        start = rng.integers(0, n, size=(n_paths, h))
+        steps = np.broadcast_to(np.arange(h), (n_paths, h))
+        last_jump = np.maximum.accumulate(np.where(jump, steps, 0), axis=1)
+        idx = (np.take_along_axis(start, last_jump, axis=1) + steps - last_jump) % n
+        k = np.arange(1, h + 1)
+        dev = self.rest_[idx] * np.sqrt(1 - self.phi_ ** (2 * k))
+        trend = self.n_ - 1 + self._trend_steps(k)
+        dev += rng.standard_normal((n_paths, 1)) * self.slope_se_ * (trend - (self.n_ - 1) / 2)
+        if self.level_var_ > 0:
+            dev += np.sqrt(self.level_var_) * np.cumsum(rng.standard_normal((n_paths, h)), axis=1)
+        return dev
+
+
 class SARIMAX(ForecastModel):
     """statsmodels ``SARIMAX`` (1,1,1)x(0,1,1,m) when the history holds three seasons, (1,1,1) otherwise."""
 
@@ -532,9 +672,11 @@ class Prophet(ForecastModel):
 
 
 #: single models by name (``auto`` is built by :func:`make_model`)
-MODELS = {cls.name: cls for cls in (SeasonalNaive, Naive, ETS, Theta, SARIMAX, Prophet, Recovery)}
-#: candidates of ``models="auto"`` (Prophet and SARIMAX are left out for speed; list them to include them)
-AUTO_CANDIDATES = ("seasonal_naive", "ets", "theta")
+MODELS = {cls.name: cls for cls in (SeasonalNaive, Naive, ETS, Theta, SARIMAX, Prophet, Recovery, LevelBursts)}
+#: candidates of ``models="auto"`` (Prophet and SARIMAX are left out for speed; list them to include them).
+#: ``level_bursts`` wins where bursts revert (Philly: 18 of 30 seven-day windows, every 28-day one) and loses on
+#: a steadily moving fleet (Alibaba DLRM: never chosen); docs/forecast.md "Levels and bursts"
+AUTO_CANDIDATES = ("seasonal_naive", "ets", "theta", "level_bursts")
 
 
 def make_model(name: str, **kwargs) -> ForecastModel:
@@ -653,7 +795,10 @@ class AutoSelect(ForecastModel):
             note = f"history of {n} steps too short to backtest; used {best} without selection"
         z = z_err.get(best, [])
         factor = 1.0
-        if self.calibrate and len(z) >= 5:
+        # a model that draws its paths from the history's own deviations (level_bursts) keeps their spread: a
+        # Gaussian width factor would shrink or stretch the bursts' skewed distribution, not calibrate it
+        own_paths = hasattr(MODELS[best], "sample_deviations")
+        if self.calibrate and len(z) >= 5 and not own_paths:
             raw = float(np.quantile(z, 0.8) / stats.norm.ppf(0.9))
             factor = raw ** float(self.calibration_weight)
             factor = float(np.clip(factor, 0.5, 4.0))
@@ -739,6 +884,37 @@ def sample_paths(mean, sd, n_paths: int, rng: np.random.Generator, *, clip: bool
     return np.maximum(paths, 0.0) if clip else paths
 
 
+
+def draw_paths(model, mean, sd, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+    """Sample paths of a fitted model: its own (``sample_deviations``, e.g. :class:`LevelBursts`' bootstrap of
+    its history, times the interval scale of an :class:`AutoSelect` or :class:`FixedSelection`) when it has
+    them, else :func:`sample_paths` (a Gaussian random walk in the standardized error). Clipped at 0.
+
+    Parameters
+    ----------
+    model : ForecastModel, AutoSelect, FixedSelection or None
+        The fitted model that gave ``mean`` and ``sd`` (None: :func:`sample_paths`).
+    mean, sd : ndarray of shape (h,)
+        Its point forecast and error sd [GPU-h per step].
+    n_paths : int
+        Number of paths.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    ndarray of shape (n_paths, h) [GPU-h per step]
+    """
+    scale = 1.0
+    if isinstance(model, AutoSelect):
+        model, scale = model.chosen_, model.interval_scale_
+    elif isinstance(model, FixedSelection):
+        model, scale = model.model, model.interval_scale
+    if not hasattr(model, "sample_deviations"):
+        return sample_paths(mean, sd, n_paths, rng)
+    mean = np.asarray(mean, dtype=float)
+    return np.maximum(mean + scale * model.sample_deviations(len(mean), n_paths, rng), 0.0)
+
 @dataclass(frozen=True)
 class ModelForecast:
     """One series' forecast from one model.
@@ -772,4 +948,4 @@ def model_forecast(model: ForecastModel, y, season_length: int, h: int, *, level
     mean = np.maximum(mean, 0.0)
     qs = {q: np.maximum(mean + stats.norm.ppf(q) * sd, 0.0) for q in level_quantiles(level)}
     rng = np.random.default_rng(seed)
-    return ModelForecast(mean=mean, sd=sd, quantiles=qs, paths=sample_paths(mean, sd, n_paths, rng))
+    return ModelForecast(mean=mean, sd=sd, quantiles=qs, paths=draw_paths(model, mean, sd, n_paths, rng))

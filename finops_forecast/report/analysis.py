@@ -48,6 +48,9 @@ def load_report_usage(params: ReportParams) -> pd.DataFrame:
 
 #: history before the track record's first decision [days]: eight weeks for the forecast to fit on
 TRACK_WARMUP_DAYS = 56
+#: the plan's forecast compares its models over this many days ahead [days], windows this many days apart
+SELECTION_DAYS = 91
+SELECTION_STEP_DAYS = 30
 
 
 def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams):
@@ -404,8 +407,11 @@ def forecast_to_horizon(usage: pd.DataFrame, params: ReportParams, start: pd.Tim
     horizon = int((horizon_end - usage["ts"].max()) / pd.Timedelta(hours=1)) - 1
     # total demand only: the optimizer consumes total paths, which are the same with or without a baseline
     # forecast beside them (the history chart shows the baseline/burst split of the realized usage)
+    # models are compared over a quarter ahead (windows a month apart), the span of the purchases made now,
+    # not over a week: a model that follows a burst for a week reads it as a new level for years
     return forecast(usage, horizon, models=params.forecast_model, n_paths=params.n_paths, seed=params.seed,
-                    planned_runs=planned, progress=False, components="total")
+                    planned_runs=planned, progress=False, components="total", cv_h=SELECTION_DAYS,
+                    cv_step=SELECTION_STEP_DAYS)
 
 
 def pricing_provenance(catalog: pd.DataFrame, usage: pd.DataFrame, plan) -> pd.DataFrame:

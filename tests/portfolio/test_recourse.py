@@ -81,22 +81,31 @@ def test_the_plan_is_billed_with_each_groups_renewals():
 
 @pytest.mark.slow
 def test_on_the_philly_trace_recourse_buys_12_month_terms_and_saves():
-    """Real trace (Philly, p4d.24xlarge, 2017-10 .. 2017-12) at the bundled prices and the fitted price outlook:
-    one schedule buys only 36-month terms now; the two-stage plan buys mostly 12-month terms and costs less on
-    the same paths, with less unused commitment (measured 2026-11-30, 60 paths: 223.9 -> 209.8 M USD, unused
-    10.7 -> 9.7 M USD)."""
+    """Real trace (Philly, p4d.24xlarge, 2017-10 .. 2017-12) at the bundled prices and the fitted price outlook,
+    forecast by the random-walk candidates (seasonal naive, ETS, theta: ``auto`` before ``level_bursts``), whose
+    3-year fan is wide (mean of year 3: p10 0, p90 ~26,000 GPUs): one schedule buys only 36-month terms now; the
+    two-stage plan buys mostly 12-month terms and costs less on the same paths, with less unused commitment
+    (measured 2026-11-30, 60 paths: 223.9 -> 209.8 M USD, unused 10.7 -> 9.7 M USD). With today's ``auto``
+    (``level_bursts`` on this series: year 3 p10 / p90 ~1,260 / 1,640 GPUs) demand is known well enough that the
+    option to re-decide is worth almost nothing: both plans buy 36 months and cost the same within 0.5%."""
     from finops_forecast.evaluate.traces import trace_usage
     from finops_forecast.forecast import forecast
     from finops_forecast.pricing import load_pricing
 
-    fc = forecast(trace_usage("philly"), 3 * 365 * 24, n_paths=60, seed=0)
+    usage = trace_usage("philly")
     cfg = PortfolioConfig(quarters=12, frontier_lambdas=(0.0,), curve_factors=(1.0,), price_outlook="history")
+    fc = forecast(usage, 3 * 365 * 24, n_paths=60, seed=0, models=("seasonal_naive", "ets", "theta"))
     plans = {r: optimize(fc, load_pricing(), config=cfg.replace(recourse=r)) for r in (False, True)}
     usd = {r: p.buy_now.groupby("term_months")["commitment_usd_per_hour"].sum() for r, p in plans.items()}
     assert set(usd[False].index) == {36}
     assert usd[True].get(12, 0.0) > usd[True].get(36, 0.0)
     assert plans[True].expected_cost_usd < 0.97 * plans[False].expected_cost_usd
     assert plans[True].expected_unused_commitment_usd < plans[False].expected_unused_commitment_usd
+    tight = forecast(usage, 3 * 365 * 24, n_paths=60, seed=0)
+    assert tight.selection["model"].iat[0] == "level_bursts"
+    plans = {r: optimize(tight, load_pricing(), config=cfg.replace(recourse=r)) for r in (False, True)}
+    assert plans[True].expected_cost_usd <= plans[False].expected_cost_usd * (1 + 1e-6)
+    assert plans[True].expected_cost_usd > 0.995 * plans[False].expected_cost_usd
 
 
 def test_recourse_with_a_minimum_p10_utilization_is_refused_with_the_fix():
