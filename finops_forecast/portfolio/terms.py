@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from finops_forecast.portfolio.migration import FLEXIBLE_FAMILIES
+
 __all__ = ["term_reasons", "plan_term_reasons", "REASON_COLUMNS"]
 
 REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", "utilization_p10", "break_even",
@@ -38,8 +40,6 @@ REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", 
                   "od_multiplier_last_year", "break_even_last_year", "renewed_short_term", "migration_per_year",
                   "verdict", "reason"]
 
-#: instrument families that stay on one pool (they do not follow demand migrating to a newer generation)
-_POOL_BOUND = ("aws_standard_ri", "azure_reservation", "gcp_resource_cud", "aws_ec2_instance_sp")
 
 
 def _other_term(instruments: pd.DataFrame | None, r) -> pd.Series | None:
@@ -165,7 +165,7 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         be_term = be / m_mean if m_mean > 0 else float("nan")
         renewed = be_o * m_mean if other is not None and months >= 36 else float("nan")
         mig = _migration(migration, str(r.scope))
-        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, r.family in _POOL_BOUND)
+        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, r.family not in FLEXIBLE_FAMILIES)
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None

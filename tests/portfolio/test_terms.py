@@ -124,3 +124,14 @@ def test_plan_term_reasons_on_a_solved_plan(tmp_path):
     year1 = pd.to_datetime(pp["quarter_start"]) < pd.Timestamp("2028-01-01", tz="UTC")
     assert cut["od_multiplier_last_year"].iat[0] == pytest.approx(pp.loc[year1, "on_demand"].mean())
     assert pp.loc[~year1, "on_demand"].max() == pytest.approx(0.3)
+
+
+def test_generic_reserved_lines_stay_on_their_pool_under_migration(plan):
+    """A generic ``reserved`` family (a user's own catalog) is not moved by migration (migration.py copies only
+    the flexible families to the successor pool), so its reason says it stays on the pool; a savings plan's says
+    it follows."""
+    purchases, instruments, pp = plan
+    generic = purchases.iloc[:1].assign(family="reserved")
+    r = term_reasons(generic, instruments.assign(family=instruments["family"].replace("aws_standard_ri", "reserved")),
+                     pp, migration={"p5.48xlarge": 0.3})
+    assert "stays on the pool" in r["reason"].iat[0] and "which this line follows" not in r["reason"].iat[0]
