@@ -292,8 +292,10 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
             z = blocks.sum(axis=1)
             n_days = -(-H // 24)
             mean_d, sd_d, rec, fitted = _fit_predict(z, 7, n_days, spec, 24, name)
-            mean_d = np.maximum(mean_d, 0.0)
+            # paths around the unclipped point (a pool forecast below 0 has every path at 0, not half of them
+            # above it); the point itself is reported clipped
             paths_d = draw_paths(fitted, mean_d, sd_d, spec.n_paths, rng_model)
+            mean_d = np.maximum(mean_d, 0.0)
             shares = _shares(blocks)
             analogs = _analog_shapes(blocks, n_days, spec.analog_weeks)  # (n_days, K)
             mean_c = (mean_d[:, None] * shares[analogs].mean(axis=1)).reshape(-1)[:H]
@@ -303,8 +305,8 @@ def forecast_series(y, spec: SeriesSpec, seed) -> SeriesForecast:
         else:
             m = 7 if spec.freq == "D" else 24
             mean_c, sd, rec, fitted = _fit_predict(comp, m, H, spec, spec.step_hours, name)
-            mean_c = np.maximum(mean_c, 0.0)
             paths_c = draw_paths(fitted, mean_c, sd, spec.n_paths, rng_model)
+            mean_c = np.maximum(mean_c, 0.0)
         out[name] = (mean_c, paths_c)
         records.append(rec)
     if spec.components == "split":

@@ -63,7 +63,8 @@ def test_paths_match_the_predicted_spread_and_keep_the_floor():
     # the bootstrap's spread is the one predict() states: root mean square around the point forecast, which is
     # the median (the bursts lie above it)
     assert np.sqrt(np.mean((paths[:, 180] - mean[180]) ** 2)) == pytest.approx(sd[180], rel=0.1)
-    assert np.mean(paths[:, 180] > mean[180]) < 0.5 < np.mean(paths[:, 180] >= 0.97 * mean[180])
+    assert np.mean(paths[:, 180] > mean[180]) == pytest.approx(0.5, abs=0.05)  # the point is the median
+    assert paths[:, 180].mean() > mean[180] + 0.2 * sd[180]  # and the bursts lift the mean above it
     # demand is skewed up from its floor: the bursts of the history, not a symmetric bell around the mean
     assert np.quantile(paths, 0.05) > 0.85 * 300
     assert np.quantile(paths, 0.99) > 2.5 * 300

@@ -86,7 +86,7 @@ def test_on_the_philly_trace_recourse_buys_12_month_terms_and_saves():
     3-year fan is wide (mean of year 3: p10 0, p90 ~26,000 GPUs): one schedule buys only 36-month terms now; the
     two-stage plan buys mostly 12-month terms and costs less on the same paths, with less unused commitment
     (measured 2026-11-30, 60 paths: 223.9 -> 209.8 M USD, unused 10.7 -> 9.7 M USD). With today's ``auto``
-    (``level_bursts`` on this series: year 3 p10 / p90 ~1,260 / 1,640 GPUs) demand is known well enough that the
+    (``level_bursts`` on this series: year 3 p10 / p90 ~1,150 / 1,790 GPUs) demand is known well enough that the
     option to re-decide is worth almost nothing: both plans buy 36 months and cost the same within 0.5%."""
     from finops_forecast.evaluate.traces import trace_usage
     from finops_forecast.forecast import forecast
