@@ -432,9 +432,13 @@ def pricing_provenance(catalog: pd.DataFrame, usage: pd.DataFrame, plan) -> pd.D
 
 def analysis_notes(params: ReportParams, fc, start: pd.Timestamp, plan, planned) -> list[str]:
     """What the reader must know about the forecast, the optimizer's run and the planned runs."""
+    chosen = fc.selection["model"].value_counts() if len(fc.selection) else pd.Series(dtype=int)
+    picked = ", ".join(f"{m} {k}" for m, k in chosen.items())
     notes = [(f"Forecast: {params.forecast_model} with {params.n_paths} sample paths per series from "
               f"{fc.ds[0]:%Y-%m-%d} to {fc.ds[-1]:%Y-%m-%d}; the plan uses the {params.quarters} quarters from "
-              f"{start:%Y-%m-%d}."), f"Optimizer: status {plan.status}, solver {plan.solver}."]
+              f"{start:%Y-%m-%d}. Models compared over {SELECTION_DAYS}-day backtests (4 windows "
+              f"{SELECTION_STEP_DAYS} days apart); chosen per series: {picked}."),
+             f"Optimizer: status {plan.status}, solver {plan.solver}."]
     notes += [str(n) for n in plan.notes]
     if planned is not None and len(planned):
         notes.append(f"{len(planned)} planned runs added to the burst forecast: "

@@ -52,6 +52,9 @@ def test_report_on_the_sample(rendered):
     style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
     assert re.search(r"table \{[^}]*overflow-x: auto", style)
     assert "commitment [USD/h]" in html  # the recommendation table
+    # the reader is told how the forecast's models were chosen, and each term's reason is shown whole
+    assert "Models compared over 91-day backtests" in html and "level_bursts" in html
+    assert "1-year terms renewed at the expected prices" in html
     rec = pd.read_csv(rendered.folder / "recommendations.csv")
     assert len(rec) >= 1 and (rec["quantity"] > 0).all() and (rec["quarter"] == 0).all()
     plan = json.loads((rendered.folder / "plan.json").read_text())
