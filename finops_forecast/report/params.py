@@ -147,7 +147,7 @@ class ReportParams(NotebookParams):
     terms: str = param("12,36", "commitment terms the optimizer may buy [months], comma-separated")
     quarters: int = param(12, "quarters the plan covers (the ladder of purchases), 1-12")
     forecast_model: str = param("auto", "forecasting model: auto (per-series backtest selection), seasonal_naive, "
-                                        "ets, theta")
+                                        "ets, theta, level_bursts")
     lookback_days: int = param(30, "window of the clouds' lookback rule shown for comparison [days], 7-90")
     risk_lambda: float = param(0.0, "weight of CVaR of unused commitment in the objective, at least 0 (0 minimizes "
                                     "expected cost)")
