@@ -123,5 +123,7 @@ def evidence_table(usage: pd.DataFrame, history: pd.DataFrame | None = None) -> 
 def styled(frame: pd.DataFrame):
     """:func:`term_reasons` or :func:`evidence_table` as the report shows it: a Styler with every cell
     HTML-escaped, no row index, numbers formatted, and text in full (pandas would cut a reason at 50
-    characters)."""
-    return safe_style(frame, _FORMATS)
+    characters), left-aligned so that a sentence reads as one."""
+    style = safe_style(frame, _FORMATS)
+    text = [c for c in ("why this term",) if c in frame.columns]
+    return style.set_properties(subset=text, **{"text-align": "left", "min-width": "28em"}) if text else style
