@@ -116,7 +116,7 @@ def forecast_cv_cmd(
     trace: Optional[str] = typer.Option(None, help="backtest a real trace: philly | alibaba-dlrm"),
     horizon: int = typer.Option(7, help="steps per window (days for --freq D)"),
     freq: str = typer.Option("D", help="D | h"),
-    models: str = typer.Option("seasonal_naive,ets,theta,auto", help="comma-separated models to score"),
+    models: str = typer.Option("seasonal_naive,ets,theta,level_bursts,auto", help="comma-separated models to score"),
     n_windows: int = typer.Option(8, help="rolling-origin windows"),
     step: int = typer.Option(1, help="steps between cutoffs"),
     engine: str = typer.Option("local", help="local | dask"),
