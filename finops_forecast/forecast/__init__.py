@@ -12,10 +12,10 @@ package imports neither statsmodels nor Prophet nor dask; they load when a model
 from __future__ import annotations
 
 from finops_forecast.forecast.api import (
-    POOL_KEYS, SERIES_KEYS, Backtest, ForecastResult, ForecastWarning, cross_validate, forecast,
+    PLAN_SELECTION, POOL_KEYS, SERIES_KEYS, Backtest, ForecastResult, ForecastWarning, cross_validate, forecast,
     planned_run_hours,
 )
 from finops_forecast.forecast.models import AUTO_CANDIDATES, MODELS, make_model
 
 __all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "MODELS",
-           "AUTO_CANDIDATES", "make_model", "planned_run_hours", "SERIES_KEYS", "POOL_KEYS"]
+           "AUTO_CANDIDATES", "make_model", "planned_run_hours", "SERIES_KEYS", "POOL_KEYS", "PLAN_SELECTION"]

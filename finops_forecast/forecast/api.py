@@ -21,7 +21,12 @@ from finops_forecast.forecast.metrics import score_windows
 from finops_forecast.forecast.models import MODELS, level_quantiles
 from finops_forecast.usage.demand import Demand, hourly_demand
 
-__all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "SERIES_KEYS",
+#: the selection backtest of a forecast a commitment plan is bought on: ``auto`` compares its candidates over a
+#: quarter ahead (4 windows a month apart), the span of the purchases made now, not over a week (where carrying
+#: today's burst forward scores well and is then read as a level for years); ``forecast(..., **PLAN_SELECTION)``
+PLAN_SELECTION = {"cv_h": 91, "cv_step": 30}
+
+__all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "PLAN_SELECTION", "SERIES_KEYS",
            "POOL_KEYS", "planned_run_hours"]
 
 FREQS = {"h": pd.Timedelta(hours=1), "D": pd.Timedelta(days=1)}
@@ -518,8 +523,9 @@ _FORECAST_PARAMETERS = """\
     cv_h, cv_windows, cv_step, calibrate :
         Per-series selection backtest: horizon [model steps: days unless resolution="hourly"], windows, steps
         between windows, and interval calibration on its errors. For a forecast of months or years, compare
-        the models over the span that matters (the report's plan: ``cv_h=91, cv_step=30``): over a week, a
-        model that carries today's burst forward scores well and then reads it as a level for years.
+        the models over the span that matters (a commitment plan: :data:`PLAN_SELECTION`, 91 days 30 apart):
+        over a week, a model that carries today's burst forward scores well and then reads it as a level for
+        years.
     model_kwargs : dict or None
         Constructor arguments per model name.
     progress : bool or None

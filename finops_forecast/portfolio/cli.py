@@ -125,8 +125,8 @@ def optimize_cmd(
         inv = read_inventory(inventory, "--inventory") if inventory else None
         catalog = load_pricing(path=pricing) if pricing else load_pricing()
         usage = _read_usage(path, sample)
-        from finops_forecast.forecast import forecast
-        fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+        from finops_forecast.forecast import PLAN_SELECTION, forecast
+        fc = forecast(usage, horizon, n_paths=n_paths, seed=seed, **PLAN_SELECTION)
         cfg, spot_notes = with_job_sizes(cfg, usage, catalog, fc.keys)
         plan = optimize(fc, catalog, inventory=inv, config=cfg)
     except FinopsError as e:
@@ -186,10 +186,10 @@ def whatif_cmd(
         check_finite(cost_of_capital, "--cost-of-capital", low=0.0, unit="[1/year]")
         _check_paths(path, sample, pricing, inventory, None, None)
         usage = _read_usage(path, sample)
-        from finops_forecast.forecast import forecast
+        from finops_forecast.forecast import PLAN_SELECTION, forecast
         from finops_forecast.pricing import load_pricing
         catalog = load_pricing(path=pricing) if pricing else load_pricing()
-        fc = forecast(usage, horizon, n_paths=n_paths, seed=seed)
+        fc = forecast(usage, horizon, n_paths=n_paths, seed=seed, **PLAN_SELECTION)
         inv = read_inventory(inventory, "--inventory") if inventory else None
         w = whatif(fc, catalog, dict(pairs), inventory=inv,
                    config=PortfolioConfig(cost_of_capital=cost_of_capital))

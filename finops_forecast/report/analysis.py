@@ -48,9 +48,6 @@ def load_report_usage(params: ReportParams) -> pd.DataFrame:
 
 #: history before the track record's first decision [days]: eight weeks for the forecast to fit on
 TRACK_WARMUP_DAYS = 56
-#: the plan's forecast compares its models over this many days ahead [days], windows this many days apart
-SELECTION_DAYS = 91
-SELECTION_STEP_DAYS = 30
 
 
 def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParams):
@@ -401,17 +398,15 @@ def portfolio_config(params: ReportParams):
 def forecast_to_horizon(usage: pd.DataFrame, params: ReportParams, start: pd.Timestamp, planned):
     """Total demand paths per series from the hour after the usage to the end of the ``params.quarters``
     planned (planned runs added to the burst)."""
-    from finops_forecast.forecast import forecast
+    from finops_forecast.forecast import PLAN_SELECTION, forecast
 
     horizon_end = start + pd.DateOffset(months=3 * params.quarters)
     horizon = int((horizon_end - usage["ts"].max()) / pd.Timedelta(hours=1)) - 1
     # total demand only: the optimizer consumes total paths, which are the same with or without a baseline
     # forecast beside them (the history chart shows the baseline/burst split of the realized usage)
-    # models are compared over a quarter ahead (windows a month apart), the span of the purchases made now,
-    # not over a week: a model that follows a burst for a week reads it as a new level for years
+    # models are compared over a quarter ahead (PLAN_SELECTION), the span of the purchases made now
     return forecast(usage, horizon, models=params.forecast_model, n_paths=params.n_paths, seed=params.seed,
-                    planned_runs=planned, progress=False, components="total", cv_h=SELECTION_DAYS,
-                    cv_step=SELECTION_STEP_DAYS)
+                    planned_runs=planned, progress=False, components="total", **PLAN_SELECTION)
 
 
 def pricing_provenance(catalog: pd.DataFrame, usage: pd.DataFrame, plan) -> pd.DataFrame:
@@ -432,12 +427,14 @@ def pricing_provenance(catalog: pd.DataFrame, usage: pd.DataFrame, plan) -> pd.D
 
 def analysis_notes(params: ReportParams, fc, start: pd.Timestamp, plan, planned) -> list[str]:
     """What the reader must know about the forecast, the optimizer's run and the planned runs."""
+    from finops_forecast.forecast import PLAN_SELECTION
+
     chosen = fc.selection["model"].value_counts() if len(fc.selection) else pd.Series(dtype=int)
     picked = ", ".join(f"{m} {k}" for m, k in chosen.items())
     notes = [(f"Forecast: {params.forecast_model} with {params.n_paths} sample paths per series from "
               f"{fc.ds[0]:%Y-%m-%d} to {fc.ds[-1]:%Y-%m-%d}; the plan uses the {params.quarters} quarters from "
-              f"{start:%Y-%m-%d}. Models compared over {SELECTION_DAYS}-day backtests (4 windows "
-              f"{SELECTION_STEP_DAYS} days apart); chosen per series: {picked}."),
+              f"{start:%Y-%m-%d}. Models compared over {PLAN_SELECTION['cv_h']}-day backtests (4 windows "
+              f"{PLAN_SELECTION['cv_step']} days apart); chosen per series: {picked}."),
              f"Optimizer: status {plan.status}, solver {plan.solver}."]
     notes += [str(n) for n in plan.notes]
     if planned is not None and len(planned):
