@@ -24,10 +24,10 @@ from finops_forecast.usage.demand import Demand, hourly_demand
 #: the selection backtest of a forecast a commitment plan is bought on: ``auto`` compares its candidates over a
 #: quarter ahead (4 windows a month apart), the span of the purchases made now, not over a week (where carrying
 #: today's burst forward scores well and is then read as a level for years); ``forecast(..., **PLAN_SELECTION)``
-PLAN_SELECTION = {"cv_h": 91, "cv_step": 30}
+PLAN_SELECTION = {"cv_h": 91, "cv_windows": 4, "cv_step": 30}
 
-__all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "PLAN_SELECTION", "SERIES_KEYS",
-           "POOL_KEYS", "planned_run_hours"]
+__all__ = ["forecast", "cross_validate", "ForecastResult", "Backtest", "ForecastWarning", "PLAN_SELECTION",
+           "SERIES_KEYS", "POOL_KEYS", "planned_run_hours"]
 
 FREQS = {"h": pd.Timedelta(hours=1), "D": pd.Timedelta(days=1)}
 RESOLUTIONS = ("daily", "hourly")

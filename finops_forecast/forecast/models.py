@@ -444,8 +444,8 @@ class LevelBursts(ForecastModel):
       dropped in short windows and the 7-day backtest loses 4% MASE, and a spurious slope moves the level by
       at most ``n b``, below); ``a`` the median of ``y - b t``. Ahead, the trend fades with
       the history's length ``n`` as time constant (:meth:`_trend_steps`): it moves the level by at most ``n b``;
-    - a weekly profile (``season_length`` > 1): the median of the last ``seasons`` seasons' deviations per
-      position in the season, less the median of those deviations;
+    - a seasonal profile (``season_length`` > 1: weekly on daily steps, daily on hours): the median of the last
+      ``seasons`` seasons' deviations per position in the season, less the median of those deviations;
     - the rest ``r`` (the bursts and the noise), taken as stationary with the persistence ``phi`` of its lag-1
       autocorrelation: the point forecast moves today's deviation back to the *median* of ``r`` as ``phi ** h``
       (the median, not the mean: bursts skew ``r`` up, and the selection scores absolute errors), and its
@@ -454,8 +454,8 @@ class LevelBursts(ForecastModel):
     - a random walk in the level, as large as the history shows: from the variogram of the rest at two long lags
       (:meth:`_level_variance`), zero on a pool whose level only trends.
 
-    Sample paths (:meth:`sample_deviations`) draw the rest from the history itself: each path starts at a past
-    day whose rest was close to today's (one of the nearest ``analogs``) and goes on from the day after it, by a
+    Sample paths (:meth:`sample_deviations`) draw the rest from the history itself: each path starts after a past
+    day whose last week of rests was close to today's (one of the nearest ``analogs``) and goes on from there, by a
     stationary block bootstrap with mean block length ``1 / (1 - phi)``: a burst under way goes on as a past one
     did, and later bursts keep their height, duration and skew. Each path also draws its own slope error and
     level walk. :func:`draw_paths` uses them in place of the Gaussian random walk of :func:`sample_paths`.
@@ -465,11 +465,12 @@ class LevelBursts(ForecastModel):
     trend_alpha : float
         Test level of the slope, in (0, 1).
     seasons : int
-        Recent seasons of the weekly profile (odd: a median of an even count invents half-levels after a shift).
+        Recent seasons of the profile [seasons], >= 1 (odd: a median of an even count invents half-levels after
+        a shift).
     max_phi : float
-        Upper bound of the persistence in [0, 1) (a deviation that never fades is a level, not a burst).
+        Upper bound of the persistence, in [0, 1) (a deviation that never fades is a level, not a burst).
     analogs : int
-        Past days each path may start from (the nearest to today's rest).
+        Past steps each path may start after (the nearest to today's rest) [steps], >= 1.
     """
 
     name = "level_bursts"
@@ -477,6 +478,14 @@ class LevelBursts(ForecastModel):
     bounded_fan = True
 
     def __init__(self, trend_alpha: float = 0.1, seasons: int = 7, max_phi: float = 0.95, analogs: int = 10):
+        checks = [("trend_alpha", 0 < trend_alpha < 1, "a test level in (0, 1), e.g. 0.1"),
+                  ("seasons", int(seasons) == seasons and seasons >= 1, "a whole number of seasons >= 1, e.g. 7"),
+                  ("max_phi", 0 <= max_phi < 1, "a persistence bound in [0, 1), e.g. 0.95"),
+                  ("analogs", int(analogs) == analogs and analogs >= 1, "a whole number >= 1, e.g. 10")]
+        for name, ok, what in checks:
+            if not ok:
+                raise ForecastError(f"level_bursts: {name}={locals()[name]!r} is out of range; pass {what} "
+                                    f"(model_kwargs={{'level_bursts': {{'{name}': ...}}}}).")
         self.trend_alpha = float(trend_alpha)
         self.seasons = int(seasons)
         self.max_phi = float(max_phi)
@@ -561,17 +570,30 @@ class LevelBursts(ForecastModel):
                      + self.level_var_ * k)
         return mean, sd
 
+    def _analog_days(self) -> np.ndarray:
+        """The ``analogs`` past steps whose last ``w`` rests were nearest today's last ``w`` (squared distance),
+        ``w = min(7, 1 / (1 - phi))`` rounded: the third day of a burst is matched to the third days of past
+        bursts, not to any burst day of its height. Steps that end the history are left out (their next step
+        is not known)."""
+        c = self.rest_
+        w = int(min(7, max(1, round(1 / (1 - self.phi_))), len(c) - 1))
+        windows = np.lib.stride_tricks.sliding_window_view(c[:-1], w)  # windows ending at steps w-1 .. n-2
+        dist = ((windows - c[len(c) - w:]) ** 2).sum(axis=1)
+        k = max(1, min(self.analogs, len(dist)))
+        return np.argsort(dist, kind="stable")[:k] + (w - 1)
+
     def sample_deviations(self, h: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
         """Deviations of sample paths from the point forecast, shape (n_paths, h) [GPU-h per step].
 
-        Each path's rest starts the day after one of the ``analogs`` past days whose rest was nearest today's
-        and goes on by a stationary bootstrap (blocks of geometric length, mean ``1 / (1 - phi)``, circular over
-        the history); the deviation is that rest less ``phi ** k`` times today's (which the point forecast holds),
-        plus ``(t - t_mid) e`` for a slope error ``e ~ N(0, slope_se)`` per path and the level's random walk.
+        Each path's rest starts the step after one of the ``analogs`` past steps most like today
+        (:meth:`_analog_days`) and goes on by a stationary bootstrap (blocks of geometric length, mean
+        ``1 / (1 - phi)``, circular over the history); the deviation is that rest less ``phi ** k`` times
+        today's (which the point forecast holds), plus ``(t - t_mid) e`` for a slope error ``e ~ N(0, slope_se)``
+        per path and the level's random walk.
         """
         c = self.rest_
         n = len(c)
-        near = np.argsort(np.abs(c[:-1] - self.last_), kind="stable")[:max(1, min(self.analogs, n - 1))]
+        near = self._analog_days()
         block = 1.0 / (1.0 - self.phi_)
         jump = rng.random((n_paths, h)) < 1.0 / block
         jump[:, 0] = True
@@ -925,7 +947,8 @@ def sample_paths(mean, sd, n_paths: int, rng: np.random.Generator, *, clip: bool
 
 
 def _unwrap(model) -> tuple:
-    """The fitted model behind a selection, and the selection's interval scale."""
+    """The fitted model behind a selection (:class:`AutoSelect`, :class:`FixedSelection`) and the selection's
+    interval scale [-] (1 for a model on its own)."""
     if isinstance(model, AutoSelect):
         return model.chosen_, model.interval_scale_
     if isinstance(model, FixedSelection):
@@ -963,6 +986,7 @@ def draw_paths(model, mean, sd, n_paths: int, rng: np.random.Generator) -> np.nd
         return sample_paths(mean, sd, n_paths, rng)
     mean = np.asarray(mean, dtype=float)
     return np.maximum(mean + scale * model.sample_deviations(len(mean), n_paths, rng), 0.0)
+
 
 @dataclass(frozen=True)
 class ModelForecast:

@@ -41,7 +41,6 @@ REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", 
                   "verdict", "reason"]
 
 
-
 def _other_term(instruments: pd.DataFrame | None, r) -> pd.Series | None:
     """The same family, scope and payment option at another term (the shortest other one), or None."""
     if instruments is None or not len(instruments):
@@ -165,7 +164,8 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         be_term = be / m_mean if m_mean > 0 else float("nan")
         renewed = be_o * m_mean if other is not None and months >= 36 else float("nan")
         mig = _migration(migration, str(r.scope))
-        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, r.family not in FLEXIBLE_FAMILIES)
+        pool_bound = r.family not in FLEXIBLE_FAMILIES  # migration moves only the flexible families
+        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound)
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None

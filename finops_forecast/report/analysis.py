@@ -58,7 +58,9 @@ def track_record(usage: pd.DataFrame, catalog: pd.DataFrame, params: ReportParam
     bills the week's realized usage. Commitments are held one week at the catalog's 1-year rate (the backtest's
     simulation setting), so the numbers measure decision quality, not the quarter's bill. Each series' model is
     selected once, at the first replayed week from the usage before it, and refit on the growing history every
-    later week (``reselect_every``).
+    later week (``reselect_every``). The replayed decisions are a week long, so the models are compared over a
+    week ahead (the forecast's default), not over the plan's quarter (``forecast.PLAN_SELECTION``); eight weeks of
+    warm-up history would cap a quarter's backtest at 18 days anyway.
 
     Returns
     -------
@@ -425,16 +427,25 @@ def pricing_provenance(catalog: pd.DataFrame, usage: pd.DataFrame, plan) -> pd.D
     return prov.sort_values(["provider", "instance_type", "pricing_model"]).reset_index(drop=True)
 
 
+def selection_note(selection: pd.DataFrame) -> str:
+    """How the forecast's models were chosen, from its ``selection`` (the backtests actually run: a short history
+    shortens them), and how many series each model got; empty when no model was selected by backtest."""
+    runs = selection["note"].astype(str).str.extract(r"selected by backtest \((\d+) windows of (\d+) steps\)")
+    runs = runs.dropna().astype(int)
+    if not len(runs):
+        return ""
+    days = sorted(set(runs[1]))
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]}-{days[-1]}"
+    chosen = selection["model"].value_counts()
+    return (f" Models compared per series by backtests {span} days ahead ({runs[0].max()} windows at most); "
+            f"chosen: {', '.join(f'{m} for {k}' for m, k in chosen.items())}.")
+
+
 def analysis_notes(params: ReportParams, fc, start: pd.Timestamp, plan, planned) -> list[str]:
     """What the reader must know about the forecast, the optimizer's run and the planned runs."""
-    from finops_forecast.forecast import PLAN_SELECTION
-
-    chosen = fc.selection["model"].value_counts() if len(fc.selection) else pd.Series(dtype=int)
-    picked = ", ".join(f"{m} {k}" for m, k in chosen.items())
     notes = [(f"Forecast: {params.forecast_model} with {params.n_paths} sample paths per series from "
               f"{fc.ds[0]:%Y-%m-%d} to {fc.ds[-1]:%Y-%m-%d}; the plan uses the {params.quarters} quarters from "
-              f"{start:%Y-%m-%d}. Models compared over {PLAN_SELECTION['cv_h']}-day backtests (4 windows "
-              f"{PLAN_SELECTION['cv_step']} days apart); chosen per series: {picked}."),
+              f"{start:%Y-%m-%d}." + selection_note(fc.selection)),
              f"Optimizer: status {plan.status}, solver {plan.solver}."]
     notes += [str(n) for n in plan.notes]
     if planned is not None and len(planned):

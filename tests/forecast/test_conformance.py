@@ -43,7 +43,10 @@ def test_model_conformance(name):
     assert (np.diff(qs, axis=0) >= 0).all()
     # (a model with its own paths, level_bursts: the median of its 64 paths, close to its point forecast)
     own = _auto_own(y) if name == "auto" else hasattr(make_model(name), "sample_deviations")
-    np.testing.assert_allclose(f.quantiles[0.5], f.mean, rtol=0.05 if own else 1e-7)
+    if own:
+        assert (np.abs(f.quantiles[0.5] - f.mean) < 0.5 * f.sd).all()
+    else:
+        np.testing.assert_allclose(f.quantiles[0.5], f.mean, rtol=1e-7)
     # the error sd never shrinks with the horizon and is positive for a noisy series
     assert (np.diff(f.sd) >= 0).all() and f.sd[0] > 0
     # point forecast is in the range of the data's recent level (not a broken fit)
@@ -64,7 +67,7 @@ def test_model_fan_widens(name):
     model = make_model(name)
     mean, sd = model.fit(series(200, seed=1), 7).predict(365)
     if getattr(model, "bounded_fan", False):  # its error stops growing at the history's own spread
-        assert sd[-1] >= sd[0]
+        assert sd[0] < sd[-1] < 1.5 * np.sqrt(np.mean(model.rest_ ** 2)) + sd[0]
     else:
         assert sd[-1] > 1.5 * sd[0]
     assert np.all(np.diff(sd) >= 0)

@@ -128,10 +128,9 @@ def test_plan_term_reasons_on_a_solved_plan(tmp_path):
 
 def test_generic_reserved_lines_stay_on_their_pool_under_migration(plan):
     """A generic ``reserved`` family (a user's own catalog) is not moved by migration (migration.py copies only
-    the flexible families to the successor pool), so its reason says it stays on the pool; a savings plan's says
-    it follows."""
+    the flexible families to the successor pool), so its reason says it stays on the pool."""
     purchases, instruments, pp = plan
     generic = purchases.iloc[:1].assign(family="reserved")
-    r = term_reasons(generic, instruments.assign(family=instruments["family"].replace("aws_standard_ri", "reserved")),
-                     pp, migration={"p5.48xlarge": 0.3})
+    generic_instruments = instruments.assign(family=instruments["family"].replace("aws_standard_ri", "reserved"))
+    r = term_reasons(generic, generic_instruments, pp, migration={"p5.48xlarge": 0.3})
     assert "stays on the pool" in r["reason"].iat[0] and "which this line follows" not in r["reason"].iat[0]

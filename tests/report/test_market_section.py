@@ -1,6 +1,8 @@
 """The report's market section: settings from parameters, term reasons, the outlook chart."""
 from __future__ import annotations
 
+from markupsafe import escape
+
 import numpy as np
 import pandas as pd
 
@@ -41,7 +43,7 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
     # as the report shows it: every reason in full (pandas cuts text at 50 characters), a user's string escaped
     shown = why.assign(scope="<script>alert(1)</script>")
     html = market_section.styled(shown).to_html()
-    assert all(r.replace("'", "&#39;") in html or r in html for r in why["why this term"])
+    assert all(str(escape(r)) in html for r in why["why this term"])  # whole, and escaped
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
@@ -63,3 +65,14 @@ def test_the_frontier_chart_shows_the_risk_the_weight_penalizes():
             f = plan.frontier.sort_values("risk_lambda")
             assert f["cvar_unused_usd"].iloc[-1] <= f["cvar_unused_usd"].iloc[0] + 1e-6
             assert "unused commitment" in spec["layer"][0]["encoding"]["x"]["title"]
+
+
+def test_the_selection_note_says_what_was_run():
+    from finops_forecast.report.analysis import selection_note
+
+    sel = pd.DataFrame({"model": ["level_bursts", "theta", "level_bursts"],
+                        "note": ["selected by backtest (4 windows of 91 steps)",
+                                 "selected by backtest (3 windows of 24 steps)", "model of an earlier selection"]})
+    assert selection_note(sel) == (" Models compared per series by backtests 24-91 days ahead (4 windows at most); "
+                                   "chosen: level_bursts for 2, theta for 1.")
+    assert selection_note(sel.assign(note="")) == ""  # a single model asked for: nothing was compared
