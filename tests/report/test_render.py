@@ -53,8 +53,7 @@ def test_report_on_the_sample(rendered):
     assert re.search(r"table \{[^}]*overflow-x: auto", style)
     assert "commitment [USD/h]" in html  # the recommendation table
     # the reader is told how the forecast's models were chosen, and each term's reason is shown whole
-    # (30 days of history here: the 91-day selection backtest is shortened to a third of it, and the note says so)
-    assert re.search(r"Models compared per series by backtests 10 days ahead \(4 windows at most\); chosen: "
+    assert re.search(r"Models compared per series by backtests 91 days ahead \(4 windows at most\); chosen: "
                      r"[a-z_]+ for \d+", html)
     assert "1-year terms renewed at the expected prices" in html
     rec = pd.read_csv(rendered.folder / "recommendations.csv")
