@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from finops_forecast.errors import ProgramInfeasible
@@ -47,11 +47,17 @@ def _case(seed, sigma, trend, n_pools):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@example(seed=1602, sigma=0.42269193561717083, trend=-0.5012595951222163, n_pools=2,
+         lams=[5.000008677632747, 3.3972767580723557, 0.28720004714231, 5.288928314105484])
 @given(seed=st.integers(0, 10_000), sigma=st.floats(0.05, 0.8), trend=st.floats(-0.6, 0.3),
        n_pools=st.integers(1, 2), lams=st.lists(st.floats(0.0, 8.0), min_size=2, max_size=4))
 def test_raising_lambda_never_raises_expected_unused_commitment(seed, sigma, trend, n_pools, lams):
+    """At the optimum. Whole units solved to the default 0.5% gap may stop at any plan within it, and a plan at a
+    higher lambda can then hold more unused (found by hypothesis: seed 1602, sigma 0.42, trend -0.50, two pools,
+    lambda 5.0 -> 5.29: 1,770 -> 2,170 USD at the default gap, 994 -> 994 solved exactly), so the property is
+    checked on whole-unit plans solved to a 1e-9 gap."""
     s, cat = _case(seed, sigma, trend, n_pools)
-    prep = prepare(s, cat, config=PortfolioConfig(quarters=4, scenario_groups=8, alpha=0.9))
+    prep = prepare(s, cat, config=PortfolioConfig(quarters=4, scenario_groups=8, alpha=0.9, mip_rel_gap=1e-9))
     unused = []
     for lam in sorted(lams):
         sol = _solve(prep, lam)
