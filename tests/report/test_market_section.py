@@ -1,11 +1,10 @@
 """The report's market section: settings from parameters, term reasons, the outlook chart."""
 from __future__ import annotations
 
-from markupsafe import escape
-
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
+from markupsafe import escape
 
 from finops_forecast.portfolio import PortfolioConfig, Scenarios, optimize
 from finops_forecast.report import market_section
