@@ -558,15 +558,22 @@ class LevelBursts(ForecastModel):
         so 73 days of decline are not drawn through three years)."""
         return self.n_ * -np.expm1(-k / self.n_)
 
+    def _trend_at(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position on the (faded) trend line of step ``k`` ahead [steps from the first observation], and its
+        lever on the slope's error: the distance from the history's middle, where the line's error is 0
+        [steps]."""
+        trend = self.n_ - 1 + self._trend_steps(k)
+        return trend, trend - (self.n_ - 1) / 2
+
     def _predict(self, h):
         k = np.arange(1, h + 1)
         tt = self.n_ - 1 + k
         decay = self.phi_ ** k
-        trend = self.n_ - 1 + self._trend_steps(k)
+        trend, lever = self._trend_at(k)
         mean = (self.level_ + self.slope_ * trend + self.season_[tt % len(self.season_)] + self.median_rest_
                 + decay * self.last_)
         sd_rest = float(np.sqrt(np.mean(self.rest_ ** 2)))
-        sd = np.sqrt(sd_rest ** 2 * (1 - decay ** 2) + (self.slope_se_ * (trend - (self.n_ - 1) / 2)) ** 2
+        sd = np.sqrt(sd_rest ** 2 * (1 - decay ** 2) + (self.slope_se_ * lever) ** 2
                      + self.level_var_ * k)
         return mean, sd
 
@@ -604,8 +611,7 @@ class LevelBursts(ForecastModel):
         idx = (np.take_along_axis(start, last_jump, axis=1) + steps - last_jump) % n
         k = np.arange(1, h + 1)
         dev = c[idx] - self.phi_ ** k * self.last_
-        trend = self.n_ - 1 + self._trend_steps(k)
-        dev += rng.standard_normal((n_paths, 1)) * self.slope_se_ * (trend - (self.n_ - 1) / 2)
+        dev += rng.standard_normal((n_paths, 1)) * self.slope_se_ * self._trend_at(k)[1]
         if self.level_var_ > 0:
             dev += np.sqrt(self.level_var_) * np.cumsum(rng.standard_normal((n_paths, h)), axis=1)
         return dev
@@ -857,7 +863,7 @@ class AutoSelect(ForecastModel):
         factor = 1.0
         # a model that draws its paths from the history's own deviations (level_bursts) keeps their spread: a
         # Gaussian width factor would shrink or stretch the bursts' skewed distribution, not calibrate it
-        own_paths = hasattr(MODELS[best], "sample_deviations")
+        own_paths = _own_paths(MODELS[best])
         if self.calibrate and len(z) >= 5 and not own_paths:
             raw = float(np.quantile(z, 0.8) / stats.norm.ppf(0.9))
             factor = raw ** float(self.calibration_weight)
@@ -957,7 +963,7 @@ def _unwrap(model) -> tuple:
 
 
 def _own_paths(model) -> bool:
-    """Whether the fitted model draws its own sample paths (``sample_deviations``)."""
+    """Whether a model (class, fitted model or selection) draws its own sample paths (``sample_deviations``)."""
     return hasattr(_unwrap(model)[0], "sample_deviations")
 
 
@@ -981,9 +987,9 @@ def draw_paths(model, mean, sd, n_paths: int, rng: np.random.Generator) -> np.nd
     -------
     ndarray of shape (n_paths, h) [GPU-h per step]
     """
-    model, scale = _unwrap(model)
-    if not hasattr(model, "sample_deviations"):
+    if not _own_paths(model):
         return sample_paths(mean, sd, n_paths, rng)
+    model, scale = _unwrap(model)
     mean = np.asarray(mean, dtype=float)
     return np.maximum(mean + scale * model.sample_deviations(len(mean), n_paths, rng), 0.0)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from finops_forecast.errors import ForecastError, UnknownNameError
-from finops_forecast.forecast.models import MODELS, make_model, model_forecast
+from finops_forecast.forecast.models import MODELS, _own_paths, make_model, model_forecast
 
 ALL = sorted(MODELS) + ["auto"]
 
@@ -15,13 +15,6 @@ def series(n=120, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     return 1000 + 2 * t + 80 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 20, n)
-
-
-def _auto_own(y) -> bool:
-    """Whether ``auto`` picks a model with its own paths on ``y``."""
-    from finops_forecast.forecast.models import _own_paths
-
-    return _own_paths(make_model("auto").fit(y, 7))
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -42,7 +35,7 @@ def test_model_conformance(name):
     qs = np.stack([f.quantiles[q] for q in sorted(f.quantiles)])
     assert (np.diff(qs, axis=0) >= 0).all()
     # (a model with its own paths, level_bursts: the median of its 64 paths, close to its point forecast)
-    own = _auto_own(y) if name == "auto" else hasattr(make_model(name), "sample_deviations")
+    own = _own_paths(make_model("auto").fit(y, 7) if name == "auto" else make_model(name))
     if own:
         assert (np.abs(f.quantiles[0.5] - f.mean) < 0.5 * f.sd).all()
     else:
