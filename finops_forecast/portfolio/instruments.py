@@ -203,8 +203,8 @@ class Market:
         if demand_t.shape[0] != self.n_series:
             raise PortfolioError(f"demand has {demand_t.shape[0]} series in its first axis; the market has "
                                  f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
-        # two reductions, no temporary boolean arrays (a NaN or inf anywhere makes the sum non-finite)
-        if demand_t.size and (demand_t.min() < 0 or not np.isfinite(demand_t.sum(dtype=np.float64))):
+        # two reductions, no temporary boolean arrays (min and max propagate NaN; an inf shows in one of them)
+        if demand_t.size and (not demand_t.min() >= 0 or not np.isfinite(demand_t.max())):
             raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
         P, S, C = self.n_pools, self.n_series, self.n_chunks
         trail = demand_t.shape[1:]
@@ -213,26 +213,38 @@ class Market:
         dtype = np.float32 if DT.dtype == np.float32 else np.float64
         DT = DT.astype(dtype, copy=False)
         spool = self.series["pool"].to_numpy(int)
+        spot_s = self.series["spot_rate"].to_numpy(float)
         out = np.empty((C, DT.shape[1]), dtype=dtype)
-        pool_d = np.zeros((P, DT.shape[1]), dtype=dtype)
-        for s in range(S):
-            pool_d[spool[s]] += DT[s]
-        spot_cols = np.flatnonzero(self.chunk_series >= 0)
         firm_cols = np.flatnonzero(self.chunk_series < 0)  # one per pool, in pool order
-        if len(spot_cols):
-            spot_s = self.series["spot_rate"].to_numpy(float)
-            left = pool_d * dtype(self.spot_cap)
-            taken = np.zeros_like(pool_d)
-            # cheapest spot class of each pool takes the cap first
-            for c in sorted(spot_cols, key=lambda c: (self.chunk_pool[c], spot_s[self.chunk_series[c]])):
-                p = self.chunk_pool[c]
-                e = np.minimum(DT[self.chunk_series[c]], np.maximum(left[p], 0.0))
-                out[c] = e
-                left[p] -= e
-                taken[p] += e
-            out[firm_cols] = np.maximum(pool_d - taken, 0.0)
-        else:
-            out[firm_cols] = pool_d
+        # one pool at a time, each row of the data read and written a few times (the compression of large
+        # scenario sets calls this on every group x quarter: bench/bench_optimizer.py)
+        for p in range(P):
+            members = np.flatnonzero(spool == p)
+            firm = out[firm_cols[p]]
+            if len(members) == 1:
+                pool_d = DT[members[0]]
+            else:
+                pool_d = firm  # the pool's total, accumulated in its firm row
+                pool_d[:] = 0
+                for s in members:
+                    pool_d += DT[s]
+            # cheapest spot class of the pool takes the cap first
+            spot = sorted((c for c in np.flatnonzero((self.chunk_series >= 0) & (self.chunk_pool == p))),
+                          key=lambda c: spot_s[self.chunk_series[c]])
+            if not spot:
+                if firm is not pool_d:
+                    firm[:] = pool_d
+                continue
+            left = pool_d * dtype(self.spot_cap)  # spot still allowed, >= 0
+            if firm is not pool_d:
+                firm[:] = pool_d
+            for k, c in enumerate(spot):
+                e = out[c]
+                np.minimum(DT[self.chunk_series[c]], left, out=e)
+                firm -= e
+                if k + 1 < len(spot):
+                    left -= e
+            np.maximum(firm, 0.0, out=firm)  # rounding of float32 subtractions
         return out.reshape((C,) + trail)
 
     def pool_demand(self, chunks: np.ndarray) -> np.ndarray:

@@ -941,6 +941,8 @@ def _quiet_highs() -> None:
 
 #: HiGHS method for the LP ("ipm", "simplex", "choose"); a MILP always uses branch and bound
 HIGHS_LP_METHOD = "simplex"
+#: HiGHS presolve for the LP ("off" / "on"): off, measured (:func:`_solver_opts`)
+HIGHS_LP_PRESOLVE = "off"
 
 
 def _solver_opts(s: str, time_limit_s: float, integer: bool = False, mip_rel_gap: float = 1e-3) -> dict:
@@ -949,9 +951,12 @@ def _solver_opts(s: str, time_limit_s: float, integer: bool = False, mip_rel_gap
         if integer:
             return {"time_limit": float(time_limit_s),
                     "highs_options": {"mip_rel_gap": float(mip_rel_gap), "output_flag": False}}
-        # dual simplex: measured faster than IPX (interior point + crossover) on this block-angular LP
+        # dual simplex: measured faster than IPX (interior point + crossover) on this block-angular LP.
+        # presolve off: on the optimizer benchmark's LP (82k rows) HiGHS's presolved problem solved in 5.7 s but
+        # its postsolved basis was not optimal for the original, and primal simplex then took 16 s more (22.3 s);
+        # without presolve 4.1 s, same objective (docs/performance.md "Optimizer benchmark regression")
         return {"time_limit": float(time_limit_s),
-                "highs_options": {"solver": HIGHS_LP_METHOD, "output_flag": False}}
+                "highs_options": {"solver": HIGHS_LP_METHOD, "presolve": HIGHS_LP_PRESOLVE, "output_flag": False}}
     if s == "SCIPY":
         return {"scipy_options": {"time_limit": float(time_limit_s)}}
     return {}
