@@ -449,11 +449,11 @@ def npv_price(market: Market, cost_of_capital: float) -> np.ndarray:
                                              ins["term_months"].to_numpy(float), cost_of_capital), float)
 
 
-def _solve(prep: Prepared, risk_lambda=None, relax: bool = False) -> Solution:
+def _solve(prep: Prepared, risk_lambda=None, relax: bool = False, warm_start: bool = True) -> Solution:
     c = prep.config
     return prep.model.solve(risk_lambda, c.alpha, solver=c.solver, fallback_solvers=c.fallback_solvers,
                             allow_inaccurate=c.allow_inaccurate, time_limit_s=c.time_limit_s,
-                            mip_rel_gap=c.mip_rel_gap, relax=relax)
+                            mip_rel_gap=c.mip_rel_gap, relax=relax, warm_start=warm_start)
 
 
 def bill_compressed(prep: Prepared, active: np.ndarray, fee_price: np.ndarray | None = None):

@@ -16,7 +16,21 @@ purchase line and with the plan's own numbers, why the term is right or where it
   ``short`` (a term under 36 months), ``dated`` (capacity reserved for a dated run).
 * ``renewed_short_term``: what 1-year terms renewed every year at the outlook's expected prices cost per
   committed hour, as a share of today's on demand (``other_break_even x`` the mean multiplier over the 3 years),
-  against the 3-year rate (``break_even``).
+  against the 3-year rate (``break_even``); on a shorter line, the line's own term renewed at the expected prices
+  over the 3-year term it is compared with (below ``other_break_even``, the 3-year rate, the price decline is why
+  the line is short).
+* ``flip_cut`` (3-year lines): the on-demand cut, in effect at the first renewal (month 12; new commitment rates
+  follow on demand), at which *waiting* costs as much as the 3-year term now: a 1-year term now, then a 3-year term
+  at the new rate, against the 3-year term now and another at month 36 at that same new rate, per committed hour
+  over the 48 months both cover (steady demand, no further cut): ``be_o + 3 be (1 - c) = 3 be + be (1 - c)``, so
+  ``c = (be_o / be - 1) / 2`` (``be``, ``be_o``: the 3-year and 1-year rates as shares of today's on demand;
+  0 when the 1-year rate is not dearer). Waiting a year costs ``be_o - be`` for sure; a cut deeper than ``c``
+  repays it. ``flip_cut_probability``: the share of the outlook's scenarios whose on-demand multiplier (mean
+  over the line's pools) is ``1 - c`` or below at the first renewal (NaN with today's prices; for a ``history``
+  outlook :func:`plan_term_reasons` draws 4,000 scenarios of the fit for it, the plan's 16 being too few for a
+  tail). A FinOps lead who expects a cut that large gives the plan an outlook that says so (a CSV
+  ``price_outlook``). The plan itself decides on one purchase schedule for all price scenarios, so it weighs
+  the cut at its expected size, not as an option to wait for.
 * ``migration_per_year``: the demand share per year assumed to move to a newer generation (standard RIs,
   reservations and resource CUDs stay on the pool; spend plans follow the demand).
 
@@ -33,12 +47,12 @@ import pandas as pd
 
 from finops_forecast.portfolio.migration import FLEXIBLE_FAMILIES
 
-__all__ = ["term_reasons", "plan_term_reasons", "REASON_COLUMNS"]
+__all__ = ["term_reasons", "plan_term_reasons", "flip_cut", "renewal_draws", "REASON_COLUMNS"]
 
 REASON_COLUMNS = ["instrument", "scope", "term_months", "expected_utilization", "utilization_p10", "break_even",
                   "other_term_months", "other_break_even", "od_multiplier_term", "break_even_outlook",
-                  "od_multiplier_last_year", "break_even_last_year", "renewed_short_term", "migration_per_year",
-                  "verdict", "reason"]
+                  "od_multiplier_last_year", "break_even_last_year", "renewed_short_term", "flip_cut",
+                  "flip_cut_probability", "migration_per_year", "verdict", "reason"]
 
 
 def _other_term(instruments: pd.DataFrame | None, r) -> pd.Series | None:
@@ -66,9 +80,27 @@ def _line_pools(scope: str, pool_names, pool_gpu: dict | None) -> list:
     return out
 
 
+def _period_days(price_paths: pd.DataFrame) -> pd.Series:
+    """Calendar months of each period of the price paths, by its start (to the next period's start; the last one
+    a quarter; days as fractions of a 30.44-day month): the plan's first quarter is cut into months, so an
+    unweighted mean would count each month as a quarter."""
+    starts = pd.Series(sorted(pd.to_datetime(price_paths["quarter_start"]).unique()))
+    ends = starts.shift(-1)
+    ends.iloc[-1] = starts.iloc[-1] + pd.DateOffset(months=3)
+    months = ((ends.dt.year - starts.dt.year) * 12 + ends.dt.month - starts.dt.month
+              + (ends.dt.day - starts.dt.day) / 30.4375)
+    return pd.Series(months.to_numpy(float), index=starts.to_numpy())
+
+
+def _mean_multiplier(rows: pd.DataFrame, days: pd.Series) -> float:
+    """Mean on-demand multiplier of ``rows`` weighted by the days of their periods (scenarios and pools equal)."""
+    w = days.reindex(pd.to_datetime(rows["quarter_start"]).to_numpy()).to_numpy(float)
+    return float(np.average(rows["on_demand"].to_numpy(float), weights=w))
+
+
 def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: float) -> tuple[float, float]:
     """(mean on-demand multiplier over the last 12 months of the term inside the horizon, mean over the whole
-    term inside the horizon) for ``pools``; (1, 1) with today's prices."""
+    term inside the horizon) for ``pools``, each period weighted by its days; (1, 1) with today's prices."""
     if price_paths is None or not len(price_paths) or not pools or not np.isfinite(months):
         return 1.0, 1.0
     q = pd.to_datetime(price_paths["quarter_start"])
@@ -79,9 +111,52 @@ def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: f
     rows = price_paths[(q >= start) & (q < end) & price_paths["pool"].isin(pools)]
     if rows.empty:
         return 1.0, 1.0
+    days = _period_days(price_paths)
     qs = pd.to_datetime(rows["quarter_start"])
     last = rows[qs >= min(end, qs.max() + pd.DateOffset(months=3)) - pd.DateOffset(months=12)]
-    return float(last["on_demand"].mean()), float(rows["on_demand"].mean())
+    return _mean_multiplier(last, days), _mean_multiplier(rows, days)
+
+
+def flip_cut(be: float, be_other: float) -> float:
+    """The on-demand cut before the first renewal (month 12) at which waiting (a 1-year term now, then a 3-year
+    term at the new rate) costs as much as a 3-year term now (module docstring): ``(be_other / be - 1) / 2``,
+    in [0, 1]; NaN without a 1-year price.
+
+    Parameters
+    ----------
+    be, be_other : float
+        The 3-year and 1-year rates as shares of today's on demand [-] (their break-even utilizations).
+    """
+    if not (np.isfinite(be) and np.isfinite(be_other)) or be <= 0:
+        return float("nan")
+    return float(np.clip((be_other / be - 1.0) / 2.0, 0.0, 1.0))
+
+
+def _renewal_prices(price_paths: pd.DataFrame | None, start) -> pd.DataFrame | None:
+    """(scenario, pool, on_demand) of the plan's period in effect at the first renewal, 12 months after
+    ``start`` (the last period starting on or before it); None with today's prices."""
+    if price_paths is None or not len(price_paths):
+        return None
+    q = pd.to_datetime(price_paths["quarter_start"])
+    start = pd.Timestamp(start)
+    if start.tz is None and q.dt.tz is not None:
+        start = start.tz_localize(q.dt.tz)
+    before = q[q <= start + pd.DateOffset(months=12)]
+    if before.empty:
+        return None
+    return price_paths.loc[q == before.max(), ["scenario", "pool", "on_demand"]]
+
+
+def _cut_probability(renewal: pd.DataFrame | None, pools: list, cut: float) -> float:
+    """Share of scenarios whose on-demand multiplier at the first renewal (mean over ``pools``) is at most
+    ``1 - cut``; NaN with today's prices."""
+    if renewal is None or not len(renewal) or not pools or not np.isfinite(cut):
+        return float("nan")
+    rows = renewal[renewal["pool"].isin(pools)]
+    if rows.empty:
+        return float("nan")
+    per = rows.groupby("scenario")["on_demand"].mean()
+    return float((per <= 1.0 - cut + 1e-12).mean())
 
 
 def _migration(migration: dict | None, scope: str) -> float:
@@ -92,8 +167,10 @@ def _migration(migration: dict | None, scope: str) -> float:
     return float(migration.get(it, migration.get("*", 0.0)))
 
 
-def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound) -> tuple[str, str]:
-    """(verdict, one sentence) for one line."""
+def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut=float("nan"),
+            cut_p=float("nan"), m_alt=float("nan")) -> tuple[str, str]:
+    """(verdict, one sentence) for one line; ``m_alt``: a short line's on-demand multiplier in the last year of
+    the 3-year term it is compared with."""
     u, p10 = float(r.expected_utilization), float(r.utilization_p10)
     price = (f"on demand expected at x{m_last:.2f} of today's in the term's last year, where it needs "
              f"{be_last:.0%}" if m_last < 0.995 else "on demand at today's prices")
@@ -104,6 +181,11 @@ def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound) -> 
     if r.term_months >= 36:
         alt = (f"; 1-year terms renewed at the expected prices would cost {renewed:.0%} of today's on demand per "
                f"committed hour against {be:.0%}") if np.isfinite(renewed) else ""
+        if np.isfinite(cut) and cut > 0:
+            odds = (f" (the price outlook has one that large in {cut_p:.0%} of its scenarios)"
+                    if np.isfinite(cut_p) else "")
+            alt += (f"; waiting (a 1-year term now, then 3 years at the new rate) would win only if on demand were "
+                    f"cut by {cut:.0%} or more before the first renewal{odds}")
         if p10 >= be_term:
             return "outlives", (f"3-year: demand outlives the price decline: even the worst-10% utilization {p10:.0%} "
                                 f"stays above the break-even {be_term:.0%} at the expected prices ({be:.0%} at "
@@ -116,15 +198,22 @@ def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound) -> 
         return "review", (f"3-year although the utilization {u:.0%} over the term is below its break-even "
                           f"{be_term:.0%} at the expected prices ({be:.0%} today, {price}): review this line"
                           f"{alt}{move}")
+    if np.isfinite(be_o) and np.isfinite(renewed) and renewed < be_o:
+        return "short", (f"{int(r.term_months)}-month: on demand is expected to fall (x{m_alt:.2f} of today's in "
+                         f"the 3-year term's last year), so {int(r.term_months)}-month terms renewed at the expected "
+                         f"prices cost {renewed:.0%} of today's on demand per committed hour against {be_o:.0%} for "
+                         f"the 3-year term, which keeps today's rate; this one needs {be:.0%} (expected {u:.0%}, "
+                         f"worst 10% {p10:.0%}){move}")
     if np.isfinite(be_o):
         return "short", (f"{int(r.term_months)}-month: the 3-year term (break-even {be_o:.0%} today, "
-                         f"{be_o / m_last:.0%} at the expected prices of its last year) would not be used enough "
+                         f"{be_o / m_alt:.0%} at the expected prices of its last year) would not be used enough "
                          f"after this term; this one needs {be:.0%} (expected {u:.0%}, worst 10% {p10:.0%}){move}")
     return "short", f"{int(r.term_months)}-month: the only term priced for this scope (break-even {be:.0%}){move}"
 
 
 def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, price_paths: pd.DataFrame | None = None,
-                 *, migration: dict | None = None, pool_gpu: dict | None = None) -> pd.DataFrame:
+                 *, migration: dict | None = None, pool_gpu: dict | None = None,
+                 renewal_prices: pd.DataFrame | None = None) -> pd.DataFrame:
     """Why each purchase line has its term, with numbers (module docstring).
 
     Parameters
@@ -144,6 +233,10 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
     pool_gpu : dict, optional
         ``{pool name "provider region instance_type": gpu_type}``: lets a GPU-scoped line (GCP resource CUD) find
         its pools.
+    renewal_prices : DataFrame, optional
+        scenario, pool, on_demand: the on-demand multipliers at the first renewal (12 months after this quarter)
+        for ``flip_cut_probability``; default: the plan's ``price_paths`` in the period holding that date (one
+        scenario per demand group: coarse; :func:`plan_term_reasons` draws 4,000 from a ``history`` outlook).
 
     Returns
     -------
@@ -158,25 +251,36 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         other = _other_term(instruments, r) if np.isfinite(months) else None
         be = float(r.break_even_utilization)
         be_o = 1.0 - float(other["discount"]) if other is not None else float("nan")
-        m_last, m_mean = _multipliers(price_paths, _line_pools(str(r.scope), names, pool_gpu), r.quarter_start,
-                                      months)
+        pools = _line_pools(str(r.scope), names, pool_gpu)
+        m_last, m_mean = _multipliers(price_paths, pools, r.quarter_start, months)
         be_last = be / m_last if m_last > 0 else float("nan")
         be_term = be / m_mean if m_mean > 0 else float("nan")
         renewed = be_o * m_mean if other is not None and months >= 36 else float("nan")
+        m_alt = m_last  # the on-demand multiplier in the last year of the term the line is compared with
+        if other is not None and months < 36 <= float(other["term_months"]):
+            # a short line against the 3-year term: this term renewed at the prices over the 3-year term
+            m_alt, m3 = _multipliers(price_paths, pools, r.quarter_start, float(other["term_months"]))
+            renewed = be * m3
         mig = _migration(migration, str(r.scope))
         pool_bound = r.family not in FLEXIBLE_FAMILIES  # migration moves only the flexible families
-        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound)
+        cut = flip_cut(be, be_o) if months >= 36 else float("nan")
+        renewal = (renewal_prices if renewal_prices is not None
+                   else _renewal_prices(price_paths, r.quarter_start)) if np.isfinite(cut) else None
+        cut_p = _cut_probability(renewal, pools, cut)
+        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut, cut_p, m_alt)
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None
                          else float("nan"), other_break_even=be_o, od_multiplier_term=m_mean,
                          break_even_outlook=be_term, od_multiplier_last_year=m_last,
-                         break_even_last_year=be_last, renewed_short_term=renewed, migration_per_year=mig,
+                         break_even_last_year=be_last, renewed_short_term=renewed, flip_cut=cut,
+                         flip_cut_probability=cut_p, migration_per_year=mig,
                          verdict=verdict, reason=why))
     return pd.DataFrame(rows, columns=REASON_COLUMNS)
 
 
-def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> pd.DataFrame:
+def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
+                      price_outlook: str | None = None) -> pd.DataFrame:
     """:func:`term_reasons` of a plan's purchases of this quarter (``plan.buy_now``), with the plan's instruments
     and price paths.
 
@@ -188,6 +292,10 @@ def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None)
         migration's shares. Without it GPU-scoped lines use every pool of their provider and region.
     migration : str or dict, optional
         The plan's migration setting (``"0"``, ``"rule"``, ``"p5.48xlarge:0.3"`` or a dict); None: none.
+    price_outlook : str, optional
+        The plan's ``price_outlook``: with ``"history"`` (and ``catalog``) the odds of each 3-year line's
+        ``flip_cut`` come from :data:`RENEWAL_DRAWS` draws of the fitted history (:func:`renewal_draws`) instead
+        of the plan's price scenarios.
     """
     from finops_forecast.constants import POOL_KEYS
     from finops_forecast.portfolio.migration import parse_migration, rule_shares
@@ -208,4 +316,41 @@ def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None)
     if catalog is not None and len(pools):
         g = pool_gpu_types(catalog, pools)
         pool_gpu = {" ".join(k[:3]): k[3] for k in g[POOL_KEYS + ["gpu_type"]].itertuples(index=False)}
-    return term_reasons(plan.buy_now, plan.instruments, pp, migration=shares or None, pool_gpu=pool_gpu)
+    renewal = None
+    if price_outlook == "history" and catalog is not None and len(pools) and len(plan.buy_now):
+        start = pd.to_datetime(plan.buy_now["quarter_start"]).min()
+        renewal = renewal_draws(g, start)
+    return term_reasons(plan.buy_now, plan.instruments, pp, migration=shares or None, pool_gpu=pool_gpu,
+                        renewal_prices=renewal)
+
+
+#: price scenarios drawn from a ``history`` outlook for the odds of a line's ``flip_cut``
+RENEWAL_DRAWS = 4000
+
+
+def renewal_draws(pools: pd.DataFrame, start, n: int = RENEWAL_DRAWS, seed: int = 1) -> pd.DataFrame:
+    """On-demand multipliers in the month of the first renewal (12 months after ``start``), drawn ``n`` times from
+    the bundled price history's fit (:func:`finops_forecast.pricing.outlook.price_paths`, ``"history"``).
+
+    Parameters
+    ----------
+    pools : DataFrame
+        provider, region, instance_type, gpu_type.
+    start : Timestamp
+        The purchase date (UTC).
+
+    Returns
+    -------
+    DataFrame
+        scenario, pool ("provider region instance_type"), on_demand [-].
+    """
+    from finops_forecast.pricing.outlook import price_paths
+
+    start = pd.Timestamp(start)
+    renew = start + pd.DateOffset(months=12)
+    pp = price_paths("history", pools, pd.DatetimeIndex([start, renew]),
+                     pd.DatetimeIndex([renew, renew + pd.DateOffset(months=1)]), n_scenarios=n, seed=seed)
+    names = [" ".join(map(str, k)) for k in pools[["provider", "region", "instance_type"]].itertuples(index=False)]
+    od = pp.od[:, 1, :]  # (n, P): the renewal month
+    return pd.DataFrame({"scenario": np.repeat(np.arange(od.shape[0]), od.shape[1]),
+                         "pool": np.tile(names, od.shape[0]), "on_demand": od.ravel()})

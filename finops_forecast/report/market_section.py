@@ -80,7 +80,8 @@ def outlook_chart(plan):
     return (base + bold).properties(width=620, height=240, title="Price outlook: on demand, per scenario (mean bold)")
 
 
-def term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> pd.DataFrame:
+def term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
+                 price_outlook: str | None = None) -> pd.DataFrame:
     """Why each purchase of this quarter has its term, for the report
     (:func:`finops_forecast.portfolio.terms.plan_term_reasons`: both terms' break-even utilization at today's and
     at the outlook's expected prices, the worst-10% and expected utilization, migration).
@@ -92,6 +93,9 @@ def term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> p
         The catalog the plan was priced with (GPU types of GPU-scoped lines, the ``"rule"`` migration).
     migration : str or dict, optional
         The report's ``migration`` parameter.
+    price_outlook : str, optional
+        The report's ``price_outlook`` (with ``"history"``, the odds of the cut that would make 1-year terms win
+        are drawn from the fit: :func:`finops_forecast.portfolio.terms.renewal_draws`).
 
     Returns
     -------
@@ -100,7 +104,7 @@ def term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None) -> p
     """
     from finops_forecast.portfolio.terms import plan_term_reasons
 
-    why = plan_term_reasons(plan, catalog, migration)
+    why = plan_term_reasons(plan, catalog, migration, price_outlook)
     buy = plan.buy_now.reset_index(drop=True)
     return pd.DataFrame({"instrument": buy["instrument"].str.split(":").str[0], "scope": buy["scope"],
                          "term [months]": buy["term_months"],

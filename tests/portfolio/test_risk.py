@@ -49,18 +49,23 @@ def _case(seed, sigma, trend, n_pools):
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @example(seed=1602, sigma=0.42269193561717083, trend=-0.5012595951222163, n_pools=2,
          lams=[5.000008677632747, 3.3972767580723557, 0.28720004714231, 5.288928314105484])
+@example(seed=2925, sigma=0.12661794285984485, trend=-0.5534040086020537, n_pools=2,
+         lams=[1.0937650160820647e-255, 1.1125369292536007e-308, 7.921921416012987, 6.960492107721068])
 @given(seed=st.integers(0, 10_000), sigma=st.floats(0.05, 0.8), trend=st.floats(-0.6, 0.3),
        n_pools=st.integers(1, 2), lams=st.lists(st.floats(0.0, 8.0), min_size=2, max_size=4))
 def test_raising_lambda_never_raises_expected_unused_commitment(seed, sigma, trend, n_pools, lams):
     """At the optimum. Whole units solved to the default 0.5% gap may stop at any plan within it, and a plan at a
     higher lambda can then hold more unused (found by hypothesis: seed 1602, sigma 0.42, trend -0.50, two pools,
     lambda 5.0 -> 5.29: 1,770 -> 2,170 USD at the default gap, 994 -> 994 solved exactly), so the property is
-    checked on whole-unit plans solved to a 1e-9 gap."""
+    checked on whole-unit plans solved to a 1e-9 gap. Each is a fresh solve, as the report's and `optimize`'s
+    plan: where plans of equal cost differ in their unused commitment, a solve warm-started from the previous
+    one may return another of them (found by hypothesis: seed 2925, two weights below 1e-250, 684,889 and
+    685,298 USD warm-started, equal fresh)."""
     s, cat = _case(seed, sigma, trend, n_pools)
     prep = prepare(s, cat, config=PortfolioConfig(quarters=4, scenario_groups=8, alpha=0.9, mip_rel_gap=1e-9))
     unused = []
     for lam in sorted(lams):
-        sol = _solve(prep, lam)
+        sol = _solve(prep, lam, warm_start=False)
         unused.append(sol.expected_unused_usd(prep.comp.prob))
     scale = max(prep.model.scale, 1.0)
     assert all(b <= a + 1e-5 * scale for a, b in zip(unused, unused[1:])), unused

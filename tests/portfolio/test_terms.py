@@ -62,7 +62,11 @@ def test_numbers_by_hand(plan):
     c = r.loc["sp12"]  # a 12-month spend plan: its year is quarters 0-3, flat; the 36-month plan breaks even at 50%
     assert c["od_multiplier_last_year"] == pytest.approx(1.0)
     assert c["verdict"] == "short" and c["other_break_even"] == pytest.approx(0.5)
-    assert c["migration_per_year"] == 0.0 and np.isnan(c["renewed_short_term"])
+    assert c["migration_per_year"] == 0.0
+    # renewed at the prices over the 36 months it is compared with (P5 and G6, two scenarios: one P5 path at 0.8
+    # in quarters 8-11): 0.70 x (1 + 1 + 1 + (8 + 4 x 0.8) / 12) / 4, dearer than the 3-year rate 0.50
+    assert c["renewed_short_term"] == pytest.approx(0.70 * (3 + (8 + 4 * 0.8) / 12) / 4)
+    assert "would not be used enough" in c["reason"]
     assert r.loc["cb", "verdict"] == "dated"
 
 
@@ -134,3 +138,82 @@ def test_generic_reserved_lines_stay_on_their_pool_under_migration(plan):
     generic_instruments = instruments.assign(family=instruments["family"].replace("aws_standard_ri", "reserved"))
     r = term_reasons(generic, generic_instruments, pp, migration={"p5.48xlarge": 0.3})
     assert "stays on the pool" in r["reason"].iat[0] and "which this line follows" not in r["reason"].iat[0]
+
+
+def test_the_cut_that_flips_a_3_year_line_by_hand(plan):
+    """ri36 (3-year at 47% of on demand) against ri12 (65%). Waiting: 0.65 for the first year, then 3 years at
+    0.47 (1 - c); the 3-year now: 3 x 0.47, then its fourth year at 0.47 (1 - c). Equal at c = (0.65 / 0.47 - 1)
+    / 2 = 19.1%."""
+    from finops_forecast.portfolio.terms import flip_cut
+
+    purchases, instruments, pp = plan
+    c = (0.65 / 0.47 - 1) / 2
+    assert 0.65 + 3 * 0.47 * (1 - c) == pytest.approx(3 * 0.47 + 0.47 * (1 - c))
+    assert flip_cut(0.47, 0.65) == pytest.approx(c)
+    assert flip_cut(0.70, 0.65) == 0.0  # the 1-year rate is cheaper: nothing to repay
+    assert flip_cut(0.20, 0.65) == 1.0  # no cut repays a year at 3x the rate
+    r = term_reasons(purchases, instruments, pp).set_index("instrument")
+    assert r.loc["ri36", "flip_cut"] == pytest.approx(c)
+    # the fixture's only cut (to 0.8) comes in quarter 8, after the first renewal
+    assert r.loc["ri36", "flip_cut_probability"] == 0.0
+    assert "cut by 19% or more before the first renewal" in r.loc["ri36", "reason"]
+    assert "in 0% of its scenarios" in r.loc["ri36", "reason"]
+    assert np.isnan(r.loc["sp12", "flip_cut"]) and np.isnan(r.loc["sp12", "flip_cut_probability"])
+    # from month 9 on: scenario 1 cut to 0.75 (in effect at the renewal, month 12), scenario 0 to 0.85 (not
+    # deep enough: 1 - 0.191 = 0.809)
+    later = pd.to_datetime(pp["quarter_start"]) >= Q0 + pd.DateOffset(months=9)
+    cut = pp.assign(on_demand=np.where(later & (pp["pool"] == P5), np.where(pp["scenario"] == 1, 0.75, 0.85),
+                                       pp["on_demand"]))
+    r = term_reasons(purchases, instruments, cut).set_index("instrument")
+    assert r.loc["ri36", "flip_cut_probability"] == 0.5
+    # without a price outlook there are no odds, the threshold stays
+    r = term_reasons(purchases, instruments).set_index("instrument")
+    assert np.isnan(r.loc["ri36", "flip_cut_probability"]) and "cut by 19%" in r.loc["ri36", "reason"]
+    assert "scenarios" not in r.loc["ri36", "reason"]
+
+
+def test_renewal_draws_follow_the_fitted_history():
+    """4,000 draws of the bundled fit: a training GPU's on-demand multiplier at month 12 is below 1 as often as
+    the fit's hazard says (a cut in months 1-12: 1 - (1 - h)^12), an L4's never moves."""
+    from finops_forecast.pricing.outlook import bundled_fit
+    from finops_forecast.portfolio.terms import renewal_draws
+
+    pools = pd.DataFrame([("aws", "us-east-1", "p5.48xlarge", "H100"), ("gcp", "us-central1", "g2-standard-48", "L4")],
+                         columns=["provider", "region", "instance_type", "gpu_type"])
+    d = renewal_draws(pools, Q0)
+    h100 = d[d["pool"] == P5]["on_demand"]
+    assert len(h100) == 4000 and d["scenario"].nunique() == 4000
+    h = bundled_fit().hazard_per_month
+    assert (h100 < 1).mean() == pytest.approx(1 - (1 - h) ** 12, abs=0.02)
+    assert (d[d["pool"] == "gcp us-central1 g2-standard-48"]["on_demand"] == 1).all()
+
+
+def test_a_short_line_bought_because_prices_fall_says_so(plan):
+    """A 12-month RI on p5 (65% of on demand) against the 3-year (47%) when on demand falls to x0.55 from month 12
+    in every scenario: renewed yearly it costs 0.65 x (4 + 8 x 0.55) / 12 = 45.5% < 47%: the price decline is why."""
+    purchases, instruments, pp = plan
+    q = pd.to_datetime(pp["quarter_start"])
+    cut = pp.assign(on_demand=np.where((q >= Q0 + pd.DateOffset(months=12)) & (pp["pool"] == P5), 0.55, 1.0))
+    line = pd.DataFrame([_line("ri12", "aws_standard_ri", P5, 12, 0.95, 0.9, 0.65)])
+    r = term_reasons(line, instruments, cut).iloc[0]
+    assert r["verdict"] == "short"
+    assert r["renewed_short_term"] == pytest.approx(0.65 * (4 + 8 * 0.55) / 12)
+    assert r["od_multiplier_last_year"] == pytest.approx(1.0)  # its own year: before the cut
+    assert "on demand is expected to fall (x0.55 of today's in the 3-year term's last year)" in r["reason"]
+    assert "cost 46% of today's on demand per committed hour against 47% for the 3-year term" in r["reason"]
+    # without the cut the same line is short for another reason, and says that one
+    assert "would not be used enough" in term_reasons(line, instruments, pp)["reason"].iat[0]
+
+
+def test_the_first_quarter_in_months_weighs_as_one_quarter():
+    """The plan decides its first quarter month by month: three monthly periods then quarters. The term's mean
+    multiplier weighs each period by its months (an unweighted mean of the 3 + 11 periods would give 6 / 14 of
+    the weight to the first year's 6 rows instead of 12 / 36)."""
+    starts = [Q0 + pd.DateOffset(months=m) for m in (0, 1, 2)] + \
+        [Q0 + pd.DateOffset(months=3 * q) for q in range(1, 12)]
+    pp = pd.DataFrame([dict(quarter_start=s, pool=P5, scenario=0, on_demand=1.0 if s < Q0 + pd.DateOffset(months=12)
+                            else 0.5, spot=1.0) for s in starts])
+    line = pd.DataFrame([_line("ri36", "aws_standard_ri", P5, 36, 0.9, 0.8, 0.47)])
+    r = term_reasons(line, None, pp).iloc[0]
+    assert r["od_multiplier_term"] == pytest.approx((12 + 24 * 0.5) / 36)
+    assert r["od_multiplier_last_year"] == pytest.approx(0.5)

@@ -87,9 +87,40 @@ def test_the_sample_h100_training_lines_outlive_the_price_decline():
     from finops_forecast.report import quarterly_analysis
 
     qa = quarterly_analysis(ReportParams(n_paths=40, track_record_weeks=0))
-    why = market_section.term_reasons(qa.plan, qa.catalog, "0")
+    why = market_section.term_reasons(qa.plan, qa.catalog, "0", "history")
     h100 = why[why["scope"].str.contains("p5.48xlarge|ND96isr_H100|H100")]
     assert len(h100) >= 3 and set(h100["scope"].str.split().str[-1]) >= {"p5.48xlarge", "H100"}
     long = h100[h100["term [months]"] == 36]
     assert (long["verdict"] == "outlives").all(), long[["scope", "verdict"]]
     assert long["why this term"].str.startswith("3-year: demand outlives the price decline").all()
+    # each says which cut of on demand before the first renewal would make waiting a year win, and how often the
+    # fitted history has one that deep (4,000 draws): p5 and the Azure H100 need a cut of 15-25% (every cut in
+    # the history is larger: any cut in the year, about 1 in 7), the GCP CUD (1-year 31% off, 3-year 56%) ~30%
+    odds = long["why this term"].str.extract(r"cut by (\d+)% or more before the first renewal \(the price "
+                                             r"outlook has one that large in (\d+)% of its scenarios\)").astype(float)
+    assert odds.notna().all().all(), long["why this term"].tolist()
+    assert odds[0].between(10, 40).all() and odds[1].between(5, 25).all(), odds
+
+
+@pytest.mark.slow
+def test_the_sample_buys_12_month_h100_terms_when_a_users_outlook_cuts_on_demand(tmp_path):
+    """Issue 16: the same sample with a user's outlook of a 45% on-demand cut from month 12 on (a CSV, every
+    provider) buys its H100 lines for 12 months, and the p5 line says the price decline is why."""
+    from finops_forecast.report import quarterly_analysis
+    from finops_forecast.report.analysis import load_report_usage, planned_quarter
+
+    base = ReportParams(n_paths=40, track_record_weeks=0)
+    _, start, _ = planned_quarter(base, load_report_usage(base)["ts"].max())
+    when = (start + pd.DateOffset(months=12)).date()
+    csv = tmp_path / "cut.csv"
+    csv.write_text("provider,instance_type,pricing_model,effective_from,multiplier\n"
+                   + "".join(f"{p},*,on_demand,{when},0.55\n" for p in ("aws", "gcp", "azure")))
+    params = ReportParams(n_paths=40, track_record_weeks=0, price_outlook=str(csv))
+    qa = quarterly_analysis(params)
+    why = market_section.term_reasons(qa.plan, qa.catalog, "0", params.price_outlook)
+    h100 = why[why["scope"].str.contains("p5.48xlarge|ND96isr_H100|H100")]
+    assert set(h100["scope"].str.split().str[-1]) >= {"p5.48xlarge", "H100", "Standard_ND96isr_H100_v5"}
+    assert (h100["term [months]"] == 12).all(), h100[["scope", "term [months]"]]
+    p5 = h100[h100["scope"].str.endswith("p5.48xlarge")]["why this term"].iat[0]
+    assert p5.startswith("12-month: on demand is expected to fall (x0.55 of today's in the 3-year term's last "
+                         "year)"), p5
