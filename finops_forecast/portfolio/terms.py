@@ -182,8 +182,8 @@ def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut
         alt = (f"; 1-year terms renewed at the expected prices would cost {renewed:.0%} of today's on demand per "
                f"committed hour against {be:.0%}") if np.isfinite(renewed) else ""
         if np.isfinite(cut) and cut > 0:
-            odds = (f" (the price outlook has one that large in {cut_p:.0%} of its scenarios)"
-                    if np.isfinite(cut_p) else "")
+            odds = ("" if not np.isfinite(cut_p) else " (none of the price outlook's scenarios has one that large)"
+                    if cut_p == 0 else f" (the price outlook has one that large in {cut_p:.0%} of its scenarios)")
             alt += (f"; waiting (a 1-year term now, then 3 years at the new rate) would win only if on demand were "
                     f"cut by {cut:.0%} or more before the first renewal{odds}")
         if p10 >= be_term:

@@ -17,13 +17,23 @@ from finops_forecast._io import atomic_write_text, write_frame
 from finops_forecast.report.safe import md_text, safe_style
 
 
+#: purchase lines the recommendation's paragraph names, largest first (the table lists them all)
+_LINES_NAMED = 6
+
+
 def recommendation_text(analysis) -> str:
-    """The recommendation in one paragraph (Markdown)."""
+    """The recommendation in one paragraph (Markdown): the totals, the :data:`_LINES_NAMED` largest lines and
+    what the rest add up to, signing numbers, savings and risk."""
     s = analysis.summary
     buy = analysis.purchases.sort_values("commitment_usd_per_hour", ascending=False)
+    shown = buy.iloc[:_LINES_NAMED]
     items = [f"{_qty(r)} {md_text(r.instrument.split(':')[0].replace('_', ' '))} on {md_text(r.scope)} "
              f"({int(r.term_months)} months, {md_text(r.payment_option.replace('_', ' '))}{_on(r)})"
-             for r in buy.itertuples()]
+             for r in shown.itertuples()]
+    rest = buy.iloc[_LINES_NAMED:]
+    if len(rest):
+        items.append(f"and {len(rest)} smaller line{'s' if len(rest) > 1 else ''} of "
+                     f"{rest['commitment_usd_per_hour'].sum():,.0f} USD/h together (every line in the table below)")
     return (
         f"For **{analysis.quarter}**, buy **{s['n_purchases']} commitment lines** worth "
         f"**{s['commitment_usd_per_hour']:,.0f} USD/h** ({s['monthly_usd']:,.0f} USD a month, "
@@ -38,7 +48,8 @@ def recommendation_text(analysis) -> str:
         f"Risk: the expected cost of the worst {1 - s['alpha']:.0%} of forecast paths (CVaR) over the horizon "
         f"is {s['cvar_usd']:,.0f} USD; commitments are expected to be {s['utilization']:.1%} used and to "
         f"cover {s['coverage']:.1%} of demand. The clouds' lookback rule would cost "
-        f"{s['plan_vs_lookback_usd']:,.0f} USD more this quarter under the same forecast.")
+        f"{abs(s['plan_vs_lookback_usd']):,.0f} USD {'more' if s['plan_vs_lookback_usd'] >= 0 else 'less'} this "
+        f"quarter under the same forecast.")
 
 
 def _on(r) -> str:

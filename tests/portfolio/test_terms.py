@@ -157,7 +157,7 @@ def test_the_cut_that_flips_a_3_year_line_by_hand(plan):
     # the fixture's only cut (to 0.8) comes in quarter 8, after the first renewal
     assert r.loc["ri36", "flip_cut_probability"] == 0.0
     assert "cut by 19% or more before the first renewal" in r.loc["ri36", "reason"]
-    assert "in 0% of its scenarios" in r.loc["ri36", "reason"]
+    assert "(none of the price outlook's scenarios has one that large)" in r.loc["ri36", "reason"]
     assert np.isnan(r.loc["sp12", "flip_cut"]) and np.isnan(r.loc["sp12", "flip_cut_probability"])
     # from month 9 on: scenario 1 cut to 0.75 (in effect at the renewal, month 12), scenario 0 to 0.85 (not
     # deep enough: 1 - 0.191 = 0.809)

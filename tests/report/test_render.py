@@ -58,6 +58,19 @@ def test_report_on_the_sample(rendered):
     assert "1-year terms renewed at the expected prices" in html
     rec = pd.read_csv(rendered.folder / "recommendations.csv")
     assert len(rec) >= 1 and (rec["quantity"] > 0).all() and (rec["quarter"] == 0).all()
+    # the first paragraph names the six largest lines and sums up the rest (the table lists every line)
+    first = re.search(r"For <strong>2027Q1</strong>, buy (.*?)</p>", html, re.S).group(1)
+    lines = rec[rec["run"].isna()] if "run" in rec else rec  # the commitment lines, not the capacity for runs
+    if len(lines) > 6:
+        rest = lines.sort_values("commitment_usd_per_hour", ascending=False).iloc[6:]
+        assert (f"and {len(rest)} smaller line{'s' if len(rest) > 1 else ''} of "
+                f"{rest['commitment_usd_per_hour'].sum():,.0f} USD/h together") in first
+    assert first.count(" months, ") == min(len(lines), 6)
+    assert "-" not in re.search(r"The clouds' lookback rule would cost ([^.]*)\.", first).group(1)
+    # each 3-year line's reason says which price cut would make waiting a year win, and how likely the outlook
+    # makes it
+    assert re.search(r"waiting \(a 1-year term now, then 3 years at the new rate\) would win only if on demand "
+                     r"were cut by \d+% or more before the first renewal", html)
     plan = json.loads((rendered.folder / "plan.json").read_text())
     assert plan["quarter"] == "2027Q1" and plan["summary"]["status"] == "optimal"
     assert plan["parameters"]["quarter"] == "2027Q1"  # the quarter run, "next" resolved
