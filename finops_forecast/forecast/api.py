@@ -369,7 +369,8 @@ class ForecastResult:
         ``<model>-hi-<level>`` + ``<model>-median`` [GPU-h per step]; quantiles are taken from ``paths``.
     selection : DataFrame
         One row per series x component: the model used, the backtest MASE of each candidate (``mase_<name>``),
-        ``interval_scale``, ``fallback`` and a ``note`` explaining any fallback.
+        the selection backtest run (``cv_windows`` windows of ``cv_h`` model steps; 0 when no model was selected
+        by backtest), ``interval_scale``, ``fallback`` and a ``note`` explaining any fallback.
     model : str
         Name of the model column in ``forecasts``.
     level : tuple
@@ -431,7 +432,8 @@ def _selection_frame(keys, results, gap_notes) -> pd.DataFrame:
         for rec in res.selection:
             row = {c: keys.iloc[i][c] for c in keys.columns}
             row.update(component=rec["component"], model=rec["model"], interval_scale=rec["interval_scale"],
-                       fallback=bool(rec["fallback"]),
+                       fallback=bool(rec["fallback"]), cv_windows=int(rec.get("cv_windows", 0)),
+                       cv_h=int(rec.get("cv_h", 0)),
                        note="; ".join(n for n in (rec["note"], gap_notes[i]) if n))
             for cand, score in rec["scores"].items():
                 row[f"mase_{cand}"] = score

@@ -208,7 +208,7 @@ def _fit_predict(z: np.ndarray, m: int, h: int, spec: SeriesSpec, step_hours: in
         elif isinstance(candidate, AutoSelect):
             sel = candidate.selection_
             rec.update(model=sel["model"], interval_scale=sel["interval_scale"], scores=sel["scores"],
-                       note=sel["note"])
+                       note=sel["note"], cv_windows=sel["cv_windows"], cv_h=sel["cv_h"])
             if sel["note"].startswith("history"):
                 rec["fallback"] = True
         else:

@@ -873,7 +873,8 @@ class AutoSelect(ForecastModel):
         model = MODELS[best](**self.model_kwargs.get(best, {}))
         self.chosen_ = model.fit(y, m)
         self.interval_scale_ = factor
-        self.selection_ = {"model": best, "scores": scores, "interval_scale": factor, "note": note}
+        self.selection_ = {"model": best, "scores": scores, "interval_scale": factor, "note": note,
+                           "cv_windows": len(cutoffs) if scores else 0, "cv_h": int(h) if scores else 0}
 
     def _predict(self, h):
         mean, sd = self.chosen_.predict(h)

@@ -430,14 +430,16 @@ def pricing_provenance(catalog: pd.DataFrame, usage: pd.DataFrame, plan) -> pd.D
 def selection_note(selection: pd.DataFrame) -> str:
     """How the forecast's models were chosen, from its ``selection`` (the backtests actually run: a short history
     shortens them), and how many series each model got; empty when no model was selected by backtest."""
-    runs = selection["note"].astype(str).str.extract(r"selected by backtest \((\d+) windows of (\d+) steps\)")
-    runs = runs.dropna().astype(int)
+    if "cv_windows" not in selection:
+        return ""
+    runs = selection[selection["cv_windows"] > 0]
     if not len(runs):
         return ""
-    days = sorted(set(runs[1]))
+    days = sorted(set(runs["cv_h"].astype(int)))
     span = f"{days[0]}" if len(days) == 1 else f"{days[0]}-{days[-1]}"
     chosen = selection["model"].value_counts()
-    return (f" Models compared per series by backtests {span} days ahead ({runs[0].max()} windows at most); "
+    return (f" Models compared per series by backtests {span} days ahead ({int(runs['cv_windows'].max())} windows "
+            f"at most); "
             f"chosen: {', '.join(f'{m} for {k}' for m, k in chosen.items())}.")
 
 

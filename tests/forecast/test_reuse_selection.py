@@ -21,6 +21,10 @@ def test_reuse_refits_the_chosen_models_with_their_scales(make_usage):
     np.testing.assert_allclose(b["interval_scale"], a["interval_scale"])
     assert b["note"].str.contains("earlier selection").all()
     assert not [c for c in b.columns if c.startswith("mase_")]  # no selection backtest ran
+    assert (b["cv_windows"] == 0).all() and (b["cv_h"] == 0).all()
+    # the first one ran it, with the default settings (7 days ahead, windows as many as the history allows)
+    assert (a["cv_h"] == 7).all() and (a["cv_windows"] >= 1).all()
+    assert a["note"].str.contains("windows of 7 steps").all()
     # the same result as asking for each chosen model by name, up to the interval scale
     for cls, row in a.xs("total", level="component").iterrows():
         alone = forecast(usage[usage["workload_class"] == cls], 24 * 7, n_paths=30, components="total",

@@ -70,12 +70,13 @@ def test_the_frontier_chart_shows_the_risk_the_weight_penalizes():
 def test_the_selection_note_says_what_was_run():
     from finops_forecast.report.analysis import selection_note
 
-    sel = pd.DataFrame({"model": ["level_bursts", "theta", "level_bursts"],
-                        "note": ["selected by backtest (4 windows of 91 steps)",
-                                 "selected by backtest (3 windows of 24 steps)", "model of an earlier selection"]})
+    sel = pd.DataFrame({"model": ["level_bursts", "theta", "level_bursts"], "cv_windows": [4, 3, 0],
+                        "cv_h": [91, 24, 0], "note": ["selected by backtest (4 windows of 91 steps)",
+                                                     "selected by backtest (3 windows of 24 steps)",
+                                                     "model of an earlier selection"]})
     assert selection_note(sel) == (" Models compared per series by backtests 24-91 days ahead (4 windows at most); "
                                    "chosen: level_bursts for 2, theta for 1.")
-    assert selection_note(sel.assign(note="")) == ""  # a single model asked for: nothing was compared
+    assert selection_note(sel.assign(cv_windows=0)) == ""  # a single model asked for: nothing was compared
 
 
 @pytest.mark.slow
