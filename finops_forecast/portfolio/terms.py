@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.portfolio.migration import FLEXIBLE_FAMILIES
+from finops_forecast.portfolio.priced import period_starts
 
 __all__ = ["term_reasons", "plan_term_reasons", "flip_cut", "renewal_draws", "REASON_COLUMNS"]
 
@@ -103,10 +104,7 @@ def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: f
     term inside the horizon) for ``pools``, each period weighted by its days; (1, 1) with today's prices."""
     if price_paths is None or not len(price_paths) or not pools or not np.isfinite(months):
         return 1.0, 1.0
-    q = pd.to_datetime(price_paths["quarter_start"])
-    start = pd.Timestamp(start)
-    if start.tz is None and q.dt.tz is not None:
-        start = start.tz_localize(q.dt.tz)
+    q, start = period_starts(price_paths, start)
     end = start + pd.DateOffset(months=int(months))
     rows = price_paths[(q >= start) & (q < end) & price_paths["pool"].isin(pools)]
     if rows.empty:
@@ -137,10 +135,7 @@ def _renewal_prices(price_paths: pd.DataFrame | None, start) -> pd.DataFrame | N
     ``start`` (the last period starting on or before it); None with today's prices."""
     if price_paths is None or not len(price_paths):
         return None
-    q = pd.to_datetime(price_paths["quarter_start"])
-    start = pd.Timestamp(start)
-    if start.tz is None and q.dt.tz is not None:
-        start = start.tz_localize(q.dt.tz)
+    q, start = period_starts(price_paths, start)
     before = q[q <= start + pd.DateOffset(months=12)]
     if before.empty:
         return None
