@@ -81,7 +81,7 @@ def _line_pools(scope: str, pool_names, pool_gpu: dict | None) -> list:
     return out
 
 
-def _period_days(price_paths: pd.DataFrame) -> pd.Series:
+def _period_months(price_paths: pd.DataFrame) -> pd.Series:
     """Calendar months of each period of the price paths, by its start (to the next period's start; the last one
     a quarter; days as fractions of a 30.44-day month): the plan's first quarter is cut into months, so an
     unweighted mean would count each month as a quarter."""
@@ -93,15 +93,16 @@ def _period_days(price_paths: pd.DataFrame) -> pd.Series:
     return pd.Series(months.to_numpy(float), index=starts.to_numpy())
 
 
-def _mean_multiplier(rows: pd.DataFrame, days: pd.Series) -> float:
-    """Mean on-demand multiplier of ``rows`` weighted by the days of their periods (scenarios and pools equal)."""
-    w = days.reindex(pd.to_datetime(rows["quarter_start"]).to_numpy()).to_numpy(float)
+def _mean_multiplier(rows: pd.DataFrame, months: pd.Series) -> float:
+    """Mean on-demand multiplier of ``rows`` weighted by the months of their periods (scenarios and pools
+    equal)."""
+    w = months.reindex(pd.to_datetime(rows["quarter_start"]).to_numpy()).to_numpy(float)
     return float(np.average(rows["on_demand"].to_numpy(float), weights=w))
 
 
 def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: float) -> tuple[float, float]:
     """(mean on-demand multiplier over the last 12 months of the term inside the horizon, mean over the whole
-    term inside the horizon) for ``pools``, each period weighted by its days; (1, 1) with today's prices."""
+    term inside the horizon) for ``pools``, each period weighted by its months; (1, 1) with today's prices."""
     if price_paths is None or not len(price_paths) or not pools or not np.isfinite(months):
         return 1.0, 1.0
     q, start = period_starts(price_paths, start)
@@ -109,10 +110,10 @@ def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: f
     rows = price_paths[(q >= start) & (q < end) & price_paths["pool"].isin(pools)]
     if rows.empty:
         return 1.0, 1.0
-    days = _period_days(price_paths)
+    weight = _period_months(price_paths)
     qs = pd.to_datetime(rows["quarter_start"])
     last = rows[qs >= min(end, qs.max() + pd.DateOffset(months=3)) - pd.DateOffset(months=12)]
-    return _mean_multiplier(last, days), _mean_multiplier(rows, days)
+    return _mean_multiplier(last, weight), _mean_multiplier(rows, weight)
 
 
 def flip_cut(be: float, be_other: float) -> float:
