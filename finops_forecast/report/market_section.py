@@ -54,7 +54,13 @@ def market_text(plan) -> str:
                    f"over the whole ladder {long_share(plan.purchases):.0%}.")
     f = plan.frontier
     if f is not None and len(f) and "three_year_share_now" in f:
-        out.append("With more weight on unused commitment the plan shortens its terms: " + "; ".join(
+        f = f.sort_values("risk_lambda")
+        share = f["three_year_share_now"].to_numpy(float)
+        shorter = share[-1] < share[0] - 0.005  # at the largest weight, at least half a point less 3-year
+        lead = ("With more weight on unused commitment the plan shortens its terms: " if shorter else
+                "With more weight on unused commitment the plan buys less but keeps its terms (the risk weight "
+                "sizes the lines; the outlook and migration set their terms): ")
+        out.append(lead + "; ".join(
             f"`risk_lambda` {r.risk_lambda:g}: 3-year share {r.three_year_share_now:.0%}, expected unused "
             f"{r.expected_unused_usd / 1e6:,.1f} M USD" for r in f.itertuples(index=False)) + ".")
     return "\n\n".join(out)

@@ -38,6 +38,14 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
     assert row["verdict"] == "outlives" and "45% at today's" in row["why this term"]
     assert "1-year terms renewed" in row["why this term"] and len(why) == len(plan.buy_now)
     assert "Price outlook" in market_section.market_text(plan)
+    # the frontier sentence says what the frontier shows: shorter terms only where the 3-year share falls
+    from dataclasses import replace
+    front = pd.DataFrame({"risk_lambda": [0.0, 4.0], "three_year_share_now": [1.0, 0.9997],
+                          "expected_unused_usd": [2e6, 1e6]})
+    text = market_section.market_text(replace(plan, frontier=front))
+    assert "buys less but keeps its terms" in text and "shortens its terms" not in text
+    text = market_section.market_text(replace(plan, frontier=front.assign(three_year_share_now=[1.0, 0.6])))
+    assert "the plan shortens its terms: `risk_lambda` 0: 3-year share 100%" in text
     assert market_section.outlook_chart(plan) is not None
     assert set(plan.price_paths["on_demand"].round(6)) >= {1.0, 0.8}
     # as the report shows it: every reason in full (pandas cuts text at 50 characters), a user's string escaped
