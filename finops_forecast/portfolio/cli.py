@@ -113,6 +113,7 @@ def optimize_cmd(
     from finops_forecast.portfolio.api import optimize
     from finops_forecast.portfolio.config import with_job_sizes
     from finops_forecast.portfolio.inventory import read_inventory
+    from finops_forecast.portfolio.terms import plan_term_reasons
     from finops_forecast.pricing import load_pricing
 
     console = Console()
@@ -129,16 +130,38 @@ def optimize_cmd(
         fc = forecast(usage, horizon, n_paths=n_paths, seed=seed, **PLAN_SELECTION)
         cfg, spot_notes = with_job_sizes(cfg, usage, catalog, fc.keys)
         plan = optimize(fc, catalog, inventory=inv, config=cfg)
+        why = plan_term_reasons(plan, catalog, cfg.migration, price_outlook)
     except FinopsError as e:
         fail(e)
     console.print(_buy_table(plan, integer_units))
+    console.print(_terms_table(plan, why))
     console.print(plan.summary(), soft_wrap=True)
     for n in list(plan.notes) + spot_notes:
         console.print(f"[yellow]note:[/] {n}", soft_wrap=True)
     if csv:
         plan.to_csv(csv)
     if json_out:
-        plan.to_json(json_out)
+        plan.to_json(json_out, extra={"term_reasons": why.to_dict(orient="records")})
+
+
+def _terms_table(plan, why):
+    """The table ``optimize`` prints after the purchases: each line's term, verdict and the on-demand cut that
+    would make waiting a year win, with its odds under the price outlook (the reasons in full are in ``--json``
+    under ``term_reasons``)."""
+    import numpy as np
+    from rich.table import Table
+
+    t = Table(title="Why these terms")
+    for c in ("instrument", "term [months]", "verdict", "util. p10", "break-even at expected prices",
+              "waiting wins if on demand falls by", "odds (outlook)"):
+        t.add_column(c)
+    for r, b in zip(why.itertuples(), plan.buy_now.itertuples()):
+        term = "-" if not np.isfinite(r.term_months) else f"{r.term_months:.0f}"
+        cut = "-" if not np.isfinite(r.flip_cut) else f"{r.flip_cut:.0%}"
+        odds = "-" if not np.isfinite(r.flip_cut_probability) else f"{r.flip_cut_probability:.0%}"
+        t.add_row(b.instrument, term, r.verdict, f"{r.utilization_p10:.0%}", f"{r.break_even_outlook:.0%}", cut,
+                  odds)
+    return t
 
 
 def _buy_table(plan, integer_units: bool):

@@ -139,9 +139,10 @@ class Plan:
                 "frontier": rec(self.frontier), "ladder_comparison": rec(self.ladder_comparison),
                 "model_size": self.model_size, "settings": self.settings}
 
-    def to_json(self, path=None, indent: int = 2) -> str:
-        """Write (when ``path`` is given) and return the plan as JSON."""
-        text = json.dumps(self.to_dict(), indent=indent, default=_num)
+    def to_json(self, path=None, indent: int = 2, extra: dict | None = None) -> str:
+        """Write (when ``path`` is given) and return the plan as JSON, with the keys of ``extra`` added (e.g. the
+        ``term_reasons`` records the ``optimize`` command writes)."""
+        text = json.dumps(self.to_dict() | dict(extra or {}), indent=indent, default=_num)
         if path is not None:
             atomic_write_text(path, text)
         return text

@@ -486,6 +486,7 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
     from finops_forecast.forecast.engines import Beside
     from finops_forecast.portfolio import Scenarios
     from finops_forecast.portfolio.config import with_job_sizes
+    from finops_forecast.portfolio.terms import plan_term_reasons
     from finops_forecast.report.capacity_section import (
         capacity_purchase_lines,
         decide_report_capacity,
@@ -532,4 +533,5 @@ def quarterly_analysis(params: ReportParams, *, catalog: pd.DataFrame | None = N
         provenance=pricing_provenance(catalog, usage, plan), notes=analysis_notes(params, fc, start, plan, planned) + spot_notes,
         capacity=capacity, capacity_purchases=cap_lines, track=track.result() if isinstance(track, Beside) else track,
         unit_economics=unit_economics, showback_period=period, forecast_fan=fan,
-        summary=headline_numbers(quarter, plan, comparison, cap_lines))
+        summary=headline_numbers(quarter, plan, comparison, cap_lines),
+        term_reasons=plan_term_reasons(plan, catalog, params.migration, params.price_outlook))

@@ -110,7 +110,13 @@ def term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
     """
     from finops_forecast.portfolio.terms import plan_term_reasons
 
-    why = plan_term_reasons(plan, catalog, migration, price_outlook)
+    return shown_reasons(plan, plan_term_reasons(plan, catalog, migration, price_outlook))
+
+
+def shown_reasons(plan, why: pd.DataFrame) -> pd.DataFrame:
+    """The term reasons ``why`` of ``plan``'s purchases of this quarter (``QuarterlyAnalysis.term_reasons``, in
+    the order of ``plan.buy_now``) as the report shows them: instrument (family), scope, term [months],
+    commitment [USD/h], verdict and "why this term"."""
     buy = plan.buy_now.reset_index(drop=True)
     return pd.DataFrame({"instrument": buy["instrument"].str.split(":").str[0], "scope": buy["scope"],
                          "term [months]": buy["term_months"],

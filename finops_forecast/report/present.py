@@ -16,7 +16,6 @@ import pandas as pd
 from finops_forecast._io import atomic_write_text, write_frame
 from finops_forecast.report.safe import md_text, safe_style
 
-
 #: purchase lines the recommendation's paragraph names, largest first (the table lists them all)
 _LINES_NAMED = 6
 
@@ -224,12 +223,14 @@ def provenance_table(analysis):
 
 def plan_document(analysis) -> dict:
     """``plan.json``'s content: the quarter, the parameters run (quarter resolved), the headline numbers, the
-    plan, the policy comparison, the capacity lines and the notes (JSON-ready but for timestamps)."""
+    plan, the policy comparison, the capacity lines, why each purchase has its term and the notes (JSON-ready but
+    for timestamps)."""
     return {
         "quarter": analysis.quarter, "start": analysis.start.isoformat(), "end": analysis.end.isoformat(),
         "parameters": analysis.params.to_dict() | {"quarter": analysis.quarter}, "summary": analysis.summary,
         "plan": analysis.plan.to_dict(), "comparison": json.loads(analysis.comparison.to_json(orient="records")),
         "capacity": json.loads(analysis.capacity_purchases.to_json(orient="records", date_format="iso")),
+        "term_reasons": json.loads(analysis.term_reasons.to_json(orient="records")),
         "notes": analysis.notes}
 
 

@@ -62,6 +62,9 @@ class QuarterlyAnalysis:
         The last full calendar month of usage, e.g. ``2026-10`` (:func:`showback_period`).
     summary : dict
         Headline numbers (:func:`headline_numbers`).
+    term_reasons : pandas.DataFrame
+        Why each purchase of this quarter has its term, with numbers
+        (:func:`finops_forecast.portfolio.terms.plan_term_reasons`, at the report's outlook and migration).
     """
 
     params: object
@@ -85,6 +88,7 @@ class QuarterlyAnalysis:
     showback_period: str = ""
     summary: dict = field(default_factory=dict)
     forecast_fan: pd.DataFrame | None = field(default=None, repr=False)
+    term_reasons: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def purchases(self) -> pd.DataFrame:

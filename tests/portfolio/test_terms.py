@@ -175,8 +175,8 @@ def test_the_cut_that_flips_a_3_year_line_by_hand(plan):
 def test_renewal_draws_follow_the_fitted_history():
     """4,000 draws of the bundled fit: a training GPU's on-demand multiplier at month 12 is below 1 as often as
     the fit's hazard says (a cut in months 1-12: 1 - (1 - h)^12), an L4's never moves."""
-    from finops_forecast.pricing.outlook import bundled_fit
     from finops_forecast.portfolio.terms import renewal_draws
+    from finops_forecast.pricing.outlook import bundled_fit
 
     pools = pd.DataFrame([("aws", "us-east-1", "p5.48xlarge", "H100"), ("gcp", "us-central1", "g2-standard-48", "L4")],
                          columns=["provider", "region", "instance_type", "gpu_type"])
@@ -191,7 +191,7 @@ def test_renewal_draws_follow_the_fitted_history():
 def test_a_short_line_bought_because_prices_fall_says_so(plan):
     """A 12-month RI on p5 (65% of on demand) against the 3-year (47%) when on demand falls to x0.55 from month 12
     in every scenario: renewed yearly it costs 0.65 x (4 + 8 x 0.55) / 12 = 45.5% < 47%: the price decline is why."""
-    purchases, instruments, pp = plan
+    _, instruments, pp = plan
     q = pd.to_datetime(pp["quarter_start"])
     cut = pp.assign(on_demand=np.where((q >= Q0 + pd.DateOffset(months=12)) & (pp["pool"] == P5), 0.55, 1.0))
     line = pd.DataFrame([_line("ri12", "aws_standard_ri", P5, 12, 0.95, 0.9, 0.65)])

@@ -121,6 +121,13 @@ def test_cli_cut_after_month_12_on_the_philly_trace(tmp_path):
         assert "expected_unused_commitment_usd" in plan
         p = pd.DataFrame(plan["purchases"])
         now = p[p["quarter"] == 0]
+        # why each line of this quarter has its term, printed and in the JSON
+        why = pd.DataFrame(plan["term_reasons"])
+        assert len(why) == len(now) and why["reason"].str.len().gt(40).all()
+        assert "Why these terms" in r.output
+        if name == "cut":  # the 12-month lines say the price decline is why
+            short = why[why["term_months"] == 12]
+            assert len(short) and short["reason"].str.contains("on demand is expected to fall").all()
         share[name] = now.loc[now["term_months"] == 36, "commitment_usd_per_hour"].sum() / \
             now["commitment_usd_per_hour"].sum()
     assert share["cut"] < share["flat"]

@@ -73,6 +73,9 @@ def test_report_on_the_sample(rendered):
                      r"were cut by \d+% or more before the first renewal", html)
     plan = json.loads((rendered.folder / "plan.json").read_text())
     assert plan["quarter"] == "2027Q1" and plan["summary"]["status"] == "optimal"
+    assert len(plan["term_reasons"]) == len(plan["plan"]["buy_now"] if "buy_now" in plan["plan"] else
+                                            [p for p in plan["plan"]["purchases"] if p["quarter"] == 0])
+    assert {r["verdict"] for r in plan["term_reasons"]} <= {"outlives", "expected", "review", "short", "dated"}
     assert plan["parameters"]["quarter"] == "2027Q1"  # the quarter run, "next" resolved
     assert plan["summary"]["quarter_expected_cost_usd"] < plan["summary"]["quarter_on_demand_cost_usd"]
     assert [r["policy"] for r in plan["comparison"]][:2] == ["this plan", "cloud lookback rule"]
