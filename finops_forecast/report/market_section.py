@@ -81,7 +81,8 @@ def outlook_chart(plan):
     mean = pp.groupby(["pool", "quarter_start"], as_index=False)["on_demand"].mean()
     base = alt.Chart(pp).mark_line(opacity=0.25, strokeWidth=1).encode(
         x=alt.X("quarter_start:T", title="quarter"), y=alt.Y("on_demand:Q", title="on-demand price x today's"),
-        color=alt.Color("pool:N", legend=alt.Legend(labelLimit=0)), detail="scenario:N")  # names in full
+        color=alt.Color("pool:N", legend=alt.Legend(labelLimit=0, symbolOpacity=1, symbolStrokeWidth=3)),
+        detail="scenario:N")  # names in full, symbols as the bold mean lines
     bold = alt.Chart(mean).mark_line(strokeWidth=3).encode(x="quarter_start:T", y="on_demand:Q", color="pool:N")
     return (base + bold).properties(width=620, height=240, title="Price outlook: on demand, per scenario (mean bold)")
 
