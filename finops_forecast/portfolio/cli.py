@@ -2,6 +2,7 @@
 ``finops-forecast whatif``: bill a purchase list the user types on the forecast paths."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -141,7 +142,8 @@ def optimize_cmd(
     if csv:
         plan.to_csv(csv)
     if json_out:
-        plan.to_json(json_out, extra={"term_reasons": why.to_dict(orient="records")})
+        # through pandas' JSON: a missing number (no price outlook: no odds) is null, not the invalid token NaN
+        plan.to_json(json_out, extra={"term_reasons": json.loads(why.to_json(orient="records"))})
 
 
 def _terms_table(plan, why):

@@ -204,8 +204,12 @@ class Market:
             raise PortfolioError(f"demand has {demand_t.shape[0]} series in its first axis; the market has "
                                  f"{self.n_series} ({self.series[SERIES_KEYS].to_dict('records')[:3]} ...).")
         # two reductions, no temporary boolean arrays (min and max propagate NaN; an inf shows in one of them)
-        if demand_t.size and (not demand_t.min() >= 0 or not np.isfinite(demand_t.max())):
-            raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
+        if demand_t.size:
+            lo, hi = demand_t.min(), demand_t.max()
+            # a pool's total of finite values can still overflow: bound it by the largest value x the series
+            top = float(np.finfo(np.float32 if demand_t.dtype == np.float32 else np.float64).max)
+            if not lo >= 0 or not np.isfinite(hi) or float(hi) * demand_t.shape[0] > top:
+                raise PortfolioError("demand must be finite and >= 0 [GPU-h per hour].")
         P, S, C = self.n_pools, self.n_series, self.n_chunks
         trail = demand_t.shape[1:]
         DT = demand_t.reshape(S, -1)
@@ -236,14 +240,16 @@ class Market:
                     firm[:] = pool_d
                 continue
             left = pool_d * dtype(self.spot_cap)  # spot still allowed, >= 0
-            if firm is not pool_d:
-                firm[:] = pool_d
+            taken = None if len(spot) == 1 else np.zeros_like(left)
             for k, c in enumerate(spot):
                 e = out[c]
                 np.minimum(DT[self.chunk_series[c]], left, out=e)
-                firm -= e
-                if k + 1 < len(spot):
-                    left -= e
+                if taken is not None:
+                    taken += e
+                    if k + 1 < len(spot):
+                        left -= e
+            # firm = what spot did not take, in one subtraction (the order of the sums of a reference split)
+            np.subtract(pool_d, e if taken is None else taken, out=firm)
             np.maximum(firm, 0.0, out=firm)  # rounding of float32 subtractions
         return out.reshape((C,) + trail)
 

@@ -14,19 +14,22 @@ purchase line and with the plan's own numbers, why the term is right or where it
   ``break_even_outlook``: ``outlives`` (even the worst 10% stays above: demand outlives the price decline),
   ``expected`` (only the expected utilization does: the term is a bet on demand holding), ``review`` (neither),
   ``short`` (a term under 36 months), ``dated`` (capacity reserved for a dated run).
-* ``renewed_short_term``: what 1-year terms renewed every year at the outlook's expected prices cost per
-  committed hour, as a share of today's on demand (``other_break_even x`` the mean multiplier over the 3 years),
-  against the 3-year rate (``break_even``); on a shorter line, the line's own term renewed at the expected prices
-  over the 3-year term it is compared with (below ``other_break_even``, the 3-year rate, the price decline is why
-  the line is short).
-* ``flip_cut`` (3-year lines): the on-demand cut, in effect at the first renewal (month 12; new commitment rates
-  follow on demand), at which *waiting* costs as much as the 3-year term now: a 1-year term now, then a 3-year term
+* ``renewed_short_term``: what 1-year terms renewed every year cost per committed hour, as a share of today's on
+  demand: each locks the new-commitment rate of its purchase (months 0, 12 and 24: ``other_break_even x`` the
+  mean of the outlook's expected commitment multipliers then), against the 3-year rate (``1 - discount`` of the
+  line's instrument, the same basis); on a shorter line, the line's own term renewed so over the 3-year term it
+  is compared with (below ``other_break_even``, the 3-year rate, falling rates are why the line is short).
+* ``flip_cut`` (3-year lines): the cut of new commitment rates (they follow on demand unless the outlook says
+  otherwise), in effect at the first renewal (month 12), at which *waiting* costs as much as the 3-year term now: a 1-year term now, then a 3-year term
   at the new rate, against the 3-year term now and another at month 36 at that same new rate, per committed hour
   over the 48 months both cover (steady demand, no further cut): ``be_o + 3 be (1 - c) = 3 be + be (1 - c)``, so
   ``c = (be_o / be - 1) / 2`` (``be``, ``be_o``: the 3-year and 1-year rates as shares of today's on demand;
-  0 when the 1-year rate is not dearer). Waiting a year costs ``be_o - be`` for sure; a cut deeper than ``c``
-  repays it. ``flip_cut_probability``: the share of the outlook's scenarios whose on-demand multiplier (mean
-  over the line's pools) is ``1 - c`` or below at the first renewal (NaN with today's prices; for a ``history``
+  0 when the 1-year rate is not dearer; both rates ``1 - discount`` of their instruments, so a spend plan is
+  compared on its discount, not on its break-even against the mix it covered). Waiting a year costs ``be_o - be``
+  for sure; a cut deeper than ``c`` repays it. ``flip_cut_probability``: the share of the outlook's scenarios
+  whose new-commitment multiplier (mean over the line's pools; a CSV outlook's ``commitment`` rows, else on
+  demand's) is ``1 - c`` or below at the first renewal, 12 months after the line's ``buy_date`` (NaN with
+  today's prices or when ``c`` is 0; for a ``history``
   outlook :func:`plan_term_reasons` draws 4,000 scenarios of the fit for it, the plan's 16 being too few for a
   tail). A FinOps lead who expects a cut that large gives the plan an outlook that says so (a CSV
   ``price_outlook``). The plan itself decides on one purchase schedule for all price scenarios, so it weighs
@@ -64,6 +67,27 @@ def _other_term(instruments: pd.DataFrame | None, r) -> pd.Series | None:
                        & (instruments["payment_option"] == r.payment_option)
                        & (instruments["term_months"] != r.term_months)]
     return same.sort_values("term_months").iloc[0] if len(same) else None
+
+
+def _own_discount(instruments: pd.DataFrame | None, r, default: float) -> float:
+    """The discount of the line's own instrument in ``instruments`` (by id), else ``default``."""
+    if instruments is None or not len(instruments) or "id" not in instruments:
+        return default
+    own = instruments[instruments["id"] == r.instrument]
+    return float(own["discount"].iat[0]) if len(own) else default
+
+
+def _own_rate(instruments: pd.DataFrame | None, r, be: float) -> float:
+    """The line's rate as a share of on demand, ``1 - discount`` of its instrument (the basis of the other
+    term's ``other_break_even``); the line's break-even utilization when the instrument is not listed."""
+    return 1.0 - _own_discount(instruments, r, 1.0 - be)
+
+
+def _bought_on(r) -> pd.Timestamp:
+    """The line's purchase date: ``buy_date`` (the first quarter is bought month by month), else its quarter's
+    start."""
+    d = getattr(r, "buy_date", None)
+    return pd.Timestamp(d) if d is not None and pd.notna(d) else pd.Timestamp(r.quarter_start)
 
 
 def _line_pools(scope: str, pool_names, pool_gpu: dict | None) -> list:
@@ -131,27 +155,37 @@ def flip_cut(be: float, be_other: float) -> float:
     return float(np.clip((be_other / be - 1.0) / 2.0, 0.0, 1.0))
 
 
-def _renewal_prices(price_paths: pd.DataFrame | None, start) -> pd.DataFrame | None:
-    """(scenario, pool, on_demand) of the plan's period in effect at the first renewal, 12 months after
-    ``start`` (the last period starting on or before it); None with today's prices."""
+def _rates_at(price_paths: pd.DataFrame | None, when) -> pd.DataFrame | None:
+    """(scenario, pool, commitment) of the plan's first period starting on or after ``when`` (its next purchase
+    date; the last period when none is left): the multiplier of the rate of a commitment bought then (on
+    demand's when the frame has no ``commitment`` column); None with today's prices."""
     if price_paths is None or not len(price_paths):
         return None
-    q, start = period_starts(price_paths, start)
-    before = q[q <= start + pd.DateOffset(months=12)]
-    if before.empty:
-        return None
-    return price_paths.loc[q == before.max(), ["scenario", "pool", "on_demand"]]
+    q, when = period_starts(price_paths, when)
+    after = q[q >= when]
+    at = after.min() if len(after) else q.max()
+    col = "commitment" if "commitment" in price_paths else "on_demand"
+    return price_paths.loc[q == at, ["scenario", "pool", col]].rename(columns={col: "commitment"})
+
+
+def _mean_rate(rates: pd.DataFrame | None, pools: list) -> float:
+    """Mean commitment multiplier of ``rates`` (:func:`_rates_at`) over its scenarios and ``pools``; 1 with
+    today's prices."""
+    if rates is None or not pools:
+        return 1.0
+    rows = rates[rates["pool"].isin(pools)]
+    return float(rows["commitment"].mean()) if len(rows) else 1.0
 
 
 def _cut_probability(renewal: pd.DataFrame | None, pools: list, cut: float) -> float:
-    """Share of scenarios whose on-demand multiplier at the first renewal (mean over ``pools``) is at most
-    ``1 - cut``; NaN with today's prices."""
-    if renewal is None or not len(renewal) or not pools or not np.isfinite(cut):
+    """Share of scenarios whose new-commitment multiplier at the first renewal (mean over ``pools``) is at most
+    ``1 - cut``; NaN with today's prices or without a cut to reach (``cut <= 0``: waiting does not need one)."""
+    if renewal is None or not len(renewal) or not pools or not np.isfinite(cut) or cut <= 0:
         return float("nan")
     rows = renewal[renewal["pool"].isin(pools)]
     if rows.empty:
         return float("nan")
-    per = rows.groupby("scenario")["on_demand"].mean()
+    per = rows.groupby("scenario")["commitment"].mean()
     return float((per <= 1.0 - cut + 1e-12).mean())
 
 
@@ -164,9 +198,12 @@ def _migration(migration: dict | None, scope: str) -> float:
 
 
 def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut=float("nan"),
-            cut_p=float("nan"), m_alt=float("nan")) -> tuple[str, str]:
+            cut_p=float("nan"), m_alt=float("nan"), rate=float("nan"), yearly=1.0, m_renew=1.0) -> tuple[str, str]:
     """(verdict, one sentence) for one line; ``m_alt``: a short line's on-demand multiplier in the last year of
-    the 3-year term it is compared with."""
+    the 3-year term it is compared with; ``rate``: the line's rate as a share of on demand (1 - discount);
+    ``yearly``: the mean new-commitment multiplier at the three yearly purchases; ``m_renew``: the expected one at
+    the first renewal."""
+    rate = be if not np.isfinite(rate) else rate
     u, p10 = float(r.expected_utilization), float(r.utilization_p10)
     price = (f"on demand expected at x{m_last:.2f} of today's in the term's last year, where it needs "
              f"{be_last:.0%}" if m_last < 0.995 else "on demand at today's prices")
@@ -175,13 +212,16 @@ def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut
     if not np.isfinite(float(r.term_months)):
         return "dated", "capacity reserved for a dated run: no term to choose"
     if r.term_months >= 36:
-        alt = (f"; 1-year terms renewed at the expected prices would cost {renewed:.0%} of today's on demand per "
-               f"committed hour against {be:.0%}") if np.isfinite(renewed) else ""
-        if np.isfinite(cut) and cut > 0:
+        alt = (f"; 1-year terms renewed yearly at the expected rates would cost {renewed:.0%} of today's on demand "
+               f"per committed hour against {rate:.0%}") if np.isfinite(renewed) else ""
+        wait = "waiting (a 1-year term now, then 3 years at the new rate)"
+        if np.isfinite(cut) and cut >= 1:
+            alt += f"; at steady demand {wait} would not win whatever the cut before the first renewal"
+        elif np.isfinite(cut) and cut > 0:
             odds = ("" if not np.isfinite(cut_p) else " (none of the price outlook's scenarios has one that large)"
                     if cut_p == 0 else f" (the price outlook has one that large in {cut_p:.0%} of its scenarios)")
-            alt += (f"; waiting (a 1-year term now, then 3 years at the new rate) would win only if on demand were "
-                    f"cut by {cut:.0%} or more before the first renewal{odds}")
+            alt += (f"; at steady demand {wait} would win only if new commitment rates fell by {cut:.0%} or more "
+                    f"before the first renewal{odds}")
         if p10 >= be_term:
             return "outlives", (f"3-year: demand outlives the price decline: even the worst-10% utilization {p10:.0%} "
                                 f"stays above the break-even {be_term:.0%} at the expected prices ({be:.0%} at "
@@ -194,12 +234,19 @@ def _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut
         return "review", (f"3-year although the utilization {u:.0%} over the term is below its break-even "
                           f"{be_term:.0%} at the expected prices ({be:.0%} today, {price}): review this line"
                           f"{alt}{move}")
+    if np.isfinite(cut) and 0 < cut < 1 and 1.0 - m_renew >= cut:
+        return "short", (f"{int(r.term_months)}-month: new commitment rates are expected at x{m_renew:.2f} of "
+                         f"today's at the first renewal, a cut of {1 - m_renew:.0%}, deeper than the {cut:.0%} that "
+                         f"makes waiting (this term now, then 3 years at the new rate) cheaper than 3 years now at "
+                         f"{be_o:.0%} of today's on demand; this one needs {be:.0%} (expected {u:.0%}, worst 10% "
+                         f"{p10:.0%}){move}")
     if np.isfinite(be_o) and np.isfinite(renewed) and renewed < be_o:
-        return "short", (f"{int(r.term_months)}-month: on demand is expected to fall (x{m_alt:.2f} of today's in "
-                         f"the 3-year term's last year), so {int(r.term_months)}-month terms renewed at the expected "
-                         f"prices cost {renewed:.0%} of today's on demand per committed hour against {be_o:.0%} for "
-                         f"the 3-year term, which keeps today's rate; this one needs {be:.0%} (expected {u:.0%}, "
-                         f"worst 10% {p10:.0%}){move}")
+        return "short", (f"{int(r.term_months)}-month: commitment rates are expected to fall (new terms at "
+                         f"x{yearly:.2f} of today's rate on average over the 3 yearly purchases; on demand at "
+                         f"x{m_alt:.2f} in the third year), so {int(r.term_months)}-month terms renewed yearly cost "
+                         f"{renewed:.0%} of today's on demand per committed hour against {be_o:.0%} for the 3-year "
+                         f"term, which keeps today's rate; this one needs {be:.0%} (expected {u:.0%}, worst 10% "
+                         f"{p10:.0%}){move}")
     if np.isfinite(be_o):
         return "short", (f"{int(r.term_months)}-month: the 3-year term (break-even {be_o:.0%} today, "
                          f"{be_o / m_alt:.0%} at the expected prices of its last year) would not be used enough "
@@ -230,9 +277,10 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         ``{pool name "provider region instance_type": gpu_type}``: lets a GPU-scoped line (GCP resource CUD) find
         its pools.
     renewal_prices : DataFrame, optional
-        scenario, pool, on_demand: the on-demand multipliers at the first renewal (12 months after this quarter)
-        for ``flip_cut_probability``; default: the plan's ``price_paths`` in the period holding that date (one
-        scenario per demand group: coarse; :func:`plan_term_reasons` draws 4,000 from a ``history`` outlook).
+        scenario, pool, commitment: the new-commitment multipliers at the first renewal (12 months after
+        purchase) for ``flip_cut_probability``; default: the plan's ``price_paths`` in the period holding that
+        date (one scenario per demand group: coarse; :func:`plan_term_reasons` draws 4,000 from a ``history``
+        outlook).
 
     Returns
     -------
@@ -247,23 +295,35 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         other = _other_term(instruments, r) if np.isfinite(months) else None
         be = float(r.break_even_utilization)
         be_o = 1.0 - float(other["discount"]) if other is not None else float("nan")
+        # the two terms compared on one basis: each instrument's rate as a share of on demand (a spend plan's
+        # break_even_utilization is against the mix it covered, not its discount)
+        rate = _own_rate(instruments, r, be)
+        start = _bought_on(r)
         pools = _line_pools(str(r.scope), names, pool_gpu)
-        m_last, m_mean = _multipliers(price_paths, pools, r.quarter_start, months)
+        m_last, m_mean = _multipliers(price_paths, pools, start, months)
         be_last = be / m_last if m_last > 0 else float("nan")
         be_term = be / m_mean if m_mean > 0 else float("nan")
-        renewed = be_o * m_mean if other is not None and months >= 36 else float("nan")
-        m_alt = m_last  # the on-demand multiplier in the last year of the term the line is compared with
-        if other is not None and months < 36 <= float(other["term_months"]):
-            # a short line against the 3-year term: this term renewed at the prices over the 3-year term
-            m_alt, m3 = _multipliers(price_paths, pools, r.quarter_start, float(other["term_months"]))
-            renewed = be * m3
+        # a 1-year term renewed yearly locks the new-commitment rate of each renewal (months 0, 12, 24)
+        yearly = np.mean([_mean_rate(_rates_at(price_paths, start + pd.DateOffset(months=12 * k)), pools)
+                          for k in range(3)])
+        renewed, m_alt = float("nan"), m_last
+        if other is not None and months >= 36:
+            renewed = be_o * yearly
+        elif other is not None and months < 36 <= float(other["term_months"]):
+            # a short line against the 3-year term: this term renewed yearly, in the 3-year term's years
+            m_alt, _ = _multipliers(price_paths, pools, start, float(other["term_months"]))
+            renewed = (1.0 - float(_own_discount(instruments, r, 1.0 - be))) * yearly
         mig = _migration(migration, str(r.scope))
         pool_bound = r.family not in FLEXIBLE_FAMILIES  # migration moves only the flexible families
-        cut = flip_cut(be, be_o) if months >= 36 else float("nan")
-        renewal = (renewal_prices if renewal_prices is not None
-                   else _renewal_prices(price_paths, r.quarter_start)) if np.isfinite(cut) else None
+        # the cut that makes waiting (a 1-year term now, then 3 years at the new rate) beat 3 years now
+        long_vs_short = (rate, be_o) if months >= 36 else (be_o, rate) if other is not None and \
+            float(other["term_months"]) >= 36 else (float("nan"), float("nan"))
+        cut = flip_cut(*long_vs_short)
+        at_renewal = _rates_at(price_paths, start + pd.DateOffset(months=12))
+        renewal = (renewal_prices if renewal_prices is not None else at_renewal) if np.isfinite(cut) else None
         cut_p = _cut_probability(renewal, pools, cut)
-        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut, cut_p, m_alt)
+        verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut, cut_p, m_alt,
+                               rate, yearly, _mean_rate(at_renewal, pools))
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None
@@ -314,6 +374,7 @@ def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
         pool_gpu = {" ".join(k[:3]): k[3] for k in g[POOL_KEYS + ["gpu_type"]].itertuples(index=False)}
     renewal = None
     if price_outlook == "history" and catalog is not None and len(pools) and len(plan.buy_now):
+        # the fit's hazard is constant in time: one set of draws serves the lines bought in any month of the quarter
         start = pd.to_datetime(plan.buy_now["quarter_start"]).min()
         renewal = renewal_draws(g, start)
     return term_reasons(plan.buy_now, plan.instruments, pp, migration=shares or None, pool_gpu=pool_gpu,
@@ -324,9 +385,10 @@ def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
 RENEWAL_DRAWS = 4000
 
 
-def renewal_draws(pools: pd.DataFrame, start, n: int = RENEWAL_DRAWS, seed: int = 1) -> pd.DataFrame:
-    """On-demand multipliers in the month of the first renewal (12 months after ``start``), drawn ``n`` times from
-    the bundled price history's fit (:func:`finops_forecast.pricing.outlook.price_paths`, ``"history"``).
+def renewal_draws(pools: pd.DataFrame, start, n: int = RENEWAL_DRAWS, seed: int = 1, fit=None) -> pd.DataFrame:
+    """New-commitment rate multipliers in the month of the first renewal (12 months after ``start``), drawn ``n``
+    times from the price history's fit (:func:`finops_forecast.pricing.outlook.price_paths`, ``"history"``; new
+    commitments follow on demand there).
 
     Parameters
     ----------
@@ -334,19 +396,21 @@ def renewal_draws(pools: pd.DataFrame, start, n: int = RENEWAL_DRAWS, seed: int 
         provider, region, instance_type, gpu_type.
     start : Timestamp
         The purchase date (UTC).
+    fit : OutlookFit, optional
+        Default: the bundled history's (:func:`finops_forecast.pricing.outlook.fit_history`).
 
     Returns
     -------
     DataFrame
-        scenario, pool ("provider region instance_type"), on_demand [-].
+        scenario, pool ("provider region instance_type"), commitment [-].
     """
     from finops_forecast.pricing.outlook import price_paths
 
     start = pd.Timestamp(start)
     renew = start + pd.DateOffset(months=12)
     pp = price_paths("history", pools, pd.DatetimeIndex([start, renew]),
-                     pd.DatetimeIndex([renew, renew + pd.DateOffset(months=1)]), n_scenarios=n, seed=seed)
+                     pd.DatetimeIndex([renew, renew + pd.DateOffset(months=1)]), n_scenarios=n, seed=seed, fit=fit)
     names = [" ".join(map(str, k)) for k in pools[["provider", "region", "instance_type"]].itertuples(index=False)]
-    od = pp.od[:, 1, :]  # (n, P): the renewal month
-    return pd.DataFrame({"scenario": np.repeat(np.arange(od.shape[0]), od.shape[1]),
-                         "pool": np.tile(names, od.shape[0]), "on_demand": od.ravel()})
+    cm = pp.commitment[:, 1, :]  # (n, P): the renewal month
+    return pd.DataFrame({"scenario": np.repeat(np.arange(cm.shape[0]), cm.shape[1]),
+                         "pool": np.tile(names, cm.shape[0]), "commitment": cm.ravel()})

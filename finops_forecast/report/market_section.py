@@ -56,10 +56,13 @@ def market_text(plan) -> str:
     if f is not None and len(f) and "three_year_share_now" in f:
         f = f.sort_values("risk_lambda")
         share = f["three_year_share_now"].to_numpy(float)
-        shorter = share[-1] < share[0] - 0.005  # at the largest weight, at least half a point less 3-year
-        lead = ("With more weight on unused commitment the plan shortens its terms: " if shorter else
-                "With more weight on unused commitment the plan buys less but keeps its terms (the risk weight "
-                "sizes the lines; the outlook and migration set their terms): ")
+        held = f["commitment_usd_per_hour"].to_numpy(float) if "commitment_usd_per_hour" in f else None
+        # from the smallest weight to the largest: half a point of 3-year share, 0.5% of the commitment
+        terms = ("shortens its terms" if share[-1] < share[0] - 0.005 else
+                 "lengthens its terms" if share[-1] > share[0] + 0.005 else "keeps its terms")
+        size = ("" if held is None else "buys less and " if held[-1] < held[0] * 0.995 else
+                "buys more and " if held[-1] > held[0] * 1.005 else "buys as much and ")
+        lead = f"With more weight on unused commitment the plan {size}{terms}: "
         out.append(lead + "; ".join(
             f"`risk_lambda` {r.risk_lambda:g}: 3-year share {r.three_year_share_now:.0%}, expected unused "
             f"{r.expected_unused_usd / 1e6:,.1f} M USD" for r in f.itertuples(index=False)) + ".")

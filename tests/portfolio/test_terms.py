@@ -123,7 +123,10 @@ def test_plan_term_reasons_on_a_solved_plan(tmp_path):
     plan = optimize(s, cat, config=PortfolioConfig(**base, price_outlook=str(csv)))
     cut = plan_term_reasons(plan, cat, migration="rule")
     assert len(cut) and set(cut["term_months"]) == {12} and set(cut["verdict"]) == {"short"}
-    assert "3-year term" in cut["reason"].iat[0]
+    # the new rates at the first renewal (x0.30) are far below the waiting threshold: (2.6 / 1.8 - 1) / 2 = 22%
+    assert cut["flip_cut"].iat[0] == pytest.approx((2.6 / 1.8 - 1) / 2)
+    assert cut["reason"].iat[0].startswith("12-month: new commitment rates are expected at x0.30 of today's at the "
+                                           "first renewal, a cut of 70%, deeper than the 22% that makes waiting")
     pp = plan.price_paths
     year1 = pd.to_datetime(pp["quarter_start"]) < pd.Timestamp("2028-01-01", tz="UTC")
     assert cut["od_multiplier_last_year"].iat[0] == pytest.approx(pp.loc[year1, "on_demand"].mean())
@@ -156,9 +159,11 @@ def test_the_cut_that_flips_a_3_year_line_by_hand(plan):
     assert r.loc["ri36", "flip_cut"] == pytest.approx(c)
     # the fixture's only cut (to 0.8) comes in quarter 8, after the first renewal
     assert r.loc["ri36", "flip_cut_probability"] == 0.0
-    assert "cut by 19% or more before the first renewal" in r.loc["ri36", "reason"]
+    assert "at steady demand waiting (a 1-year term now, then 3 years at the new rate) would win only if new " \
+        "commitment rates fell by 19% or more before the first renewal" in r.loc["ri36", "reason"]
     assert "(none of the price outlook's scenarios has one that large)" in r.loc["ri36", "reason"]
-    assert np.isnan(r.loc["sp12", "flip_cut"]) and np.isnan(r.loc["sp12", "flip_cut_probability"])
+    # a short line has the same threshold the other way round: sp12 (70%) against sp36 (50%), no cut in its year
+    assert r.loc["sp12", "flip_cut"] == pytest.approx(0.2) and r.loc["sp12", "flip_cut_probability"] == 0.0
     # from month 9 on: scenario 1 cut to 0.75 (in effect at the renewal, month 12), scenario 0 to 0.85 (not
     # deep enough: 1 - 0.191 = 0.809)
     later = pd.to_datetime(pp["quarter_start"]) >= Q0 + pd.DateOffset(months=9)
@@ -168,29 +173,37 @@ def test_the_cut_that_flips_a_3_year_line_by_hand(plan):
     assert r.loc["ri36", "flip_cut_probability"] == 0.5
     # without a price outlook there are no odds, the threshold stays
     r = term_reasons(purchases, instruments).set_index("instrument")
-    assert np.isnan(r.loc["ri36", "flip_cut_probability"]) and "cut by 19%" in r.loc["ri36", "reason"]
+    assert np.isnan(r.loc["ri36", "flip_cut_probability"]) and "fell by 19%" in r.loc["ri36", "reason"]
     assert "scenarios" not in r.loc["ri36", "reason"]
 
 
 def test_renewal_draws_follow_the_fitted_history():
-    """4,000 draws of the bundled fit: a training GPU's on-demand multiplier at month 12 is below 1 as often as
-    the fit's hazard says (a cut in months 1-12: 1 - (1 - h)^12), an L4's never moves."""
+    """Draws of a fit with a 5% monthly hazard and one cut size: a cut by the renewal month in 1 - 0.95^12 = 46.0% of
+    draws (13 months would give 48.7%), and the multiplier is then 1 - 0.3; an L4 (no cut in the history) never
+    moves; the bundled fit's draws rise with its own hazard."""
     from finops_forecast.portfolio.terms import renewal_draws
-    from finops_forecast.pricing.outlook import bundled_fit
+    from finops_forecast.pricing.outlook import OutlookFit, bundled_fit
 
     pools = pd.DataFrame([("aws", "us-east-1", "p5.48xlarge", "H100"), ("gcp", "us-central1", "g2-standard-48", "L4")],
                          columns=["provider", "region", "instance_type", "gpu_type"])
-    d = renewal_draws(pools, Q0)
-    h100 = d[d["pool"] == P5]["on_demand"]
-    assert len(h100) == 4000 and d["scenario"].nunique() == 4000
+    fit = OutlookFit(hazard_per_month=0.05, cut_sizes=np.array([0.3]), exposure_months=100.0,
+                     spot_log_changes=np.array([0.0]))
+    d = renewal_draws(pools, Q0, n=20000, fit=fit)
+    h100 = d[d["pool"] == P5]["commitment"]
+    assert len(h100) == 20000 and d["scenario"].nunique() == 20000
+    assert (h100 < 1).mean() == pytest.approx(1 - 0.95 ** 12, abs=0.01)
+    k = np.log(h100) / np.log(0.7)  # the number of cuts: whole
+    np.testing.assert_allclose(k, np.round(k), atol=1e-9)
+    assert (d[d["pool"] == "gcp us-central1 g2-standard-48"]["commitment"] == 1).all()
     h = bundled_fit().hazard_per_month
-    assert (h100 < 1).mean() == pytest.approx(1 - (1 - h) ** 12, abs=0.02)
-    assert (d[d["pool"] == "gcp us-central1 g2-standard-48"]["on_demand"] == 1).all()
+    assert (renewal_draws(pools, Q0).query("pool == @P5")["commitment"] < 1).mean() == \
+        pytest.approx(1 - (1 - h) ** 12, abs=0.02)
 
 
 def test_a_short_line_bought_because_prices_fall_says_so(plan):
     """A 12-month RI on p5 (65% of on demand) against the 3-year (47%) when on demand falls to x0.55 from month 12
-    in every scenario: renewed yearly it costs 0.65 x (4 + 8 x 0.55) / 12 = 45.5% < 47%: the price decline is why."""
+    in every scenario: renewed yearly (months 0, 12, 24) it costs 0.65 x (1 + 0.55 + 0.55) / 3 = 45.5% < 47%: falling
+    rates are why."""
     _, instruments, pp = plan
     q = pd.to_datetime(pp["quarter_start"])
     cut = pp.assign(on_demand=np.where((q >= Q0 + pd.DateOffset(months=12)) & (pp["pool"] == P5), 0.55, 1.0))
@@ -199,8 +212,21 @@ def test_a_short_line_bought_because_prices_fall_says_so(plan):
     assert r["verdict"] == "short"
     assert r["renewed_short_term"] == pytest.approx(0.65 * (4 + 8 * 0.55) / 12)
     assert r["od_multiplier_last_year"] == pytest.approx(1.0)  # its own year: before the cut
-    assert "on demand is expected to fall (x0.55 of today's in the 3-year term's last year)" in r["reason"]
-    assert "cost 46% of today's on demand per committed hour against 47% for the 3-year term" in r["reason"]
+    # waiting pays: x0.55 at the first renewal is a 45% cut, deeper than (0.65 / 0.47 - 1) / 2 = 19%
+    assert r["reason"].startswith("12-month: new commitment rates are expected at x0.55 of today's at the first "
+                                  "renewal, a cut of 45%, deeper than the 19% that makes waiting (this term now, then "
+                                  "3 years at the new rate) cheaper than 3 years now at 47% of today's on demand")
+    # no cut at the first renewal, one from month 24: waiting does not pay; yearly renewals cost
+    # 0.65 x (1 + 1 + 0.3) / 3 = 49.8% against 47% (the line is short for another reason), with x0.1 45.5% (it is
+    # short because rates fall)
+    later = pp.assign(on_demand=np.where((q >= Q0 + pd.DateOffset(months=24)) & (pp["pool"] == P5), 0.3, 1.0))
+    r = term_reasons(line, instruments, later).iloc[0]
+    assert r["renewed_short_term"] == pytest.approx(0.65 * (1 + 1 + 0.3) / 3)
+    assert "would not be used enough" in r["reason"]
+    deeper = pp.assign(on_demand=np.where((q >= Q0 + pd.DateOffset(months=24)) & (pp["pool"] == P5), 0.1, 1.0))
+    r = term_reasons(line, instruments, deeper).iloc[0]
+    assert ("commitment rates are expected to fall (new terms at x0.70 of today's rate on average over the 3 yearly "
+            "purchases") in r["reason"] and "cost 46% of today's on demand per committed hour against 47%" in r["reason"]
     # without the cut the same line is short for another reason, and says that one
     assert "would not be used enough" in term_reasons(line, instruments, pp)["reason"].iat[0]
 
@@ -217,3 +243,32 @@ def test_the_first_quarter_in_months_weighs_as_one_quarter():
     r = term_reasons(line, None, pp).iloc[0]
     assert r["od_multiplier_term"] == pytest.approx((12 + 24 * 0.5) / 36)
     assert r["od_multiplier_last_year"] == pytest.approx(0.5)
+
+
+def test_the_waiting_cut_on_one_basis_dates_and_edges(plan):
+    """A spend plan is compared on its instruments' discounts (its break-even is against the mix it covered); a
+    line bought in the quarter's second month renews 12 months after that; a CSV outlook that cuts on demand but
+    not new commitment rates gives waiting no chance; no cut and no possible cut say so."""
+    purchases, instruments, pp = plan
+    sp = pd.DataFrame([_line("sp36", "aws_compute_sp", "aws all regions", 36, 0.9, 0.8, 0.66)])
+    r = term_reasons(sp, instruments, pp).iloc[0]  # sp36 50% off, sp12 30% off: (0.70 / 0.50 - 1) / 2 = 20%
+    assert r["flip_cut"] == pytest.approx(0.2) and r["break_even"] == 0.66
+    assert r["renewed_short_term"] == pytest.approx(0.70 * (1 + 1 + 0.95) / 3)  # P5 and G6, month 24: (0.9 + 1) / 2
+    assert "against 50%" in r["reason"]
+    # bought 2027-02-01: its first renewal falls in 2028-02 (quarter 4, months 12-15), a cut from 2028-01-01 on
+    # reaches it; bought 2027-01-01 the renewal is on 2028-01-01, in the same quarter
+    q = pd.to_datetime(pp["quarter_start"])
+    cut = pp.assign(on_demand=np.where((q >= Q0 + pd.DateOffset(months=12)) & (pp["pool"] == P5), 0.5, 1.0))
+    feb = purchases.iloc[:1].assign(buy_date=Q0 + pd.DateOffset(months=1))
+    assert term_reasons(feb, instruments, cut)["flip_cut_probability"].iat[0] == 1.0
+    # the same cut on demand with new commitment rates unchanged (a CSV outlook's commitment rows at 1)
+    fixed = cut.assign(commitment=1.0)
+    r = term_reasons(feb, instruments, fixed).iloc[0]
+    assert r["flip_cut_probability"] == 0.0 and r["renewed_short_term"] == pytest.approx(0.65)
+    # a 1-year rate not dearer than the 3-year: nothing to repay, no odds; one 3x dearer: no cut makes it win
+    cheap = instruments.assign(discount=np.where(instruments["id"] == "ri12", 0.6, instruments["discount"]))
+    r = term_reasons(purchases.iloc[:1], cheap, cut).iloc[0]
+    assert r["flip_cut"] == 0.0 and np.isnan(r["flip_cut_probability"]) and "waiting" not in r["reason"]
+    dear = instruments.assign(discount=np.where(instruments["id"] == "ri36", 0.9, instruments["discount"]))
+    r = term_reasons(purchases.iloc[:1], dear, cut).iloc[0]
+    assert r["flip_cut"] == 1.0 and "would not win whatever the cut" in r["reason"]

@@ -41,11 +41,14 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
     # the frontier sentence says what the frontier shows: shorter terms only where the 3-year share falls
     from dataclasses import replace
     front = pd.DataFrame({"risk_lambda": [0.0, 4.0], "three_year_share_now": [1.0, 0.9997],
-                          "expected_unused_usd": [2e6, 1e6]})
+                          "expected_unused_usd": [2e6, 1e6], "commitment_usd_per_hour": [4900.0, 3500.0]})
     text = market_section.market_text(replace(plan, frontier=front))
-    assert "buys less but keeps its terms" in text and "shortens its terms" not in text
+    assert "the plan buys less and keeps its terms: `risk_lambda` 0: 3-year share 100%" in text
     text = market_section.market_text(replace(plan, frontier=front.assign(three_year_share_now=[1.0, 0.6])))
-    assert "the plan shortens its terms: `risk_lambda` 0: 3-year share 100%" in text
+    assert "the plan buys less and shortens its terms" in text
+    text = market_section.market_text(replace(plan, frontier=front.assign(three_year_share_now=[0.6, 0.9],
+                                                                          commitment_usd_per_hour=[10.0, 10.01])))
+    assert "the plan buys as much and lengthens its terms" in text
     assert market_section.outlook_chart(plan) is not None
     assert set(plan.price_paths["on_demand"].round(6)) >= {1.0, 0.8}
     # as the report shows it: every reason in full (pandas cuts text at 50 characters), a user's string escaped
@@ -105,7 +108,7 @@ def test_the_sample_h100_training_lines_outlive_the_price_decline():
     # each says which cut of on demand before the first renewal would make waiting a year win, and how often the
     # fitted history has one that deep (4,000 draws): p5 and the Azure H100 need a cut of 15-25% (every cut in
     # the history is larger: any cut in the year, about 1 in 7), the GCP CUD (1-year 31% off, 3-year 56%) ~30%
-    odds = long["why this term"].str.extract(r"cut by (\d+)% or more before the first renewal \(the price "
+    odds = long["why this term"].str.extract(r"rates fell by (\d+)% or more before the first renewal \(the price "
                                              r"outlook has one that large in (\d+)% of its scenarios\)").astype(float)
     assert odds.notna().all().all(), long["why this term"].tolist()
     assert odds[0].between(10, 40).all() and odds[1].between(5, 25).all(), odds
@@ -131,5 +134,5 @@ def test_the_sample_buys_12_month_h100_terms_when_a_users_outlook_cuts_on_demand
     assert set(h100["scope"].str.split().str[-1]) >= {"p5.48xlarge", "H100", "Standard_ND96isr_H100_v5"}
     assert (h100["term [months]"] == 12).all(), h100[["scope", "term [months]"]]
     p5 = h100[h100["scope"].str.endswith("p5.48xlarge")]["why this term"].iat[0]
-    assert p5.startswith("12-month: on demand is expected to fall (x0.55 of today's in the 3-year term's last "
-                         "year)"), p5
+    assert p5.startswith("12-month: new commitment rates are expected at x0.55 of today's at the first renewal, a "
+                         "cut of 45%, deeper than the 17% that makes waiting"), p5

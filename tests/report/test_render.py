@@ -55,7 +55,7 @@ def test_report_on_the_sample(rendered):
     # the reader is told how the forecast's models were chosen, and each term's reason is shown whole
     assert re.search(r"Models compared per series by backtests 91 days ahead \(4 windows at most\); chosen: "
                      r"[a-z_]+ for \d+", html)
-    assert "1-year terms renewed at the expected prices" in html
+    assert "1-year terms renewed yearly at the expected rates" in html
     rec = pd.read_csv(rendered.folder / "recommendations.csv")
     assert len(rec) >= 1 and (rec["quantity"] > 0).all() and (rec["quarter"] == 0).all()
     # the first paragraph names the six largest lines and sums up the rest (the table lists every line)
@@ -69,8 +69,8 @@ def test_report_on_the_sample(rendered):
     assert "-" not in re.search(r"The clouds' lookback rule would cost ([^.]*)\.", first).group(1)
     # each 3-year line's reason says which price cut would make waiting a year win, and how likely the outlook
     # makes it
-    assert re.search(r"waiting \(a 1-year term now, then 3 years at the new rate\) would win only if on demand "
-                     r"were cut by \d+% or more before the first renewal", html)
+    assert re.search(r"at steady demand waiting \(a 1-year term now, then 3 years at the new rate\) would win only "
+                     r"if new commitment rates fell by \d+% or more before the first renewal", html)
     plan = json.loads((rendered.folder / "plan.json").read_text())
     assert plan["quarter"] == "2027Q1" and plan["summary"]["status"] == "optimal"
     assert len(plan["term_reasons"]) == len(plan["plan"]["buy_now"] if "buy_now" in plan["plan"] else
