@@ -135,7 +135,7 @@ def optimize_cmd(
     except FinopsError as e:
         fail(e)
     console.print(_buy_table(plan, integer_units))
-    console.print(_terms_table(plan, why))
+    console.print(_terms_table(why))
     console.print(plan.summary(), soft_wrap=True)
     for n in list(plan.notes) + spot_notes:
         console.print(f"[yellow]note:[/] {n}", soft_wrap=True)
@@ -146,23 +146,23 @@ def optimize_cmd(
         plan.to_json(json_out, extra={"term_reasons": json.loads(why.to_json(orient="records"))})
 
 
-def _terms_table(plan, why):
-    """The table ``optimize`` prints after the purchases: each line's term, verdict and the on-demand cut that
-    would make waiting a year win, with its odds under the price outlook (the reasons in full are in ``--json``
-    under ``term_reasons``)."""
-    import numpy as np
+def _terms_table(why):
+    """The table ``optimize`` prints after the purchases: each line's term, verdict and the cut of new
+    commitment rates that would make waiting a year win, with its odds under the price outlook (the reasons in
+    full are in ``--json`` under ``term_reasons``)."""
+    import pandas as pd
     from rich.table import Table
+
+    def pct(v, fmt="{:.0%}"):
+        return fmt.format(v) if pd.notna(v) else "-"
 
     t = Table(title="Why these terms")
     for c in ("instrument", "term [months]", "verdict", "util. p10", "break-even at expected prices",
-              "waiting wins if on demand falls by", "odds (outlook)"):
+              "waiting wins if new commitment rates fall by", "odds (outlook)"):
         t.add_column(c)
-    for r, b in zip(why.itertuples(), plan.buy_now.itertuples()):
-        term = "-" if not np.isfinite(r.term_months) else f"{r.term_months:.0f}"
-        cut = "-" if not np.isfinite(r.flip_cut) else f"{r.flip_cut:.0%}"
-        odds = "-" if not np.isfinite(r.flip_cut_probability) else f"{r.flip_cut_probability:.0%}"
-        t.add_row(b.instrument, term, r.verdict, f"{r.utilization_p10:.0%}", f"{r.break_even_outlook:.0%}", cut,
-                  odds)
+    for r in why.itertuples():
+        t.add_row(r.instrument, pct(r.term_months, "{:.0f}"), r.verdict, pct(r.utilization_p10),
+                  pct(r.break_even_outlook), pct(r.flip_cut), pct(r.flip_cut_probability))
     return t
 
 

@@ -49,7 +49,6 @@ import numpy as np
 import pandas as pd
 
 from finops_forecast.portfolio.migration import FLEXIBLE_FAMILIES
-from finops_forecast.portfolio.priced import period_starts
 
 __all__ = ["term_reasons", "plan_term_reasons", "flip_cut", "renewal_draws", "REASON_COLUMNS"]
 
@@ -69,18 +68,13 @@ def _other_term(instruments: pd.DataFrame | None, r) -> pd.Series | None:
     return same.sort_values("term_months").iloc[0] if len(same) else None
 
 
-def _own_discount(instruments: pd.DataFrame | None, r, default: float) -> float:
-    """The discount of the line's own instrument in ``instruments`` (by id), else ``default``."""
-    if instruments is None or not len(instruments) or "id" not in instruments:
-        return default
-    own = instruments[instruments["id"] == r.instrument]
-    return float(own["discount"].iat[0]) if len(own) else default
-
-
 def _own_rate(instruments: pd.DataFrame | None, r, be: float) -> float:
     """The line's rate as a share of on demand, ``1 - discount`` of its instrument (the basis of the other
     term's ``other_break_even``); the line's break-even utilization when the instrument is not listed."""
-    return 1.0 - _own_discount(instruments, r, 1.0 - be)
+    if instruments is None or not len(instruments) or "id" not in instruments:
+        return be
+    own = instruments[instruments["id"] == r.instrument]
+    return 1.0 - float(own["discount"].iat[0]) if len(own) else be
 
 
 def _bought_on(r) -> pd.Timestamp:
@@ -105,44 +99,92 @@ def _line_pools(scope: str, pool_names, pool_gpu: dict | None) -> list:
     return out
 
 
-def _period_months(price_paths: pd.DataFrame) -> pd.Series:
-    """Calendar months of each period of the price paths, by its start (to the next period's start; the last one
-    a quarter; days as fractions of a 30.44-day month): the plan's first quarter is cut into months, so an
-    unweighted mean would count each month as a quarter."""
-    starts = pd.Series(sorted(pd.to_datetime(price_paths["quarter_start"]).unique()))
-    ends = starts.shift(-1)
-    ends.iloc[-1] = starts.iloc[-1] + pd.DateOffset(months=3)
-    months = ((ends.dt.year - starts.dt.year) * 12 + ends.dt.month - starts.dt.month
-              + (ends.dt.day - starts.dt.day) / 30.4375)
-    return pd.Series(months.to_numpy(float), index=starts.to_numpy())
+class _Prices:
+    """A plan's price paths indexed once for the lookups of every purchase line: per period and pool, the sums
+    and counts of the on-demand and new-commitment multipliers (means over any set of scenarios and pools are
+    ratios of sums), each period's length in months, and each period's rows by scenario (for the odds).
+
+    Parameters
+    ----------
+    price_paths : DataFrame
+        quarter_start, pool, scenario, on_demand and (optional) commitment multipliers (``Plan.price_paths``); a
+        frame without ``commitment`` gives new commitments the on-demand multiplier.
+    """
+
+    def __init__(self, price_paths: pd.DataFrame):
+        q = pd.to_datetime(price_paths["quarter_start"])
+        frame = price_paths.assign(quarter_start=q, rate=price_paths["commitment" if "commitment" in price_paths
+                                                                     else "on_demand"])
+        g = frame.groupby(["quarter_start", "pool"])
+        od = g["on_demand"].sum().unstack(fill_value=0.0)
+        self.starts, self.col = od.index, {p: j for j, p in enumerate(od.columns)}
+        # (periods, pools) arrays: label lookups in pandas would cost more than the sums themselves
+        self.od = od.to_numpy(float)
+        self.rate = g["rate"].sum().unstack(fill_value=0.0).reindex_like(od).to_numpy(float)
+        self.n = g.size().unstack(fill_value=0).reindex_like(od).to_numpy(float)
+        self.months = _period_months(self.starts)
+        self.rows = {k: v[["scenario", "pool", "rate"]].rename(columns={"rate": "commitment"})
+                     for k, v in frame.groupby("quarter_start")}
+
+    def at(self, when) -> pd.Timestamp:
+        """``when`` in the time zone of the periods (a naive date taken in it)."""
+        when = pd.Timestamp(when)
+        return when.tz_localize(self.starts.tz) if when.tz is None and self.starts.tz is not None else when
+
+    def _cols(self, pools: list) -> list:
+        return [self.col[p] for p in pools if p in self.col]
+
+    def _mean(self, table: np.ndarray, sel: np.ndarray, pools: list) -> float:
+        cols = self._cols(pools)
+        w = self.months[sel][:, None]
+        num, den = (w * table[sel][:, cols]).sum(), (w * self.n[sel][:, cols]).sum()
+        return float(num / den) if den > 0 else float("nan")
+
+    def multipliers(self, pools: list, start, months: float) -> tuple[float, float]:
+        """(mean on-demand multiplier over the last 12 months of a term of ``months`` from ``start`` inside the
+        horizon, mean over the whole term inside it) for ``pools``, each period weighted by its months; (1, 1)
+        when no period or pool is inside."""
+        start = self.at(start)
+        end = start + pd.DateOffset(months=int(months))
+        sel = np.asarray((self.starts >= start) & (self.starts < end))
+        if not sel.any() or not self._cols(pools):
+            return 1.0, 1.0
+        last = sel & np.asarray(self.starts >= min(end, self.starts[sel].max() + pd.DateOffset(months=3))
+                                - pd.DateOffset(months=12))
+        return self._mean(self.od, last, pools), self._mean(self.od, sel, pools)
+
+    def next_period(self, when) -> int:
+        """Index of the first period starting on or after ``when`` (the plan's next purchase date; the last
+        period when none is left)."""
+        return min(int(self.starts.searchsorted(self.at(when))), len(self.starts) - 1)
+
+    def rate_at(self, pools: list, when) -> float:
+        """Mean new-commitment multiplier over the scenarios and ``pools`` at :meth:`next_period` of ``when``; 1
+        when no pool is priced."""
+        k, cols = self.next_period(when), self._cols(pools)
+        den = self.n[k, cols].sum()
+        return float(self.rate[k, cols].sum() / den) if den > 0 else 1.0
+
+    def renewal(self, when) -> pd.DataFrame:
+        """(scenario, pool, commitment) at :meth:`next_period` of ``when``: what :func:`_cut_probability`
+        reads."""
+        return self.rows[self.starts[self.next_period(when)]]
 
 
-def _mean_multiplier(rows: pd.DataFrame, months: pd.Series) -> float:
-    """Mean on-demand multiplier of ``rows`` weighted by the months of their periods (scenarios and pools
-    equal)."""
-    w = months.reindex(pd.to_datetime(rows["quarter_start"]).to_numpy()).to_numpy(float)
-    return float(np.average(rows["on_demand"].to_numpy(float), weights=w))
-
-
-def _multipliers(price_paths: pd.DataFrame | None, pools: list, start, months: float) -> tuple[float, float]:
-    """(mean on-demand multiplier over the last 12 months of the term inside the horizon, mean over the whole
-    term inside the horizon) for ``pools``, each period weighted by its months; (1, 1) with today's prices."""
-    if price_paths is None or not len(price_paths) or not pools or not np.isfinite(months):
-        return 1.0, 1.0
-    q, start = period_starts(price_paths, start)
-    end = start + pd.DateOffset(months=int(months))
-    rows = price_paths[(q >= start) & (q < end) & price_paths["pool"].isin(pools)]
-    if rows.empty:
-        return 1.0, 1.0
-    weight = _period_months(price_paths)
-    qs = pd.to_datetime(rows["quarter_start"])
-    last = rows[qs >= min(end, qs.max() + pd.DateOffset(months=3)) - pd.DateOffset(months=12)]
-    return _mean_multiplier(last, weight), _mean_multiplier(rows, weight)
+def _period_months(starts: pd.DatetimeIndex) -> np.ndarray:
+    """Calendar months of each period from its start to the next period's start (the last one a quarter; days
+    as fractions of a 30.44-day month): the plan's first quarter is cut into months, so an unweighted mean would
+    count each month as a quarter."""
+    s = pd.Series(starts)
+    ends = s.shift(-1)
+    ends.iloc[-1] = s.iloc[-1] + pd.DateOffset(months=3)
+    months = ((ends.dt.year - s.dt.year) * 12 + ends.dt.month - s.dt.month + (ends.dt.day - s.dt.day) / 30.4375)
+    return months.to_numpy(float)
 
 
 def flip_cut(be: float, be_other: float) -> float:
-    """The on-demand cut before the first renewal (month 12) at which waiting (a 1-year term now, then a 3-year
-    term at the new rate) costs as much as a 3-year term now (module docstring): ``(be_other / be - 1) / 2``,
+    """The cut of new commitment rates by the first renewal (month 12) at which waiting (a 1-year term now, then a
+    3-year term at the new rate) costs as much as a 3-year term now (module docstring): ``(be_other / be - 1) / 2``,
     in [0, 1]; NaN without a 1-year price.
 
     Parameters
@@ -155,31 +197,10 @@ def flip_cut(be: float, be_other: float) -> float:
     return float(np.clip((be_other / be - 1.0) / 2.0, 0.0, 1.0))
 
 
-def _rates_at(price_paths: pd.DataFrame | None, when) -> pd.DataFrame | None:
-    """(scenario, pool, commitment) of the plan's first period starting on or after ``when`` (its next purchase
-    date; the last period when none is left): the multiplier of the rate of a commitment bought then (on
-    demand's when the frame has no ``commitment`` column); None with today's prices."""
-    if price_paths is None or not len(price_paths):
-        return None
-    q, when = period_starts(price_paths, when)
-    after = q[q >= when]
-    at = after.min() if len(after) else q.max()
-    col = "commitment" if "commitment" in price_paths else "on_demand"
-    return price_paths.loc[q == at, ["scenario", "pool", col]].rename(columns={col: "commitment"})
-
-
-def _mean_rate(rates: pd.DataFrame | None, pools: list) -> float:
-    """Mean commitment multiplier of ``rates`` (:func:`_rates_at`) over its scenarios and ``pools``; 1 with
-    today's prices."""
-    if rates is None or not pools:
-        return 1.0
-    rows = rates[rates["pool"].isin(pools)]
-    return float(rows["commitment"].mean()) if len(rows) else 1.0
-
-
 def _cut_probability(renewal: pd.DataFrame | None, pools: list, cut: float) -> float:
-    """Share of scenarios whose new-commitment multiplier at the first renewal (mean over ``pools``) is at most
-    ``1 - cut``; NaN with today's prices or without a cut to reach (``cut <= 0``: waiting does not need one)."""
+    """Share of scenarios whose new-commitment multiplier at the first renewal (``commitment``, mean over
+    ``pools``) is at most ``1 - cut``; NaN with today's prices or without a cut to reach (``cut <= 0``: waiting does not need
+    one)."""
     if renewal is None or not len(renewal) or not pools or not np.isfinite(cut) or cut <= 0:
         return float("nan")
     rows = renewal[renewal["pool"].isin(pools)]
@@ -289,6 +310,7 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         ``od_multiplier_last_year`` [-] and ``renewed_short_term`` (share of today's on demand).
     """
     names = [] if price_paths is None or not len(price_paths) else list(dict.fromkeys(price_paths["pool"]))
+    prices = _Prices(price_paths) if names else None
     rows = []
     for r in purchases.itertuples(index=False):
         months = float(r.term_months) if pd.notna(r.term_months) else float("nan")
@@ -300,30 +322,30 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         rate = _own_rate(instruments, r, be)
         start = _bought_on(r)
         pools = _line_pools(str(r.scope), names, pool_gpu)
-        m_last, m_mean = _multipliers(price_paths, pools, start, months)
+        m_last, m_mean = prices.multipliers(pools, start, months) if prices and np.isfinite(months) else (1.0, 1.0)
         be_last = be / m_last if m_last > 0 else float("nan")
         be_term = be / m_mean if m_mean > 0 else float("nan")
         # a 1-year term renewed yearly locks the new-commitment rate of each renewal (months 0, 12, 24)
-        yearly = np.mean([_mean_rate(_rates_at(price_paths, start + pd.DateOffset(months=12 * k)), pools)
-                          for k in range(3)])
+        yearly = float(np.mean([prices.rate_at(pools, start + pd.DateOffset(months=12 * k)) for k in range(3)])) \
+            if prices else 1.0
         renewed, m_alt = float("nan"), m_last
         if other is not None and months >= 36:
             renewed = be_o * yearly
         elif other is not None and months < 36 <= float(other["term_months"]):
             # a short line against the 3-year term: this term renewed yearly, in the 3-year term's years
-            m_alt, _ = _multipliers(price_paths, pools, start, float(other["term_months"]))
-            renewed = (1.0 - float(_own_discount(instruments, r, 1.0 - be))) * yearly
+            m_alt, _ = prices.multipliers(pools, start, float(other["term_months"])) if prices else (1.0, 1.0)
+            renewed = rate * yearly
         mig = _migration(migration, str(r.scope))
         pool_bound = r.family not in FLEXIBLE_FAMILIES  # migration moves only the flexible families
         # the cut that makes waiting (a 1-year term now, then 3 years at the new rate) beat 3 years now
         long_vs_short = (rate, be_o) if months >= 36 else (be_o, rate) if other is not None and \
             float(other["term_months"]) >= 36 else (float("nan"), float("nan"))
         cut = flip_cut(*long_vs_short)
-        at_renewal = _rates_at(price_paths, start + pd.DateOffset(months=12))
-        renewal = (renewal_prices if renewal_prices is not None else at_renewal) if np.isfinite(cut) else None
+        renew = start + pd.DateOffset(months=12)
+        renewal = renewal_prices if renewal_prices is not None else prices.renewal(renew) if prices else None
         cut_p = _cut_probability(renewal, pools, cut)
         verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut, cut_p, m_alt,
-                               rate, yearly, _mean_rate(at_renewal, pools))
+                               rate, yearly, prices.rate_at(pools, renew) if prices else 1.0)
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None
