@@ -41,8 +41,9 @@ def register(app: typer.Typer) -> None:
                                                         "factor that billed least on the earlier windows; "
                                                         "'none': the paths as forecast"),
         price_outlook: str = typer.Option("flat", help="prices over the backtest: flat (the catalog's), history "
-                                                       "(expected path of the fitted price history) or an outlook "
-                                                       "CSV (docs/pricing.md)"),
+                                                       "(expected path of the fitted price history; "
+                                                       "history:hazard=0.05,cut=0.45 with your monthly odds and "
+                                                       "size of a cut) or an outlook CSV (docs/pricing.md)"),
         pricing: Path | None = typer.Option(None, help="pricing override file (default: the bundled "
                                                           "catalog)"),
         json_out: Path | None = typer.Option(None, "--json", help="write the results (JSON)"),
@@ -93,9 +94,11 @@ def _inputs(usage_path: Path, pricing: Path | None, json_out: Path | None, pool:
         check_input_file(pricing, "--pricing")
     if json_out is not None:
         check_output_file(json_out, "--json")
-    if price_outlook not in ("flat", "history"):
-        check_input_file(Path(price_outlook), "--price-outlook", fix="Give flat, history or an outlook CSV.")
-        check_price_outlook(price_outlook)
+    from finops_forecast.pricing.outlook import parse_outlook
+    if price_outlook != "flat" and parse_outlook(price_outlook) is None:
+        check_input_file(Path(price_outlook), "--price-outlook",
+                         fix="Give flat, history, history:hazard=0.05,cut=0.45 or an outlook CSV.")
+    check_price_outlook(price_outlook)
     if any(pool) and not all(pool):
         raise EvaluateError("--provider, --region and --instance-type go together: give all three to bill the "
                             "usage on one pool, or none.")

@@ -51,7 +51,8 @@ class BacktestParams(NotebookParams):
     max_windows: int = param(0, "windows per trace, 0 for every full window")
     seed: int = param(0, "forecast random seed")
     price_outlook: str = param("flat", 'prices over the backtest: "flat" (the catalog\'s), "history" (expected path '
-                                       'of the fitted price history) or an outlook CSV')
+                                       'of the fitted price history, or a "history:hazard..." variant with your '
+                                       'odds and size of a cut, docs/pricing.md) or an outlook CSV')
     results_dir: str = param("", "folder of the committed bench results to show beside this run, empty to skip")
 
     def __post_init__(self):

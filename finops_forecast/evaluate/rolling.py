@@ -177,7 +177,8 @@ class BacktestSettings:
     price_outlook : str
         Prices over the backtest (:mod:`finops_forecast.pricing.outlook`, docs/backtest.md): ``"flat"``
         (default, the catalog's prices every hour), ``"history"`` (the expected path of the fitted price history,
-        from the month of the first decision) or the path of an outlook CSV (its deterministic path). Each window
+        from the month of the first decision; ``"history:hazard=H,cut=C"`` with the user's monthly hazard and / or
+        cut size, :func:`~finops_forecast.pricing.outlook.parse_outlook`) or the path of an outlook CSV (its deterministic path). Each window
         decides at its horizon's mean on-demand and spot prices with new commitments at the decision hour's
         price; the realized demand is billed at every hour's prices, each purchase paying the price it locked.
     """
@@ -325,21 +326,11 @@ class BacktestResult:
 
 
 def check_price_outlook(outlook) -> str:
-    """``outlook`` if it is ``"flat"``, ``"history"`` or a readable outlook CSV.
-
-    Raises
-    ------
-    EvaluateError
-        Not a string, or neither name nor an existing file.
-    PricingError
-        The CSV's column, row or value at fault (:func:`~finops_forecast.pricing.outlook.read_outlook_csv`).
-    """
-    if not isinstance(outlook, (str, Path)) or not str(outlook).strip():
-        raise EvaluateError(f"price_outlook must be 'flat', 'history' or the path of an outlook CSV, got "
-                            f"{outlook!r}.")
-    outlook = str(outlook)
-    if outlook in ("flat", "history"):
-        return outlook
+    """``outlook`` if it names a price outlook (:func:`finops_forecast.pricing.outlook.check_outlook`: ``flat``,
+    ``history``, a ``history:`` variant or a readable outlook CSV); a PricingError that lists the forms
+    otherwise."""
+    from finops_forecast.pricing.outlook import check_outlook
+    return check_outlook(outlook)
     if not Path(outlook).is_file():
         raise EvaluateError(f"price_outlook '{outlook}' is neither 'flat', 'history' nor an existing CSV file "
                             "(columns provider,instance_type,pricing_model,effective_from,multiplier; see "

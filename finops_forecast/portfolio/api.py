@@ -837,11 +837,12 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
         e, grp, b = bill_compressed(prep, act)
         cv = cvar(grp, prep.comp.prob, prep.config.alpha)
         risk = cv
-        if prep.config.risk_measure == "unused":  # the program's risk term: CVaR of unused commitment
+        if prep.config.risk_measure in ("unused", "expected_unused"):  # the program's risk term
             comp = prep.comp
             unused = np.bincount(comp.group, weights=np.maximum(b.committed - b.used, 0).sum(1) * comp.row_hours(),
                                  minlength=comp.n_groups)
-            risk = cvar(unused, comp.prob, prep.config.alpha)
+            risk = cvar(unused, comp.prob, prep.config.alpha) if prep.config.risk_measure == "unused" else \
+                float(comp.prob @ unused)
         rows.append(dict(factor=f, commitment_usd_per_hour=_quarter0_usd(prep, act if act.ndim == 2 else act[0]),
                          expected_cost_usd=e,
                          cvar_usd=cv, objective_usd=e + prep.config.risk_lambda * risk,

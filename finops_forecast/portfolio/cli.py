@@ -11,7 +11,7 @@ from finops_forecast._cli_util import fail
 
 
 def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, integer_ri, cost_of_capital=0.08, *,
-            risk_measure="unused", price_outlook="history", min_utilization_p10=None, max_three_year_share=None,
+            risk_measure="expected_unused", price_outlook="history", min_utilization_p10=None, max_three_year_share=None,
             max_obligation=None, recourse=False):
     """The optimizer's settings from the command's options; a bad value names its option."""
     from finops_forecast._files import check_finite, check_input_file
@@ -36,8 +36,10 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
     from finops_forecast.portfolio.risk import RISK_MEASURES
     if risk_measure not in RISK_MEASURES:
         raise unknown_name("risk measure (--risk-measure)", risk_measure, RISK_MEASURES)
-    if price_outlook not in ("flat", "history"):
-        check_input_file(Path(price_outlook), "--price-outlook", fix="Give flat, history or an outlook CSV.")
+    from finops_forecast.pricing.outlook import parse_outlook
+    if price_outlook != "flat" and parse_outlook(price_outlook) is None:
+        check_input_file(Path(price_outlook), "--price-outlook",
+                         fix="Give flat, history, history:hazard=0.05,cut=0.45 or an outlook CSV.")
     payments = tuple(p.strip() for p in payment.split(",") if p.strip())
     for p in payments:
         if p not in PAYMENT_OPTIONS:
@@ -79,11 +81,14 @@ def optimize_cmd(
     horizon: int = typer.Option(2208, help="forecast hours; quarters beyond repeat the last one"),
     n_paths: int = typer.Option(100, help="forecast sample paths per series"),
     quarters: int = typer.Option(12, help="quarters planned (the ladder)"),
-    risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of the risk term: CVaR of unused "
-                                                              "commitment (>= 0)"),
-    risk_measure: str = typer.Option("unused", help="what --lambda weighs: unused (CVaR of unused "
-                                                    "commitment) or cost (CVaR of total cost)"),
-    price_outlook: str = typer.Option("history", help="future prices: flat, history, or a CSV "
+    risk_lambda: float = typer.Option(0.0, "--lambda", help="weight of the risk term, by default the "
+                                                              "expected unused commitment (--risk-measure; >= 0)"),
+    risk_measure: str = typer.Option("expected_unused", help="what --lambda weighs: expected_unused (expected "
+                                                             "unused commitment), unused (its CVaR) or cost "
+                                                             "(CVaR of total cost)"),
+    price_outlook: str = typer.Option("history", help="future prices: flat, history, "
+                                                      "history:hazard=0.05,cut=0.45 (the history's model with "
+                                                      "your monthly odds and size of a cut), or a CSV "
                                                       "provider,instance_type,pricing_model,effective_from,"
                                                       "multiplier"),
     min_utilization_p10: float | None = typer.Option(None, help="least 10th-percentile utilization of "

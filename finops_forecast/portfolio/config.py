@@ -42,9 +42,11 @@ class PortfolioConfig:
     risk_lambda : float
         Weight of the risk term in the objective, >= 0 (0: expected cost only).
     risk_measure : str
-        What the risk term is the CVaR of: ``"unused"`` (default: unused commitment [USD], the downside of
-        stranded commitments; raising ``risk_lambda`` lowers it, :mod:`~finops_forecast.portfolio.risk`) or
-        ``"cost"`` (total cost: its worst paths are the high-demand ones, so weighting it buys *more*).
+        What the risk term weighs, the downside of stranded commitments or the cost
+        (:mod:`~finops_forecast.portfolio.risk`): ``"expected_unused"`` (default: the expected unused commitment
+        [USD]; raising ``risk_lambda`` never raises it), ``"unused"`` (the CVaR of unused commitment: raising
+        ``risk_lambda`` never raises that CVaR, and almost always, not always, lowers the expected unused too) or
+        ``"cost"`` (CVaR of total cost: its worst paths are the high-demand ones, so weighting it buys *more*).
     alpha : float
         CVaR level in (0, 1): CVaR is the mean of the worst ``1 - alpha`` of scenarios.
     min_utilization_p10 : float or None
@@ -62,7 +64,8 @@ class PortfolioConfig:
         purchase schedule for every scenario); the report's ``recourse`` parameter and ``optimize --recourse``
         turn it on.
     price_outlook : str
-        Future prices: ``"flat"`` (today's), ``"history"`` (scenarios fitted on the bundled price history) or
+        Future prices: ``"flat"`` (today's), ``"history"`` (scenarios fitted on the bundled price history),
+        ``"history:hazard=0.05,cut=0.45"`` (that model with the user's monthly hazard and / or cut size) or
         the path of a CSV ``provider,instance_type,pricing_model,effective_from,multiplier``
         (:mod:`finops_forecast.pricing.outlook`). Commitments lock the price of the quarter they are bought in.
     migration : dict or None
@@ -121,7 +124,7 @@ class PortfolioConfig:
     cost_of_capital: float = 0.08
     families: tuple | None = None
     risk_lambda: float = 0.0
-    risk_measure: str = "unused"
+    risk_measure: str = "expected_unused"
     alpha: float = 0.95
     min_utilization_p10: float | None = None
     max_three_year_share: float | None = None
@@ -175,8 +178,9 @@ class PortfolioConfig:
                 bad(n, "must be in [0, 1] (a share) or None")
         if self.max_obligation_usd is not None and self.max_obligation_usd < 0:
             bad("max_obligation_usd", "must be >= 0 [USD] or None")
-        if self.risk_measure not in ("unused", "cost"):
-            bad("risk_measure", "must be 'unused' (CVaR of unused commitment) or 'cost' (CVaR of total cost)")
+        if self.risk_measure not in ("unused", "expected_unused", "cost"):
+            bad("risk_measure", "must be 'unused' (CVaR of unused commitment), 'expected_unused' (its expected "
+                "value) or 'cost' (CVaR of total cost)")
         if self.max_commitment_share is not None and self.max_commitment_share < 0:
             bad("max_commitment_share", "must be >= 0")
         b = self.upfront_budget_usd
@@ -194,6 +198,8 @@ class PortfolioConfig:
         for t in self.terms_months:
             if int(t) <= 0:
                 bad("terms_months", "terms are > 0 months, e.g. (12, 36)")
+        from finops_forecast.pricing.outlook import parse_outlook
+        parse_outlook(self.price_outlook)  # a history: form's fault now, not after the forecast
 
     def budget_vector(self, T: int):
         b = self.upfront_budget_usd

@@ -168,8 +168,8 @@ class CommitmentModel:
         Every instrument in whole units (instances, GPUs, USD/h).
     risk_lambda, alpha : float
     risk_measure : str
-        What ``risk_lambda`` weighs: ``"cost"`` (CVaR of total cost) or ``"unused"`` (CVaR of unused
-        commitment, :mod:`~finops_forecast.portfolio.risk`).
+        What ``risk_lambda`` weighs: ``"cost"`` (CVaR of total cost), ``"unused"`` (CVaR of unused
+        commitment) or ``"expected_unused"`` (expected unused commitment, :mod:`~finops_forecast.portfolio.risk`).
     value_mult : ndarray (R, C), optional
         Price outlook: multiplier of each chunk's value (on-demand or spot rate) in each row; None: today's.
     commit_mult : ndarray (T, I), optional
@@ -354,7 +354,7 @@ class CommitmentModel:
             self.constraints["cover"] = [cover >= self.D @ Apc]
             # idle GPU-h of the direct instruments per row and pool (risk.unused_normalized)
             self.surplus = cover - self.D @ Apc
-            if self.risk_measure == "unused" and self.G is not None:
+            if self.risk_measure in ("unused", "expected_unused") and self.G is not None:
                 # spend plans use at most the demand (so their "used" in the unused commitment is real usage)
                 self.constraints["use_le_demand"] = [self.G @ self._B <= self.D @ Apc]
         if len(spotc):
@@ -445,8 +445,8 @@ class CommitmentModel:
                                                        self.market.instruments["term_months"].to_numpy(float),
                                                        cm[:T0], list_price=self.market.price))
         self.expected_term = ExpectedCost()
-        self.risk_term = risk.StrandedCVaR(risk_lambda, alpha) if self.risk_measure == "unused" else \
-            CVaR(risk_lambda, alpha)
+        term = {"unused": risk.StrandedCVaR, "expected_unused": risk.StrandedExpected}.get(self.risk_measure, CVaR)
+        self.risk_term = term(risk_lambda, alpha)
         obj = self.expected_term.build(self) + self.risk_term.build(self)
         self.problem = cp.Problem(cp.Minimize(obj),
                                   [c for cs in self.constraints.values() for c in cs])

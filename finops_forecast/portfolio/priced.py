@@ -163,7 +163,8 @@ def hourly_outlook(outlook: str, catalog: pd.DataFrame, market, ts, first: int, 
     Parameters
     ----------
     outlook : str
-        ``"flat"``, ``"history"`` or the path of an outlook CSV.
+        ``"flat"``, ``"history"`` (or a ``history:`` variant, :func:`~finops_forecast.pricing.outlook.
+        parse_outlook`) or the path of an outlook CSV.
     catalog : DataFrame
     market : Market
     ts : DatetimeIndex (H,)
@@ -182,13 +183,13 @@ def hourly_outlook(outlook: str, catalog: pd.DataFrame, market, ts, first: int, 
         backtest's decisions do not observe which price scenario happens, so the mean of the bills over the
         price scenarios is the bill at the mean prices, up to the billing order of spend plans.
     """
-    from finops_forecast.pricing.outlook import csv_hourly, read_outlook_csv
+    from finops_forecast.pricing.outlook import csv_hourly, parse_outlook, read_outlook_csv
 
     if outlook == "flat":
         return None
     pools = pool_gpu_types(catalog, market.pools)
     ts = pd.DatetimeIndex(ts)
-    if outlook != "history":
+    if parse_outlook(outlook) is None:
         m = csv_hourly(read_outlook_csv(outlook), pools, ts)
         return PricePaths(m[0][None], m[1][None], m[2][None], str(outlook),
                           [f"price outlook {outlook}: on demand x {m[0].min():.2f}..{m[0].max():.2f} over the "
@@ -197,11 +198,11 @@ def hourly_outlook(outlook: str, catalog: pd.DataFrame, market, ts, first: int, 
     months = (ts.tz_convert("UTC").tz_localize(None).to_period("M") - m0).map(lambda d: d.n).to_numpy(int)
     n_months = int(max(months.max(), 0)) + 1
     starts = pd.date_range(m0.start_time, periods=n_months, freq="MS", tz="UTC")
-    pp = price_paths("history", pools, starts, starts + pd.offsets.MonthBegin(1), n_scenarios=n_scenarios,
+    pp = price_paths(outlook, pools, starts, starts + pd.offsets.MonthBegin(1), n_scenarios=n_scenarios,
                      seed=seed)
     idx = np.clip(months, 0, None)
     return PricePaths(pp.od.mean(axis=0)[idx][None], pp.spot.mean(axis=0)[idx][None],
-                      pp.commitment.mean(axis=0)[idx][None], "history",
+                      pp.commitment.mean(axis=0)[idx][None], str(outlook),
                       pp.notes + ["the backtest decides and bills at the expected price path of the history "
                                   "outlook (the mean of its scenarios per month from the first decision)"])
 

@@ -17,7 +17,11 @@ program of :mod:`finops_forecast.portfolio.model`:
   cover constraint, valued at the pool's lowest rate per GPU-h (:func:`unused_from_surplus`, no new variable).
 * :class:`StrandedCVaR`, the objective term ``lambda x CVaR_alpha(Z)`` (Rockafellar-Uryasev over scenario
   groups). Raising ``lambda`` never raises the term's value at the optimum (the standard argument comparing the
-  optima of two weights), and since ``Z`` only grows with what is held, the plan holds less that goes unused.
+  optima of two weights), and since ``Z`` only grows with what is held, the plan holds less that goes unused in
+  its worst scenarios; its *expected* unused commitment almost always falls too, but not always (a plan may
+  trade a little more unused in the other scenarios for less in the worst ones).
+* :class:`StrandedExpected`, ``lambda x E[Z]`` (``risk_measure="expected_unused"``): raising ``lambda`` never
+  raises the expected unused commitment at the optimum.
 * the limits: ``min_utilization_p10`` (in the lowest-demand scenario groups that hold the 10th percentile, every
   instrument bought must be used at least that share in every quarter), ``max_three_year_share`` (of the
   commitment USD/h bought in each quarter), ``max_obligation_usd`` (total committed spend of the planned
@@ -32,7 +36,9 @@ import scipy.sparse as sp
 from finops_forecast.constants import HOURS_PER_MONTH
 
 #: measures the risk weight ``lambda`` can apply to
-RISK_MEASURES = ("unused", "cost")
+RISK_MEASURES = ("unused", "expected_unused", "cost")
+#: the measures of unused commitment (:class:`StrandedCVaR`, :class:`StrandedExpected`)
+UNUSED_MEASURES = ("unused", "expected_unused")
 #: weight of the expected unused commitment (normalized by the all-on-demand cost) that breaks ties between
 #: plans of equal cost: 1e-5 of the all-on-demand cost per unit of unused share, below any price difference
 TIE_BREAK = 1e-5
@@ -74,6 +80,26 @@ class StrandedCVaR(RiskWeight):
         # TIE_BREAK x E[Z]: among plans of equal objective (often at lambda = 0) the one with less unused
         return self.lam * self.eta + self.lam_tail * (model.prob_w @ self.xi) + TIE_BREAK * (
             model.prob_w @ model.unused_n)
+
+
+class StrandedExpected(RiskWeight):
+    """Objective term ``lambda x E[Z]``: the expected unused commitment ``Z`` [USD], each unused dollar weighing
+    ``1 + lambda`` dollars (``risk_measure="expected_unused"``).
+
+    Raising ``lambda`` never raises ``E[Z]`` at the optimum (comparing the optima of two weights: the weighted
+    term is ``E[Z]`` itself), which :class:`StrandedCVaR` guarantees only for the CVaR of ``Z``: a plan may lower
+    its worst unused commitment at the price of a little more in the other scenarios (docs/portfolio.md "Risk of
+    stranded commitments"). ``alpha`` is unused (kept for the frontier's common interface).
+    """
+
+    def build(self, model):
+        """The term's expression (normalized like the model's loss); ``E[Z]`` is its own variable so that the
+        weight (a parameter) multiplies a parameter-free expression (DPP: the frontier re-solves without
+        recompiling)."""
+        self.mean = cp.Variable(name="expected_unused")
+        expected = model.prob_w @ model.unused_n
+        model.constraints["stranded_expected"] = [self.mean == expected]
+        return self.lam * self.mean + TIE_BREAK * expected
 
 
 def pool_usage(model, Sel, pool_idx: np.ndarray, gpu: np.ndarray):

@@ -371,13 +371,14 @@ def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
     migration : str or dict, optional
         The plan's migration setting (``"0"``, ``"rule"``, ``"p5.48xlarge:0.3"`` or a dict); None: none.
     price_outlook : str, optional
-        The plan's ``price_outlook``: with ``"history"`` (and ``catalog``) the odds of each 3-year line's
-        ``flip_cut`` come from :data:`RENEWAL_DRAWS` draws of the fitted history (:func:`renewal_draws`) instead
-        of the plan's price scenarios.
+        The plan's ``price_outlook``: with ``"history"`` or a ``history:`` variant (and ``catalog``) the odds of
+        each 3-year line's ``flip_cut`` come from :data:`RENEWAL_DRAWS` draws of that fit (:func:`renewal_draws`)
+        instead of the plan's price scenarios.
     """
     from finops_forecast.constants import POOL_KEYS
     from finops_forecast.portfolio.migration import parse_migration, rule_shares
     from finops_forecast.portfolio.priced import pool_gpu_types
+    from finops_forecast.pricing.outlook import fit_for, parse_outlook
 
     pp = plan.price_paths
     if pp is not None and len(pp):
@@ -395,10 +396,10 @@ def plan_term_reasons(plan, catalog: pd.DataFrame | None = None, migration=None,
         g = pool_gpu_types(catalog, pools)
         pool_gpu = {" ".join(k[:3]): k[3] for k in g[POOL_KEYS + ["gpu_type"]].itertuples(index=False)}
     renewal = None
-    if price_outlook == "history" and catalog is not None and len(pools) and len(plan.buy_now):
+    if parse_outlook(price_outlook) is not None and catalog is not None and len(pools) and len(plan.buy_now):
         # the fit's hazard is constant in time: one set of draws serves the lines bought in any month of the quarter
         start = pd.to_datetime(plan.buy_now["quarter_start"]).min()
-        renewal = renewal_draws(g, start)
+        renewal = renewal_draws(g, start, fit=fit_for(price_outlook))
     return term_reasons(plan.buy_now, plan.instruments, pp, migration=shares or None, pool_gpu=pool_gpu,
                         renewal_prices=renewal)
 

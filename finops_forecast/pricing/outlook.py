@@ -8,6 +8,8 @@ holds today's prices until 2032 over-buys 3-year terms. Three outlooks:
 * ``history``: scenarios fitted on the bundled price history (:func:`fit_history`): on-demand cuts of training
   GPUs arrive at a constant monthly hazard with sizes drawn from the observed cuts, spot moves by the observed
   monthly relative changes; one price scenario per demand scenario group (drawn jointly, never a cross product);
+  ``history:hazard=0.05,cut=0.45`` is the same model with the user's monthly hazard and / or cut size in place of
+  the fitted ones (:func:`parse_outlook`): a view that cuts come sooner or deeper than the history shows;
 * a CSV file ``provider,instance_type,pricing_model,effective_from,multiplier``: a multiplier of today's rate
   from that date on (``instance_type`` may be ``*``; ``pricing_model`` on_demand, spot or commitment), one
   deterministic scenario.
@@ -17,7 +19,7 @@ providers re-derive them after a cut, as the catalog does), unless the CSV gives
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +35,12 @@ HISTORY_END = {"aws": "2026-07-20", "gcp": "2026-07-30"}
 #: smallest relative drop counted as a cut
 CUT_THRESHOLD = 0.05
 OUTLOOK_COLUMNS = ["provider", "instance_type", "pricing_model", "effective_from", "multiplier"]
+#: settings of the ``history:`` form: the fit's monthly hazard and the size of every cut
+HISTORY_SETTINGS = ("hazard", "cut")
+#: what every error about an outlook setting tells the user to give
+OUTLOOK_FORMS = ("'flat', 'history', 'history:hazard=0.05,cut=0.45' (the history's model with your monthly "
+                 "probability of a cut and / or cut size) or the path of an outlook CSV (columns "
+                 "provider,instance_type,pricing_model,effective_from,multiplier; docs/pricing.md 'Price outlook')")
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,85 @@ def fit_history(history: pd.DataFrame | None = None) -> OutlookFit:
     lc = np.concatenate(spot_changes) if spot_changes else np.zeros(1)
     return OutlookFit(hazard_per_month=len(ev) / max(exposure, 1.0), cut_sizes=sizes, exposure_months=exposure,
                       spot_log_changes=lc[np.isfinite(lc)], events=ev)
+
+
+def parse_outlook(outlook) -> dict | None:
+    """The ``history`` settings of an outlook, or None for ``flat`` and CSV outlooks.
+
+    Parameters
+    ----------
+    outlook : str
+        ``"history"`` or ``"history:hazard=H,cut=C"`` (either key or both): ``H`` the monthly probability that a
+        training GPU's on-demand price is cut, in [0, 1] [1/month], ``C`` the size of every cut, in (0, 1)
+        (0.45 = 45% cheaper); keys left out keep the fitted values (:func:`fit_history`).
+
+    Returns
+    -------
+    dict or None
+        ``{}`` for the fitted history, ``{"hazard": H, "cut": C}`` (keys given) for the user's variant.
+
+    Raises
+    ------
+    PricingError
+        A ``history:`` form with an unknown key, a value that is not a number or out of its range.
+    """
+    text = str(outlook).strip()
+    if text == "history":
+        return {}
+    if not text.startswith("history:"):
+        return None
+    out = {}
+    for part in text[len("history:"):].split(","):
+        key, sep, val = part.partition("=")
+        key = key.strip()
+        if not sep or key not in HISTORY_SETTINGS:
+            raise PricingError(f"price_outlook '{text}': '{part.strip()}' is not <setting>=<number> with a "
+                               f"setting among {', '.join(HISTORY_SETTINGS)}; give e.g. "
+                               "'history:hazard=0.05,cut=0.45'.")
+        try:
+            v = float(val)
+        except ValueError:
+            v = float("nan")
+        ok = 0 <= v <= 1 if key == "hazard" else 0 < v < 1
+        if not ok:
+            what = ("a monthly probability of a cut in [0, 1], e.g. 0.05 (the history's is about 0.013)"
+                    if key == "hazard" else "a cut's size in (0, 1), e.g. 0.45 for 45% cheaper")
+            raise PricingError(f"price_outlook '{text}': {key} = {val.strip()!r} must be {what}.")
+        out[key] = v
+    return out
+
+
+def check_outlook(outlook) -> str:
+    """``outlook`` as given if it names an outlook: ``flat``, ``history``, a ``history:`` variant
+    (:func:`parse_outlook`) or a readable outlook CSV (:func:`read_outlook_csv`).
+
+    Raises
+    ------
+    PricingError
+        Not a string, an unknown name or missing file (the message lists the forms), or the CSV's or the
+        ``history:`` form's fault.
+    """
+    if not isinstance(outlook, (str, Path)) or not str(outlook).strip():
+        raise PricingError(f"price_outlook must be {OUTLOOK_FORMS}; got {outlook!r}.")
+    text = str(outlook)
+    if text == "flat" or parse_outlook(text) is not None:
+        return text
+    if not Path(text).is_file():
+        raise PricingError(f"price_outlook '{text}' is not an outlook: give {OUTLOOK_FORMS}.")
+    read_outlook_csv(text)
+    return text
+
+
+def fit_for(outlook, fit: OutlookFit | None = None) -> OutlookFit:
+    """The fit a ``history`` outlook draws from: ``fit`` (default the bundled history's, :func:`bundled_fit`)
+    with the ``history:`` form's hazard and cut size in place of the fitted ones (:func:`parse_outlook`)."""
+    fit = fit or bundled_fit()
+    given = parse_outlook(outlook) or {}
+    if "hazard" in given:
+        fit = replace(fit, hazard_per_month=given["hazard"])
+    if "cut" in given:
+        fit = replace(fit, cut_sizes=np.array([given["cut"]]))
+    return fit
 
 
 def read_outlook_csv(path) -> pd.DataFrame:
@@ -250,7 +337,8 @@ def price_paths(outlook: str, pools: pd.DataFrame, starts, ends, n_scenarios: in
     Parameters
     ----------
     outlook : str
-        ``"flat"``, ``"history"`` or the path of an outlook CSV.
+        ``"flat"``, ``"history"``, ``"history:hazard=H,cut=C"`` (:func:`parse_outlook`) or the path of an
+        outlook CSV.
     pools : DataFrame
         provider, instance_type, gpu_type of each pool.
     starts, ends : DatetimeIndex (T,)
@@ -259,7 +347,8 @@ def price_paths(outlook: str, pools: pd.DataFrame, starts, ends, n_scenarios: in
         Price scenarios for ``history`` (one per demand scenario group).
     seed : int
     fit : OutlookFit, optional
-        Default: :func:`fit_history` on the bundled history.
+        Default: :func:`fit_history` on the bundled history; a ``history:`` form's settings replace its hazard
+        and cut sizes (:func:`fit_for`).
 
     Returns
     -------
@@ -270,8 +359,9 @@ def price_paths(outlook: str, pools: pd.DataFrame, starts, ends, n_scenarios: in
     if outlook == "flat":
         one = np.ones((1, T, P))
         return PricePaths(one, one.copy(), one.copy(), "flat")
-    if outlook == "history":
-        fit = fit or bundled_fit()
+    given = parse_outlook(outlook)
+    if given is not None:
+        fit = fit_for(outlook, fit)
         # months drawn: the horizon's calendar months + 3 (3 T + 3 for T quarters), so the draws do not depend
         # on how the horizon is cut into periods (months of the first quarter, cuts at expiry dates)
         s0, e = pd.Timestamp(starts[0]), pd.Timestamp(ends[-1])
@@ -282,14 +372,16 @@ def price_paths(outlook: str, pools: pd.DataFrame, starts, ends, n_scenarios: in
                 (pd.Timestamp(b).year - s0.year) * 12 + pd.Timestamp(b).month - s0.month) for a, b in
                zip(starts, ends)]
         per = np.stack([m[:, :, a:max(b, a + 1)].mean(axis=2) for a, b in idx], axis=2)
-        return PricePaths(per[0], np.minimum(per[1], per[0] * 3.0), per[2], "history",
-                          [f"price outlook 'history': {len(fit.events)} on-demand cuts of training GPUs in "
-                           f"{fit.exposure_months:.0f} generation-months (hazard {fit.hazard_per_month:.2%}/month, "
-                           f"mean cut {np.mean(fit.cut_sizes) if len(fit.cut_sizes) else 0:.0%}); "
-                           f"{n_scenarios} price scenarios, one per demand scenario group"])
+        mean_cut = np.mean(fit.cut_sizes) if len(fit.cut_sizes) else 0
+        what = (f"{len(fit.events)} on-demand cuts of training GPUs in {fit.exposure_months:.0f} generation-months "
+                f"(hazard {fit.hazard_per_month:.2%}/month, mean cut {mean_cut:.0%})") if not given else (
+            f"the history's model with the user's {' and '.join(sorted(given))}: hazard "
+            f"{fit.hazard_per_month:.2%}/month, {'cut' if 'cut' in given else 'mean cut'} {mean_cut:.0%}")
+        return PricePaths(per[0], np.minimum(per[1], per[0] * 3.0), per[2], str(outlook),
+                          [f"price outlook '{outlook}': {what}; {n_scenarios} price scenarios, one per demand "
+                           "scenario group"])
     if not Path(outlook).exists():
-        raise PricingError(f"price_outlook '{outlook}' is neither 'flat', 'history' nor an existing CSV file "
-                           f"(columns {OUTLOOK_COLUMNS}).")
+        raise PricingError(f"price_outlook '{outlook}' is not an outlook: give {OUTLOOK_FORMS}.")
     m = _csv_paths(read_outlook_csv(outlook), pools, starts, ends)
     return PricePaths(m[0][None], m[1][None], m[2][None], Path(outlook).name,
                       [f"price outlook from {Path(outlook).name}: on demand x {m[0].min():.2f}..{m[0].max():.2f}"])

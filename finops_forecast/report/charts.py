@@ -165,14 +165,18 @@ def savings_curve_chart(plan):
 def frontier_chart(plan):
     """Cost-risk frontier: expected cost against the risk the weight lambda penalizes, as lambda grows [USD].
 
-    The x axis is the CVaR of what the plan's ``risk_measure`` weighs: unused commitment (the default) or
-    total cost."""
+    The x axis is what the plan's ``risk_measure`` weighs: the expected unused commitment (the default), its
+    CVaR, or the CVaR of total cost."""
     import altair as alt
 
     fr = plan.frontier.assign(label=lambda f: "λ=" + f["risk_lambda"].map("{:g}".format))
-    unused = plan.settings.get("risk_measure", "unused") == "unused" and "cvar_unused_usd" in fr
-    x, title = (("cvar_unused_usd", f"CVaR of unused commitment (worst {1 - plan.alpha:.0%} of paths) [USD]")
-                if unused else ("cvar_usd", f"CVaR of cost (worst {1 - plan.alpha:.0%} of paths) [USD]"))
+    measure = plan.settings.get("risk_measure", "expected_unused")
+    if measure == "expected_unused" and "expected_unused_usd" in fr:
+        x, title = "expected_unused_usd", "expected unused commitment [USD]"
+    elif measure == "unused" and "cvar_unused_usd" in fr:
+        x, title = "cvar_unused_usd", f"CVaR of unused commitment (worst {1 - plan.alpha:.0%} of paths) [USD]"
+    else:
+        x, title = "cvar_usd", f"CVaR of cost (worst {1 - plan.alpha:.0%} of paths) [USD]"
     base = alt.Chart(fr).encode(x=alt.X(f"{x}:Q", title=title, scale=alt.Scale(zero=False)),
                                 y=alt.Y("expected_cost_usd:Q", title="expected cost [USD]",
                                         scale=alt.Scale(zero=False)))

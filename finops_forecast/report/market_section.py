@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from finops_forecast.constants import POOL_KEYS
-from finops_forecast.report.safe import safe_style
+from finops_forecast.report.safe import md_text, safe_style
 
 #: number formats of the two tables in the report
 _FORMATS = {"commitment [USD/h]": "{:,.2f}", "term [months]": "{:.0f}", "1-year": "{:.3f}", "3-year": "{:.3f}",
@@ -40,10 +40,12 @@ def long_share(purchases: pd.DataFrame) -> float:
 def market_text(plan) -> str:
     """Markdown: the outlook and migration the plan assumed, the unused commitment and the 3-year share."""
     s = plan.settings
-    out = [f"**Price outlook:** `{s.get('price_outlook', 'flat')}`. Commitments keep the rate of the quarter "
+    # the outlook (a name, a history: form or a CSV path) and the migration note (instance types) are user text
+    out = [f"**Price outlook:** {md_text(s.get('price_outlook', 'flat'))}. Commitments keep the rate of the quarter "
            "they are bought in; on demand and spot follow the outlook in the plan, its bill and the frontier."]
     mig = [n for n in plan.notes if str(n).startswith("migration:")]
-    out.append("**Generation turnover:** " + (mig[0].removeprefix("migration: ") if mig else "none assumed") + ".")
+    out.append("**Generation turnover:** " + (md_text(mig[0].removeprefix("migration: ")) if mig else "none assumed")
+               + ".")
     out.append(f"**Unused commitment** (fees of commitments that cover nothing, over the plan): "
                f"{plan.expected_unused_commitment_usd:,.0f} USD expected, {plan.cvar_unused_commitment_usd:,.0f} "
                f"USD in the worst {1 - plan.alpha:.0%} of paths. Raising `risk_lambda` lowers it (frontier below: "

@@ -72,9 +72,11 @@ class ReportParams(NotebookParams):
     lookback_days : int
         Window of the clouds' lookback rule shown for comparison [days], 7-90.
     risk_lambda : float
-        Weight of CVaR of unused commitment in the objective (0 = minimize expected cost), >= 0.
+        Weight of the expected unused commitment in the objective (each unused dollar counts ``1 + risk_lambda``;
+        0 = minimize expected cost), >= 0.
     price_outlook : str
-        Future prices: "flat", "history" (scenarios fitted on the bundled price history) or an outlook CSV.
+        Future prices: "flat", "history" (scenarios fitted on the bundled price history), "history:hazard=H,cut=C"
+        (that model with the user's monthly probability of a cut and / or its size) or an outlook CSV.
     migration : str
         Demand moving to a newer GPU generation per year: "0" (default: none assumed, the fast report), "rule"
         (0.3 a year where the provider prices a newer generation; adds successor pools, about 9 s on the sample)
@@ -149,12 +151,13 @@ class ReportParams(NotebookParams):
     forecast_model: str = param("auto", "forecasting model: auto (per-series backtest selection), seasonal_naive, "
                                         "ets, theta, level_bursts")
     lookback_days: int = param(30, "window of the clouds' lookback rule shown for comparison [days], 7-90")
-    risk_lambda: float = param(0.0, "weight of CVaR of unused commitment in the objective, at least 0 (0 minimizes "
-                                    "expected cost)")
+    risk_lambda: float = param(0.0, "weight of the expected unused commitment in the objective, at least 0 (0 "
+                                    "minimizes expected cost)")
     cvar_alpha: float = param(0.9, "CVaR level in (0, 1): 0.9 means the mean of the worst 10% of scenarios")
     budget_usd: float = param(0.0, "upfront budget per quarter [USD]; 0 for no limit")
     price_outlook: str = param("history", 'future prices: "flat" (today\'s), "history" (fitted on the bundled price '
-                                          'history) or a CSV provider,instance_type,pricing_model,effective_from,'
+                                          'history), a "history:hazard..." variant (your monthly odds and size of a '
+                                          'cut, docs/pricing.md) or a CSV provider,instance_type,pricing_model,effective_from,'
                                           'multiplier')
     migration: str = param("0", 'demand share per year moving to a newer GPU generation: "0" for none, "rule" '
                                 '(0.3 where the provider prices a newer one; slower), or shares like '
@@ -219,8 +222,9 @@ class ReportParams(NotebookParams):
             ("risk_lambda", self.risk_lambda >= 0, "must be >= 0"),
             ("cvar_alpha", 0 < self.cvar_alpha < 1, "must be in (0, 1), e.g. 0.9"),
             ("budget_usd", self.budget_usd >= 0, "must be >= 0 (0 means no limit)"),
-            ("price_outlook", self.price_outlook in ("flat", "history") or Path(self.price_outlook).exists(),
-             "must be 'flat', 'history' or an existing outlook CSV"),
+            ("price_outlook", self._names_outlook(),
+             "must be 'flat', 'history', 'history:hazard=0.05,cut=0.45' (the history's model with your monthly "
+             "probability of a cut and / or its size) or an existing outlook CSV"),
             ("min_utilization_p10", 0 <= self.min_utilization_p10 <= 1, "must be in [0, 1] (0 means no limit)"),
             ("min_utilization_p10", not (self.min_utilization_p10 > 0 and self.recourse),
              "needs recourse = False (the minimum utilization is checked on one purchase schedule for every "
@@ -242,6 +246,15 @@ class ReportParams(NotebookParams):
         for name, ok, rule in checks:
             if not ok:
                 raise ReportParamsError(f"parameter '{name}' = {getattr(self, name)!r} {rule}.")
+
+    def _names_outlook(self) -> bool:
+        """Whether ``price_outlook`` names an outlook; a ``history:`` form's fault raises naming the parameter."""
+        from finops_forecast.pricing.outlook import parse_outlook
+        try:
+            given = parse_outlook(self.price_outlook)
+        except ValueError as e:
+            raise ReportParamsError(f"parameter 'price_outlook': {e}") from None
+        return self.price_outlook == "flat" or given is not None or Path(self.price_outlook).is_file()
 
     def _check_files(self) -> None:
         """The input files must exist, be files and not be empty; ``output_dir`` must not be a file."""

@@ -114,9 +114,10 @@ def test_flat_outlook_is_the_default(usage, catalog):
 
 
 @pytest.mark.parametrize("value, err, match", [
-    ("hist", EvaluateError, "neither 'flat', 'history' nor an existing CSV"),
-    ("", EvaluateError, "price_outlook must be"),
-    (None, EvaluateError, "price_outlook must be"),
+    ("hist", PricingError, "'hist' is not an outlook: give 'flat', 'history', 'history:hazard"),
+    ("history:hazard=-1", PricingError, "hazard = '-1' must be a monthly probability"),
+    ("", PricingError, "price_outlook must be"),
+    (None, PricingError, "price_outlook must be"),
 ])
 def test_bad_price_outlook(usage, catalog, value, err, match):
     with pytest.raises(err, match=match):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from finops_forecast.errors import UnknownNameError
+from finops_forecast.errors import PricingError, UnknownNameError
 from finops_forecast.evaluate import BacktestParams, EvaluateError, validate_params
 
 
@@ -26,8 +26,8 @@ def test_defaults_and_lists():
     ({"n_paths": 0}, EvaluateError, "n_paths"),
     ({"n_paths": 2.5}, EvaluateError, "whole number"),
     ({"max_windows": -1}, EvaluateError, "max_windows"),
-    ({"price_outlook": "histroy"}, EvaluateError, "neither 'flat', 'history' nor an existing CSV"),
-    ({"price_outlook": ""}, EvaluateError, "price_outlook must be"),
+    ({"price_outlook": "histroy"}, PricingError, "is not an outlook: give 'flat', 'history'"),
+    ({"price_outlook": ""}, PricingError, "price_outlook must be"),
 ])
 def test_rejects(values, err, match):
     with pytest.raises(err, match=match):

@@ -50,7 +50,7 @@ def test_csv_outlook_is_hour_weighted_and_validated(tmp_path):
     bad = write_outlook(tmp_path, [("aws", "*", "on_demand", "2027-02-15", -1)])
     with pytest.raises(PricingError, match="row 1.*multiplier"):
         read_outlook_csv(bad)
-    with pytest.raises(PricingError, match="neither 'flat', 'history'"):
+    with pytest.raises(PricingError, match="is not an outlook: give 'flat', 'history'"):
         price_paths("histroy", pools, starts, ends)
 
 
@@ -133,3 +133,88 @@ def test_cli_cut_after_month_12_on_the_philly_trace(tmp_path):
         share[name] = now.loc[now["term_months"] == 36, "commitment_usd_per_hour"].sum() / \
             now["commitment_usd_per_hour"].sum()
     assert share["cut"] < share["flat"]
+
+
+def test_history_variant_settings_and_errors():
+    from finops_forecast.pricing.outlook import bundled_fit, check_outlook, fit_for, parse_outlook
+
+    assert parse_outlook("history") == {} and parse_outlook("flat") is None and parse_outlook("a.csv") is None
+    assert parse_outlook("history:hazard=0.05, cut=0.45") == {"hazard": 0.05, "cut": 0.45}
+    fitted = bundled_fit()
+    f = fit_for("history:hazard=0.1")
+    assert f.hazard_per_month == 0.1 and np.array_equal(f.cut_sizes, fitted.cut_sizes)
+    assert fit_for("history:cut=0.3").cut_sizes.tolist() == [0.3]
+    assert fit_for("history:cut=0.3").hazard_per_month == fitted.hazard_per_month  # the bundled fit is untouched
+    for bad, match in (("history:hazrd=0.1", "'hazrd=0.1' is not <setting>=<number>.*hazard, cut"),
+                       ("history:hazard=1.5", r"hazard = '1.5' must be a monthly probability of a cut in \[0, 1\]"),
+                       ("history:cut=0", r"cut = '0' must be a cut's size in \(0, 1\)"),
+                       ("history:cut=abc", "cut = 'abc'"), ("history:", "is not <setting>=<number>")):
+        with pytest.raises(PricingError, match=match):
+            parse_outlook(bad)
+        with pytest.raises(PricingError, match=match):  # every entry point checks it the same way
+            check_outlook(bad)
+    with pytest.raises(PricingError, match="is not an outlook: give 'flat', 'history', 'history:hazard"):
+        check_outlook("histroy")
+
+
+def test_history_variant_draws_the_users_cuts():
+    from finops_forecast.pricing.outlook import price_paths
+
+    pools = pd.DataFrame([dict(provider="aws", instance_type="p5.48xlarge", gpu_type="H100"),
+                          dict(provider="aws", instance_type="g6.12xlarge", gpu_type="L4")])
+    starts = pd.date_range("2027-01-01", periods=13, freq="MS", tz="UTC")
+    ends = starts + pd.offsets.MonthBegin(1)
+    # a 50% cut every month after the first: H100 on demand halves each month; L4 (no cut in the history) stays
+    pp = price_paths("history:hazard=1,cut=0.5", pools, starts, ends, n_scenarios=4)
+    assert pp.od[:, :, 0] == pytest.approx(np.tile(0.5 ** np.arange(13), (4, 1)))
+    assert pp.commitment[:, :, 0] == pytest.approx(pp.od[:, :, 0]) and np.all(pp.od[:, :, 1] == 1)
+    assert "user's cut and hazard" in pp.notes[0]
+    assert np.all(price_paths("history:hazard=0", pools, starts, ends).od == 1)
+    # expected multiplier at month 12: no cut in month 0, then 12 months at hazard h of a cut c
+    h, c = 0.05, 0.3
+    pp = price_paths(f"history:hazard={h},cut={c}", pools, starts, ends, n_scenarios=4000)
+    assert pp.od[:, 12, 0].mean() == pytest.approx((1 - h * c) ** 12, rel=0.01)
+
+
+def test_a_history_variant_reaches_every_entry_point(tmp_path):
+    from finops_forecast.evaluate.rolling import BacktestSettings
+    from finops_forecast.report.params import ReportParams, ReportParamsError
+
+    assert PortfolioConfig(price_outlook="history:hazard=0.05").price_outlook == "history:hazard=0.05"
+    assert BacktestSettings(price_outlook="history:cut=0.4").price_outlook == "history:cut=0.4"
+    ReportParams(price_outlook="history:hazard=0.05,cut=0.45").validate()
+    with pytest.raises(ValueError, match="hazard = '2'"):
+        PortfolioConfig(price_outlook="history:hazard=2")
+    with pytest.raises(ReportParamsError, match="parameter 'price_outlook'.*hazard = '2'"):
+        ReportParams(price_outlook="history:hazard=2").validate()
+    with pytest.raises(ReportParamsError, match="parameter 'price_outlook' = 'histroy' must be 'flat'"):
+        ReportParams(price_outlook="histroy").validate()
+
+
+@pytest.mark.slow
+def test_cli_cuts_sooner_than_the_history_buy_fewer_3_year_terms_on_the_philly_trace(tmp_path):
+    """A user who expects cuts far more often than the history (``history:hazard=0.12``: a cut within a year in 3
+    scenarios of 4) signs less 36-month commitment now than under the fitted history, on a real trace (measured:
+    1,331 USD/h under ``history``, none under the variant, which buys 12-month terms from the next quarter)."""
+    from typer.testing import CliRunner
+
+    from finops_forecast.cli import app
+    from finops_forecast.evaluate.traces import trace_usage
+
+    up = tmp_path / "philly.csv"
+    trace_usage("philly").to_csv(up, index=False)  # real trace: p4d.24xlarge (A100), 2017-10-03 .. 2017-12-15
+    long_now, notes = {}, {}
+    for o in ("history", "history:hazard=0.12"):
+        out = tmp_path / "plan.json"
+        r = CliRunner().invoke(app, ["optimize", str(up), "--price-outlook", o, "--n-paths", "40",
+                                     "--json", str(out)])
+        assert r.exit_code == 0, r.output
+        plan = json.loads(out.read_text())
+        p = pd.DataFrame(plan["purchases"])
+        now = p[p["quarter"] == 0]
+        long_now[o] = now.loc[now["term_months"] == 36, "commitment_usd_per_hour"].sum()
+        notes[o] = " ".join(plan["notes"])
+    assert long_now["history"] > 500 and long_now["history:hazard=0.12"] < 0.5 * long_now["history"]
+    assert "user's hazard: hazard 12.00%/month" in notes["history:hazard=0.12"]
+    r = CliRunner().invoke(app, ["optimize", str(up), "--price-outlook", "history:hazard=12"])
+    assert r.exit_code != 0 and "hazard = '12' must be a monthly probability" in r.output

@@ -59,22 +59,22 @@ def test_term_reasons_give_the_break_even_of_each_term(tmp_path):
 
 
 def test_the_frontier_chart_shows_the_risk_the_weight_penalizes():
-    """With the default risk measure (unused commitment) the frontier's x axis is the CVaR of unused commitment,
-    which falls as the weight grows; with ``risk_measure="cost"`` it is the CVaR of cost."""
+    """The frontier's x axis is what the weight penalizes and falls as it grows: the expected unused commitment
+    (the default measure), its CVaR (``risk_measure="unused"``); with ``"cost"`` the CVaR of cost."""
     from finops_forecast.report import charts
 
     cat = make_catalog(catalog_rows(P5, 8, 4.0, ri={12: 2.6, 36: 1.8}))
     d = hourly_paths(8, 24 * 90, (100.0,), (30.0,), np.random.default_rng(2), common=0.3)
     ds = pd.date_range("2027-01-01", periods=d.shape[2], freq="h", tz="UTC")
     scen = Scenarios(keys(P5 + ("inference",)), ds, d)
-    for measure, field in (("unused", "cvar_unused_usd"), ("cost", "cvar_usd")):
-        plan = optimize(scen, cat, config=PortfolioConfig(quarters=2, frontier_lambdas=(0.0, 1.0, 4.0),
-                                                          risk_measure=measure))
+    for measure, field in ((None, "expected_unused_usd"), ("unused", "cvar_unused_usd"), ("cost", "cvar_usd")):
+        kw = {} if measure is None else dict(risk_measure=measure)
+        plan = optimize(scen, cat, config=PortfolioConfig(quarters=2, frontier_lambdas=(0.0, 1.0, 4.0), **kw))
         spec = charts.frontier_chart(plan).to_dict()
         assert spec["layer"][0]["encoding"]["x"]["field"] == field
-        if measure == "unused":
+        if measure != "cost":
             f = plan.frontier.sort_values("risk_lambda")
-            assert f["cvar_unused_usd"].iloc[-1] <= f["cvar_unused_usd"].iloc[0] + 1e-6
+            assert f[field].iloc[-1] < f[field].iloc[0]
             assert "unused commitment" in spec["layer"][0]["encoding"]["x"]["title"]
 
 
@@ -112,6 +112,12 @@ def test_the_sample_h100_training_lines_outlive_the_price_decline():
                                              r"outlook has one that large in (\d+)% of its scenarios\)").astype(float)
     assert odds.notna().all().all(), long["why this term"].tolist()
     assert odds[0].between(10, 40).all() and odds[1].between(5, 25).all(), odds
+    # issue 16: raising the risk weight lowers the expected unused commitment on the sample (the frontier: lambda 0
+    # is the whole-unit plan, the others LP relaxations at their weight, each below the one before)
+    f = qa.plan.frontier.sort_values("risk_lambda")
+    assert qa.plan.settings["risk_measure"] == "expected_unused" and len(f) >= 3
+    e = f["expected_unused_usd"].to_numpy(float)
+    assert e[-1] < 0.5 * e[0] and (e[2:] <= e[1:-1] + 1.0).all(), e
 
 
 @pytest.mark.slow
