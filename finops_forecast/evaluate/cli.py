@@ -83,7 +83,8 @@ def _inputs(usage_path: Path, pricing: Path | None, json_out: Path | None, pool:
         A missing or unreadable file, a partial pool, a bad ``--price-outlook``.
     """
     from finops_forecast._files import check_input_file, check_output_file
-    from finops_forecast.evaluate.rolling import EvaluateError, check_price_outlook
+    from finops_forecast.evaluate.rolling import EvaluateError
+    from finops_forecast.pricing.outlook import check_outlook_option
     from finops_forecast.pricing import load_pricing
     from finops_forecast.usage.load import load_usage
 
@@ -94,11 +95,7 @@ def _inputs(usage_path: Path, pricing: Path | None, json_out: Path | None, pool:
         check_input_file(pricing, "--pricing")
     if json_out is not None:
         check_output_file(json_out, "--json")
-    from finops_forecast.pricing.outlook import parse_outlook
-    if price_outlook != "flat" and parse_outlook(price_outlook) is None:
-        check_input_file(Path(price_outlook), "--price-outlook",
-                         fix="Give flat, history, history:hazard=0.05,cut=0.45 or an outlook CSV.")
-    check_price_outlook(price_outlook)
+    check_outlook_option(price_outlook)
     if any(pool) and not all(pool):
         raise EvaluateError("--provider, --region and --instance-type go together: give all three to bill the "
                             "usage on one pool, or none.")

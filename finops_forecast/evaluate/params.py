@@ -10,7 +10,8 @@ from typing import ClassVar
 
 from finops_forecast.errors import unknown_name
 from finops_forecast.notebook_params import NotebookParams, param
-from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, check_price_outlook, parse_hours
+from finops_forecast.evaluate.rolling import POLICIES, EvaluateError, parse_hours
+from finops_forecast.pricing.outlook import check_outlook
 
 __all__ = ["BacktestParams", "params_from_namespace", "validate_params"]
 
@@ -73,7 +74,7 @@ class BacktestParams(NotebookParams):
             v = getattr(self, n)
             if isinstance(v, bool) or not isinstance(v, int):
                 raise EvaluateError(f"{n} must be a whole number, got {v!r}.")
-        check_price_outlook(self.price_outlook)
+        check_outlook(self.price_outlook)
         if self.n_paths < 1:
             raise EvaluateError(f"n_paths must be >= 1, got {self.n_paths}.")
         if self.max_windows < 0:

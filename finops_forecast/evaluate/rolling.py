@@ -265,7 +265,8 @@ class BacktestSettings:
         if not self.calibration_penalty >= 0:
             raise EvaluateError(f"calibration_penalty must be >= 0 (0: no smoothing), got "
                                 f"{self.calibration_penalty!r}.")
-        object.__setattr__(self, "price_outlook", check_price_outlook(self.price_outlook))
+        from finops_forecast.pricing.outlook import check_outlook
+        object.__setattr__(self, "price_outlook", check_outlook(self.price_outlook))
         if self.max_windows is not None and int(self.max_windows) < 1:
             raise EvaluateError(f"max_windows must be >= 1 or None (every window), got {self.max_windows}.")
 
@@ -323,21 +324,6 @@ class BacktestResult:
         from finops_forecast._io import atomic_write_text
 
         return atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, default=str))
-
-
-def check_price_outlook(outlook) -> str:
-    """``outlook`` if it names a price outlook (:func:`finops_forecast.pricing.outlook.check_outlook`: ``flat``,
-    ``history``, a ``history:`` variant or a readable outlook CSV); a PricingError that lists the forms
-    otherwise."""
-    from finops_forecast.pricing.outlook import check_outlook
-    return check_outlook(outlook)
-    if not Path(outlook).is_file():
-        raise EvaluateError(f"price_outlook '{outlook}' is neither 'flat', 'history' nor an existing CSV file "
-                            "(columns provider,instance_type,pricing_model,effective_from,multiplier; see "
-                            "docs/pricing.md 'Price outlook').")
-    from finops_forecast.pricing.outlook import read_outlook_csv
-    read_outlook_csv(outlook)
-    return outlook
 
 
 def demand_matrix(usage: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:

@@ -32,6 +32,7 @@ from finops_forecast.portfolio.inventory import active_quantities, match_instrum
 from finops_forecast.portfolio.ladder import compare_ladder
 from finops_forecast.portfolio.model import CommitmentModel, Solution, UserConstraints, cvar
 from finops_forecast.portfolio.plan import PURCHASE_COLUMNS, Plan
+from finops_forecast.portfolio.risk import UNUSED_MEASURES
 
 #: rows (paths x hours) billed at once by :func:`_bill_periods`: 10,000 keeps the bill's temporaries near 30 MB
 #: (100,000 held ~230 MB on the sample report's 100 paths x a month) and is no slower (docs/performance.md)
@@ -837,7 +838,7 @@ def _curve(prep: Prepared, sol: Solution) -> pd.DataFrame:
         e, grp, b = bill_compressed(prep, act)
         cv = cvar(grp, prep.comp.prob, prep.config.alpha)
         risk = cv
-        if prep.config.risk_measure in ("unused", "expected_unused"):  # the program's risk term
+        if prep.config.risk_measure in UNUSED_MEASURES:  # the program's risk term
             comp = prep.comp
             unused = np.bincount(comp.group, weights=np.maximum(b.committed - b.used, 0).sum(1) * comp.row_hours(),
                                  minlength=comp.n_groups)

@@ -14,7 +14,7 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
             risk_measure="expected_unused", price_outlook="history", min_utilization_p10=None, max_three_year_share=None,
             max_obligation=None, recourse=False):
     """The optimizer's settings from the command's options; a bad value names its option."""
-    from finops_forecast._files import check_finite, check_input_file
+    from finops_forecast._files import check_finite
     from finops_forecast.errors import FinopsError, unknown_name
     from finops_forecast.portfolio.config import PortfolioConfig
     from finops_forecast.pricing.schema import PAYMENT_OPTIONS
@@ -36,10 +36,8 @@ def _config(quarters, risk_lambda, alpha, budget, payment, terms, spot_cap, inte
     from finops_forecast.portfolio.risk import RISK_MEASURES
     if risk_measure not in RISK_MEASURES:
         raise unknown_name("risk measure (--risk-measure)", risk_measure, RISK_MEASURES)
-    from finops_forecast.pricing.outlook import parse_outlook
-    if price_outlook != "flat" and parse_outlook(price_outlook) is None:
-        check_input_file(Path(price_outlook), "--price-outlook",
-                         fix="Give flat, history, history:hazard=0.05,cut=0.45 or an outlook CSV.")
+    from finops_forecast.pricing.outlook import check_outlook_option
+    check_outlook_option(price_outlook)
     payments = tuple(p.strip() for p in payment.split(",") if p.strip())
     for p in payments:
         if p not in PAYMENT_OPTIONS:

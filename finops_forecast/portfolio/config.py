@@ -178,7 +178,8 @@ class PortfolioConfig:
                 bad(n, "must be in [0, 1] (a share) or None")
         if self.max_obligation_usd is not None and self.max_obligation_usd < 0:
             bad("max_obligation_usd", "must be >= 0 [USD] or None")
-        if self.risk_measure not in ("unused", "expected_unused", "cost"):
+        from finops_forecast.portfolio.risk import RISK_MEASURES
+        if self.risk_measure not in RISK_MEASURES:
             bad("risk_measure", "must be 'unused' (CVaR of unused commitment), 'expected_unused' (its expected "
                 "value) or 'cost' (CVaR of total cost)")
         if self.max_commitment_share is not None and self.max_commitment_share < 0:

@@ -354,7 +354,8 @@ class CommitmentModel:
             self.constraints["cover"] = [cover >= self.D @ Apc]
             # idle GPU-h of the direct instruments per row and pool (risk.unused_normalized)
             self.surplus = cover - self.D @ Apc
-            if self.risk_measure in ("unused", "expected_unused") and self.G is not None:
+            from finops_forecast.portfolio.risk import UNUSED_MEASURES
+            if self.risk_measure in UNUSED_MEASURES and self.G is not None:
                 # spend plans use at most the demand (so their "used" in the unused commitment is real usage)
                 self.constraints["use_le_demand"] = [self.G @ self._B <= self.D @ Apc]
         if len(spotc):

@@ -79,16 +79,6 @@ def paths_frame(pp: PricePaths, market, starts) -> pd.DataFrame:
                          "commitment": pp.commitment.ravel()})
 
 
-def period_starts(price_paths: pd.DataFrame, when) -> tuple[pd.Series, pd.Timestamp]:
-    """The periods' starts of a plan's ``price_paths`` (:func:`paths_frame`) and ``when`` as a timestamp in their
-    time zone (a naive ``when`` is taken as UTC-aligned with them)."""
-    q = pd.to_datetime(price_paths["quarter_start"])
-    when = pd.Timestamp(when)
-    if when.tz is None and q.dt.tz is not None:
-        when = when.tz_localize(q.dt.tz)
-    return q, when
-
-
 def quarter_multipliers(price_paths: pd.DataFrame | None, market, quarter_start) -> tuple:
     """(od (P,), spot (P,), commitment (P,)) expected multipliers of one quarter (mean over the price
     scenarios) from a plan's ``price_paths`` (:func:`paths_frame`); ones with today's prices or a quarter the
@@ -97,7 +87,10 @@ def quarter_multipliers(price_paths: pd.DataFrame | None, market, quarter_start)
     one = (np.ones(P), np.ones(P), np.ones(P))
     if price_paths is None or not len(price_paths):
         return one
-    q, start = period_starts(price_paths, quarter_start)
+    q = pd.to_datetime(price_paths["quarter_start"])
+    start = pd.Timestamp(quarter_start)
+    if start.tz is None and q.dt.tz is not None:
+        start = start.tz_localize(q.dt.tz)
     rows = price_paths[q == start]
     if rows.empty:
         return one

@@ -326,8 +326,8 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         be_last = be / m_last if m_last > 0 else float("nan")
         be_term = be / m_mean if m_mean > 0 else float("nan")
         # a 1-year term renewed yearly locks the new-commitment rate of each renewal (months 0, 12, 24)
-        yearly = float(np.mean([prices.rate_at(pools, start + pd.DateOffset(months=12 * k)) for k in range(3)])) \
-            if prices else 1.0
+        rates = [prices.rate_at(pools, start + pd.DateOffset(months=12 * k)) for k in range(3)] if prices else [1.0] * 3
+        yearly = float(np.mean(rates))
         renewed, m_alt = float("nan"), m_last
         if other is not None and months >= 36:
             renewed = be_o * yearly
@@ -345,7 +345,7 @@ def term_reasons(purchases: pd.DataFrame, instruments: pd.DataFrame | None, pric
         renewal = renewal_prices if renewal_prices is not None else prices.renewal(renew) if prices else None
         cut_p = _cut_probability(renewal, pools, cut)
         verdict, why = _reason(r, be, be_o, be_term, m_last, be_last, renewed, mig, pool_bound, cut, cut_p, m_alt,
-                               rate, yearly, prices.rate_at(pools, renew) if prices else 1.0)
+                               rate, yearly, rates[1])
         rows.append(dict(instrument=r.instrument, scope=r.scope, term_months=months,
                          expected_utilization=float(r.expected_utilization), utilization_p10=float(r.utilization_p10),
                          break_even=be, other_term_months=float(other["term_months"]) if other is not None

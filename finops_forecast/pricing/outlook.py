@@ -201,6 +201,17 @@ def check_outlook(outlook) -> str:
     return text
 
 
+def check_outlook_option(outlook: str, option: str = "--price-outlook") -> str:
+    """:func:`check_outlook` of a command-line option: a value that is not a named outlook must be a readable,
+    non-empty file (the message names ``option``)."""
+    from finops_forecast._files import check_input_file
+
+    if outlook != "flat" and parse_outlook(outlook) is None:
+        check_input_file(Path(outlook), option, fix="Give flat, history, history:hazard=0.05,cut=0.45 or an "
+                                                    "outlook CSV.")
+    return check_outlook(outlook)
+
+
 def fit_for(outlook, fit: OutlookFit | None = None) -> OutlookFit:
     """The fit a ``history`` outlook draws from: ``fit`` (default the bundled history's, :func:`bundled_fit`)
     with the ``history:`` form's hazard and cut size in place of the fitted ones (:func:`parse_outlook`)."""
