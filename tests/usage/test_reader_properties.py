@@ -126,7 +126,10 @@ def garbled(draw, rows) -> pd.DataFrame:
             if tcols:
                 c = draw(st.sampled_from(tcols))
                 i = draw(st.integers(0, len(df) - 1))
-                stamp = pd.Timestamp(df[c].iloc[i]) if str(df[c].iloc[i]) not in NULLS else BASE
+                cell = str(df[c].iloc[i])
+                stamp = BASE if cell in NULLS else pd.to_datetime(cell, errors="coerce")
+                if pd.isna(stamp):  # a cell an earlier "cell" step garbled: it stays garbage
+                    continue
                 minutes = draw(st.sampled_from([0, 30, 60 * 24 * 365 * 30]))
                 zone = draw(st.sampled_from(["", "Z", "+02:00"]))
                 df.iloc[i, list(df.columns).index(c)] = (stamp + pd.Timedelta(minutes=minutes)).isoformat() + zone
