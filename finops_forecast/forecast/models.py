@@ -34,7 +34,7 @@ from scipy import stats
 from finops_forecast.errors import ForecastError, unknown_name
 
 __all__ = [
-    "ForecastModel", "SeasonalNaive", "Naive", "ETS", "Theta", "SARIMAX", "Prophet", "Recovery", "AutoSelect",
+    "ForecastModel", "SpreadBound", "SeasonalNaive", "Naive", "ETS", "Theta", "SARIMAX", "Prophet", "Recovery", "AutoSelect",
     "LevelBursts", "ModelForecast", "MODELS", "AUTO_CANDIDATES", "make_model", "model_forecast", "sample_paths",
     "draw_paths",
     "level_quantiles",
@@ -53,6 +53,9 @@ class ForecastModel:
     #: the error sd stops growing once the history's own spread is reached (a series that reverts), instead of
     #: fanning out without bound (the conformance test checks a fan only for the others)
     bounded_fan: bool = False
+    #: bound the error sd by the history's own changes (:class:`SpreadBound`); models with ``drift_uncertainty``
+    #: only (the others bound their own fan)
+    spread_bounded: bool = True
 
     def min_length(self, season_length: int) -> int:
         """Fewest observations the model needs [steps]."""
@@ -85,6 +88,7 @@ class ForecastModel:
         self.season_length_ = int(season_length)
         self.n_obs_ = len(y)
         self.drift_se_ = drift_se(y, int(season_length)) if self.drift_uncertainty else 0.0
+        self.spread_bound_ = SpreadBound.of(y) if self.drift_uncertainty and self.spread_bounded else None
         self._fit(y, int(season_length))
         return self
 
@@ -112,6 +116,9 @@ class ForecastModel:
         sd = np.where(np.isfinite(sd), np.maximum(sd, 0.0), 0.0)
         # long horizons: the growth rate itself is uncertain, its error grows linearly with the horizon
         sd = np.sqrt(sd ** 2 + (self.drift_se_ * np.arange(1, h + 1)) ** 2)
+        # ... but never wider than the history's own changes over h steps allow (SpreadBound)
+        if getattr(self, "spread_bound_", None) is not None:
+            sd = np.minimum(sd, self.spread_bound_(h))
         # a forecast is never more certain further out: enforce a fan that does not narrow
         sd = np.maximum.accumulate(sd)
         return mean, sd
@@ -141,6 +148,77 @@ def drift_se(y: np.ndarray, season_length: int) -> float:
     if len(d) < 2:
         return 0.0
     return float(np.std(d, ddof=1) / (m * np.sqrt(max(len(d) / m, 1.0))))
+
+
+@dataclass(frozen=True)
+class SpreadBound:
+    """The widest error sd the history supports at each horizon: what its own changes over ``h`` steps show.
+
+    A model fitted to one-step errors (ETS, theta with a high smoothing weight) forecasts a random walk whose sd
+    grows as ``sqrt(h)`` without bound, and :func:`drift_se` adds a growth-rate error that treats every seasonal
+    difference as independent. On a pool whose level stays put for months both are contradicted by the history
+    itself: the sample's a2 training pool (61-86 GPUs a month for 18 months; its changes over 91 and 273 days
+    have an RMS of 19 and 20 GPUs) got an ETS fan whose 10th percentile was 0 GPUs from the second month on.
+    The bound is, for ``h`` steps ahead,
+
+    ``bound(h)^2 = V(min(h, H)) + q max(0, h - H) + (g h)^2``
+
+    - ``V(l)``: the mean squared change of the history over ``l`` steps, ``mean((y[t+l] - y[t])^2)``, taken as
+      its running maximum over ``l`` (the error of carrying the value ``l`` steps forward, seasons and trend
+      included: an upper bound on what a fitted model should claim), up to ``H = n // 2`` steps;
+    - ``q``: the growth of ``V`` per step over ``[H/2, H]`` (least squares, >= 0): a random walk in the level
+      goes on beyond the lags seen at the rate the longest of them showed (0 on a level that stays put);
+    - ``g``: the error of the series' growth rate, the larger of the trend slope's standard error (least squares
+      on time, widened by ``sqrt((1 + rho) / (1 - rho))`` for the residuals' lag-1 autocorrelation ``rho``,
+      at most 0.95) and ``sqrt(q / n)``, a random walk's (what :func:`drift_se` gives on a walk).
+
+    On a random walk the bound grows as the walk's own variance and rarely binds; on a level with bursts it
+    stops the fan at the spread of the history's changes plus the growth rate's error.
+
+    Attributes
+    ----------
+    lags : ndarray of int
+        Lags at which ``V`` was measured [steps] (all up to 256, then a geometric grid up to ``H``).
+    v : ndarray
+        Running maximum of the mean squared change at ``lags`` [(GPU-h per step)^2].
+    q : float
+        Walk variance per step beyond ``H`` [(GPU-h per step)^2 per step].
+    g : float
+        Growth-rate error [GPU-h per step per step].
+    """
+
+    lags: np.ndarray
+    v: np.ndarray
+    q: float
+    g: float
+
+    @classmethod
+    def of(cls, y: np.ndarray) -> "SpreadBound | None":
+        """The bound of a history ``y`` [GPU-h per step]; None when it is shorter than 8 steps."""
+        y = np.asarray(y, dtype=float)
+        n = len(y)
+        top = n // 2
+        if top < 4:
+            return None
+        t = np.arange(n, dtype=float)
+        slope, inter = np.polyfit(t, y, 1)
+        e = y - inter - slope * t
+        rho = _lag1(e, 0.95)
+        se = float(np.sqrt(np.mean(e ** 2) * 12.0 / (n * (n * n - 1.0))) * np.sqrt((1 + rho) / (1 - rho)))
+        lags = np.unique(np.concatenate([np.arange(1, min(top, 256) + 1),
+                                         np.geomspace(1, top, 64).round().astype(int)]))
+        v = np.maximum.accumulate(np.array([np.mean((y[k:] - y[:-k]) ** 2) for k in lags]))
+        far = lags >= top / 2
+        q = float(max(0.0, np.polyfit(lags[far], v[far], 1)[0])) if far.sum() >= 2 else 0.0
+        return cls(lags=lags, v=v, q=q, g=max(se, float(np.sqrt(q / n))))
+
+    def __call__(self, h: int) -> np.ndarray:
+        """The bound on the error sd of steps 1..h [GPU-h per step], non-decreasing."""
+        k = np.arange(1, h + 1, dtype=float)
+        top = float(self.lags[-1])
+        var = (np.interp(np.minimum(k, top), self.lags, self.v) + self.q * np.maximum(0.0, k - top)
+               + (self.g * k) ** 2)
+        return np.sqrt(var)
 
 
 def _check_h(h) -> int:

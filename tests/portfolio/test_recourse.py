@@ -80,9 +80,11 @@ def test_the_plan_is_billed_with_each_groups_renewals():
 
 
 @pytest.mark.slow
-def test_on_the_philly_trace_recourse_buys_12_month_terms_and_saves():
+def test_on_the_philly_trace_recourse_buys_12_month_terms_and_saves(monkeypatch):
     """Real trace (Philly, p4d.24xlarge, 2017-10 .. 2017-12) at the bundled prices and the fitted price outlook,
-    forecast by the random-walk candidates (seasonal naive, ETS, theta: ``auto`` before ``level_bursts``), whose
+    forecast by the random-walk candidates (seasonal naive, ETS, theta: ``auto`` before ``level_bursts``) with
+    their fans unbounded by the history's changes (``spread_bounded=False``, as before 2026-11-30 session 7: the
+    recourse's value shows on a wide fan), whose
     3-year fan is wide (mean of year 3: p10 0, p90 ~26,000 GPUs): one schedule buys only 36-month terms now; the
     two-stage plan buys mostly 12-month terms and costs less on the same paths, with less unused commitment
     (measured 2026-11-30, 60 paths: 223.9 -> 209.8 M USD, unused 10.7 -> 9.7 M USD). Forecast by ``level_bursts``
@@ -92,9 +94,13 @@ def test_on_the_philly_trace_recourse_buys_12_month_terms_and_saves():
     from finops_forecast.forecast import forecast
     from finops_forecast.pricing import load_pricing
 
+    from finops_forecast.forecast.models import ForecastModel
+
     usage = trace_usage("philly")
     cfg = PortfolioConfig(quarters=12, frontier_lambdas=(0.0,), curve_factors=(1.0,), price_outlook="history")
-    fc = forecast(usage, 3 * 365 * 24, n_paths=60, seed=0, models=("seasonal_naive", "ets", "theta"))
+    with monkeypatch.context() as m:
+        m.setattr(ForecastModel, "spread_bounded", False)
+        fc = forecast(usage, 3 * 365 * 24, n_paths=60, seed=0, models=("seasonal_naive", "ets", "theta"))
     plans = {r: optimize(fc, load_pricing(), config=cfg.replace(recourse=r)) for r in (False, True)}
     usd = {r: p.buy_now.groupby("term_months")["commitment_usd_per_hour"].sum() for r, p in plans.items()}
     assert set(usd[False].index) == {36}
