@@ -118,7 +118,7 @@ class ForecastModel:
         sd = np.sqrt(sd ** 2 + (self.drift_se_ * np.arange(1, h + 1)) ** 2)
         # ... but never wider than the history's own changes over h steps allow (SpreadBound)
         if getattr(self, "spread_bound_", None) is not None:
-            sd = np.minimum(sd, self.spread_bound_(h))
+            sd = np.minimum(sd, self.spread_bound_(h, mean))
         # a forecast is never more certain further out: enforce a fan that does not narrow
         sd = np.maximum.accumulate(sd)
         return mean, sd
@@ -161,7 +161,7 @@ class SpreadBound:
     have an RMS of 19 and 20 GPUs) got an ETS fan whose 10th percentile was 0 GPUs from the second month on.
     The bound is, for ``h`` steps ahead,
 
-    ``bound(h)^2 = V(min(h, H)) + q max(0, h - H) + (g h)^2``
+    ``bound(h) = sqrt(V(min(h, H)) + q max(0, h - H) + (g h)^2) + |mean(h) - y[-1]|``
 
     - ``V(l)``: the mean squared change of the history over ``l`` steps, ``mean((y[t+l] - y[t])^2)``, taken as
       its running maximum over ``l`` (the error of carrying the value ``l`` steps forward, seasons and trend
@@ -170,7 +170,10 @@ class SpreadBound:
       goes on beyond the lags seen at the rate the longest of them showed (0 on a level that stays put);
     - ``g``: the error of the series' growth rate, the larger of the trend slope's standard error (least squares
       on time, widened by ``sqrt((1 + rho) / (1 - rho))`` for the residuals' lag-1 autocorrelation ``rho``,
-      at most 0.95) and ``sqrt(q / n)``, a random walk's (what :func:`drift_se` gives on a walk).
+      at most 0.95) and ``sqrt(q / n)``, a random walk's (what :func:`drift_se` gives on a walk);
+    - ``|mean(h) - y[-1]|``: how far the model's point forecast departs from carrying the last value forward
+    (a seasonal naive forecast repeats last week; a trend moves away): the bound is one on the error of carrying
+    forward, so a forecast that departs from it may err by that much more (triangle inequality).
 
     On a random walk the bound grows as the walk's own variance and rarely binds; on a level with bursts it
     stops the fan at the spread of the history's changes plus the growth rate's error.
@@ -185,12 +188,15 @@ class SpreadBound:
         Walk variance per step beyond ``H`` [(GPU-h per step)^2 per step].
     g : float
         Growth-rate error [GPU-h per step per step].
+    last : float
+        The history's last value [GPU-h per step].
     """
 
     lags: np.ndarray
     v: np.ndarray
     q: float
     g: float
+    last: float
 
     @classmethod
     def of(cls, y: np.ndarray) -> "SpreadBound | None":
@@ -210,15 +216,20 @@ class SpreadBound:
         v = np.maximum.accumulate(np.array([np.mean((y[k:] - y[:-k]) ** 2) for k in lags]))
         far = lags >= top / 2
         q = float(max(0.0, np.polyfit(lags[far], v[far], 1)[0])) if far.sum() >= 2 else 0.0
-        return cls(lags=lags, v=v, q=q, g=max(se, float(np.sqrt(q / n))))
+        return cls(lags=lags, v=v, q=q, g=max(se, float(np.sqrt(q / n))), last=float(y[-1]))
 
-    def __call__(self, h: int) -> np.ndarray:
-        """The bound on the error sd of steps 1..h [GPU-h per step], non-decreasing."""
+    def __call__(self, h: int, mean=None) -> np.ndarray:
+        """The bound on the error sd of steps 1..h [GPU-h per step].
+
+        ``mean`` (the model's point forecast of those steps) adds ``|mean - y[-1]|``: the bound is on the error
+        of carrying the last value forward, and a forecast that departs from it (a season ago, a trend) may err
+        by that much more (the triangle inequality of root mean squares)."""
         k = np.arange(1, h + 1, dtype=float)
         top = float(self.lags[-1])
         var = (np.interp(np.minimum(k, top), self.lags, self.v) + self.q * np.maximum(0.0, k - top)
                + (self.g * k) ** 2)
-        return np.sqrt(var)
+        away = 0.0 if mean is None else np.abs(np.asarray(mean, dtype=float) - self.last)
+        return np.sqrt(var) + away
 
 
 def _check_h(h) -> int:

@@ -40,13 +40,15 @@ def test_a_level_that_stays_put_keeps_a_bounded_fan():
     b = SpreadBound.of(y)
     assert b.q < 1.0  # no walk beyond the lags seen (the variogram of an AR(1) is flat there)
     m = ETS().fit(y, 7)
-    _, sd = m.predict(1095)
+    mean, sd = m.predict(1095)
     m.spread_bound_ = None
     _, free = m.predict(1095)
-    assert sd[-1] <= b(1095)[-1] + 1e-9
+    assert sd[-1] <= b(1095, mean)[-1] + 1e-9
     assert sd[-1] < 0.5 * free[-1]
-    # the bound: the variance of a change (2 x 100) plus the growth rate's error over 3 years, a few GPUs
+    # the bound: the variance of a change (2 x 100) plus the growth rate's error over 3 years, a few GPUs, plus
+    # how far the point forecast is from the last value
     assert b(1095)[-1] == pytest.approx(np.sqrt(200.0 + (b.g * 1095) ** 2), rel=0.25)
+    np.testing.assert_allclose(b(1095, mean) - b(1095), np.abs(mean - y[-1]))
     f = model_forecast(make_model("ets"), y, 7, 1095, n_paths=200, seed=0)
     third_year = f.paths[:, -365:].mean(axis=1)
     assert np.quantile(third_year, 0.1) > 30
