@@ -79,6 +79,8 @@ def forecast_fan_chart(analysis, days: int = 90):
     import altair as alt
 
     frame = fan_frame(analysis, days).assign(quarter_start=analysis.start.tz_convert(None))
+    quarters = int(analysis.params.quarters)
+    last = analysis.start + pd.DateOffset(months=3 * quarters) - pd.Timedelta(days=1)
     base = alt.Chart().encode(x=alt.X("day:T", title=None))
     forecast_only = alt.datum.kind == "forecast"
     band95 = base.transform_filter(forecast_only).mark_area(opacity=0.18, color="#1f4e79").encode(
@@ -93,8 +95,8 @@ def forecast_fan_chart(analysis, days: int = 90):
     layer = alt.layer(band95, band80, line, start).properties(width=760, height=140)
     return layer.facet(row=alt.Row("workload_class:N", title=None,
                                    sort=["inference", "training", "experimentation"]), data=frame).resolve_scale(
-        y="independent").properties(title=f"Forecast to the end of {analysis.quarter} (median, 80% and 95% "
-                                          f"intervals; dashed: quarter start)")
+        y="independent").properties(title=f"Forecast to {last:%Y-%m-%d}, the end of the plan's {quarters} quarters "
+                                          f"(median, 80% and 95% intervals; dashed: start of {analysis.quarter})")
 
 
 def portfolio_stack_chart(plan):
