@@ -179,7 +179,8 @@ def inventory_from_focus(focus, expires=None, *, assume_term_months: int | None 
     """
     from finops_forecast.usage.focus_commitments import commitment_inventory, read_focus_commitments
 
-    fc = read_focus_commitments(focus, keep=(instance_type_column,) if instance_type_column else ())
+    fc = read_focus_commitments(focus, keep=(instance_type_column,) if instance_type_column else
+                                _INSTANCE_SOURCES)
     table = commitment_inventory(fc)
     out, notes = [], list(table.attrs.get("notes", []))
     for r in table.itertuples(index=False):
@@ -205,11 +206,7 @@ def inventory_from_focus(focus, expires=None, *, assume_term_months: int | None 
         else:
             fam = {"aws": "aws_standard_ri", "azure": "azure_reservation", "gcp": "gcp_resource_cud"}[r.provider]
             rows = fc.rows[fc.rows["commitment_discount_id"] == cid]
-            if instance_type_column is None or rows[instance_type_column].dropna().empty:
-                raise PortfolioError(
-                    f"FOCUS commitment '{cid}' is a Usage commitment (reserved instance / resource CUD): pass "
-                    "instance_type_column= naming the column with its instance type.")
-            itype = str(rows[instance_type_column].dropna().iat[0])
+            itype = _instance_type(cid, rows, instance_type_column, notes)
         exp = _expiry(cid, r, expires, assume_term_months, notes)
         out.append(dict(commitment_id=cid, family=fam, provider=r.provider,  # noqa: C408
                         region=r.regions.split(", ")[0], instance_type=itype, term_months=r.term_months,
@@ -217,6 +214,48 @@ def inventory_from_focus(focus, expires=None, *, assume_term_months: int | None 
     inv = validate_inventory(pd.DataFrame(out, columns=INVENTORY_COLUMNS) if out else None)
     inv.attrs["notes"] = notes
     return inv
+
+
+#: where a Usage commitment's instance type is looked for when no column is named: the columns the usage reader
+#: reads it from, then the instance-type names in descriptive columns (finops_forecast.usage.focus_sql)
+_NAMED_COLUMNS = ("x_InstanceType", "x_SkuInstanceType", "InstanceType")
+_DESCRIPTIVE_COLUMNS = ("SkuPriceDetails", "ResourceName", "ChargeDescription", "CommitmentDiscountName")
+_INSTANCE_SOURCES = _NAMED_COLUMNS + _DESCRIPTIVE_COLUMNS
+_CSV_HINT = ", ".join(INVENTORY_COLUMNS)
+
+
+def _instance_type(cid: str, rows: pd.DataFrame, column: str | None, notes: list) -> str:
+    """Instance type of a Usage commitment's rows: ``column`` when given, else the first of
+    ``_NAMED_COLUMNS`` that has one, else an instance-type name (``INSTANCE_PATTERNS``) in
+    ``_DESCRIPTIVE_COLUMNS`` (with a note). Raises with the fixes a report, CLI or Python user can make."""
+    import re
+
+    from finops_forecast.usage.focus_sql import INSTANCE_PATTERNS
+
+    if column is not None:
+        found = rows[column].dropna() if column in rows else pd.Series(dtype=object)
+        if len(found):
+            return str(found.iat[0])
+        raise PortfolioError(f"FOCUS commitment '{cid}' is a Usage commitment (reserved instance / resource "
+                             f"CUD) and its rows have no value in column '{column}': name the column that holds "
+                             "its instance type.")
+    for col in _NAMED_COLUMNS:
+        found = rows[col].dropna() if col in rows else pd.Series(dtype=object)
+        found = found[found.astype(str).str.strip() != ""]
+        if len(found):
+            return str(found.iat[0]).strip()
+    for col in _DESCRIPTIVE_COLUMNS:
+        for text in (rows[col].dropna().astype(str).unique() if col in rows else ()):
+            for pattern in INSTANCE_PATTERNS:
+                m = re.search(pattern, text)
+                if m:
+                    notes.append(f"'{cid}': instance type {m.group(1)} read from its {col} ('{text[:60]}')")
+                    return m.group(1)
+    raise PortfolioError(
+        f"FOCUS commitment '{cid}' is a Usage commitment (reserved instance / resource CUD) and its rows name no "
+        f"instance type (no {', '.join(_NAMED_COLUMNS)} column, none in {', '.join(_DESCRIPTIVE_COLUMNS)}): add "
+        f"an x_InstanceType column to its rows, or list it in an inventory CSV ({_CSV_HINT}) and give that file "
+        "instead (in Python: instance_type_column= naming the column that holds it).")
 
 
 def _expiry(cid, r, expires, assume_term_months, notes: list) -> pd.Timestamp:
@@ -234,6 +273,7 @@ def _expiry(cid, r, expires, assume_term_months, notes: list) -> pd.Timestamp:
         notes.append(f"'{cid}': expiry assumed {assume_term_months} months after its start ({r.start_source})")
     else:
         raise PortfolioError(f"FOCUS commitment '{cid}': the export does not give its term end (no upfront "
-                             "purchase row spanning the term): pass expires= (a date, or id -> date) or "
-                             "assume_term_months=, or write it in an inventory CSV.")
+                             f"purchase row spanning the term): list it in an inventory CSV ({_CSV_HINT}) with "
+                             "its expires date and give that file instead (in Python: expires= a date or "
+                             "id -> date, or assume_term_months=).")
     return exp.tz_localize("UTC") if exp.tzinfo is None else exp
