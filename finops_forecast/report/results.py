@@ -124,7 +124,8 @@ def forecast_fan(fc) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per class and day: ``workload_class``, ``day`` (naive UTC), ``lo95``, ``lo80``, ``median``,
-        ``hi80``, ``hi95`` (:data:`FAN_QUANTILES`), ``kind`` = "forecast".
+        ``hi80``, ``hi95`` (:data:`FAN_QUANTILES`), ``kind`` = "forecast"; weekly, a last week with fewer than
+        7 days is left out.
     """
     weekly = len(fc.ds) > 200 * 24
     day = fc.ds.tz_convert(None).floor("D")
@@ -135,6 +136,10 @@ def forecast_fan(fc) -> pd.DataFrame:
         idx = np.flatnonzero(fc.keys["workload_class"].to_numpy() == cls)
         paths = fc.paths[idx].sum(axis=0)  # [path, hour]
         daily = pd.DataFrame(paths.T).groupby(day).mean()  # mean GPUs in use per day or week [day, path]
+        if weekly and (day == day[-1]).sum() < 7 * 24:
+            # a last week of a few days would show those weekdays' level as the week's (a spike or dip at
+            # the horizon's end: a Monday-heavy class on a horizon ending on a Monday)
+            daily = daily.iloc[:-1]
         q = np.quantile(daily.to_numpy(), list(FAN_QUANTILES.values()), axis=1)
         rows.append(pd.DataFrame({"workload_class": cls, "day": daily.index, **dict(zip(FAN_QUANTILES, q)),
                                   "kind": "forecast"}))

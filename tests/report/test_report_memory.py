@@ -96,3 +96,15 @@ def test_comparison_billed_in_blocks_of_paths_equals_all_paths_at_once(rng):
     assert whole["expected_cost_usd"] > 0
     for k, v in whole.items():
         assert blocks[k] == pytest.approx(v, rel=1e-12), k
+
+
+def test_a_weekly_fan_leaves_out_a_last_week_of_a_few_days():
+    """Past 200 days the fan is weekly; a horizon that ends on a Monday would show that one Monday as the last
+    week (the sample's experimentation class jumped from ~62 to ~80 GPUs at 2029-12-31): it is left out."""
+    ds = pd.date_range("2027-01-04", "2027-12-31 23:00", freq="h", tz="UTC")  # Monday .. Friday 2027-12-31
+    weekday = ds.dayofweek.to_numpy() < 5
+    paths = np.broadcast_to(np.where(weekday, 10.0, 2.0), (1, 4, len(ds))).copy()
+    fc = SimpleNamespace(ds=ds, keys=pd.DataFrame({"workload_class": ["experimentation"]}), paths=paths)
+    fan = forecast_fan(fc)
+    assert fan["day"].max() == pd.Timestamp("2027-12-20")  # the week of Mon 12-27 .. Fri 12-31 has 5 days
+    np.testing.assert_allclose(fan["median"], (5 * 10 + 2 * 2) / 7)  # every week shown is a whole week
