@@ -102,7 +102,7 @@ def test_a_weekly_fan_leaves_out_a_last_week_of_a_few_days():
     """Past 200 days the fan is weekly; a horizon that ends on a Monday would show that one Monday as the last
     week (the sample's experimentation class jumped from ~62 to ~80 GPUs at 2029-12-31): it is left out."""
     ds = pd.date_range("2027-01-04", "2027-12-31 23:00", freq="h", tz="UTC")  # Monday .. Friday 2027-12-31
-    weekday = ds.dayofweek.to_numpy() < 5
+    weekday = ds.day_of_week.to_numpy() < 5
     paths = np.broadcast_to(np.where(weekday, 10.0, 2.0), (1, 4, len(ds))).copy()
     fc = SimpleNamespace(ds=ds, keys=pd.DataFrame({"workload_class": ["experimentation"]}), paths=paths)
     fan = forecast_fan(fc)
