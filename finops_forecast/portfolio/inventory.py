@@ -208,9 +208,12 @@ def inventory_from_focus(focus, expires=None, *, assume_term_months: int | None 
             rows = fc.rows[fc.rows["commitment_discount_id"] == cid]
             itype = _instance_type(cid, rows, instance_type_column, notes)
         exp = _expiry(cid, r, expires, assume_term_months, notes)
+        qty = float(r.hourly_amount)
+        if fam in GPU_FAMILIES and r.amount_unit == "instances":
+            qty = _gpus_of(cid, itype, qty, r.provider, notes)
         out.append(dict(commitment_id=cid, family=fam, provider=r.provider,  # noqa: C408
                         region=r.regions.split(", ")[0], instance_type=itype, term_months=r.term_months,
-                        payment_option=r.payment_option or np.nan, quantity=float(r.hourly_amount), expires=exp))
+                        payment_option=r.payment_option or np.nan, quantity=qty, expires=exp))
     inv = validate_inventory(pd.DataFrame(out, columns=INVENTORY_COLUMNS) if out else None)
     inv.attrs["notes"] = notes
     return inv
@@ -222,6 +225,23 @@ _NAMED_COLUMNS = ("x_InstanceType", "x_SkuInstanceType", "InstanceType")
 _DESCRIPTIVE_COLUMNS = ("SkuPriceDetails", "ResourceName", "ChargeDescription", "CommitmentDiscountName")
 _INSTANCE_SOURCES = _NAMED_COLUMNS + _DESCRIPTIVE_COLUMNS
 _CSV_HINT = ", ".join(INVENTORY_COLUMNS)
+
+
+def _gpus_of(cid: str, itype: str, instances: float, provider: str, notes: list) -> float:
+    """GPUs held by a GPU-scoped commitment (a GCP resource CUD) that the bill measures in instance-hours of
+    ``itype`` [GPU]: an inventory holds these in GPUs (docs/portfolio.md "Instruments")."""
+    from finops_forecast.usage.instances import instance_registry
+
+    reg = instance_registry()
+    hit = reg[(reg["provider"] == provider) & (reg["instance_type"] == itype)]
+    if hit.empty or not np.isfinite(float(hit["gpu_count"].iat[0])):
+        raise PortfolioError(f"FOCUS commitment '{cid}' is a GPU commitment (resource CUD) measured in hours of "
+                             f"'{itype}', whose GPU count the instance registry does not know: list it in an "
+                             f"inventory CSV ({_CSV_HINT}) with its quantity in GPUs and give that file instead.")
+    gpus = float(hit["gpu_count"].iat[0])
+    notes.append(f"'{cid}': {instances:g} instance(s) of {itype} in the bill = {instances * gpus:g} GPUs "
+                 f"({gpus:g} each; a resource CUD is held in GPUs)")
+    return instances * gpus
 
 
 def _instance_type(cid: str, rows: pd.DataFrame, column: str | None, notes: list) -> str:

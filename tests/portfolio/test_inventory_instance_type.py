@@ -55,3 +55,19 @@ def test_a_savings_plan_without_its_term_end_points_to_the_inventory_csv(dataset
         load_inventory(str(path))
     inv = inventory_from_focus(path, assume_term_months=36)
     assert inv["family"].tolist() == ["aws_compute_sp"] and inv["quantity"].iat[0] > 0
+
+
+def test_a_gcp_resource_cud_billed_in_instance_hours_is_held_in_gpus(datasets):
+    """The FOCUS standard's GCP resource CUD example commits one instance-hour per hour; on a2-highgpu-8g that is
+    8 A100 GPUs, the unit the plan holds GCP resource CUDs in (an inventory of 1 would have left 7 GPUs of an
+    owned commitment out of the plan, which would then buy them again)."""
+    path = datasets / "billing" / "focus-spec-scenarios" / "gcp_resource_cud_no_upfront_100pct.csv"
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    inv = inventory_from_focus(rows.assign(x_InstanceType="a2-highgpu-8g"), assume_term_months=36)
+    assert inv[["family", "instance_type", "quantity"]].values.tolist() == [["gcp_resource_cud", "a2-highgpu-8g", 8.0]]
+    assert any("1 instance(s) of a2-highgpu-8g in the bill = 8 GPUs" in n for n in inv.attrs["notes"])
+    inv = inventory_from_focus(rows.assign(x_InstanceType="a2-highgpu-2g"), assume_term_months=36)
+    assert inv["quantity"].tolist() == [2.0]
+    with pytest.raises(PortfolioError, match="whose GPU count the instance registry does not know: list it in an "
+                                             "inventory CSV"):
+        inventory_from_focus(rows.assign(x_InstanceType="z9-unknowngpu-8g"), assume_term_months=36)
