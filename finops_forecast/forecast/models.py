@@ -117,7 +117,7 @@ class ForecastModel:
         # long horizons: the growth rate itself is uncertain, its error grows linearly with the horizon
         sd = np.sqrt(sd ** 2 + (self.drift_se_ * np.arange(1, h + 1)) ** 2)
         # ... but never wider than the history's own changes over h steps allow (SpreadBound)
-        if getattr(self, "spread_bound_", None) is not None:
+        if self.spread_bound_ is not None:
             sd = np.minimum(sd, self.spread_bound_(h, mean))
         # a forecast is never more certain further out: enforce a fan that does not narrow
         sd = np.maximum.accumulate(sd)

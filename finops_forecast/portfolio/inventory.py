@@ -25,6 +25,7 @@ import pandas as pd
 
 from finops_forecast.errors import PortfolioError
 from finops_forecast.portfolio.instruments import GPU_FAMILIES, POOL_FAMILIES, Market, instance_family
+from finops_forecast.usage.focus_sql import DEFAULT_INSTANCE_COLUMNS, DESCRIPTIVE_COLUMNS, INSTANCE_PATTERNS
 
 INVENTORY_COLUMNS = ["commitment_id", "family", "provider", "region", "instance_type", "term_months",
                      "payment_option", "quantity", "expires"]
@@ -220,9 +221,10 @@ def inventory_from_focus(focus, expires=None, *, assume_term_months: int | None 
 
 
 #: where a Usage commitment's instance type is looked for when no column is named: the columns the usage reader
-#: reads it from, then the instance-type names in descriptive columns (finops_forecast.usage.focus_sql)
-_NAMED_COLUMNS = ("x_InstanceType", "x_SkuInstanceType", "InstanceType")
-_DESCRIPTIVE_COLUMNS = ("SkuPriceDetails", "ResourceName", "ChargeDescription", "CommitmentDiscountName")
+#: reads it from (:data:`~finops_forecast.usage.focus_sql.DEFAULT_INSTANCE_COLUMNS`), then instance-type names in
+#: SkuPriceDetails, the usage reader's descriptive columns and the commitment's name
+_NAMED_COLUMNS = DEFAULT_INSTANCE_COLUMNS
+_DESCRIPTIVE_COLUMNS = ("SkuPriceDetails", *DESCRIPTIVE_COLUMNS, "CommitmentDiscountName")
 _INSTANCE_SOURCES = _NAMED_COLUMNS + _DESCRIPTIVE_COLUMNS
 _CSV_HINT = ", ".join(INVENTORY_COLUMNS)
 
@@ -249,8 +251,6 @@ def _instance_type(cid: str, rows: pd.DataFrame, column: str | None, notes: list
     ``_NAMED_COLUMNS`` that has one, else an instance-type name (``INSTANCE_PATTERNS``) in
     ``_DESCRIPTIVE_COLUMNS`` (with a note). Raises with the fixes a report, CLI or Python user can make."""
     import re
-
-    from finops_forecast.usage.focus_sql import INSTANCE_PATTERNS
 
     if column is not None:
         found = rows[column].dropna() if column in rows else pd.Series(dtype=object)

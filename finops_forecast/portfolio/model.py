@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from finops_forecast.errors import NumericalSolverError, PortfolioError, ProgramInfeasible
+from finops_forecast.portfolio import risk
 from finops_forecast.portfolio.compress import Compressed
 from finops_forecast.portfolio.instruments import Market
 from finops_forecast.portfolio.risk import RiskWeight
@@ -312,7 +313,6 @@ class CommitmentModel:
         if (self.user.min_util or 0) > 0:
             # the minimum utilization needs each instrument's usage: U of the direct instruments is a variable
             # (<= held capacity). Without it the unused commitment is priced from the cover surplus (below).
-            from finops_forecast.portfolio import risk
             n_dir = len(dir_idx)
             self.U = risk.pool_usage(self, Sel, dir_idx, dir_gpu) if n_dir else None
             Bp = sp.csr_matrix((np.ones(n_dir), (np.arange(n_dir), dir_pool)), shape=(n_dir, P))
@@ -354,8 +354,7 @@ class CommitmentModel:
             self.constraints["cover"] = [cover >= self.D @ Apc]
             # idle GPU-h of the direct instruments per row and pool (risk.unused_normalized)
             self.surplus = cover - self.D @ Apc
-            from finops_forecast.portfolio.risk import UNUSED_MEASURES
-            if self.risk_measure in UNUSED_MEASURES and self.G is not None:
+            if self.risk_measure in risk.UNUSED_MEASURES and self.G is not None:
                 # spend plans use at most the demand (so their "used" in the unused commitment is real usage)
                 self.constraints["use_le_demand"] = [self.G @ self._B <= self.D @ Apc]
         if len(spotc):
@@ -425,7 +424,6 @@ class CommitmentModel:
 
     def _risk_terms(self, paid, risk_lambda: float, alpha: float):
         """Unused commitment, the stranded-commitment limits and the objective (expected cost + risk term)."""
-        from finops_forecast.portfolio import risk
         T, I, price = self.T, self.I, self.fee_price
         direct, dir_idx, dir_pool, dir_gpu = self._direct
         self.used = None

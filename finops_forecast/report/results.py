@@ -131,14 +131,15 @@ def forecast_fan(fc) -> pd.DataFrame:
     day = fc.ds.tz_convert(None).floor("D")
     if weekly:
         day = day.to_period("W").start_time
+    # a last week of a few days would show those weekdays' level as the week's (a spike or dip at the horizon's
+    # end: a Monday-heavy class on a horizon ending on a Monday)
+    short_last = weekly and (day == day[-1]).sum() < 7 * 24
     rows = []
     for cls in sorted(fc.keys["workload_class"].unique()):
         idx = np.flatnonzero(fc.keys["workload_class"].to_numpy() == cls)
         paths = fc.paths[idx].sum(axis=0)  # [path, hour]
         daily = pd.DataFrame(paths.T).groupby(day).mean()  # mean GPUs in use per day or week [day, path]
-        if weekly and (day == day[-1]).sum() < 7 * 24:
-            # a last week of a few days would show those weekdays' level as the week's (a spike or dip at
-            # the horizon's end: a Monday-heavy class on a horizon ending on a Monday)
+        if short_last:
             daily = daily.iloc[:-1]
         q = np.quantile(daily.to_numpy(), list(FAN_QUANTILES.values()), axis=1)
         rows.append(pd.DataFrame({"workload_class": cls, "day": daily.index, **dict(zip(FAN_QUANTILES, q)),

@@ -99,7 +99,7 @@ def test_the_sample_h100_training_lines_outlive_the_price_decline():
     from finops_forecast.report import quarterly_analysis
 
     qa = quarterly_analysis(ReportParams(n_paths=40, track_record_weeks=0))
-    why = market_section.term_reasons(qa.plan, qa.catalog, "0", "history")
+    why = market_section.shown_reasons(qa.plan, qa.term_reasons)  # the reasons the report shows
     h100 = why[why["scope"].str.contains("p5.48xlarge|ND96isr_H100|H100")]
     assert len(h100) >= 3 and set(h100["scope"].str.split().str[-1]) >= {"p5.48xlarge", "H100"}
     long = h100[h100["term [months]"] == 36]
@@ -140,7 +140,7 @@ def test_the_sample_buys_12_month_h100_terms_when_a_users_outlook_cuts_on_demand
                    + "".join(f"{p},*,on_demand,{when},0.55\n" for p in ("aws", "gcp", "azure")))
     params = ReportParams(n_paths=40, track_record_weeks=0, price_outlook=str(csv))
     qa = quarterly_analysis(params)
-    why = market_section.term_reasons(qa.plan, qa.catalog, "0", params.price_outlook)
+    why = market_section.shown_reasons(qa.plan, qa.term_reasons)  # the reasons the report shows
     h100 = why[why["scope"].str.contains("p5.48xlarge|ND96isr_H100|H100")]
     assert set(h100["scope"].str.split().str[-1]) >= {"p5.48xlarge", "H100", "Standard_ND96isr_H100_v5"}
     assert (h100["term [months]"] == 12).all(), h100[["scope", "term [months]"]]
